@@ -1,0 +1,84 @@
+"""Hyperparameter specs: one description per tunable number, used for validation and for building UI controls."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Param:
+    """A tunable value with its valid range.
+
+    `low`/`high` bound the range; `*_open` says whether that end is excluded. `log` asks for a log-scale
+    control; with `low == 0` and `low_open=False` the control must also offer exactly 0 (as for ε).
+    `kind` is "float", "int" or "bool"; bools have no range.
+    """
+
+    name: str
+    symbol: str
+    default: Any
+    help: str
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+    log: bool = False
+    kind: str = "float"
+
+    def describe_range(self) -> str:
+        if self.kind == "bool":
+            return "True or False"
+        left = "(" if self.low_open or self.low == -math.inf else "["
+        right = ")" if self.high_open or self.high == math.inf else "]"
+        return f"{left}{_fmt_bound(self.low)}, {_fmt_bound(self.high)}{right}"
+
+    def contains(self, values: np.ndarray) -> np.ndarray:
+        above = values > self.low if self.low_open else values >= self.low
+        below = values < self.high if self.high_open else values <= self.high
+        return above & below
+
+    def validate(self, value: Any, owner: str = "") -> Any:
+        """Return `value` as a float, int, bool or 1-D float array; raise ValueError naming the range."""
+        where = f"{owner} " if owner else ""
+        if self.kind == "bool":
+            if isinstance(value, (bool, np.bool_)):
+                return bool(value)
+            raise ValueError(f"{where}{self.name} must be True or False, got {value!r}")
+        try:
+            array = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}{self.name} must be a number in {self.describe_range()}, got {value!r}") from None
+        if array.ndim > 1 or array.size == 0:
+            raise ValueError(f"{where}{self.name} must be a number or a 1-D array of numbers, got shape {array.shape}")
+        bad = ~np.isfinite(array) | ~self.contains(array)
+        if self.kind == "int":
+            bad |= array != np.round(array)
+        if bad.any():
+            first = float(array.reshape(-1)[np.argmax(bad.reshape(-1))])
+            kind = "an integer" if self.kind == "int" else "a number"
+            raise ValueError(f"{where}{self.name} must be {kind} in {self.describe_range()}, got {first:g}")
+        if array.ndim == 0:
+            return int(array) if self.kind == "int" else float(array)
+        return array
+
+
+def _fmt_bound(x: float) -> str:
+    if x == math.inf:
+        return "∞"
+    if x == -math.inf:
+        return "-∞"
+    return f"{x:g}"
+
+
+def resolve(specs: tuple[Param, ...], given: dict[str, Any], owner: str) -> dict[str, Any]:
+    """Validate `given` against `specs`, fill defaults, and reject unknown names."""
+    known = {p.name: p for p in specs}
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        names = ", ".join(known) or "none"
+        raise ValueError(f"{owner} has no hyperparameter {unknown[0]!r}; valid names: {names}")
+    return {name: spec.validate(given.get(name, spec.default), owner) for name, spec in known.items()}
