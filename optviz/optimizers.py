@@ -86,12 +86,17 @@ class Hyper:
 
     def __init__(self, values: dict[str, Any], ndim: int):
         self._distinct = {}
+        self._batch_shape = (-1,) + (1,) * (ndim - 1)
         for name, value in values.items():
             if isinstance(value, np.ndarray):
                 distinct, inverse = np.unique(value, return_inverse=True)
-                self._distinct[name] = (distinct, inverse.reshape((-1,) + (1,) * (ndim - 1)))
-                value = value.reshape((-1,) + (1,) * (ndim - 1))
+                self._distinct[name] = (distinct, inverse.reshape(self._batch_shape))
+                value = value.reshape(self._batch_shape)
             setattr(self, name, value)
+
+    def shape(self, value):
+        """Reshape a per-configuration array (N,) to broadcast like the hyperparameters; scalars pass through."""
+        return value.reshape(self._batch_shape) if isinstance(value, np.ndarray) and value.ndim == 1 else value
 
     def pow(self, name: str, exponent: float):
         if name not in self._distinct:
@@ -107,9 +112,9 @@ class Optimizer:
         self.spec = spec
         self.hparams = hparams
         self.schedule = schedule or constant()
+        self._constant_lr = self.schedule.is_constant
         self.State = _state_type(spec)
-        self._shaped: dict[int, Hyper] = {}
-        self._scratch: dict[tuple, list[np.ndarray]] = {}
+        self._cache: dict[tuple, tuple[Hyper, list[np.ndarray]]] = {}
         sizes = {v.shape[0] for v in hparams.values() if isinstance(v, np.ndarray)}
         if len(sizes) > 1:
             raise ValueError(f"{spec.name}: hyperparameter arrays must all have the same length, got {sorted(sizes)}")
@@ -141,8 +146,10 @@ class Optimizer:
                     arrays[name] += getattr(hyper, fill)
         return self.State(step=np.zeros((), dtype=np.int64), **arrays)
 
-    def lr_at(self, step: int):
-        """The learning rate used at optimizer step `step` (1-based), after the schedule."""
+    def lr_at(self, step):
+        """The learning rate used at optimizer step `step` (1-based; an int or an array of steps)."""
+        if self._constant_lr:
+            return self.hparams["lr"]
         return self.schedule(self.hparams["lr"], step - 1)
 
     def step(self, params: np.ndarray, grads: np.ndarray, state):
@@ -153,28 +160,23 @@ class Optimizer:
 
     def step_(self, params: np.ndarray, grads: np.ndarray, state):
         """One update in place: `params` and the state's arrays are overwritten and returned."""
-        state.step[...] += 1
-        t = int(state.step)
-        hyper = self._hyper(params.ndim)
-        lr = self._shape_like_hyper(self.lr_at(t), params.ndim)
-        self.spec.rule(params, grads, state, hyper, t, lr, self._work(params))
+        t = state.step.item() + 1
+        state.step[()] = t
+        hyper, work = self._prepared(params)
+        lr = hyper.lr if self._constant_lr else hyper.shape(self.lr_at(t))
+        self.spec.rule(params, grads, state, hyper, t, lr, work)
         return params, state
 
     def _hyper(self, ndim: int) -> Hyper:
-        if ndim not in self._shaped:
-            self._shaped[ndim] = Hyper(self.hparams, max(ndim, 1))
-        return self._shaped[ndim]
+        return Hyper(self.hparams, max(ndim, 1))
 
-    def _shape_like_hyper(self, value, ndim: int):
-        if isinstance(value, np.ndarray) and value.ndim == 1:
-            return value.reshape((-1,) + (1,) * (max(ndim, 1) - 1))
-        return value
-
-    def _work(self, params: np.ndarray) -> list[np.ndarray]:
-        key = (params.shape, params.dtype.str, params.flags.f_contiguous)
-        if key not in self._scratch:
-            self._scratch[key] = [np.empty_like(params) for _ in range(self.spec.scratch)]
-        return self._scratch[key]
+    def _prepared(self, params: np.ndarray) -> tuple[Hyper, list[np.ndarray]]:
+        """Hyperparameters shaped for `params` and scratch buffers like it, made once per shape and dtype."""
+        key = (params.shape, params.dtype)
+        if key not in self._cache:
+            work = [np.empty_like(params) for _ in range(self.spec.scratch)]
+            self._cache[key] = (self._hyper(params.ndim), work)
+        return self._cache[key]
 
 
 def _float_dtype(params) -> np.dtype:
@@ -196,7 +198,7 @@ def _state_type(spec: OptimizerSpec) -> type:
 # In-place building blocks. `out` is a scratch buffer shaped like the parameters.
 
 def _is_zero(value) -> bool:
-    return np.ndim(value) == 0 and value == 0
+    return not isinstance(value, np.ndarray) and value == 0
 
 
 def _l2(g, p, weight_decay, out):

@@ -37,11 +37,11 @@ def _cosine(base, t, t_max, eta_min):
 
 
 def _linear(base, t, start_factor, end_factor, total_iters):
-    return base * (start_factor + (end_factor - start_factor) * min(t, total_iters) / total_iters)
+    return base * (start_factor + (end_factor - start_factor) * np.minimum(t, total_iters) / total_iters)
 
 
 SCHEDULES: dict[str, ScheduleSpec] = {s.name: s for s in [
-    ScheduleSpec("constant", "Constant", (), r"\alpha_t = \alpha", lambda base, t: base),
+    ScheduleSpec("constant", "Constant", (), r"\alpha_t = \alpha", lambda base, t: base + 0 * t),
     ScheduleSpec("step", "Step decay (StepLR)",
                  (_steps_param("step_size", "s", 100, "steps between decays"), _gamma(0.5)),
                  r"\alpha_t = \alpha\,\gamma^{\lfloor t/s \rfloor}",
@@ -79,14 +79,21 @@ class Schedule:
     warmup: int = 0
     warmup_start_factor: float = 0.1
 
-    def __call__(self, base, t: int):
-        if t < self.warmup:
-            return _linear(base, t, self.warmup_start_factor, 1.0, self.warmup)
-        return SCHEDULES[self.name].factor(base, t - self.warmup, **self.params)
+    @property
+    def is_constant(self) -> bool:
+        return self.name == "constant" and self.warmup == 0
+
+    def __call__(self, base, t):
+        """The learning rate at scheduler step t (an int, or an array of steps that broadcasts against base)."""
+        main = SCHEDULES[self.name].factor(base, np.maximum(t - self.warmup, 0), **self.params)
+        if not self.warmup:
+            return main
+        warm = _linear(base, np.minimum(t, self.warmup), self.warmup_start_factor, 1.0, self.warmup)
+        return np.where(t < self.warmup, warm, main)
 
     def values(self, base: float, steps: int) -> np.ndarray:
         """The learning rate at each of `steps` optimizer steps."""
-        return np.array([self(base, t) for t in range(steps)], dtype=float)
+        return np.broadcast_to(self(base, np.arange(steps)), (steps,)).astype(float)
 
 
 def schedule(name: str = "constant", warmup: int = 0, warmup_start_factor: float = 0.1, **params) -> Schedule:

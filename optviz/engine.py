@@ -1,0 +1,305 @@
+"""The trajectory engine: optimizers racing on a surface, one run or thousands at once.
+
+    traj = run("rosenbrock", "adam", start=(-1.5, 2.0), steps=500, lr=0.01)
+    traj.path, traj.loss, traj.grad, traj.lr, traj.trace["m"], traj.diverged_at
+    races = race("saddle", ["adam", "sgd", "momentum"], steps=300, hparams={"sgd": {"lr": 0.05}})
+
+All optimizers of a race advance in lockstep and share one surface evaluation per step; a batch of N starts
+or N hyperparameter settings is one array of N rows. Divergence never raises: a run that leaves the surface's
+bound or becomes non-finite is padded with NaN from that step on, and `diverged_at` says where.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import numpy as np
+
+from .optimizers import Optimizer, optimizer as make_optimizer
+from .schedules import Schedule
+from .surfaces import Surface, surface as make_surface
+
+CHUNK = 64  # steps between divergence/convergence checks when only the outcome is recorded
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One contestant of a race: an optimizer with its settings and a label for the legend."""
+
+    optimizer: str
+    hparams: dict[str, Any] = field(default_factory=dict)
+    schedule: Schedule | None = None
+    label: str | None = None
+
+    def build(self) -> Optimizer:
+        return make_optimizer(self.optimizer, schedule=self.schedule, **self.hparams)
+
+
+@dataclass
+class Trajectory:
+    """One optimizer's run (or batch of runs) on a surface.
+
+    Batched runs (N starts or N hyperparameter settings) have an extra axis of length N after the step axis;
+    their `diverged_at` and `converged_at` are arrays with -1 for "never".
+    """
+
+    label: str
+    optimizer: Optimizer
+    surface: Surface
+    final: np.ndarray  # (2,) or (N, 2): last finite position
+    final_loss: np.ndarray
+    diverged_at: Any  # first step whose position or loss is non-finite or out of bounds; None if never
+    converged_at: Any  # first step within `tol` of a listed minimum; None if never
+    path: np.ndarray | None = None  # (steps+1, 2)
+    loss: np.ndarray | None = None  # (steps+1,)
+    grad: np.ndarray | None = None  # (steps, 2): the gradient each step used (noise included)
+    lr: np.ndarray | None = None  # (steps,): learning rate after the schedule
+    trace: dict[str, np.ndarray] = field(default_factory=dict)  # state and derived quantities after each step
+
+    @property
+    def steps(self) -> int:
+        return 0 if self.grad is None else len(self.grad)
+
+
+def run(surface, optimizer, start=None, steps: int = 500, *, schedule: Schedule | None = None,
+        record: bool = True, tol: float = 1e-3, **hparams) -> Trajectory:
+    """Run one optimizer from `start` (2,) or a batch of starts (N, 2), hyperparameters scalars or (N,) arrays."""
+    opt = optimizer if isinstance(optimizer, Optimizer) else make_optimizer(optimizer, schedule=schedule, **hparams)
+    return _simulate(_as_surface(surface), [(opt.name, opt)], start, steps, record, tol)[0]
+
+
+def race(surface, optimizers: Iterable, start=None, steps: int = 500, *, hparams: dict | None = None,
+         record: bool = True, tol: float = 1e-3) -> dict[str, Trajectory]:
+    """Race several optimizers from the same start: names, Entry objects or Optimizer objects.
+
+    `hparams` maps an optimizer name (or an entry's label) to settings applied on top of that entry's own.
+    Labels are unique: a second "adam" is labelled "adam (2)" unless its Entry names it.
+    """
+    contestants = []
+    for item in optimizers:
+        if isinstance(item, Optimizer):
+            label, opt = item.name, item
+        else:
+            entry = Entry(item) if isinstance(item, str) else item
+            extra = (hparams or {}).get(entry.label or entry.optimizer, {})
+            opt = Entry(entry.optimizer, {**entry.hparams, **extra}, entry.schedule).build()
+            label = entry.label or entry.optimizer
+        contestants.append((_unique(label, [c[0] for c in contestants]), opt))
+    if not contestants:
+        raise ValueError("a race needs at least one optimizer")
+    runs = _simulate(_as_surface(surface), contestants, start, steps, record, tol)
+    return {traj.label: traj for traj in runs}
+
+
+def _unique(label: str, taken: list[str]) -> str:
+    candidate, n = label, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{label} ({n})"
+    return candidate
+
+
+def _as_surface(surface) -> Surface:
+    return surface if isinstance(surface, Surface) else make_surface(surface)
+
+
+def _validate_run(surf: Surface, start, steps, tol) -> tuple[np.ndarray, bool]:
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or not 1 <= steps <= 1_000_000:
+        raise ValueError(f"steps must be an integer in [1, 1000000], got {steps!r}")
+    if not (np.isscalar(tol) and np.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be a positive number, got {tol!r}")
+    starts = np.array(surf.start if start is None else start, dtype=float)
+    batched = starts.ndim == 2
+    starts = starts.reshape(-1, 2) if starts.shape[-1:] == (2,) and starts.ndim in (1, 2) else None
+    if starts is None or not np.isfinite(starts).all():
+        raise ValueError(f"start must be a finite point (x, y) or an array of points (N, 2), got {start!r}")
+    return starts, batched
+
+
+def _simulate(surf: Surface, contestants: list[tuple[str, Optimizer]], start, steps: int, record: bool,
+              tol: float) -> list[Trajectory]:
+    starts, batched = _validate_run(surf, start, steps, tol)
+    n = len(starts)
+    sizes = {opt.batch for _, opt in contestants if opt.batch not in (None, 1)}
+    if sizes and (len(sizes) > 1 or (n != 1 and sizes != {n})):
+        raise ValueError(f"hyperparameter arrays have length {sorted(sizes)}, but there are {n} start points")
+    if sizes and n == 1:
+        n, batched = sizes.pop(), True
+        starts = np.repeat(starts, n, axis=0)
+    rows = len(contestants) * n
+    # One contestant: Fortran order, so x and y are contiguous columns for the surface. Several: C order, so that
+    # each contestant's block of rows is contiguous (ufuncs on small strided views cost twice as much).
+    order = "F" if len(contestants) == 1 else "C"
+    position = np.array(np.tile(starts, (len(contestants), 1)), order=order)
+    blocks = [slice(i * n, (i + 1) * n) for i in range(len(contestants))]
+    states = [opt.init(position[b]) for (_, opt), b in zip(contestants, blocks)]
+    recorder = (_FullRecorder if record else _OutcomeRecorder)(surf, contestants, states, position, steps, tol)
+    states = recorder.states
+    noise = surf.gradient_noise(steps)
+    grad = np.empty_like(position)
+    # Views made once: slicing inside the loop costs more than the arithmetic on a 2-D race.
+    steppers = [(opt.step_, position[b], grad[b], state) for (_, opt), b, state in zip(contestants, blocks, states)]
+    x, y, grad_x, grad_y = position[:, 0], position[:, 1], grad[:, 0], grad[:, 1]
+    with np.errstate(all="ignore"):  # divergence is an outcome here, not an error
+        for t in range(1, steps + 1):
+            grad_x[...], grad_y[...] = surf.grad(x, y)
+            if noise is not None:
+                grad += noise[t - 1]
+            for step_, p, g, state in steppers:
+                step_(p, g, state)
+            recorder.record(t, position, grad, states)
+        return recorder.finish(blocks, batched)
+
+
+class _OutcomeRecorder:
+    """Keeps only what sweeps need: final point and loss, first convergence and divergence steps.
+
+    Positions are buffered for CHUNK steps and checked in one vectorized pass per chunk.
+    """
+
+    def __init__(self, surf, contestants, states, position, steps, tol):
+        self.surf, self.contestants, self.tol, self.states = surf, contestants, tol, states
+        rows = len(position)
+        self.buffer = np.empty((min(CHUNK, steps), rows, 2))
+        self.filled, self.first_step = 0, 1
+        self.diverged = np.full(rows, -1)
+        self.converged = np.full(rows, -1)
+        self.last_good = position.copy()
+        self._check(position[None], 0)
+
+    def record(self, t, position, grad, states):
+        self.buffer[self.filled] = position
+        self.filled += 1
+        if self.filled == len(self.buffer):
+            self._flush()
+
+    def _flush(self):
+        self._check(self.buffer[: self.filled], self.first_step)
+        self.first_step += self.filled
+        self.filled = 0
+
+    def _check(self, points, first_step):
+        """Update first divergence/convergence steps from points (k, rows, 2) taken at steps first_step.."""
+        bad = ~(np.abs(points) <= self.surf.bound).all(axis=-1)
+        _first_true(bad, first_step, self.diverged)
+        good = ~bad.any(axis=0) & (self.diverged < 0)
+        self.last_good[good] = points[-1, good]
+        if len(self.surf.minima):
+            near = self.surf.nearest_minimum(points)[1] <= self.tol
+            near &= ~np.cumsum(bad, axis=0).astype(bool)  # a diverged run does not converge afterwards
+            _first_true(near, first_step, self.converged)
+
+    def finish(self, blocks, batched):
+        if self.filled:
+            self._flush()
+        final_loss = self.surf.value(self.last_good[:, 0], self.last_good[:, 1])
+        return [_trajectory(label, opt, self.surf, batched, block, self.last_good, final_loss, self.diverged,
+                            self.converged) for (label, opt), block in zip(self.contestants, blocks)]
+
+
+class _FullRecorder(_OutcomeRecorder):
+    """Records everything: path, loss, gradient, learning rate and the optimizer state after every step."""
+
+    def __init__(self, surf, contestants, states, position, steps, tol):
+        self.surf, self.contestants, self.tol = surf, contestants, tol
+        self.path = np.empty((steps + 1, len(position), 2))
+        self.path[0] = position
+        self.grad = np.empty((steps, len(position), 2))
+        # Every state array becomes a view into one flat arena, so one copy per step records all of them.
+        self.arena = np.concatenate([np.ravel(a) for s in states for a in s[1:]] or [np.empty(0)])
+        self.arena_trace = np.empty((steps, self.arena.size))
+        self.states, self.traces, offset = [], [], 0
+        for state in states:
+            views, trace = {}, {}
+            for name in state._fields[1:]:
+                shape = np.shape(getattr(state, name))
+                size = int(np.prod(shape))
+                views[name] = self.arena[offset:offset + size].reshape(shape)
+                trace[name] = self.arena_trace[:, offset:offset + size].reshape((steps,) + shape)
+                offset += size
+            self.states.append(state._replace(**views))
+            self.traces.append(trace)
+
+    def record(self, t, position, grad, states):
+        self.path[t] = position
+        self.grad[t - 1] = grad
+        self.arena_trace[t - 1] = self.arena
+
+    def finish(self, blocks, batched):
+        rows = self.path.shape[1]
+        self.diverged, self.converged = np.full(rows, -1), np.full(rows, -1)
+        self.last_good = self.path[0].copy()
+        self._check(self.path, 0)
+        loss = self.surf.value(self.path[..., 0], self.path[..., 1])
+        _first_true(~np.isfinite(loss), 0, self.diverged)
+        steps = len(self.grad)
+        after = np.arange(steps + 1)[:, None] >= np.where(self.diverged < 0, steps + 1, self.diverged)
+        self.path[after] = np.nan
+        loss[after] = np.nan
+        self.grad[after[1:]] = np.nan
+        last = np.where(self.diverged < 0, steps, self.diverged - 1)
+        final = self.path[last, np.arange(rows)]
+        final_loss = loss[last, np.arange(rows)]
+        out = []
+        for (label, opt), block, trace in zip(self.contestants, blocks, self.traces):
+            traj = _trajectory(label, opt, self.surf, batched, block, final, final_loss, self.diverged, self.converged)
+            t = np.arange(1, steps + 1)[:, None]
+            lr = np.broadcast_to(opt.lr_at(t), (steps, block.stop - block.start)).astype(float)
+            dead = after[1:, block]
+            for values in trace.values():
+                if values.shape[:2] == dead.shape:
+                    values[dead] = np.nan
+            trace["update"] = np.diff(self.path[:, block], axis=0)
+            trace.update(derived_traces(opt, trace, lr))
+            _squeeze_into(traj, batched, path=self.path[:, block], loss=loss[:, block], grad=self.grad[:, block],
+                          lr=lr, trace=trace)
+            out.append(traj)
+        return out
+
+
+def _first_true(mask: np.ndarray, first_step: int, into: np.ndarray) -> None:
+    """For each column of mask (k, rows) with a True and no earlier record, store the step of its first True."""
+    hit = mask.any(axis=0) & (into < 0)
+    into[hit] = first_step + np.argmax(mask[:, hit], axis=0)
+
+
+def _trajectory(label, opt, surf, batched, block, final, final_loss, diverged, converged) -> Trajectory:
+    def outcome(steps):
+        steps = steps[block]
+        return steps if batched else (None if steps[0] < 0 else int(steps[0]))
+
+    return Trajectory(label, opt, surf, final[block] if batched else final[block][0],
+                      final_loss[block] if batched else float(final_loss[block][0]),
+                      outcome(diverged), outcome(converged))
+
+
+def _squeeze_into(traj: Trajectory, batched: bool, **arrays) -> None:
+    """Store the recorded arrays, dropping the run axis of a single run."""
+    def squeeze(a):
+        return a if batched or a.ndim < 2 else a[:, 0]
+
+    for name, value in arrays.items():
+        setattr(traj, name, {k: squeeze(v) for k, v in value.items()} if isinstance(value, dict) else squeeze(value))
+
+
+def derived_traces(opt: Optimizer, trace: dict[str, np.ndarray], lr: np.ndarray) -> dict[str, np.ndarray]:
+    """Bias-corrected moments and the effective step of the Adam family, from the recorded state.
+
+    bc1 = 1 − β1ᵗ, bc2 = 1 − β2ᵗ, m̂ = m/bc1, v̂ = v/bc2 (v_max for AMSGrad, s for AdaBelief),
+    effective step = α·m̂/(√v̂ + ε), per coordinate. Without bias correction bc1 = bc2 = 1.
+    """
+    h = opt.hparams
+    second = next((name for name in ("v_max", "v", "s") if name in trace), None)
+    if opt.spec.family != "adam" or "m" not in trace or second is None:
+        return {}
+    t = np.arange(1, len(lr) + 1, dtype=float).reshape((-1,) + (1,) * (lr.ndim - 1))
+    corrected = h.get("bias_correction", True)
+    bc1 = 1 - h["beta1"] ** t if corrected else np.ones_like(t * h["beta1"])
+    bc2 = 1 - h["beta2"] ** t if corrected else np.ones_like(t * h["beta2"])
+    bc1, bc2 = np.broadcast_to(bc1, lr.shape), np.broadcast_to(bc2, lr.shape)
+    m_hat = trace["m"] / bc1[..., None]
+    v_hat = trace[second] / bc2[..., None]
+    eps = np.broadcast_to(h.get("eps", 0.0), lr.shape[1:])
+    return {"m_hat": m_hat, "v_hat": v_hat, "bc1": bc1, "bc2": bc2,
+            "effective_step": lr[..., None] * m_hat / (np.sqrt(v_hat) + eps[..., None])}
