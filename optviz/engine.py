@@ -20,7 +20,7 @@ from .optimizers import Optimizer, optimizer as make_optimizer
 from .schedules import Schedule
 from .surfaces import Surface, surface as make_surface
 
-CHUNK = 64  # steps between divergence/convergence checks when only the outcome is recorded
+CHUNK = 50  # steps between divergence/convergence checks when only the outcome is recorded
 
 
 @dataclass(frozen=True)
@@ -63,14 +63,18 @@ class Trajectory:
 
 
 def run(surface, optimizer, start=None, steps: int = 500, *, schedule: Schedule | None = None,
-        record: bool = True, tol: float = 1e-3, **hparams) -> Trajectory:
-    """Run one optimizer from `start` (2,) or a batch of starts (N, 2), hyperparameters scalars or (N,) arrays."""
+        record=True, tol: float = 1e-3, **hparams) -> Trajectory:
+    """Run one optimizer from `start` (2,) or a batch of starts (N, 2), hyperparameters scalars or (N,) arrays.
+
+    record=True keeps path, loss, gradients, learning rates and state traces; "path" only path and loss;
+    False only the outcome (final point and loss, convergence and divergence steps), as sweeps need.
+    """
     opt = optimizer if isinstance(optimizer, Optimizer) else make_optimizer(optimizer, schedule=schedule, **hparams)
     return _simulate(_as_surface(surface), [(opt.name, opt)], start, steps, record, tol)[0]
 
 
 def race(surface, optimizers: Iterable, start=None, steps: int = 500, *, hparams: dict | None = None,
-         record: bool = True, tol: float = 1e-3) -> dict[str, Trajectory]:
+         record=True, tol: float = 1e-3) -> dict[str, Trajectory]:
     """Race several optimizers from the same start: names, Entry objects or Optimizer objects.
 
     `hparams` maps an optimizer name (or an entry's label) to settings applied on top of that entry's own.
@@ -117,9 +121,11 @@ def _validate_run(surf: Surface, start, steps, tol) -> tuple[np.ndarray, bool]:
     return starts, batched
 
 
-def _simulate(surf: Surface, contestants: list[tuple[str, Optimizer]], start, steps: int, record: bool,
+def _simulate(surf: Surface, contestants: list[tuple[str, Optimizer]], start, steps: int, record,
               tol: float) -> list[Trajectory]:
     starts, batched = _validate_run(surf, start, steps, tol)
+    if record not in RECORD_MODES:
+        raise ValueError(f"record must be one of {RECORD_MODES}, got {record!r}")
     n = len(starts)
     sizes = {opt.batch for _, opt in contestants if opt.batch not in (None, 1)}
     if sizes and (len(sizes) > 1 or (n != 1 and sizes != {n})):
@@ -127,19 +133,18 @@ def _simulate(surf: Surface, contestants: list[tuple[str, Optimizer]], start, st
     if sizes and n == 1:
         n, batched = sizes.pop(), True
         starts = np.repeat(starts, n, axis=0)
-    rows = len(contestants) * n
     # One contestant: Fortran order, so x and y are contiguous columns for the surface. Several: C order, so that
     # each contestant's block of rows is contiguous (ufuncs on small strided views cost twice as much).
     order = "F" if len(contestants) == 1 else "C"
     position = np.array(np.tile(starts, (len(contestants), 1)), order=order)
     blocks = [slice(i * n, (i + 1) * n) for i in range(len(contestants))]
     states = [opt.init(position[b]) for (_, opt), b in zip(contestants, blocks)]
-    recorder = (_FullRecorder if record else _OutcomeRecorder)(surf, contestants, states, position, steps, tol)
-    states = recorder.states
+    recorder = _Recorder(surf, states, position, steps, tol, record)
     noise = surf.gradient_noise(steps)
     grad = np.empty_like(position)
     # Views made once: slicing inside the loop costs more than the arithmetic on a 2-D race.
-    steppers = [(opt.step_, position[b], grad[b], state) for (_, opt), b, state in zip(contestants, blocks, states)]
+    steppers = [(opt.step_, position[b], grad[b], state) for (_, opt), b, state in zip(contestants, blocks,
+                                                                                      recorder.states)]
     x, y, grad_x, grad_y = position[:, 0], position[:, 1], grad[:, 0], grad[:, 1]
     with np.errstate(all="ignore"):  # divergence is an outcome here, not an error
         for t in range(1, steps + 1):
@@ -148,69 +153,39 @@ def _simulate(surf: Surface, contestants: list[tuple[str, Optimizer]], start, st
                 grad += noise[t - 1]
             for step_, p, g, state in steppers:
                 step_(p, g, state)
-            recorder.record(t, position, grad, states)
-        return recorder.finish(blocks, batched)
+            recorder.record(t, position, grad)
+        return recorder.finish(contestants, blocks, batched)
 
 
-class _OutcomeRecorder:
-    """Keeps only what sweeps need: final point and loss, first convergence and divergence steps.
+RECORD_MODES = (True, "path", False)
 
-    Positions are buffered for CHUNK steps and checked in one vectorized pass per chunk.
+
+class _Recorder:
+    """Watches a run: first divergence and convergence steps always; path, gradients and state on request.
+
+    record=True keeps everything, "path" the positions and losses, False only the outcome (what sweeps need).
+    Positions are buffered as (steps, 2, rows) and checked in one vectorized pass per chunk of steps; without
+    a recorded path the buffer is a rolling chunk of CHUNK steps.
     """
 
-    def __init__(self, surf, contestants, states, position, steps, tol):
-        self.surf, self.contestants, self.tol, self.states = surf, contestants, tol, states
+    def __init__(self, surf: Surface, states, position, steps: int, tol: float, record):
+        self.surf, self.tol, self.mode, self.states = surf, tol, record, states
         rows = len(position)
-        self.buffer = np.empty((min(CHUNK, steps), rows, 2))
-        self.filled, self.first_step = 0, 1
-        self.diverged = np.full(rows, -1)
-        self.converged = np.full(rows, -1)
+        self.points = np.empty((steps + 1 if record else min(CHUNK, steps) + 1, 2, rows))
+        self.points[0] = position.T
+        self.filled, self.checked = 1, 0  # buffer rows written; steps checked before the buffer's first row
+        self.diverged, self.converged = np.full(rows, -1), np.full(rows, -1)
         self.last_good = position.copy()
-        self._check(position[None], 0)
+        if record is True:
+            self.grads = np.empty((steps, 2, rows))
+            self._pack_states(steps)
 
-    def record(self, t, position, grad, states):
-        self.buffer[self.filled] = position
-        self.filled += 1
-        if self.filled == len(self.buffer):
-            self._flush()
-
-    def _flush(self):
-        self._check(self.buffer[: self.filled], self.first_step)
-        self.first_step += self.filled
-        self.filled = 0
-
-    def _check(self, points, first_step):
-        """Update first divergence/convergence steps from points (k, rows, 2) taken at steps first_step.."""
-        bad = ~(np.abs(points) <= self.surf.bound).all(axis=-1)
-        _first_true(bad, first_step, self.diverged)
-        good = ~bad.any(axis=0) & (self.diverged < 0)
-        self.last_good[good] = points[-1, good]
-        if len(self.surf.minima):
-            near = self.surf.nearest_minimum(points)[1] <= self.tol
-            near &= ~np.cumsum(bad, axis=0).astype(bool)  # a diverged run does not converge afterwards
-            _first_true(near, first_step, self.converged)
-
-    def finish(self, blocks, batched):
-        if self.filled:
-            self._flush()
-        final_loss = self.surf.value(self.last_good[:, 0], self.last_good[:, 1])
-        return [_trajectory(label, opt, self.surf, batched, block, self.last_good, final_loss, self.diverged,
-                            self.converged) for (label, opt), block in zip(self.contestants, blocks)]
-
-
-class _FullRecorder(_OutcomeRecorder):
-    """Records everything: path, loss, gradient, learning rate and the optimizer state after every step."""
-
-    def __init__(self, surf, contestants, states, position, steps, tol):
-        self.surf, self.contestants, self.tol = surf, contestants, tol
-        self.path = np.empty((steps + 1, len(position), 2))
-        self.path[0] = position
-        self.grad = np.empty((steps, len(position), 2))
-        # Every state array becomes a view into one flat arena, so one copy per step records all of them.
-        self.arena = np.concatenate([np.ravel(a) for s in states for a in s[1:]] or [np.empty(0)])
+    def _pack_states(self, steps: int) -> None:
+        """Make every state array a view into one flat arena, so one copy per step records all of them."""
+        self.arena = np.concatenate([np.ravel(a) for s in self.states for a in s[1:]] or [np.empty(0)])
         self.arena_trace = np.empty((steps, self.arena.size))
-        self.states, self.traces, offset = [], [], 0
-        for state in states:
+        packed, self.traces, offset = [], [], 0
+        for state in self.states:
             views, trace = {}, {}
             for name in state._fields[1:]:
                 shape = np.shape(getattr(state, name))
@@ -218,50 +193,100 @@ class _FullRecorder(_OutcomeRecorder):
                 views[name] = self.arena[offset:offset + size].reshape(shape)
                 trace[name] = self.arena_trace[:, offset:offset + size].reshape((steps,) + shape)
                 offset += size
-            self.states.append(state._replace(**views))
+            packed.append(state._replace(**views))
             self.traces.append(trace)
+        self.states = packed
 
-    def record(self, t, position, grad, states):
-        self.path[t] = position
-        self.grad[t - 1] = grad
-        self.arena_trace[t - 1] = self.arena
+    def record(self, t: int, position: np.ndarray, grad: np.ndarray) -> None:
+        self.points[self.filled] = position.T
+        self.filled += 1
+        if self.mode is True:
+            self.grads[t - 1] = grad.T
+            self.arena_trace[t - 1] = self.arena
+        elif self.mode is False and self.filled == len(self.points):
+            self._check_chunk()
 
-    def finish(self, blocks, batched):
-        rows = self.path.shape[1]
-        self.diverged, self.converged = np.full(rows, -1), np.full(rows, -1)
-        self.last_good = self.path[0].copy()
-        self._check(self.path, 0)
-        loss = self.surf.value(self.path[..., 0], self.path[..., 1])
+    def _check_chunk(self) -> None:
+        """Check the buffered steps, then keep the last one as the first row of the next chunk."""
+        self._check(self.points[: self.filled], self.checked)
+        if self.mode is False:
+            self.checked += self.filled - 1
+            self.points[0] = self.points[self.filled - 1]
+            self.filled = 1
+
+    def _check(self, points: np.ndarray, first_step: int) -> None:
+        """First divergence and convergence steps from points (k, 2, rows) taken at steps first_step, ..."""
+        x, y = points[:, 0], points[:, 1]
+        bound = self.surf.bound
+        bad = ~((np.abs(x) <= bound) & (np.abs(y) <= bound))  # NaN compares False: non-finite is bad too
+        rows, first_bad = _first_true(bad, first_step, self.diverged)
+        before = first_bad - first_step - 1  # the last good point, where it lies in this chunk
+        in_chunk = before >= 0
+        self.last_good[rows[in_chunk]] = points[before[in_chunk], :, rows[in_chunk]]
+        if len(self.surf.minima):
+            near = np.zeros_like(bad)
+            for mx, my in self.surf.minima:
+                near |= (x - mx) ** 2 + (y - my) ** 2 <= self.tol ** 2
+            _first_true(near, first_step, self.converged)
+        alive = self.diverged < 0
+        self.last_good[alive] = points[-1].T[alive]
+
+    def finish(self, contestants, blocks, batched: bool) -> list[Trajectory]:
+        if self.mode is False:
+            if self.filled > 1:
+                self._check_chunk()
+            self._drop_convergence_after_divergence()
+            final_loss = self.surf.value(self.last_good[:, 0], self.last_good[:, 1])
+            return [_trajectory(label, opt, self.surf, batched, block, self.last_good, final_loss, self.diverged,
+                                self.converged) for (label, opt), block in zip(contestants, blocks)]
+        self._check(self.points, 0)
+        path = np.moveaxis(self.points, 1, 2)  # (steps+1, rows, 2)
+        loss = self.surf.value(path[..., 0], path[..., 1])
         _first_true(~np.isfinite(loss), 0, self.diverged)
-        steps = len(self.grad)
+        self._drop_convergence_after_divergence()
+        steps, rows = len(path) - 1, path.shape[1]
         after = np.arange(steps + 1)[:, None] >= np.where(self.diverged < 0, steps + 1, self.diverged)
-        self.path[after] = np.nan
+        path[after] = np.nan
         loss[after] = np.nan
-        self.grad[after[1:]] = np.nan
         last = np.where(self.diverged < 0, steps, self.diverged - 1)
-        final = self.path[last, np.arange(rows)]
-        final_loss = loss[last, np.arange(rows)]
+        final, final_loss = path[last, np.arange(rows)], loss[last, np.arange(rows)]
         out = []
-        for (label, opt), block, trace in zip(self.contestants, blocks, self.traces):
+        for i, ((label, opt), block) in enumerate(zip(contestants, blocks)):
             traj = _trajectory(label, opt, self.surf, batched, block, final, final_loss, self.diverged, self.converged)
-            t = np.arange(1, steps + 1)[:, None]
-            lr = np.broadcast_to(opt.lr_at(t), (steps, block.stop - block.start)).astype(float)
-            dead = after[1:, block]
-            for values in trace.values():
-                if values.shape[:2] == dead.shape:
-                    values[dead] = np.nan
-            trace["update"] = np.diff(self.path[:, block], axis=0)
-            trace.update(derived_traces(opt, trace, lr))
-            _squeeze_into(traj, batched, path=self.path[:, block], loss=loss[:, block], grad=self.grad[:, block],
-                          lr=lr, trace=trace)
+            arrays = {"path": path[:, block], "loss": loss[:, block]}
+            if self.mode is True:
+                arrays.update(self._traces(opt, i, block, after[1:, block]))
+            _squeeze_into(traj, batched, **arrays)
             out.append(traj)
         return out
 
+    def _traces(self, opt: Optimizer, index: int, block: slice, dead: np.ndarray) -> dict:
+        grad = np.moveaxis(self.grads, 1, 2)[:, block]
+        grad[dead] = np.nan
+        steps = len(grad)
+        lr = np.broadcast_to(opt.lr_at(np.arange(1, steps + 1)[:, None]), (steps, block.stop - block.start))
+        trace = self.traces[index]
+        for values in trace.values():
+            if values.shape[:2] == dead.shape:
+                values[dead] = np.nan
+        path = np.moveaxis(self.points, 1, 2)[:, block]
+        trace["update"] = np.diff(path, axis=0)
+        trace.update(derived_traces(opt, trace, lr))
+        return {"grad": grad, "lr": lr.astype(float), "trace": trace}
 
-def _first_true(mask: np.ndarray, first_step: int, into: np.ndarray) -> None:
-    """For each column of mask (k, rows) with a True and no earlier record, store the step of its first True."""
-    hit = mask.any(axis=0) & (into < 0)
+    def _drop_convergence_after_divergence(self) -> None:
+        late = (self.diverged >= 0) & (self.converged >= self.diverged)
+        self.converged[late] = -1
+
+
+def _first_true(mask: np.ndarray, first_step: int, into: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each column of mask (k, rows) with a True and no earlier record, store the step of its first True.
+
+    Returns the columns newly recorded and their steps.
+    """
+    hit = np.flatnonzero(mask.any(axis=0) & (into < 0))
     into[hit] = first_step + np.argmax(mask[:, hit], axis=0)
+    return hit, into[hit]
 
 
 def _trajectory(label, opt, surf, batched, block, final, final_loss, diverged, converged) -> Trajectory:

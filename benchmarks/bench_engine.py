@@ -1,0 +1,104 @@
+"""Engine benchmarks: a 10,000-configuration Adam sweep and a 6-optimizer race, each beside a naive reference.
+
+    python benchmarks/bench_engine.py [--repeat 5]
+
+Figures are medians of --repeat runs, measured in this process so ratios compare like with like.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+import optviz  # noqa: E402
+
+N, STEPS = 10_000, 500
+START = (-1.5, 2.0)
+LRS = np.logspace(-4, 0, N)
+RACE = ["adam", "sgd", "momentum", "nesterov", "rmsprop", "adagrad"]
+RACE_ADAM_FAMILY = ["adam", "amsgrad", "adamw", "nadam", "radam", "adabelief"]
+
+
+def naive_adam_sweep(record: bool, lr=LRS, beta1=0.9, beta2=0.999, eps=1e-8):
+    """Textbook vectorized NumPy: fresh temporaries every step, (N, 2) layout, Rosenbrock a=1, b=100."""
+    p = np.tile(np.array(START), (len(lr), 1))
+    lr = lr[:, None]
+    m, v = np.zeros_like(p), np.zeros_like(p)
+    path = [p]
+    for t in range(1, STEPS + 1):
+        x, y = p[:, 0], p[:, 1]
+        r = y - x * x
+        g = np.stack([2 * (x - 1) - 400 * x * r, 200 * r], axis=1)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        p = p - lr * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps)
+        if record:
+            path.append(p)
+    return np.stack(path) if record else p
+
+
+def naive_race(names, steps=1000):
+    """One optimizer after another through the public step(), NumPy calls on 2-element arrays."""
+    surf = optviz.surface("rosenbrock")
+    paths = {}
+    for name in names:
+        opt = optviz.optimizer(name)
+        p = np.array(START)
+        state = opt.init(p)
+        path = [p]
+        for _ in range(steps):
+            p, state = opt.step(p, np.array(surf.grad(p[0], p[1])), state)
+            path.append(p)
+        paths[name] = np.array(path)
+    return paths
+
+
+def timed(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    repeat = parser.parse_args().repeat
+    run_steps = N * STEPS
+
+    print(f"Sweep: Adam on Rosenbrock, {N:,} learning rates x {STEPS} steps (median of {repeat})")
+    sweep = {
+        "naive NumPy loop, path recorded": lambda: naive_adam_sweep(record=True),
+        "naive NumPy loop, final point only": lambda: naive_adam_sweep(record=False),
+        "optviz.run, path recorded (record=True)": lambda: optviz.run("rosenbrock", "adam", START, STEPS, lr=LRS),
+        "optviz.run, outcome only (record=False)":
+            lambda: optviz.run("rosenbrock", "adam", START, STEPS, lr=LRS, record=False),
+    }
+    times = {name: timed(fn, repeat) for name, fn in sweep.items()}
+    for name, seconds in times.items():
+        print(f"  {name:<42} {seconds * 1e3:8.1f} ms  {run_steps / seconds / 1e6:7.1f} M run-steps/s")
+    naive_rec, naive_final = list(times.values())[:2]
+    ours_rec, ours_final = list(times.values())[2:]
+    print(f"  speed-up, both recording the path:        {naive_rec / ours_rec:5.2f}x")
+    print(f"  speed-up, path vs naive final point only: {naive_final / ours_rec:5.2f}x")
+    print(f"  speed-up, outcome only vs naive final:    {naive_final / ours_final:5.2f}x")
+
+    print(f"\nRace: 6 optimizers x 1,000 steps on Rosenbrock with full traces (median of {repeat})")
+    for names in (RACE, RACE_ADAM_FAMILY):
+        ours = timed(lambda: optviz.race("rosenbrock", names, steps=1000), repeat)
+        naive = timed(lambda: naive_race(names), repeat)
+        print(f"  {', '.join(names)}")
+        print(f"    optviz.race (lockstep, in place): {ours * 1e3:6.1f} ms   "
+              f"naive per-optimizer step() loop, no traces: {naive * 1e3:6.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
