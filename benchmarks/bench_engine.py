@@ -93,8 +93,8 @@ def main():
 
     print(f"\nRace: 6 optimizers x 1,000 steps on Rosenbrock with full traces (median of {repeat})")
     for names in (RACE, RACE_ADAM_FAMILY):
-        ours = timed(lambda: optviz.race("rosenbrock", names, steps=1000), repeat)
-        naive = timed(lambda: naive_race(names), repeat)
+        ours = timed(lambda names=names: optviz.race("rosenbrock", names, steps=1000), repeat)
+        naive = timed(lambda names=names: naive_race(names), repeat)
         print(f"  {', '.join(names)}")
         print(f"    optviz.race (lockstep, in place): {ours * 1e3:6.1f} ms   "
               f"naive per-optimizer step() loop, no traces: {naive * 1e3:6.1f} ms")

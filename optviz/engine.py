@@ -11,14 +11,17 @@ bound or becomes non-finite is padded with NaN from that step on, and `diverged_
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
-from .optimizers import Optimizer, optimizer as make_optimizer
+from .optimizers import Optimizer
+from .optimizers import optimizer as make_optimizer
 from .schedules import Schedule
-from .surfaces import Surface, surface as make_surface
+from .surfaces import Surface
+from .surfaces import surface as make_surface
 
 CHUNK = 50  # steps between divergence/convergence checks when only the outcome is recorded
 

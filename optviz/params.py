@@ -74,11 +74,12 @@ def _fmt_bound(x: float) -> str:
     return f"{x:g}"
 
 
-def resolve(specs: tuple[Param, ...], given: dict[str, Any], owner: str) -> dict[str, Any]:
+def resolve(specs: tuple[Param, ...], given: dict[str, Any], owner: str, what: str = "hyperparameter"
+            ) -> dict[str, Any]:
     """Validate `given` against `specs`, fill defaults, and reject unknown names."""
     known = {p.name: p for p in specs}
     unknown = sorted(set(given) - set(known))
     if unknown:
         names = ", ".join(known) or "none"
-        raise ValueError(f"{owner} has no hyperparameter {unknown[0]!r}; valid names: {names}")
+        raise ValueError(f"{owner} has no {what} {unknown[0]!r}; valid names: {names}")
     return {name: spec.validate(given.get(name, spec.default), owner) for name, spec in known.items()}

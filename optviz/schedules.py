@@ -7,8 +7,9 @@ Every schedule can be preceded by a linear warm-up (torch's SequentialLR of Line
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -101,10 +102,11 @@ def schedule(name: str = "constant", warmup: int = 0, warmup_start_factor: float
     spec = SCHEDULES.get(name)
     if spec is None:
         raise ValueError(f"unknown schedule {name!r}; choose one of: {', '.join(SCHEDULES)}")
-    values = resolve(spec.params, params, f"schedule {name}")
+    values = resolve(spec.params, params, f"schedule {name}", "parameter")
     if any(isinstance(v, np.ndarray) for v in values.values()):
         raise ValueError(f"schedule {name}: parameters must be single numbers")
-    warm = resolve(WARMUP_PARAMS, {"warmup": warmup, "warmup_start_factor": warmup_start_factor}, "warm-up")
+    warm = {"warmup": warmup, "warmup_start_factor": warmup_start_factor}
+    warm = resolve(WARMUP_PARAMS, warm, "warm-up", "parameter")
     return Schedule(name, values, **warm)
 
 

@@ -6,8 +6,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -254,7 +255,7 @@ def surface(name: str, **params) -> Surface:
     spec = SPECS.get(name)
     if spec is None:
         raise ValueError(f"unknown surface {name!r}; choose one of: {', '.join(SPECS)}")
-    values = resolve(spec.params, params, f"surface {name}")
+    values = resolve(spec.params, params, f"surface {name}", "parameter")
     if any(isinstance(v, np.ndarray) for v in values.values()):
         raise ValueError(f"surface {name}: parameters must be single numbers")
     return Surface(spec, values)

@@ -1,0 +1,178 @@
+"""The trajectory engine: runs and races reproduce the optimizer's own steps, batches equal single runs,
+divergence is recorded instead of raised."""
+
+import numpy as np
+import pytest
+
+import optviz
+from optviz.engine import Entry
+
+START = (-1.5, 2.0)
+
+
+def manual_run(surface_name, name, start, steps, **hparams):
+    """The reference: step() called by hand, one step at a time."""
+    s, opt = optviz.surface(surface_name), optviz.optimizer(name, **hparams)
+    p = np.array(start, dtype=float)
+    state = opt.init(p)
+    path, grads, states = [p], [], []
+    for _ in range(steps):
+        g = np.concatenate(s.grad(p[:1], p[1:]))  # 1-element arrays, as the engine evaluates them
+        p, state = opt.step(p, g, state)
+        path.append(p)
+        grads.append(g)
+        states.append(state)
+    return np.array(path), np.array(grads), states
+
+
+@pytest.mark.parametrize("name", list(optviz.OPTIMIZERS))
+def test_run_follows_the_optimizers_own_step_exactly(name):
+    path, grads, states = manual_run("beale", name, (1.0, 1.0), 40)
+    traj = optviz.run("beale", name, start=(1.0, 1.0), steps=40)
+    np.testing.assert_array_equal(traj.path, path)
+    np.testing.assert_array_equal(traj.grad, grads)
+    np.testing.assert_array_equal(traj.loss, optviz.surface("beale").value(path[:, 0], path[:, 1]))
+    for field in states[0]._fields[1:]:
+        recorded = np.array([getattr(s, field) for s in states])
+        np.testing.assert_array_equal(traj.trace[field], recorded.reshape(traj.trace[field].shape))
+
+
+def test_run_returns_arrays_of_the_documented_shapes():
+    traj = optviz.run("rosenbrock", "adam", start=START, steps=500, lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8)
+    assert traj.path.shape == (501, 2)
+    assert traj.loss.shape == (501,)
+    assert traj.grad.shape == (500, 2)
+    assert traj.lr.shape == (500,)
+    for name in ["m", "v", "m_hat", "v_hat", "effective_step", "update"]:
+        assert traj.trace[name].shape == (500, 2), name
+    assert traj.trace["bc1"].shape == (500,)
+    assert traj.diverged_at is None
+    np.testing.assert_array_equal(traj.path[0], START)
+
+
+def test_adam_derived_traces_follow_their_formulas():
+    traj = optviz.run("rosenbrock", "adam", start=START, steps=50, lr=0.02, beta1=0.8, beta2=0.99, eps=1e-6)
+    t = np.arange(1, 51)
+    np.testing.assert_allclose(traj.trace["bc1"], 1 - 0.8 ** t)
+    np.testing.assert_allclose(traj.trace["bc2"], 1 - 0.99 ** t)
+    m_hat = traj.trace["m"] / (1 - 0.8 ** t)[:, None]
+    v_hat = traj.trace["v"] / (1 - 0.99 ** t)[:, None]
+    np.testing.assert_allclose(traj.trace["m_hat"], m_hat)
+    np.testing.assert_allclose(traj.trace["effective_step"], 0.02 * m_hat / (np.sqrt(v_hat) + 1e-6))
+    # without weight decay the effective step is exactly the update taken
+    np.testing.assert_allclose(traj.trace["update"], -traj.trace["effective_step"], rtol=1e-12, atol=1e-15)
+
+
+def test_adam_without_bias_correction_has_unit_correction_factors():
+    traj = optviz.run("rosenbrock", "adam", start=START, steps=20, lr=0.02, bias_correction=False)
+    np.testing.assert_array_equal(traj.trace["bc1"], 1.0)
+    np.testing.assert_allclose(traj.trace["m_hat"], traj.trace["m"])
+    first = optviz.run("rosenbrock", "adam", start=START, steps=1, lr=0.02)
+    # with bias correction Adam's first step is ±lr per coordinate; without it, lr·(1−β1)/√(1−β2) ≈ 3.16·lr
+    np.testing.assert_allclose(np.abs(first.path[1] - first.path[0]), 0.02, rtol=1e-6)
+    np.testing.assert_allclose(np.abs(traj.path[1] - traj.path[0]), 0.02 * 0.1 / np.sqrt(0.001), rtol=1e-6)
+
+
+def test_race_equals_separate_runs_and_labels_duplicates():
+    entries = ["adam", "sgd", Entry("adam", {"lr": 0.05}, label="adam fast"), "adam", "momentum"]
+    races = optviz.race("rosenbrock", entries, start=START, steps=120, hparams={"sgd": {"lr": 5e-4}})
+    assert list(races) == ["adam", "sgd", "adam fast", "adam (2)", "momentum"]
+    np.testing.assert_array_equal(races["sgd"].path, optviz.run("rosenbrock", "sgd", START, 120, lr=5e-4).path)
+    np.testing.assert_array_equal(races["adam fast"].path, optviz.run("rosenbrock", "adam", START, 120, lr=0.05).path)
+    np.testing.assert_array_equal(races["adam"].path, races["adam (2)"].path)
+    np.testing.assert_array_equal(races["momentum"].trace["buf"],
+                                  optviz.run("rosenbrock", "momentum", START, 120).trace["buf"])
+
+
+@pytest.mark.parametrize("record", [True, "path", False])
+def test_batched_hyperparameters_equal_individual_runs(record):
+    lrs = np.array([1e-3, 3e-3, 1e-2, 3e-2, 0.3])
+    betas = np.array([0.0, 0.5, 0.9, 0.95, 0.99])
+    batch = optviz.run("rosenbrock", "adam", START, 300, lr=lrs, beta1=betas, record=record)
+    for i in range(len(lrs)):
+        single = optviz.run("rosenbrock", "adam", START, 300, lr=lrs[i], beta1=betas[i])
+        np.testing.assert_array_equal(batch.final[i], single.final)
+        assert batch.final_loss[i] == single.final_loss
+        assert (batch.converged_at[i], batch.diverged_at[i]) == (single.converged_at or -1, single.diverged_at or -1)
+        if record:
+            np.testing.assert_array_equal(batch.path[:, i], single.path)
+
+
+def test_batched_starts_equal_individual_runs():
+    starts = np.array([[-1.0, 1.0], [0.0, -0.5], [2.0, 2.0]])
+    batch = optviz.run("himmelblau", "momentum", starts, 200, lr=0.002)
+    assert batch.path.shape == (201, 3, 2)
+    assert batch.trace["buf"].shape == (200, 3, 2)
+    for i, start in enumerate(starts):
+        np.testing.assert_array_equal(batch.path[:, i], optviz.run("himmelblau", "momentum", start, 200,
+                                                                  lr=0.002).path)
+
+
+def test_divergence_is_recorded_not_raised_and_the_path_is_padded_with_nan():
+    traj = optviz.run("rosenbrock", "sgd", START, 100, lr=0.1)
+    t = traj.diverged_at
+    assert t is not None and 1 <= t < 100
+    assert np.isfinite(traj.path[:t]).all()
+    assert np.isnan(traj.path[t:]).all() and np.isnan(traj.loss[t:]).all() and np.isnan(traj.grad[t - 1:]).all()
+    np.testing.assert_array_equal(traj.final, traj.path[t - 1])
+
+
+def test_leaving_the_bound_counts_as_divergence():
+    traj = optviz.run("saddle_unbounded", "sgd", (0.0, 1.0), 2000, lr=0.1)
+    path, _, _ = manual_run("saddle_unbounded", "sgd", (0.0, 1.0), traj.diverged_at, lr=0.1)
+    bound = optviz.surface("saddle_unbounded").bound
+    assert np.abs(path[-1]).max() > bound >= np.abs(path[-2]).max()
+    np.testing.assert_array_equal(traj.path[: traj.diverged_at], path[:-1])
+
+
+@pytest.mark.parametrize("record", [True, "path", False])
+def test_outcomes_agree_across_record_modes(record):
+    lrs = np.logspace(-4, 0, 60)
+    full = optviz.run("rosenbrock", "momentum", START, 400, lr=lrs, record=True)
+    other = optviz.run("rosenbrock", "momentum", START, 400, lr=lrs, record=record)
+    np.testing.assert_array_equal(other.diverged_at, full.diverged_at)
+    np.testing.assert_array_equal(other.converged_at, full.converged_at)
+    np.testing.assert_array_equal(other.final, full.final)
+    assert (full.diverged_at >= 0).any() and (full.diverged_at < 0).any()
+
+
+def test_converged_at_is_the_first_step_within_tolerance_of_a_minimum():
+    traj = optviz.run("quadratic", "sgd", (2.0, 0.0), 300, lr=0.5, tol=1e-3)
+    distance = np.linalg.norm(traj.path, axis=1)
+    assert distance[traj.converged_at] <= 1e-3 < distance[traj.converged_at - 1]
+
+
+def test_race_contestants_see_the_same_gradient_noise():
+    races = optviz.race("noisy_quadratic", ["sgd", "adam"], steps=50)
+    noise = optviz.surface("noisy_quadratic").gradient_noise(50)
+    for traj in races.values():
+        exact = np.column_stack(optviz.surface("noisy_quadratic").grad(traj.path[:-1, 0], traj.path[:-1, 1]))
+        np.testing.assert_allclose(traj.grad - exact, noise, atol=1e-15)
+
+
+def test_scheduled_learning_rate_is_recorded_per_step():
+    sched = optviz.schedule("step", step_size=10, gamma=0.5)
+    traj = optviz.run("quadratic", "sgd", (2.0, 1.0), 30, schedule=sched, lr=0.1)
+    np.testing.assert_allclose(traj.lr, 0.1 * 0.5 ** (np.arange(30) // 10))
+    # and the steps taken use it: SGD's update is -lr * grad
+    np.testing.assert_allclose(traj.trace["update"], -traj.lr[:, None] * traj.grad)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"steps": 0}, "steps must be an integer"),
+    ({"steps": 2.5}, "steps must be an integer"),
+    ({"start": (1.0, np.nan)}, "start must be a finite point"),
+    ({"start": (1.0, 2.0, 3.0)}, "start must be a finite point"),
+    ({"record": "everything"}, "record must be one of"),
+    ({"tol": -1.0}, "tol must be a positive number"),
+    ({"lr": np.ones(3), "start": np.zeros((4, 2))}, "hyperparameter arrays have length [3]"),
+])
+def test_invalid_run_settings_raise_value_errors(kwargs, message):
+    with pytest.raises(ValueError) as error:
+        optviz.run("rosenbrock", "adam", **kwargs)
+    assert message in str(error.value)
+
+
+def test_a_race_needs_an_optimizer():
+    with pytest.raises(ValueError, match="at least one optimizer"):
+        optviz.race("rosenbrock", [])
