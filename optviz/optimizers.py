@@ -14,9 +14,10 @@ buffers: temporaries the size of the parameters are what make a NumPy optimizer 
 from __future__ import annotations
 
 from collections import namedtuple
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -77,6 +78,9 @@ class OptimizerSpec:
         return next(p for p in self.params if p.name == name)
 
 
+EXACT_POW_LIMIT = 4096  # distinct values of a batched β raised with Python's pow; beyond, NumPy's (to 1 ulp)
+
+
 class Hyper:
     """Hyperparameters shaped for one parameter array: `h.lr`, `h.beta1`, ...; `h.pow(name, t)` = value**t.
 
@@ -102,7 +106,13 @@ class Hyper:
         if name not in self._distinct:
             return getattr(self, name) ** exponent
         distinct, inverse = self._distinct[name]
-        return (distinct ** exponent)[inverse]
+        if len(distinct) <= EXACT_POW_LIMIT:
+            # Python's pow, as torch uses: NumPy's vectorized pow can differ in the last bit, and then a batched
+            # run would not reproduce the same run made alone.
+            powers = np.array([value ** exponent for value in distinct.tolist()])
+        else:
+            powers = distinct ** exponent
+        return powers[inverse]
 
 
 class Optimizer:
@@ -139,7 +149,7 @@ class Optimizer:
         for name in self.spec.state:
             fill = self.spec.state_fill.get(name)
             if name == "mu_product":  # NAdam's running product of momentum coefficients, one per configuration
-                arrays[name] = np.ones(np.shape(hyper.beta1))
+                arrays[name] = np.ones(np.broadcast_shapes(np.shape(hyper.beta1), np.shape(hyper.momentum_decay)))
             else:
                 arrays[name] = np.zeros_like(params, dtype=_float_dtype(params))
                 if fill:
@@ -249,8 +259,7 @@ def _sgd(p, g, s, h, t, lr, w, *, nesterov=False):
             buf[...] = g
         else:
             buf *= h.momentum
-            # torch's nesterov has no dampening
-            np.multiply(g, 1 - getattr(h, "dampening", 0.0), out=w[1])
+            np.multiply(g, _undamped(h), out=w[1])
             buf += w[1]
         if nesterov:
             g = np.add(np.multiply(buf, h.momentum, out=w[1]), g, out=w[1])
@@ -258,6 +267,15 @@ def _sgd(p, g, s, h, t, lr, w, *, nesterov=False):
             g = buf
     np.multiply(g, lr, out=w[1])
     p -= w[1]
+
+
+def _undamped(h):
+    """1 − τ, the share of g added to the velocity. torch's nesterov has no dampening, and with μ = 0 torch keeps
+    no velocity at all (plain SGD), so the dampening must not apply there: 1 − τ becomes 1 where μ = 0."""
+    dampening = getattr(h, "dampening", 0.0)
+    if _is_zero(dampening):
+        return 1.0
+    return 1 - np.where(np.equal(h.momentum, 0), 0.0, dampening)
 
 
 def _adagrad(p, g, s, h, t, lr, w):
@@ -360,18 +378,23 @@ def _radam(p, g, s, h, t, lr, w):
     bc2 = 1 - beta2_t
     rho_inf = 2 / (1 - h.beta2) - 1
     rho_t = rho_inf - 2 * t * beta2_t / bc2
-    # The rectifier is defined once the variance is tractable (ρ_t > 5); before that RAdam takes SGD-with-momentum steps.
+    step = np.divide(s.m, bc1, out=w[2])
+    step *= lr
+    # The rectifier is defined once the variance is tractable (ρ_t > 5); before that RAdam takes momentum-SGD steps.
     tractable = rho_t > 5
-    safe_rho_t = np.where(tractable, rho_t, 5.0 + 1.0)
-    rect = np.sqrt((safe_rho_t - 4) * (safe_rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * safe_rho_t))
+    if np.ndim(tractable) == 0 and not tractable:
+        p -= step
+        return
+    # where ρ_t ≤ 5 (and always when ρ∞ ≤ 5, i.e. β2 ≤ 2/3) the rectifier is NaN or infinite; those entries are
+    # replaced below, so the warnings are noise
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rect = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
     adaptive = np.sqrt(s.v, out=w[1])
     adaptive += h.eps
     np.divide(np.sqrt(bc2), adaptive, out=adaptive)
     adaptive *= rect
     # where not tractable the adaptive factor is 1: plain bias-corrected momentum
     np.copyto(adaptive, 1.0, where=~np.broadcast_to(tractable, adaptive.shape))
-    step = np.divide(s.m, bc1, out=w[2])
-    step *= lr
     step *= adaptive
     p -= step
 
