@@ -66,14 +66,15 @@ class Trajectory:
 
 
 def run(surface, optimizer, start=None, steps: int = 500, *, schedule: Schedule | None = None,
-        record=True, tol: float = 1e-3, **hparams) -> Trajectory:
+        record=True, tol: float = 1e-3, bound: float | None = None, **hparams) -> Trajectory:
     """Run one optimizer from `start` (2,) or a batch of starts (N, 2), hyperparameters scalars or (N,) arrays.
 
     record=True keeps path, loss, gradients, learning rates and state traces; "path" only path and loss;
     False only the outcome (final point and loss, convergence and divergence steps), as sweeps need.
+    A run has diverged once |x| or |y| exceeds `bound` (default: the surface's, far outside its window).
     """
     opt = optimizer if isinstance(optimizer, Optimizer) else make_optimizer(optimizer, schedule=schedule, **hparams)
-    return _simulate(_as_surface(surface), [(opt.name, opt)], start, steps, record, tol)[0]
+    return _simulate(_as_surface(surface), [(opt.name, opt)], start, steps, record, tol, bound)[0]
 
 
 def race(surface, optimizers: Iterable, start=None, steps: int = 500, *, hparams: dict | None = None,
@@ -125,8 +126,10 @@ def _validate_run(surf: Surface, start, steps, tol) -> tuple[np.ndarray, bool]:
 
 
 def _simulate(surf: Surface, contestants: list[tuple[str, Optimizer]], start, steps: int, record,
-              tol: float) -> list[Trajectory]:
+              tol: float, bound: float | None = None) -> list[Trajectory]:
     starts, batched = _validate_run(surf, start, steps, tol)
+    if bound is not None and not (np.isscalar(bound) and bound > 0):
+        raise ValueError(f"bound must be a positive number, got {bound!r}")
     if record not in RECORD_MODES:
         raise ValueError(f"record must be one of {RECORD_MODES}, got {record!r}")
     n = len(starts)
@@ -142,7 +145,7 @@ def _simulate(surf: Surface, contestants: list[tuple[str, Optimizer]], start, st
     position = np.array(np.tile(starts, (len(contestants), 1)), order=order)
     blocks = [slice(i * n, (i + 1) * n) for i in range(len(contestants))]
     states = [opt.init(position[b]) for (_, opt), b in zip(contestants, blocks)]
-    recorder = _Recorder(surf, states, position, steps, tol, record)
+    recorder = _Recorder(surf, states, position, steps, tol, record, bound or surf.bound)
     noise = surf.gradient_noise(steps)
     grad = np.empty_like(position)
     # Views made once: slicing inside the loop costs more than the arithmetic on a 2-D race.
@@ -171,8 +174,8 @@ class _Recorder:
     a recorded path the buffer is a rolling chunk of CHUNK steps.
     """
 
-    def __init__(self, surf: Surface, states, position, steps: int, tol: float, record):
-        self.surf, self.tol, self.mode, self.states = surf, tol, record, states
+    def __init__(self, surf: Surface, states, position, steps: int, tol: float, record, bound: float):
+        self.surf, self.tol, self.mode, self.states, self.bound = surf, tol, record, states, bound
         rows = len(position)
         self.points = np.empty((steps + 1 if record else min(CHUNK, steps) + 1, 2, rows))
         self.points[0] = position.T
@@ -220,7 +223,7 @@ class _Recorder:
     def _check(self, points: np.ndarray, first_step: int) -> None:
         """First divergence and convergence steps from points (k, 2, rows) taken at steps first_step, ..."""
         x, y = points[:, 0], points[:, 1]
-        bound = self.surf.bound
+        bound = self.bound
         bad = ~((np.abs(x) <= bound) & (np.abs(y) <= bound))  # NaN compares False: non-finite is bad too
         rows, first_bad = _first_true(bad, first_step, self.diverged)
         before = first_bad - first_step - 1  # the last good point, where it lies in this chunk
