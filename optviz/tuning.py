@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .engine import _as_surface, run
@@ -26,3 +28,9 @@ def suggest_lr(surface, optimizer: str, start=None, steps: int = 500, rtol: floa
     initial = surface.value(*start_point)
     good = gap <= gap.min() + rtol * abs(initial - gap.min())
     return float(LR_GRID[np.argmax(good)])
+
+
+@lru_cache(maxsize=512)
+def default_lr(surface_name: str, optimizer: str) -> float:
+    """suggest_lr for a surface with its default parameters and start: the learning rate a new race starts with."""
+    return suggest_lr(surface_name, optimizer)

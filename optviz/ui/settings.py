@@ -1,0 +1,288 @@
+"""Explorer settings and their round trip through the URL. Plain Python: no Streamlit here.
+
+A link such as
+
+    ?surface=rosenbrock&sp=a:1,b:100&start=-1.5,2&steps=500
+    &opt=adam;lr=0.05;beta1=0.9;label=Adam fast&opt=sgd;lr=0.002;s=step;s.step_size=100
+
+reproduces a race exactly: every number is written in its shortest exact form. Reading is forgiving: whatever
+is unknown, malformed or out of range falls back to its default and is reported in a warning, never raised.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..engine import Entry
+from ..optimizers import SPECS as OPTIMIZERS
+from ..params import Param
+from ..schedules import SCHEDULES, WARMUP_PARAMS, Schedule, schedule
+from ..surfaces import SPECS as SURFACES
+from ..surfaces import surface as make_surface
+from ..tuning import default_lr
+
+MAX_ENTRIES = 12
+MAX_STEPS = 5000
+MAX_LABEL = 40
+MAX_QUERY_VALUE = 2000  # characters in one query value; longer ones are ignored
+DEFAULT_SURFACE = "rosenbrock"
+DEFAULT_STEPS = 500
+DEFAULT_OPTIMIZERS = ("adam", "sgd")
+
+
+@dataclass
+class EntrySettings:
+    """One contestant: an optimizer, its hyperparameters (all of them), its schedule and its legend label."""
+
+    optimizer: str
+    hparams: dict[str, Any]
+    schedule: str = "constant"
+    schedule_params: dict[str, Any] = field(default_factory=dict)  # includes warmup and warmup_start_factor
+    label: str = ""
+
+    @classmethod
+    def default(cls, optimizer: str, surface: str | None = None) -> EntrySettings:
+        """torch's defaults, but with a learning rate suited to `surface` when one is given."""
+        hparams = OPTIMIZERS[optimizer].defaults
+        if surface is not None:
+            hparams["lr"] = default_lr(surface, optimizer)
+        return cls(optimizer, hparams)
+
+    def build_schedule(self) -> Schedule:
+        return schedule(self.schedule, **self.schedule_params)
+
+    def to_entry(self, label: str) -> Entry:
+        return Entry(self.optimizer, dict(self.hparams), self.build_schedule(), label)
+
+    def encode(self) -> str:
+        parts = [self.optimizer] + [f"{k}={_fmt(v)}" for k, v in self.hparams.items()]
+        if self.schedule != "constant" or self.schedule_params:
+            parts.append(f"s={self.schedule}")
+            parts += [f"s.{k}={_fmt(v)}" for k, v in self.schedule_params.items()]
+        if self.label:
+            parts.append(f"label={_clean_label(self.label)}")
+        return ";".join(parts)
+
+
+@dataclass
+class Settings:
+    surface: str
+    surface_params: dict[str, Any]
+    start: tuple[float, float]
+    steps: int
+    entries: list[EntrySettings]
+
+    @classmethod
+    def default(cls, surface: str = DEFAULT_SURFACE) -> Settings:
+        spec = SURFACES[surface]
+        return cls(surface, {p.name: p.default for p in spec.params}, spec.start, DEFAULT_STEPS,
+                   [EntrySettings.default(name, surface) for name in DEFAULT_OPTIMIZERS])
+
+    def labels(self) -> list[str]:
+        """Legend labels, unique: an entry without a label is named after its optimizer, numbered if repeated."""
+        out: list[str] = []
+        for entry in self.entries:
+            base = entry.label or OPTIMIZERS[entry.optimizer].title
+            label, n = base, 1
+            while label in out:
+                n += 1
+                label = f"{base} ({n})"
+            out.append(label)
+        return out
+
+    def to_query(self) -> dict[str, str | list[str]]:
+        query: dict[str, str | list[str]] = {
+            "surface": self.surface,
+            "start": f"{_fmt(self.start[0])},{_fmt(self.start[1])}",
+            "steps": str(self.steps),
+            "opt": [entry.encode() for entry in self.entries],
+        }
+        if self.surface_params:
+            query["sp"] = ",".join(f"{k}:{_fmt(v)}" for k, v in self.surface_params.items())
+        return query
+
+    def with_surface(self, surface: str) -> Settings:
+        """The same optimizers on another surface, from its default start with its default parameters."""
+        fresh = Settings.default(surface)
+        return replace(self, surface=surface, surface_params=fresh.surface_params, start=fresh.start)
+
+
+def from_query(query: Mapping[str, Any]) -> tuple[Settings, list[str]]:
+    """Settings from URL query parameters (values: str or list of str) and a warning for each value ignored."""
+    warnings: list[str] = []
+    settings = Settings.default()
+    name = _last(query, "surface")
+    if name is not None:
+        if name in SURFACES:
+            settings = Settings.default(name)
+        else:
+            warnings.append(f"Unknown surface {_show(name)}: using {SURFACES[DEFAULT_SURFACE].title}.")
+    spec = SURFACES[settings.surface]
+    if (raw := _last(query, "sp")) is not None:
+        settings.surface_params = _parse_params(raw, ",", ":", spec.params, settings.surface_params,
+                                                f"surface {spec.title}", warnings)
+    if (raw := _last(query, "start")) is not None:
+        settings.start = _parse_start(raw, settings.start, warnings)
+    if (raw := _last(query, "steps")) is not None:
+        settings.steps = _parse_steps(raw, warnings)
+    if "opt" in query:
+        values = _all(query, "opt")
+        if len(values) > MAX_ENTRIES:
+            warnings.append(f"Only the first {MAX_ENTRIES} optimizers of the link are used.")
+        entries = [_parse_entry(v, settings.surface, warnings) for v in values[:MAX_ENTRIES]]
+        entries = [e for e in entries if e is not None]
+        if entries:
+            settings.entries = entries
+        else:
+            warnings.append("The link names no valid optimizer: showing the default race.")
+    known = {"surface", "sp", "start", "steps", "opt"}
+    for key in sorted(set(query) - known):
+        warnings.append(f"Ignored unknown link parameter {_show(key)}.")
+    return settings, warnings
+
+
+def _parse_entry(raw: str, surface: str, warnings: list[str]) -> EntrySettings | None:
+    if len(raw) > MAX_QUERY_VALUE:
+        warnings.append("Ignored an optimizer entry that is too long.")
+        return None
+    name, _, rest = raw.partition(";")
+    name = name.strip()
+    if name not in OPTIMIZERS:
+        warnings.append(f"Unknown optimizer {_show(name)} ignored.")
+        return None
+    spec = OPTIMIZERS[name]
+    hparams, sched_params, label, sched = {}, {}, "", "constant"
+    for part in filter(None, rest.split(";")):
+        key, _, value = part.partition("=")
+        key = key.strip()
+        if key == "label":
+            label = _clean_label(value)
+        elif key == "s":
+            if value in SCHEDULES:
+                sched = value
+            else:
+                warnings.append(f"{spec.title}: unknown schedule {_show(value)}; using a constant learning rate.")
+        elif key.startswith("s."):
+            sched_params[key[2:]] = value
+        else:
+            hparams[key] = value
+    entry = EntrySettings.default(name, surface)
+    entry.hparams = _parse_params_dict(hparams, spec.params, entry.hparams, spec.title, warnings)
+    entry.label = label
+    sched_specs = SCHEDULES[sched].params + WARMUP_PARAMS
+    defaults = {p.name: p.default for p in sched_specs}
+    parsed = _parse_params_dict(sched_params, sched_specs, defaults, f"{spec.title} schedule", warnings)
+    entry.schedule = sched
+    entry.schedule_params = {k: v for k, v in parsed.items() if k in sched_params}
+    try:
+        entry.build_schedule()
+    except ValueError as error:
+        warnings.append(f"{spec.title}: {error}; using a constant learning rate.")
+        entry.schedule, entry.schedule_params = "constant", {}
+    return entry
+
+
+def _parse_params(raw: str, sep: str, kv: str, specs, defaults, owner: str, warnings: list[str]) -> dict:
+    if len(raw) > MAX_QUERY_VALUE:
+        warnings.append(f"Ignored {owner} parameters: too long.")
+        return dict(defaults)
+    given = {}
+    for part in filter(None, raw.split(sep)):
+        key, _, value = part.partition(kv)
+        given[key.strip()] = value
+    return _parse_params_dict(given, specs, defaults, owner, warnings)
+
+
+def _parse_params_dict(given: dict[str, str], specs: tuple[Param, ...], defaults: dict, owner: str,
+                       warnings: list[str]) -> dict:
+    """Each given value parsed and validated against its spec; anything wrong keeps the default, with a warning."""
+    by_name = {p.name: p for p in specs}
+    out = dict(defaults)
+    for key, text in given.items():
+        param = by_name.get(key)
+        if param is None:
+            warnings.append(f"{owner}: unknown parameter {_show(key)} ignored.")
+            continue
+        try:
+            out[key] = param.validate(_parse_value(text, param))
+        except ValueError as error:
+            warnings.append(f"{owner}: {error}; using {_fmt(defaults.get(key, param.default))}.")
+    return out
+
+
+def _parse_value(text: str, param: Param):
+    text = text.strip()
+    if param.kind == "bool":
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{param.name} must be true or false, got {_show(text)}")
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{param.name} must be a number, got {_show(text)}") from None
+
+
+def _parse_start(raw: str, default: tuple[float, float], warnings: list[str]) -> tuple[float, float]:
+    try:
+        x, y = (float(v) for v in raw.split(","))
+        if not (math.isfinite(x) and math.isfinite(y)) or max(abs(x), abs(y)) > 1e6:
+            raise ValueError
+        return x, y
+    except ValueError:
+        warnings.append(f"Start point {_show(raw)} is not two finite numbers: using the surface's default start.")
+        return default
+
+
+def _parse_steps(raw: str, warnings: list[str]) -> int:
+    try:
+        steps = int(raw)
+        if not 1 <= steps <= MAX_STEPS:
+            raise ValueError
+        return steps
+    except ValueError:
+        warnings.append(f"Steps must be a whole number from 1 to {MAX_STEPS}, got {_show(raw)}: using "
+                        f"{DEFAULT_STEPS}.")
+        return DEFAULT_STEPS
+
+
+def _last(query: Mapping[str, Any], key: str) -> str | None:
+    values = _all(query, key)
+    return values[-1] if values else None
+
+
+def _all(query: Mapping[str, Any], key: str) -> list[str]:
+    value = query.get(key)
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
+
+
+def _fmt(value) -> str:
+    """Shortest text that reads back to exactly the same number."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _clean_label(text: str) -> str:
+    """Labels travel inside ';'-separated URL values: drop separators and control characters, bound the length."""
+    return "".join(ch for ch in text if ch.isprintable() and ch not in ";&#").strip()[:MAX_LABEL]
+
+
+def _show(text: str, limit: int = 40) -> str:
+    """Quote user text for a message, shortened and stripped of anything unprintable."""
+    clean = "".join(ch if ch.isprintable() else "?" for ch in str(text))
+    return repr(clean if len(clean) <= limit else clean[:limit] + "…")
+
+
+def validate_surface(settings: Settings):
+    """The bound surface of these settings (raises ValueError with a readable message)."""
+    return make_surface(settings.surface, **settings.surface_params)
