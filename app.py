@@ -1,12 +1,16 @@
-"""optviz: the Streamlit app. Run with `streamlit run app.py`."""
+"""optviz: optimizer trajectories on 2-D loss surfaces. Run with `streamlit run app.py`."""
 
 import streamlit as st
 
-import optviz
+from optviz.ui import explorer
 
-st.set_page_config(page_title="optviz", page_icon="🧭", layout="wide")
-st.title("optviz")
-st.write("Optimizer trajectories on 2-D loss surfaces. The interactive explorer is on its way; the engine is ready:")
-races = optviz.race("rosenbrock", ["adam", "sgd", "momentum"], steps=500, hparams={"adam": {"lr": 0.05}})
-st.table({label: {"final loss": f"{t.final_loss:.3g}", "steps to minimum": t.converged_at or "—"}
-          for label, t in races.items()})
+st.set_page_config(page_title="optviz · optimizer trajectories", page_icon="🧭", layout="wide",
+                   initial_sidebar_state="expanded")
+
+race_tab, sweeps_tab, mnist_tab = st.tabs(["Race explorer", "Sweeps & basins", "MNIST"])
+with race_tab:
+    explorer.render()
+with sweeps_tab:
+    st.info("Hyperparameter sweeps and basins of attraction are coming in the next release.")
+with mnist_tab:
+    st.info("Live MNIST training with the same optimizers is coming in a later release.")

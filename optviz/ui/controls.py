@@ -60,7 +60,7 @@ def param_control(param: Param, key: str):
                            format="%g", help=param.help)
 
 
-def ensure_value(param: Param, key: str, value) -> None:
+def ensure_value(key: str, value) -> None:
     """Put `value` in session state for a control about to be drawn, unless the user already set one."""
     if key not in st.session_state:
         st.session_state[key] = value

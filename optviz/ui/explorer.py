@@ -1,0 +1,318 @@
+"""The trajectory explorer tab: sidebar controls, the animated race, moment traces, equations and results."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import streamlit as st
+
+from .. import figures
+from ..engine import race
+from ..optimizers import SPECS as OPTIMIZERS
+from ..schedules import SCHEDULES, WARMUP_PARAMS
+from ..surfaces import SPECS as SURFACES
+from ..tuning import default_lr
+from .controls import ensure_value, number_text, param_control
+from .settings import MAX_ENTRIES, MAX_STEPS, EntrySettings, Settings, from_query, validate_surface
+
+PREFIX = "x."  # every session-state key of this tab starts with it
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Session state <-> Settings. Widget values are the source of truth once drawn; `_load` seeds them.
+
+def _key(*parts) -> str:
+    return PREFIX + ".".join(str(p) for p in parts)
+
+
+def _load(settings: Settings) -> None:
+    """Seed every widget of the tab from `settings` (first visit, a link, or a reset)."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(PREFIX)]:
+        del st.session_state[key]
+    state = st.session_state
+    state[_key("surface")] = settings.surface
+    for name, value in settings.surface_params.items():
+        state[_key("sp", name)] = value
+    state[_key("start_x")], state[_key("start_y")] = settings.start
+    state[_key("steps")] = settings.steps
+    state[_key("ids")] = []
+    state[_key("next_id")] = 0
+    for entry in settings.entries:
+        _add_entry(entry)
+
+
+def _add_entry(entry: EntrySettings) -> None:
+    state = st.session_state
+    entry_id = state[_key("next_id")]
+    state[_key("next_id")] = entry_id + 1
+    state[_key("ids")] = state[_key("ids")] + [entry_id]
+    _write_entry(entry_id, entry)
+
+
+def _write_entry(entry_id: int, entry: EntrySettings) -> None:
+    state = st.session_state
+    state[_key(entry_id, "opt")] = entry.optimizer
+    state[_key(entry_id, "label")] = entry.label
+    for name, value in entry.hparams.items():
+        state[_key(entry_id, "h", name)] = value
+    state[_key(entry_id, "sched")] = entry.schedule
+    for param in SCHEDULES[entry.schedule].params + WARMUP_PARAMS:
+        state[_key(entry_id, "s", param.name)] = entry.schedule_params.get(param.name, param.default)
+
+
+def _read_entry(entry_id: int) -> EntrySettings:
+    state = st.session_state
+    spec = OPTIMIZERS[state[_key(entry_id, "opt")]]
+    sched = state.get(_key(entry_id, "sched"), "constant")
+    sched_params = {}
+    for param in SCHEDULES[sched].params + WARMUP_PARAMS:
+        value = state.get(_key(entry_id, "s", param.name), param.default)
+        if value != param.default:
+            sched_params[param.name] = value
+    hparams = {p.name: state.get(_key(entry_id, "h", p.name), p.default) for p in spec.params}
+    return EntrySettings(spec.name, hparams, sched, sched_params, state.get(_key(entry_id, "label"), ""))
+
+
+def _read() -> Settings:
+    state = st.session_state
+    surface = state[_key("surface")]
+    params = {p.name: state[_key("sp", p.name)] for p in SURFACES[surface].params}
+    start = (float(state[_key("start_x")]), float(state[_key("start_y")]))
+    entries = [_read_entry(i) for i in state[_key("ids")]]
+    return Settings(surface, params, start, int(state[_key("steps")]), entries)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Callbacks: they run before the script, so they may rewrite widget values.
+
+def _on_surface_change() -> None:
+    """A new surface starts from its default start, with learning rates suited to it."""
+    settings = _read()
+    fresh = Settings.default(settings.surface)
+    for entry in settings.entries:
+        entry.hparams["lr"] = default_lr(settings.surface, entry.optimizer)
+    settings.surface_params, settings.start = fresh.surface_params, fresh.start
+    _load(settings)
+
+
+def _on_optimizers_change() -> None:
+    """The multiselect adds an entry per new optimizer and removes every entry of a deselected one."""
+    state = st.session_state
+    chosen = state[_key("chosen")]
+    surface = state[_key("surface")]
+    kept = [i for i in state[_key("ids")] if state[_key(i, "opt")] in chosen]
+    state[_key("ids")] = kept
+    present = {state[_key(i, "opt")] for i in kept}
+    for name in chosen:
+        if name not in present and len(state[_key("ids")]) < MAX_ENTRIES:
+            _add_entry(EntrySettings.default(name, surface))
+
+
+def _duplicate(entry_id: int) -> None:
+    if len(st.session_state[_key("ids")]) < MAX_ENTRIES:
+        entry = _read_entry(entry_id)
+        entry.label = f"{entry.label or OPTIMIZERS[entry.optimizer].title} variant"
+        _add_entry(entry)
+
+
+def _remove(entry_id: int) -> None:
+    st.session_state[_key("ids")] = [i for i in st.session_state[_key("ids")] if i != entry_id]
+
+
+def _reset(entry_id: int) -> None:
+    entry = EntrySettings.default(st.session_state[_key(entry_id, "opt")], st.session_state[_key("surface")])
+    entry.label = st.session_state.get(_key(entry_id, "label"), "")
+    _write_entry(entry_id, entry)
+
+
+def _on_click(chart_key: str) -> None:
+    """A click on the contour moves the start point there."""
+    event = st.session_state.get(chart_key)
+    points = (event or {}).get("selection", {}).get("points", [])
+    if points and "x" in points[0] and "y" in points[0]:
+        st.session_state[_key("start_x")] = float(points[0]["x"])
+        st.session_state[_key("start_y")] = float(points[0]["y"])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Computation, cached per settings and shared by every session: the URL encoding is the cache key.
+
+def _canonical(settings: Settings) -> str:
+    return json.dumps(settings.to_query(), sort_keys=True)
+
+
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
+def _race(key: str):
+    """The race for a canonical settings string (read-only results shared across sessions)."""
+    settings, _ = from_query(json.loads(key))
+    surface = validate_surface(settings)
+    entries = [e.to_entry(label) for e, label in zip(settings.entries, settings.labels())]
+    return surface, race(surface, entries, start=settings.start, steps=settings.steps)
+
+
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
+def _race_figure(key: str, arrows: bool, traced: tuple[str, ...]):
+    surface, races = _race(key)
+    return figures.race_figure(races, surface, arrows=arrows, traces=list(traced))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Drawing
+
+def _sidebar() -> None:
+    state = st.session_state
+    st.sidebar.header("Surface")
+    st.sidebar.selectbox("Loss surface", list(SURFACES), key=_key("surface"), on_change=_on_surface_change,
+                         format_func=lambda name: SURFACES[name].title, label_visibility="collapsed")
+    spec = SURFACES[state[_key("surface")]]
+    st.sidebar.latex(spec.latex)
+    st.sidebar.caption(spec.description)
+    if spec.params:
+        with st.sidebar.expander("Surface parameters"):
+            for param in spec.params:
+                ensure_value(_key("sp", param.name), param.default)
+                param_control(param, _key("sp", param.name))
+    left, right = st.sidebar.columns(2)
+    x0, x1, y0, y1 = spec.window
+    left.number_input("start x", min_value=-1e6, max_value=1e6, key=_key("start_x"), format="%.4g", step=0.1)
+    right.number_input("start y", min_value=-1e6, max_value=1e6, key=_key("start_y"), format="%.4g", step=0.1)
+    st.sidebar.caption(f"…or click on the contour to start there. Window: x ∈ [{x0:g}, {x1:g}], y ∈ [{y0:g}, {y1:g}].")
+    st.sidebar.number_input("Steps", min_value=1, max_value=MAX_STEPS, step=50, key=_key("steps"))
+
+    st.sidebar.header("Optimizers")
+    ids = state[_key("ids")]
+    state[_key("chosen")] = list(dict.fromkeys(state[_key(i, "opt")] for i in ids))
+    st.sidebar.multiselect("Optimizers", list(OPTIMIZERS), key=_key("chosen"), on_change=_on_optimizers_change,
+                           format_func=lambda name: OPTIMIZERS[name].title, label_visibility="collapsed",
+                           max_selections=MAX_ENTRIES)
+    labels = _read().labels()
+    for entry_id, label in zip(ids, labels):
+        _entry_controls(entry_id, label)
+    st.sidebar.caption("The address bar holds every setting: copy it to share this exact race.")
+
+
+def _entry_controls(entry_id: int, label: str) -> None:
+    state = st.session_state
+    spec = OPTIMIZERS[state[_key(entry_id, "opt")]]
+    with st.sidebar.expander(label):
+        st.text_input("Label", key=_key(entry_id, "label"), max_chars=40, placeholder=spec.title)
+        for param in spec.params:
+            ensure_value(_key(entry_id, "h", param.name), param.default)
+            param_control(param, _key(entry_id, "h", param.name))
+        st.selectbox("Learning-rate schedule", list(SCHEDULES), key=_key(entry_id, "sched"),
+                     format_func=lambda name: SCHEDULES[name].title)
+        for param in SCHEDULES[state[_key(entry_id, "sched")]].params + WARMUP_PARAMS:
+            ensure_value(_key(entry_id, "s", param.name), param.default)
+            param_control(param, _key(entry_id, "s", param.name))
+        cols = st.columns(3)
+        cols[0].button("Defaults", key=_key(entry_id, "reset"), on_click=_reset, args=(entry_id,),
+                       help="Reset every hyperparameter to its default (learning rate suited to this surface)")
+        cols[1].button("Variant", key=_key(entry_id, "dup"), on_click=_duplicate, args=(entry_id,),
+                       help="Add a copy of this optimizer to compare another setting side by side")
+        cols[2].button("Remove", key=_key(entry_id, "remove"), on_click=_remove, args=(entry_id,))
+
+
+def _results_table(races, surface) -> None:
+    rows = []
+    for label, traj in races.items():
+        _, distance = surface.nearest_minimum(traj.final)
+        rows.append({
+            "optimizer": label,
+            "final loss": traj.final_loss,
+            "distance to nearest minimum": float(distance) if len(surface.minima) else None,
+            "steps to reach a minimum": traj.converged_at,
+            "diverged at step": traj.diverged_at,
+        })
+    st.dataframe(rows, hide_index=True, column_config={
+        "final loss": st.column_config.NumberColumn(format="%.4g"),
+        "distance to nearest minimum": st.column_config.NumberColumn(format="%.3g"),
+    })
+
+
+def _step_inspector(races, steps: int) -> None:
+    t = st.slider("Inspect step t", 1, steps, value=min(steps, 10), key=_key("inspect"))
+    rows = []
+    for label, traj in races.items():
+        if traj.diverged_at is not None and t >= traj.diverged_at:
+            rows.append({"optimizer": label, "quantity": "diverged", "x": None, "y": None})
+            continue
+        quantities = {"θ (position)": traj.path[t], "g (gradient)": traj.grad[t - 1]}
+        quantities.update({name: values[t - 1] for name, values in traj.trace.items()})
+        for name, value in quantities.items():
+            value = np.broadcast_to(value, (2,)) if np.ndim(value) < 2 else value
+            rows.append({"optimizer": label, "quantity": name, "x": float(value[0]), "y": float(value[1])})
+    st.dataframe(rows, hide_index=True, column_config={
+        "x": st.column_config.NumberColumn(format="%.6g"), "y": st.column_config.NumberColumn(format="%.6g")})
+
+
+def _equations(settings: Settings, labels: list[str]) -> None:
+    for entry, label in zip(settings.entries, labels):
+        spec = OPTIMIZERS[entry.optimizer]
+        st.markdown(f"**{label}**")
+        st.latex(spec.latex)
+        values = ", ".join(f"{p.symbol} = {number_text(entry.hparams[p.name])}" for p in spec.params
+                           if p.kind != "bool")
+        switches = [f"{p.name.replace('_', ' ')} {number_text(entry.hparams[p.name])}" for p in spec.params
+                    if p.kind == "bool"]
+        st.latex(values + (r"\quad \text{" + ", ".join(switches) + "}" if switches else ""))
+        if entry.schedule != "constant" or entry.schedule_params:
+            st.latex(SCHEDULES[entry.schedule].latex)
+
+
+def render() -> None:
+    """Draw the explorer tab (the sidebar belongs to it)."""
+    state = st.session_state
+    if _key("surface") not in state:
+        settings, warnings = from_query({key: st.query_params.get_all(key) for key in st.query_params})
+        _load(settings)
+        state["explorer_warnings"] = warnings
+    if state.get("explorer_warnings"):
+        with st.container(border=True):
+            st.warning("Some settings in the link could not be used:\n\n" +
+                       "\n".join(f"- {w}" for w in state["explorer_warnings"]))
+            if st.button("Dismiss", key="dismiss_warnings"):
+                state["explorer_warnings"] = []
+                st.rerun()
+
+    _sidebar()
+    settings = _read()
+    st.query_params.from_dict(settings.to_query())
+    labels = settings.labels()
+    if not settings.entries:
+        st.info("Choose at least one optimizer in the sidebar.")
+        return
+    try:
+        surface, races = _race(_canonical(settings))
+    except ValueError as error:
+        st.error(f"These settings cannot run: {error}")
+        return
+
+    options = st.columns([1, 1, 3])
+    arrows = options[0].toggle("Arrows", value=True, key="arrows",
+                               help="At the current step: gradient, momentum / first moment, and the step taken")
+    show_3d = options[1].toggle("3-D view", key="view3d")
+    traced = options[2].multiselect("Trace moments of", labels, default=labels, key="traced",
+                                    placeholder="No moment traces")
+    if show_3d:
+        st.plotly_chart(figures.surface_3d_figure(races, surface), key="surface3d")
+    else:
+        st.plotly_chart(_race_figure(_canonical(settings), arrows, tuple(traced)), key="race_chart",
+                        on_select=lambda: _on_click("race_chart"), selection_mode="points",
+                        config={"displaylogo": False})
+
+    diverged = [label for label, t in races.items() if t.diverged_at is not None]
+    if diverged:
+        st.warning("Diverged: " + ", ".join(f"{label} at step {races[label].diverged_at}" for label in diverged))
+
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Loss")
+        st.plotly_chart(figures.loss_figure(races), key="loss_chart")
+    with right:
+        st.subheader("Results")
+        _results_table(races, surface)
+    st.subheader("Every quantity at one step")
+    _step_inspector(races, settings.steps)
+    st.subheader("Update rules")
+    _equations(settings, labels)
