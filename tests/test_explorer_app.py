@@ -1,0 +1,120 @@
+"""The race explorer, driven through Streamlit's AppTest: controls change the computed race, the URL holds the
+settings, hostile links fall back to defaults with a warning."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from optviz.ui.settings import from_query
+
+APP = "../app.py"
+
+
+def start(query=None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def results(at) -> dict:
+    """The results table, optimizer label -> row."""
+    table = next(df for df in at.dataframe if "final loss" in df.value.columns).value
+    return {row["optimizer"]: row for _, row in table.iterrows()}
+
+
+def settings_in_url(at):
+    settings, warnings = from_query(dict(at.query_params))
+    assert warnings == []
+    return settings
+
+
+def widget(at, kind, key):
+    return next(w for w in getattr(at, kind) if w.key == key)
+
+
+def test_default_page_races_adam_and_sgd_without_errors():
+    at = start()
+    assert not at.exception and not at.error
+    assert list(results(at)) == ["Adam", "SGD"]
+    assert settings_in_url(at).surface == "rosenbrock"
+
+
+def test_changing_the_surface_recomputes_the_race_and_moves_the_start():
+    at = start()
+    before = results(at)
+    widget(at, "selectbox", "x.surface").select("himmelblau").run()
+    after = results(at)
+    assert not at.exception
+    assert after["Adam"]["final loss"] != before["Adam"]["final loss"]
+    url = settings_in_url(at)
+    assert url.surface == "himmelblau" and url.start == (0.0, -0.5)
+
+
+def test_adding_and_removing_optimizers_changes_the_contestants():
+    at = start()
+    widget(at, "multiselect", "x.chosen").select("momentum").run()
+    assert list(results(at)) == ["Adam", "SGD", "SGD with momentum"]
+    widget(at, "multiselect", "x.chosen").unselect("sgd").run()
+    assert list(results(at)) == ["Adam", "SGD with momentum"]
+    assert [e.optimizer for e in settings_in_url(at).entries] == ["adam", "momentum"]
+
+
+def test_a_variant_of_adam_races_beside_the_original():
+    at = start()
+    variant = next(b for b in at.button if b.key == "x.0.dup")
+    variant.click().run()
+    assert list(results(at)) == ["Adam", "SGD", "Adam variant"]
+    widget(at, "toggle", "x.2.h.bias_correction").set_value(False).run()
+    rows = results(at)
+    assert rows["Adam variant"]["final loss"] != rows["Adam"]["final loss"]
+    entries = settings_in_url(at).entries
+    assert entries[2].hparams["bias_correction"] is False and entries[0].hparams["bias_correction"] is True
+
+
+@pytest.mark.parametrize("param, value", [("lr", 0.01), ("beta1", 0.5), ("beta2", 0.9), ("eps", 0.1)])
+def test_changing_an_adam_hyperparameter_changes_its_trajectory_only(param, value):
+    at = start()
+    before = results(at)
+    widget(at, "select_slider", f"x.0.h.{param}").set_value(value).run()
+    after = results(at)
+    assert not at.exception
+    assert after["Adam"]["final loss"] != before["Adam"]["final loss"]
+    assert after["SGD"]["final loss"] == before["SGD"]["final loss"]
+    assert settings_in_url(at).entries[0].hparams[param] == value
+
+
+def test_epsilon_can_be_set_to_zero():
+    at = start()
+    widget(at, "select_slider", "x.0.h.eps").set_value(0.0).run()
+    assert not at.exception and settings_in_url(at).entries[0].hparams["eps"] == 0.0
+
+
+def test_a_shared_link_reproduces_the_race():
+    first = start()
+    widget(first, "select_slider", "x.0.h.lr").set_value(0.03).run()
+    widget(first, "multiselect", "x.chosen").select("rmsprop").run()
+    link = dict(first.query_params)
+    second = start(link)
+    assert not second.warning
+    assert results(second) .keys() == results(first).keys()
+    for label, row in results(first).items():
+        assert results(second)[label]["final loss"] == row["final loss"]
+
+
+@pytest.mark.parametrize("query", [
+    {"surface": "evil()", "steps": "-3"},
+    {"opt": ["adam;lr=-1", "nope;x=1"], "start": "abc"},
+    {"sp": "b:0", "opt": "sgd;s=whatever;s.gamma=5"},
+])
+def test_hostile_links_show_a_warning_and_the_app_keeps_working(query):
+    at = start(query)
+    assert not at.exception and not at.error
+    assert at.warning and "could not be used" in at.warning[0].value
+    assert results(at)
+
+
+def test_divergent_runs_are_flagged_not_raised():
+    at = start({"opt": "sgd;lr=0.1", "steps": "200"})
+    assert not at.exception
+    assert results(at)["SGD"]["diverged at step"] > 0
+    assert any("Diverged" in w.value for w in at.warning)
