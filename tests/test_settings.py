@@ -2,8 +2,8 @@
 
 import pytest
 
-from optviz.ui.settings import MAX_ENTRIES, EntrySettings, Settings, from_query
 from optviz.tuning import default_lr
+from optviz.ui.settings import MAX_ENTRIES, EntrySettings, Settings, from_query
 
 
 def rich_settings() -> Settings:

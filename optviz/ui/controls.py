@@ -26,6 +26,16 @@ def number_text(value) -> str:
     return f"{value:.4g}"
 
 
+def latex_number(value) -> str:
+    r"""A number for st.latex: 1e-08 → 10^{-8}, 3e-05 → 3\cdot10^{-5}."""
+    text = number_text(value)
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    power = f"10^{{{int(exponent)}}}"
+    return power if mantissa == "1" else rf"{mantissa}\cdot {power}"
+
+
 def options_for(param: Param, current) -> list | None:
     """The discrete choices of a slider for `param`, always including the current value; None for free input."""
     if param.log:

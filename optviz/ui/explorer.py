@@ -13,7 +13,7 @@ from ..optimizers import SPECS as OPTIMIZERS
 from ..schedules import SCHEDULES, WARMUP_PARAMS
 from ..surfaces import SPECS as SURFACES
 from ..tuning import default_lr
-from .controls import ensure_value, number_text, param_control
+from .controls import ensure_value, latex_number, number_text, param_control
 from .settings import MAX_ENTRIES, MAX_STEPS, EntrySettings, Settings, from_query, validate_surface
 
 PREFIX = "x."  # every session-state key of this tab starts with it
@@ -131,8 +131,9 @@ def _on_click(chart_key: str) -> None:
     event = st.session_state.get(chart_key)
     points = (event or {}).get("selection", {}).get("points", [])
     if points and "x" in points[0] and "y" in points[0]:
-        st.session_state[_key("start_x")] = float(points[0]["x"])
-        st.session_state[_key("start_y")] = float(points[0]["y"])
+        # the click lands on a grid of float32 markers: keep three decimals, not the float32 noise
+        st.session_state[_key("start_x")] = round(float(points[0]["x"]), 3)
+        st.session_state[_key("start_y")] = round(float(points[0]["y"]), 3)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -166,7 +167,7 @@ def _sidebar() -> None:
     st.sidebar.selectbox("Loss surface", list(SURFACES), key=_key("surface"), on_change=_on_surface_change,
                          format_func=lambda name: SURFACES[name].title, label_visibility="collapsed")
     spec = SURFACES[state[_key("surface")]]
-    st.sidebar.latex(spec.latex)
+    st.sidebar.latex(r"\small " + spec.latex)  # the sidebar is narrow
     st.sidebar.caption(spec.description)
     if spec.params:
         with st.sidebar.expander("Surface parameters"):
@@ -251,7 +252,7 @@ def _equations(settings: Settings, labels: list[str]) -> None:
         spec = OPTIMIZERS[entry.optimizer]
         st.markdown(f"**{label}**")
         st.latex(spec.latex)
-        values = ", ".join(f"{p.symbol} = {number_text(entry.hparams[p.name])}" for p in spec.params
+        values = ", ".join(f"{p.symbol} = {latex_number(entry.hparams[p.name])}" for p in spec.params
                            if p.kind != "bool")
         switches = [f"{p.name.replace('_', ' ')} {number_text(entry.hparams[p.name])}" for p in spec.params
                     if p.kind == "bool"]
@@ -295,10 +296,10 @@ def render() -> None:
     traced = options[2].multiselect("Trace moments of", labels, default=labels, key="traced",
                                     placeholder="No moment traces")
     if show_3d:
-        st.plotly_chart(figures.surface_3d_figure(races, surface), key="surface3d")
+        st.plotly_chart(figures.surface_3d_figure(races, surface), key="surface3d", theme=None)
     else:
         st.plotly_chart(_race_figure(_canonical(settings), arrows, tuple(traced)), key="race_chart",
-                        on_select=lambda: _on_click("race_chart"), selection_mode="points",
+                        on_select=lambda: _on_click("race_chart"), selection_mode="points", theme=None,
                         config={"displaylogo": False})
 
     diverged = [label for label, t in races.items() if t.diverged_at is not None]
@@ -308,7 +309,7 @@ def render() -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Loss")
-        st.plotly_chart(figures.loss_figure(races), key="loss_chart")
+        st.plotly_chart(figures.loss_figure(races), key="loss_chart", theme=None)
     with right:
         st.subheader("Results")
         _results_table(races, surface)

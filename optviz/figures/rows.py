@@ -1,0 +1,90 @@
+"""The optimizer-state panels beside the map: one row per quantity, only the rows some optimizer has.
+
+Each optimizer shows at most one recorded quantity per row (its first in `names`, e.g. AMSGrad's v_max, the
+one its step divides by), drawn per coordinate: x solid, y dashed, in the optimizer's colour. Quantities that
+stay exactly zero (RMSProp's velocity without momentum, its mean gradient when not centered) are left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+COORDINATE_DASH = ("solid", "dash")
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    title: str
+    names: tuple[str, ...]  # trace names; an optimizer shows the first it has
+    log: bool = False  # positive quantities spanning decades
+    pair: bool = False  # the row shows two scalar series (names[0] solid, names[1] dashed), not one per coordinate
+
+
+ROWS = (
+    Row("moment1", "first moment / velocity  (m, buf)", ("m", "buf", "g_avg")),
+    Row("moment2", "second moment / accumulator  (v, v_max, sum, s, u)", ("v_max", "v", "sum", "s", "u"), log=True),
+    Row("m_hat", "bias-corrected first moment  m̂ = m / (1 − β₁ᵗ)", ("m_hat",)),
+    Row("v_hat", "bias-corrected second moment  v̂ = v / (1 − β₂ᵗ)", ("v_hat",), log=True),
+    Row("effective_step", "effective step  α·m̂ / (√v̂ + ε)", ("effective_step",)),
+    Row("bias_correction", "bias correction  1 − β₁ᵗ (solid),  1 − β₂ᵗ (dashed)", ("bc1", "bc2"), pair=True),
+)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One series of a row: values at steps 1..steps."""
+
+    label: str  # the optimizer's race label
+    name: str  # the recorded quantity, "m"
+    part: str  # "x", "y", or the quantity for pair rows
+    values: np.ndarray
+    dash: str
+
+
+def row_lines(traj, label: str, row: Row) -> list[Line]:
+    """The series `traj` contributes to `row`: none, one per coordinate, or the row's pair."""
+    trace = traj.trace or {}
+    if row.pair:
+        present = [name for name in row.names if _informative(trace.get(name))]
+        return [Line(label, name, name, np.asarray(trace[name], dtype=float), COORDINATE_DASH[i])
+                for i, name in enumerate(row.names) if name in present]
+    name = next((n for n in row.names if _informative(trace.get(n))), None)
+    if name is None:
+        return []
+    values = np.asarray(trace[name], dtype=float)
+    return [Line(label, name, axis, values[:, i], COORDINATE_DASH[i]) for i, axis in enumerate("xy")]
+
+
+def _informative(values) -> bool:
+    """Recorded per step, with some finite non-zero value."""
+    if values is None or np.ndim(values) not in (1, 2):
+        return False
+    values = np.asarray(values, dtype=float)
+    return bool(np.any(np.isfinite(values) & (values != 0)))
+
+
+def first_moment(traj) -> np.ndarray | None:
+    """The (steps, 2) first moment or velocity the moment arrow shows, if the optimizer keeps one."""
+    lines = row_lines(traj, "", ROWS[0])
+    return np.asarray(traj.trace[lines[0].name], dtype=float) if lines else None
+
+
+def row_range(lines: list[Line], log: bool) -> tuple[list[float], bool]:
+    """A padded y range over every line of a row (log10 units on a log axis) and whether the axis is log.
+
+    The range is fixed rather than autoranged so the step cursor can span it exactly. A log row with nothing
+    positive falls back to linear.
+    """
+    values = np.concatenate([line.values for line in lines])
+    values = values[np.isfinite(values)]
+    if log and np.any(values > 0):
+        positive = np.log10(values[values > 0])
+        lo, hi = float(positive.min()), float(positive.max())
+        pad = 0.05 * (hi - lo) or 0.5
+        return [lo - pad, hi + pad], True
+    lo, hi = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
+    pad = 0.06 * (hi - lo) or max(abs(hi) * 0.1, 1e-12)
+    return [lo - pad, hi + pad], False
