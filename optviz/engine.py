@@ -182,6 +182,9 @@ class _Recorder:
         self.filled, self.checked = 1, 0  # buffer rows written; steps checked before the buffer's first row
         self.diverged, self.converged = np.full(rows, -1), np.full(rows, -1)
         self.last_good = position.copy()
+        if record:
+            self.losses = np.empty((steps + 1, rows))
+            self.losses[0] = surf.value(position[:, 0], position[:, 1])
         if record is True:
             self.grads = np.empty((steps, 2, rows))
             self._pack_states(steps)
@@ -206,6 +209,9 @@ class _Recorder:
     def record(self, t: int, position: np.ndarray, grad: np.ndarray) -> None:
         self.points[self.filled] = position.T
         self.filled += 1
+        if self.mode:
+            # evaluated step by step on small arrays: cheaper than on the whole path at the end
+            self.losses[t] = self.surf.value(position[:, 0], position[:, 1])
         if self.mode is True:
             self.grads[t - 1] = grad.T
             self.arena_trace[t - 1] = self.arena
@@ -221,21 +227,36 @@ class _Recorder:
             self.filled = 1
 
     def _check(self, points: np.ndarray, first_step: int) -> None:
-        """First divergence and convergence steps from points (k, 2, rows) taken at steps first_step, ..."""
+        """First divergence and convergence steps from points (k, 2, rows) taken at steps first_step, ...
+
+        Each run's bounding box over the chunk (four reductions; NaN propagates through them) tells which runs
+        left the bound or came near a minimum somewhere in it; only those few are searched step by step.
+        """
         x, y = points[:, 0], points[:, 1]
-        bound = self.bound
-        bad = ~((np.abs(x) <= bound) & (np.abs(y) <= bound))  # NaN compares False: non-finite is bad too
-        rows, first_bad = _first_true(bad, first_step, self.diverged)
-        before = first_bad - first_step - 1  # the last good point, where it lies in this chunk
-        in_chunk = before >= 0
-        self.last_good[rows[in_chunk]] = points[before[in_chunk], :, rows[in_chunk]]
-        if len(self.surf.minima):
-            near = np.zeros_like(bad)
-            for mx, my in self.surf.minima:
-                near |= (x - mx) ** 2 + (y - my) ** 2 <= self.tol ** 2
-            _first_true(near, first_step, self.converged)
+        low_x, high_x, low_y, high_y = x.min(axis=0), x.max(axis=0), y.min(axis=0), y.max(axis=0)
+        extent = np.maximum(np.maximum(-low_x, high_x), np.maximum(-low_y, high_y))
+        suspects = np.flatnonzero(~(extent <= self.bound) & (self.diverged < 0))
+        if suspects.size:
+            chunk = points[:, :, suspects]
+            first = np.argmax(~(np.abs(chunk) <= self.bound).all(axis=1), axis=0)
+            self.diverged[suspects] = first_step + first
+            before = first - 1  # the last good point, where it lies in this chunk
+            in_chunk = before >= 0
+            self.last_good[suspects[in_chunk]] = chunk[before[in_chunk], :, np.flatnonzero(in_chunk)]
         alive = self.diverged < 0
         self.last_good[alive] = points[-1].T[alive]
+        tol, never = self.tol, len(points)
+        first = np.full(len(extent), never)
+        for mx, my in self.surf.minima:  # the first step near any minimum: the earliest over all of them
+            close = (low_x <= mx + tol) & (high_x >= mx - tol) & (low_y <= my + tol) & (high_y >= my - tol)
+            candidates = np.flatnonzero(close & (self.converged < 0))
+            if candidates.size:
+                dx, dy = x[:, candidates] - mx, y[:, candidates] - my
+                near = dx * dx + dy * dy <= tol * tol
+                steps = np.where(near.any(axis=0), np.argmax(near, axis=0), never)
+                first[candidates] = np.minimum(first[candidates], steps)
+        found = first < never
+        self.converged[found] = first_step + first[found]
 
     def finish(self, contestants, blocks, batched: bool) -> list[Trajectory]:
         if self.mode is False:
@@ -246,14 +267,17 @@ class _Recorder:
             return [_trajectory(label, opt, self.surf, batched, block, self.last_good, final_loss, self.diverged,
                                 self.converged) for (label, opt), block in zip(contestants, blocks)]
         self._check(self.points, 0)
-        path = np.moveaxis(self.points, 1, 2)  # (steps+1, rows, 2)
-        loss = self.surf.value(path[..., 0], path[..., 1])
-        _first_true(~np.isfinite(loss), 0, self.diverged)
+        path, loss = np.moveaxis(self.points, 1, 2), self.losses  # (steps+1, rows, 2), (steps+1, rows)
+        self._diverged_where_loss_is_not_finite(loss)
         self._drop_convergence_after_divergence()
         steps, rows = len(path) - 1, path.shape[1]
         after = np.arange(steps + 1)[:, None] >= np.where(self.diverged < 0, steps + 1, self.diverged)
-        path[after] = np.nan
-        loss[after] = np.nan
+        dead = np.flatnonzero(self.diverged >= 0)
+        if dead.size:  # NaN from the divergence step on, touching only the runs that diverged
+            for array in (path, loss):
+                part = array[:, dead]
+                part[after[:, dead]] = np.nan
+                array[:, dead] = part
         last = np.where(self.diverged < 0, steps, self.diverged - 1)
         final, final_loss = path[last, np.arange(rows)], loss[last, np.arange(rows)]
         out = []
@@ -268,7 +292,7 @@ class _Recorder:
 
     def _traces(self, opt: Optimizer, index: int, block: slice, dead: np.ndarray) -> dict:
         grad = np.moveaxis(self.grads, 1, 2)[:, block]
-        grad[dead] = np.nan
+        grad[dead] = np.nan  # (only full recordings come here: races and small batches, so a plain mask will do)
         steps = len(grad)
         lr = np.broadcast_to(opt.lr_at(np.arange(1, steps + 1)[:, None]), (steps, block.stop - block.start))
         trace = self.traces[index]
@@ -279,6 +303,14 @@ class _Recorder:
         trace["update"] = np.diff(path, axis=0)
         trace.update(derived_traces(opt, trace, lr))
         return {"grad": grad, "lr": lr.astype(float), "trace": trace}
+
+    def _diverged_where_loss_is_not_finite(self, loss: np.ndarray) -> None:
+        """A finite point can still have a non-finite loss (overflow): that step counts as divergence too."""
+        columns = np.flatnonzero(~np.isfinite(loss).all(axis=0))
+        if columns.size:
+            first = np.argmax(~np.isfinite(loss[:, columns]), axis=0)
+            known = self.diverged[columns]
+            self.diverged[columns] = np.where(known < 0, first, np.minimum(known, first))
 
     def _drop_convergence_after_divergence(self) -> None:
         late = (self.diverged >= 0) & (self.converged >= self.diverged)

@@ -78,9 +78,6 @@ class OptimizerSpec:
         return next(p for p in self.params if p.name == name)
 
 
-EXACT_POW_LIMIT = 4096  # distinct values of a batched β raised with Python's pow; beyond, NumPy's (to 1 ulp)
-
-
 class Hyper:
     """Hyperparameters shaped for one parameter array: `h.lr`, `h.beta1`, ...; `h.pow(name, t)` = value**t.
 
@@ -106,12 +103,9 @@ class Hyper:
         if name not in self._distinct:
             return getattr(self, name) ** exponent
         distinct, inverse = self._distinct[name]
-        if len(distinct) <= EXACT_POW_LIMIT:
-            # Python's pow, as torch uses: NumPy's vectorized pow can differ in the last bit, and then a batched
-            # run would not reproduce the same run made alone.
-            powers = np.array([value ** exponent for value in distinct.tolist()])
-        else:
-            powers = distinct ** exponent
+        # Python's pow, as torch uses: NumPy's vectorized pow can differ in the last bit, and then a batched run
+        # would not reproduce the same run made alone (or in another batch).
+        powers = np.array([value ** exponent for value in distinct.tolist()])
         return powers[inverse]
 
 

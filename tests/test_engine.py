@@ -176,3 +176,13 @@ def test_invalid_run_settings_raise_value_errors(kwargs, message):
 def test_a_race_needs_an_optimizer():
     with pytest.raises(ValueError, match="at least one optimizer"):
         optviz.race("rosenbrock", [])
+
+
+def test_convergence_to_any_of_several_minima_counts_the_earliest():
+    starts = np.array([[2.9, 2.1], [-2.7, 3.0], [-3.7, -3.2], [3.5, -1.9], [0.0, 0.0]])
+    traj = optviz.run("himmelblau", "adam", starts, 400, lr=0.02, tol=1e-2)
+    index, distance = optviz.surface("himmelblau").nearest_minimum(traj.path)
+    for run in range(len(starts)):
+        within = np.flatnonzero(distance[:, run] <= 1e-2)
+        assert traj.converged_at[run] == (within[0] if within.size else -1)
+    assert (traj.converged_at[:4] >= 0).all()
