@@ -1,0 +1,91 @@
+"""Sweep benchmarks: lr × β1 Adam grids on Rosenbrock beside a naive NumPy loop, a basin grid, tune().
+
+    python benchmarks/bench_sweeps.py [--repeat 5]
+
+Figures are medians of --repeat runs, measured in this process so that ratios compare like with like. The grid
+timings include everything the app waits for: validation, the batched run, and every metric grid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+from optviz.sweeps import METRICS, axis_values, basins, sweep, tune  # noqa: E402
+
+STEPS = 500
+START = (-1.5, 2.0)
+TARGETS = {100: 0.15, 200: 0.6}  # seconds for an n×n lr × β1 grid
+TUNED = ["adam", "sgd", "momentum", "nesterov", "rmsprop", "adagrad"]
+
+
+def adam_grid(n: int) -> dict:
+    """A sweep of n learning rates × n values of β1, with every metric grid computed."""
+    result = sweep("rosenbrock", "adam", "lr", axis_values("adam", "lr", n, 1e-4, 1.0), "beta1",
+                   axis_values("adam", "beta1", n), start=START, steps=STEPS)
+    return {name: result.metric(name) for name in METRICS}
+
+
+def naive_adam_grid(n: int = 100, beta2=0.999, eps=1e-8) -> np.ndarray:
+    """Textbook vectorized NumPy over the same n×n grid: fresh temporaries every step, (N, 2) layout, final point
+    only and no divergence or convergence checks (Rosenbrock a=1, b=100)."""
+    lr = np.tile(axis_values("adam", "lr", n, 1e-4, 1.0), n)[:, None]
+    beta1 = np.repeat(axis_values("adam", "beta1", n), n)[:, None]
+    p = np.tile(np.array(START), (n * n, 1))
+    m, v = np.zeros_like(p), np.zeros_like(p)
+    for t in range(1, STEPS + 1):
+        x, y = p[:, 0], p[:, 1]
+        r = y - x * x
+        g = np.stack([2 * (x - 1) - 400 * x * r, 200 * r], axis=1)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        p = p - lr * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps)
+    return p
+
+
+def timed(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    repeat = parser.parse_args().repeat
+
+    print(f"Adam on Rosenbrock, lr × β1 grids × {STEPS} steps, outcome and metrics (median of {repeat})")
+    for n, target in TARGETS.items():
+        seconds = timed(lambda n=n: adam_grid(n), repeat)
+        verdict = "met" if seconds <= target else "MISSED"
+        print(f"  sweep {n}×{n} = {n * n:>6,} configs   {seconds * 1e3:8.1f} ms   "
+              f"{n * n * STEPS / seconds / 1e6:6.1f} M run-steps/s   target {target * 1e3:.0f} ms: {verdict}")
+    naive = timed(naive_adam_grid, repeat)
+    print(f"  naive NumPy loop, 100×100 = 10,000 configs, final point only   {naive * 1e3:8.1f} ms   "
+          f"{10_000 * STEPS / naive / 1e6:6.1f} M run-steps/s")
+
+    print(f"\nBasins: 200×200 starts on Himmelblau × {STEPS} steps (median of {repeat})")
+    for name, hparams in (("sgd", {"lr": 0.01}), ("adam", {"lr": 0.05})):
+        seconds = timed(lambda name=name, hparams=hparams: basins("himmelblau", name, 200, steps=STEPS, **hparams),
+                        repeat)
+        label = f"{name} ({', '.join(f'{k}={v:g}' for k, v in hparams.items())})"
+        print(f"  {label:<50} {seconds * 1e3:8.1f} ms")
+
+    print(f"\ntune() on Rosenbrock × {STEPS} steps, {len(TUNED)} optimizers: {', '.join(TUNED)} (median of {repeat})")
+    lr_only = timed(lambda: tune("rosenbrock", TUNED, steps=STEPS), repeat)
+    joint = timed(lambda: tune("rosenbrock", TUNED, steps=STEPS, also=("beta1", "momentum")), repeat)
+    print(f"  {'lr alone (61 rates)':<50} {lr_only * 1e3:8.1f} ms")
+    print(f"  {'lr × beta1 or momentum (61 × 10 where it applies)':<50} {joint * 1e3:8.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
