@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from optviz.ui import explorer
+from optviz.ui import explorer, sweeps
 
 st.set_page_config(page_title="optviz · optimizer trajectories", page_icon="🧭", layout="wide",
                    initial_sidebar_state="expanded")
@@ -11,6 +11,6 @@ race_tab, sweeps_tab, mnist_tab = st.tabs(["Race explorer", "Sweeps & basins", "
 with race_tab:
     explorer.render()
 with sweeps_tab:
-    st.info("Hyperparameter sweeps and basins of attraction are coming in the next release.")
+    sweeps.render()
 with mnist_tab:
     st.info("Live MNIST training with the same optimizers is coming in a later release.")

@@ -16,6 +16,7 @@ from .loss import loss_figure
 from .race import frame_steps, race_figure
 from .rows import ROWS
 from .surface import contour_figure, surface_3d_figure
+from .sweeps import basins_figure, heatmap_figure, sensitivity_figure
 
-__all__ = ["PALETTE", "ROWS", "contour_figure", "frame_steps", "loss_figure", "palette", "race_figure",
-           "surface_3d_figure"]
+__all__ = ["PALETTE", "ROWS", "basins_figure", "contour_figure", "frame_steps", "heatmap_figure", "loss_figure",
+           "palette", "race_figure", "sensitivity_figure", "surface_3d_figure"]

@@ -137,17 +137,53 @@ def _on_click(chart_key: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Computation, cached per settings and shared by every session: the URL encoding is the cache key.
+# For the other tabs: they work on the explorer's surface, start and optimizers, and can send settings back.
 
-def _canonical(settings: Settings) -> str:
+def current_settings() -> Settings:
+    """The explorer's settings as they are now (the sidebar is drawn first, so this is this run's state)."""
+    return _read()
+
+
+def add_to_race(optimizer: str, hparams: dict, label: str) -> None:
+    """Callback: a new race entry with these hyperparameters (e.g. a sweep cell)."""
+    if len(st.session_state[_key("ids")]) < MAX_ENTRIES:
+        entry = EntrySettings.default(optimizer)
+        entry.hparams.update(hparams)
+        entry.label = label
+        _add_entry(entry)
+
+
+def apply_to_race(settings_by_optimizer: dict[str, dict]) -> None:
+    """Callback: set the hyperparameters of every race entry of these optimizers (e.g. tuned learning rates)."""
+    state = st.session_state
+    for entry_id in state[_key("ids")]:
+        for name, value in settings_by_optimizer.get(state[_key(entry_id, "opt")], {}).items():
+            state[_key(entry_id, "h", name)] = value
+
+
+def surface_for(settings: Settings):
+    """The bound surface of these settings (cached and shared, read-only)."""
+    return _surface(settings.surface, json.dumps(settings.surface_params, sort_keys=True))
+
+
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
+def _surface(name: str, params: str):
+    return validate_surface(Settings(name, json.loads(params), (0.0, 0.0), 1, []))
+
+
+def canonical(settings: Settings) -> str:
+    """A stable text for the settings: the cache key of everything computed from them."""
     return json.dumps(settings.to_query(), sort_keys=True)
 
+
+# ---------------------------------------------------------------------------------------------------------------
+# Computation, cached per settings and shared by every session: the URL encoding is the cache key.
 
 @st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
 def _race(key: str):
     """The race for a canonical settings string (read-only results shared across sessions)."""
     settings, _ = from_query(json.loads(key))
-    surface = validate_surface(settings)
+    surface = surface_for(settings)
     entries = [e.to_entry(label) for e, label in zip(settings.entries, settings.labels())]
     return surface, race(surface, entries, start=settings.start, steps=settings.steps)
 
@@ -284,7 +320,7 @@ def render() -> None:
         st.info("Choose at least one optimizer in the sidebar.")
         return
     try:
-        surface, races = _race(_canonical(settings))
+        surface, races = _race(canonical(settings))
     except ValueError as error:
         st.error(f"These settings cannot run: {error}")
         return
@@ -298,7 +334,7 @@ def render() -> None:
     if show_3d:
         st.plotly_chart(figures.surface_3d_figure(races, surface), key="surface3d", theme=None)
     else:
-        st.plotly_chart(_race_figure(_canonical(settings), arrows, tuple(traced)), key="race_chart",
+        st.plotly_chart(_race_figure(canonical(settings), arrows, tuple(traced)), key="race_chart",
                         on_select=lambda: _on_click("race_chart"), selection_mode="points", theme=None,
                         config={"displaylogo": False})
 

@@ -1,0 +1,270 @@
+"""The hyperparameter tab: sweep heatmaps, tuning for a fair race, learning-rate sensitivity, basins.
+
+Everything runs on the race explorer's surface, start point and step count (set in the sidebar), and every
+computation is one batched engine call, cached and shared across sessions.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import streamlit as st
+
+from .. import figures, sweeps
+from ..optimizers import SPECS as OPTIMIZERS
+from ..tuning import default_lr
+from . import explorer
+from .controls import number_text
+from .settings import Settings
+
+RESOLUTIONS = (20, 50, 100, 150, 200)
+BASIN_RESOLUTIONS = (50, 100, 150, 200)
+METRIC_NAMES = {"final_loss": "Final loss", "steps_to_tol": "Steps to reach a minimum", "diverged": "Diverged"}
+OBJECTIVE_NAMES = {"final_loss": "lowest final loss", "steps_to_tol": "fewest steps to a minimum"}
+
+
+def _sweepable(optimizer: str) -> list[str]:
+    return [p.name for p in OPTIMIZERS[optimizer].params if p.kind == "float"]
+
+
+def _race_hparams(settings: Settings, optimizer: str) -> dict:
+    """The hyperparameters this optimizer has in the race (its first entry), else its defaults for the surface."""
+    for entry in settings.entries:
+        if entry.optimizer == optimizer:
+            return dict(entry.hparams)
+    return {**OPTIMIZERS[optimizer].defaults, "lr": default_lr(settings.surface, optimizer)}
+
+
+def _context(settings: Settings) -> str:
+    """What every computation of this tab depends on besides its own controls: surface, start and steps."""
+    return json.dumps({"surface": settings.surface, "params": settings.surface_params, "start": settings.start,
+                       "steps": settings.steps}, sort_keys=True)
+
+
+def _surface(context: str):
+    c = json.loads(context)
+    return explorer.surface_for(Settings(c["surface"], c["params"], tuple(c["start"]), c["steps"], []))
+
+
+@st.cache_resource(max_entries=32, ttl=3600, show_spinner=False)
+def _sweep(context: str, optimizer: str, x_param: str, x_range: tuple, y_param: str, y_range: tuple, n: int,
+           fixed: str):
+    c = json.loads(context)
+    xs = sweeps.axis_values(optimizer, x_param, n, *x_range)
+    ys = sweeps.axis_values(optimizer, y_param, n, *y_range)
+    fixed_hparams = {k: v for k, v in json.loads(fixed).items() if k not in (x_param, y_param)}
+    return sweeps.sweep(_surface(context), optimizer, x_param, xs, y_param, ys, start=tuple(c["start"]),
+                        steps=c["steps"], **fixed_hparams)
+
+
+@st.cache_resource(max_entries=32, ttl=3600, show_spinner=False)
+def _tune(context: str, optimizers: tuple, objective: str, also: bool, given: str):
+    c = json.loads(context)
+    hparams = {name: {k: v for k, v in h.items() if k != "lr"} for name, h in json.loads(given).items()}
+    return sweeps.tune(_surface(context), list(optimizers), start=tuple(c["start"]), steps=c["steps"],
+                       objective=objective, also=("beta1", "momentum") if also else None,
+                       hparams=_without_also(hparams, also))
+
+
+def _without_also(hparams: dict, also: bool) -> dict:
+    """When β1/momentum is tuned too, it must not also be fixed."""
+    if not also:
+        return hparams
+    return {name: {k: v for k, v in h.items() if k not in ("beta1", "momentum")} for name, h in hparams.items()}
+
+
+@st.cache_resource(max_entries=32, ttl=3600, show_spinner=False)
+def _sensitivity(context: str, optimizers: tuple, metric: str, given: str):
+    c = json.loads(context)
+    hparams = {name: {k: v for k, v in h.items() if k != "lr"} for name, h in json.loads(given).items()}
+    return sweeps.lr_sensitivity(_surface(context), list(optimizers), start=tuple(c["start"]), steps=c["steps"],
+                                 metric=metric, hparams=hparams)
+
+
+@st.cache_resource(max_entries=32, ttl=3600, show_spinner=False)
+def _basins(context: str, optimizer: str, n: int, hparams: str):
+    c = json.loads(context)
+    return sweeps.basins(_surface(context), optimizer, n, steps=c["steps"], **json.loads(hparams))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+def _sweep_section(settings: Settings, context: str) -> None:
+    st.subheader("Sweep two hyperparameters")
+    names = [e.optimizer for e in settings.entries] or ["adam"]
+    cols = st.columns([1.2, 1, 1, 1, 1.4])
+    optimizer = cols[0].selectbox("Optimizer", list(OPTIMIZERS), index=list(OPTIMIZERS).index(names[0]),
+                                  format_func=lambda n: OPTIMIZERS[n].title, key="sw.opt")
+    params = _sweepable(optimizer)
+    x_param = cols[1].selectbox("x axis", params, index=0, key=f"sw.x.{optimizer}")
+    y_choices = [p for p in params if p != x_param]
+    if not y_choices:
+        st.info(f"{OPTIMIZERS[optimizer].title} has a single continuous hyperparameter: see the sensitivity "
+                "chart below.")
+        return
+    y_default = next((p for p in ("beta1", "momentum", "beta2") if p in y_choices), y_choices[0])
+    y_param = cols[2].selectbox("y axis", y_choices, index=y_choices.index(y_default), key=f"sw.y.{optimizer}")
+    n = cols[3].select_slider("Cells per axis", RESOLUTIONS, value=50, key="sw.n")
+    metric = cols[4].segmented_control("Colour by", list(METRIC_NAMES), format_func=METRIC_NAMES.get,
+                                       default="final_loss", key="sw.metric") or "final_loss"
+    x_range, y_range = _range_controls(optimizer, x_param, y_param)
+    fixed = _race_hparams(settings, optimizer)
+    try:
+        with st.spinner("Running the grid…"):
+            result = _sweep(context, optimizer, x_param, x_range, y_param, y_range, n, json.dumps(fixed))
+    except ValueError as error:
+        st.error(str(error))
+        return
+    cell_key = f"sw.cell.{optimizer}.{x_param}.{y_param}.{n}"
+    selected = st.session_state.get(cell_key)
+    spec = OPTIMIZERS[optimizer]
+    x_title = f"{spec.param(x_param).name}"
+    y_title = f"{spec.param(y_param).name}"
+    diverged = result.diverged
+    title = (f"{spec.title} on {result.surface.title}: {n}×{n} settings × {result.steps} steps · "
+             f"{int(diverged.sum())} diverged")
+    fig = figures.heatmap_figure(result.x_values, result.y_values, result.metric(metric), metric=metric,
+                                 x_title=x_title, y_title=y_title, title=title, diverged=diverged,
+                                 selected=selected)
+    event = st.plotly_chart(fig, key=f"sw.chart.{cell_key}", on_select="rerun", selection_mode="points",
+                            theme=None)
+    points = (event or {}).get("selection", {}).get("points", []) if event else []
+    if points:
+        cell = (int(round(points[0]["y"])), int(round(points[0]["x"])))
+        if cell != selected:
+            st.session_state[cell_key] = selected = cell
+            st.rerun()
+    st.caption("Click a cell to see that run. Grey: never reached a minimum; dark: diverged. "
+               "Fixed hyperparameters are this optimizer's settings in the race (or its defaults).")
+    if selected is not None:
+        _cell_details(result, selected, optimizer)
+
+
+def _range_controls(optimizer: str, x_param: str, y_param: str) -> tuple[tuple, tuple]:
+    """Optional axis ranges; an invalid one is reported and the default range is used instead."""
+    ranges = []
+    with st.expander("Axis ranges"):
+        cols = st.columns(2)
+        for col, param in zip(cols, (x_param, y_param)):
+            low, high = sweeps.axis_values(optimizer, param, 2)
+            a = col.number_input(f"{param} from", value=float(low), format="%.4g", key=f"sw.lo.{optimizer}.{param}")
+            b = col.number_input(f"{param} to", value=float(high), format="%.4g", key=f"sw.hi.{optimizer}.{param}")
+            try:
+                sweeps.axis_values(optimizer, param, 2, a, b)
+                ranges.append((a, b))
+            except ValueError as error:
+                col.error(f"{error}. Using the default range.")
+                ranges.append((None, None))
+    return ranges[0], ranges[1]
+
+
+def _cell_details(result, cell: tuple[int, int], optimizer: str) -> None:
+    i, j = cell
+    if not (0 <= i < result.shape[0] and 0 <= j < result.shape[1]):
+        return
+    config = result.config(i, j)
+    x, y = result.x_values[j], result.y_values[i]
+    steps = result.converged_at[i, j]
+    outcome = (f"diverged at step {result.diverged_at[i, j]}" if result.diverged[i, j] else
+               f"final loss {result.final_loss[i, j]:.4g}, " +
+               (f"reached a minimum at step {steps}" if steps >= 0 else "did not reach a minimum"))
+    label = f"{OPTIMIZERS[optimizer].title} {result.x_param}={number_text(x)} {result.y_param}={number_text(y)}"
+    st.markdown(f"**Selected:** {result.x_param} = {number_text(x)}, {result.y_param} = {number_text(y)} — "
+                f"{outcome}.")
+    st.button("Add this setting to the race", key="sw.add", on_click=explorer.add_to_race,
+              args=(optimizer, config, label[:40]))
+    traj = result.trajectory(i, j)
+    st.plotly_chart(figures.race_figure({label: traj}, result.surface, frames=100), key="sw.cellrace", theme=None)
+
+
+def _tune_section(settings: Settings, context: str) -> None:
+    st.subheader("Tune each optimizer for a fair race")
+    st.caption("Compares optimizers at their own best learning rate instead of one shared α: one batched run "
+               "over 61 learning rates (× 10 values of β₁ or momentum if asked) per optimizer.")
+    names = list(dict.fromkeys(e.optimizer for e in settings.entries))
+    cols = st.columns([2, 1, 1])
+    chosen = cols[0].multiselect("Optimizers to tune", list(OPTIMIZERS), default=names, key="tune.opts",
+                                 format_func=lambda n: OPTIMIZERS[n].title)
+    objective = cols[1].radio("Objective", list(OBJECTIVE_NAMES), format_func=OBJECTIVE_NAMES.get, key="tune.obj")
+    also = cols[2].toggle("Also tune β₁ / momentum", key="tune.also")
+    if not chosen:
+        return
+    given = json.dumps({name: _race_hparams(settings, name) for name in chosen}, sort_keys=True)
+    try:
+        results = _tune(context, tuple(chosen), objective, also, given)
+    except ValueError as error:
+        st.error(str(error))
+        return
+    rows, tuned = [], {}
+    for name, result in results.items():
+        if result.hparams is None:
+            rows.append({"optimizer": OPTIMIZERS[name].title, "learning rate": None, "also": "",
+                         "objective": "every setting diverged"})
+            continue
+        extra = {k: result.hparams[k] for k in ("beta1", "momentum") if also and result.also == k}
+        tuned[name] = {"lr": result.hparams["lr"], **extra}
+        value = result.value
+        rows.append({"optimizer": OPTIMIZERS[name].title, "learning rate": result.hparams["lr"],
+                     "also": ", ".join(f"{k} = {number_text(v)}" for k, v in extra.items()),
+                     "objective": f"{value:.4g}" if np.isfinite(value) else "never reached a minimum"})
+    st.dataframe(rows, hide_index=True, column_config={
+        "learning rate": st.column_config.NumberColumn(format="%.3g"),
+        "objective": st.column_config.TextColumn(OBJECTIVE_NAMES[objective])})
+    in_race = {name: values for name, values in tuned.items() if name in names}
+    st.button("Apply the tuned settings to the race", key="tune.apply", disabled=not in_race,
+              on_click=explorer.apply_to_race, args=(in_race,),
+              help="Sets each race entry of these optimizers to its tuned learning rate (and β₁ / momentum)")
+
+
+def _sensitivity_section(settings: Settings, context: str) -> None:
+    st.subheader("Learning-rate sensitivity")
+    names = list(dict.fromkeys(e.optimizer for e in settings.entries))
+    cols = st.columns([3, 1])
+    chosen = cols[0].multiselect("Optimizers", list(OPTIMIZERS), default=names, key="sens.opts",
+                                 format_func=lambda n: OPTIMIZERS[n].title)
+    metric = cols[1].radio("Measure", ["final_loss", "steps_to_tol"], format_func=METRIC_NAMES.get,
+                           key="sens.metric")
+    if not chosen:
+        return
+    given = json.dumps({name: _race_hparams(settings, name) for name in chosen}, sort_keys=True)
+    curves = _sensitivity(context, tuple(chosen), metric, given)
+    titled = {OPTIMIZERS[name].title: tuple(curve) for name, curve in curves.items()}
+    st.plotly_chart(figures.sensitivity_figure(titled, metric=metric), key="sens.chart", theme=None)
+
+
+def _basins_section(settings: Settings, context: str) -> None:
+    st.subheader("Basins of attraction")
+    names = [e.optimizer for e in settings.entries] + ["adam", "sgd"]
+    cols = st.columns([1, 1, 1])
+    left = cols[0].selectbox("Left", list(OPTIMIZERS), index=list(OPTIMIZERS).index(names[0]), key="basin.a",
+                             format_func=lambda n: OPTIMIZERS[n].title)
+    right = cols[1].selectbox("Right", list(OPTIMIZERS), index=list(OPTIMIZERS).index(names[1]), key="basin.b",
+                              format_func=lambda n: OPTIMIZERS[n].title)
+    n = cols[2].select_slider("Start points per axis", BASIN_RESOLUTIONS, value=100, key="basin.n")
+    panels = st.columns(2)
+    for panel, name in zip(panels, (left, right)):
+        hparams = _race_hparams(settings, name)
+        with panel, st.spinner("Running every start…"):
+            result = _basins(context, name, n, json.dumps(hparams, sort_keys=True))
+            title = f"{OPTIMIZERS[name].title}, α = {number_text(hparams['lr'])}"
+            loss = result.loss_grid
+            fig = figures.basins_figure(result.surface, result.xs, result.ys,
+                                        labels=None if loss is not None else result.labels, loss=loss, title=title)
+            st.plotly_chart(fig, key=f"basin.chart.{name}.{panel is panels[1]}", theme=None)
+    st.caption("Each pixel is a start point, coloured by the minimum its run ends in (grey: did not settle, dark: "
+               "diverged), or by final loss where the surface has a single minimum. Hyperparameters are the race's.")
+
+
+def render() -> None:
+    settings = explorer.current_settings()
+    context = _context(settings)
+    st.caption(f"On **{explorer.surface_for(settings).title}** from ({settings.start[0]:g}, {settings.start[1]:g}) "
+               f"for {settings.steps} steps — change these in the sidebar.")
+    _sweep_section(settings, context)
+    st.divider()
+    _tune_section(settings, context)
+    st.divider()
+    _sensitivity_section(settings, context)
+    st.divider()
+    _basins_section(settings, context)
