@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from .. import figures
+from ..figures.export import race_html, trajectories_csv
 from ..engine import race
 from ..optimizers import SPECS as OPTIMIZERS
 from ..schedules import SCHEDULES, WARMUP_PARAMS
@@ -337,6 +338,14 @@ def render() -> None:
         st.plotly_chart(_race_figure(canonical(settings), arrows, tuple(traced)), key="race_chart",
                         on_select=lambda: _on_click("race_chart"), selection_mode="points", theme=None,
                         config={"displaylogo": False})
+
+    downloads = st.columns([1, 1, 4])
+    downloads[0].download_button("Download HTML", lambda: race_html(races, surface), file_name="optviz-race.html",
+                                 mime="text/html", key="dl_html", on_click="ignore",
+                                 help="A standalone page with the animation that plays offline, e.g. on a slide")
+    downloads[1].download_button("Download CSV", lambda: trajectories_csv(races), file_name="optviz-race.csv",
+                                 mime="text/csv", key="dl_csv", on_click="ignore",
+                                 help="Every step of every optimizer: position, loss, gradient, lr and state")
 
     diverged = [label for label, t in races.items() if t.diverged_at is not None]
     if diverged:

@@ -1,0 +1,55 @@
+"""Exports of a race: a standalone HTML page that plays offline, and the trajectories as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+
+from .race import race_figure
+
+
+def race_html(races: dict, surface=None, **figure_options) -> str:
+    """A complete HTML page with the animated race figure and Plotly's JavaScript embedded: it plays offline,
+    from a file, on a slide, with no network."""
+    fig = race_figure(races, surface, **figure_options)
+    return fig.to_html(include_plotlyjs=True, full_html=True, config={"displaylogo": False, "responsive": True})
+
+
+def trajectories_csv(races: dict) -> str:
+    """One row per optimizer and step: position, loss, gradient, learning rate and every traced quantity.
+
+    Columns are the union over the race; a quantity an optimizer does not have is left empty. Values keep full
+    precision (repr), so the CSV reproduces the run exactly.
+    """
+    trace_names = list(dict.fromkeys(name for traj in races.values() for name in traj.trace))
+    header = ["optimizer", "step", "x", "y", "loss", "grad_x", "grad_y", "lr"]
+    for name in trace_names:
+        header += [f"{name}_x", f"{name}_y"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for label, traj in races.items():
+        steps = len(traj.path) - 1
+        for t in range(steps + 1):
+            row = [label, t, *_pair(traj.path[t]), _num(traj.loss[t])]
+            row += [*_pair(traj.grad[t - 1]), _num(traj.lr[t - 1])] if t > 0 and traj.grad is not None else [""] * 3
+            for name in trace_names:
+                values = traj.trace.get(name)
+                row += _pair(values[t - 1]) if values is not None and t > 0 else ["", ""]
+            writer.writerow(row)
+    return out.getvalue()
+
+
+def _num(value) -> str:
+    value = float(value)
+    return repr(value) if np.isfinite(value) else ""
+
+
+def _pair(value) -> list[str]:
+    """Two columns from an x/y pair, or a scalar quantity (such as bc1) repeated in the x column only."""
+    value = np.asarray(value, dtype=float)
+    if value.ndim == 0 or value.size == 1:
+        return [_num(value.reshape(-1)[0]), ""]
+    return [_num(value[0]), _num(value[1])]
