@@ -8,8 +8,8 @@ import numpy as np
 import streamlit as st
 
 from .. import figures
-from ..figures.export import race_html, trajectories_csv
 from ..engine import race
+from ..figures.export import race_html, trajectories_csv
 from ..optimizers import SPECS as OPTIMIZERS
 from ..schedules import SCHEDULES, WARMUP_PARAMS
 from ..surfaces import SPECS as SURFACES
