@@ -8,9 +8,11 @@ import numpy as np
 import streamlit as st
 
 from .. import figures
+from ..counterexample import reddi_run
 from ..engine import race
 from ..figures.export import race_html, trajectories_csv
 from ..optimizers import SPECS as OPTIMIZERS
+from ..scenarios import LESSONS
 from ..schedules import SCHEDULES, WARMUP_PARAMS
 from ..surfaces import SPECS as SURFACES
 from ..tuning import default_lr
@@ -95,6 +97,15 @@ def _on_surface_change() -> None:
         entry.hparams["lr"] = default_lr(settings.surface, entry.optimizer)
     settings.surface_params, settings.start = fresh.surface_params, fresh.start
     _load(settings)
+
+
+def _on_lesson_change() -> None:
+    """Load the chosen lesson's race: a lesson is written exactly like a shared link."""
+    key = st.session_state["lesson"]
+    if key:
+        settings, _ = from_query(LESSONS[key].query)
+        _load(settings)
+        st.session_state["lesson_settings"] = canonical(settings)
 
 
 def _on_optimizers_change() -> None:
@@ -200,6 +211,9 @@ def _race_figure(key: str, arrows: bool, traced: tuple[str, ...]):
 
 def _sidebar() -> None:
     state = st.session_state
+    st.sidebar.selectbox("Lesson", [None, *LESSONS], key="lesson", on_change=_on_lesson_change,
+                         format_func=lambda key: "Free exploration" if key is None else LESSONS[key].title,
+                         help="Guided lessons: each sets up a race and says what to watch")
     st.sidebar.header("Surface")
     st.sidebar.selectbox("Loss surface", list(SURFACES), key=_key("surface"), on_change=_on_surface_change,
                          format_func=lambda name: SURFACES[name].title, label_visibility="collapsed")
@@ -298,6 +312,28 @@ def _equations(settings: Settings, labels: list[str]) -> None:
             st.latex(SCHEDULES[entry.schedule].latex)
 
 
+def _lesson_box(settings: Settings) -> None:
+    key = st.session_state.get("lesson")
+    if not key:
+        return
+    lesson = LESSONS[key]
+    changed = st.session_state.get("lesson_settings") != canonical(settings)
+    with st.container(border=True):
+        st.markdown(f"#### {lesson.title}")
+        st.markdown(f"**Watch:** {lesson.watch}")
+        st.markdown(f"**Why:** {lesson.why}")
+        if changed:
+            st.caption("You have changed the lesson's settings since: the text describes the original race.")
+        if lesson.chart == "counterexample":
+            st.plotly_chart(_counterexample_figure(), key="lesson_chart", theme=None)
+
+
+@st.cache_resource(show_spinner=False)
+def _counterexample_figure():
+    runs = {spec.title: reddi_run(spec.name) for spec in (OPTIMIZERS["adam"], OPTIMIZERS["amsgrad"])}
+    return figures.counterexample_figure(runs)
+
+
 def render() -> None:
     """Draw the explorer tab (the sidebar belongs to it)."""
     state = st.session_state
@@ -316,6 +352,7 @@ def render() -> None:
     _sidebar()
     settings = _read()
     st.query_params.from_dict(settings.to_query())
+    _lesson_box(settings)
     labels = settings.labels()
     if not settings.entries:
         st.info("Choose at least one optimizer in the sidebar.")

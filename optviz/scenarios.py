@@ -1,0 +1,113 @@
+"""Guided lessons: each one is a race (written as the explorer's link parameters) and what to watch in it.
+
+A lesson's `query` uses the same format as a shared link, so loading a lesson and opening a link are one
+mechanism, and every lesson is checked by the same validation as any URL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Lesson:
+    key: str
+    title: str
+    watch: str  # what to look at, in one or two sentences
+    why: str  # why it happens
+    query: dict[str, object] = field(default_factory=dict)
+    chart: str | None = None  # a lesson with its own chart instead of (or besides) the race
+
+
+LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
+    Lesson(
+        "valley", "Rosenbrock's curved valley: Adam vs SGD vs momentum",
+        "All three find the valley floor within a few steps; then SGD crawls along it, momentum builds up speed, "
+        "and Adam follows the bend with steps of nearly constant size.",
+        "The valley is steep across (curvature ≈ 1000) and flat along (≈ 1): SGD's learning rate must suit the "
+        "steep direction, so it is tiny along the valley. Momentum accumulates the small, consistent gradient "
+        "along the floor; Adam divides each coordinate by its own gradient scale √v̂.",
+        {"surface": "rosenbrock", "start": "-1.5,2", "steps": "1500",
+         "opt": ["adam;lr=0.05", "sgd;lr=0.001", "momentum;lr=0.0002;momentum=0.95"]}),
+    Lesson(
+        "saddle", "Escaping a saddle point",
+        "Starting almost exactly on the ridge line (y = 0.001), SGD slides into the saddle at the origin and "
+        "stalls there for a long time; momentum and Adam leave it towards a minimum at (0, ±1).",
+        "At the saddle the gradient vanishes, so SGD's steps do too; the escape direction grows only from the tiny "
+        "initial offset. Momentum keeps its velocity through the flat region, and Adam's normalisation turns a "
+        "tiny but consistent gradient in y into a full-size step.",
+        {"surface": "saddle", "start": "-1.8,0.001", "steps": "300",
+         "opt": ["sgd;lr=0.01", "momentum;lr=0.01;momentum=0.9", "adam;lr=0.05"]}),
+    Lesson(
+        "nesterov", "Momentum overshoot and Nesterov's correction",
+        "With heavy momentum (μ = 0.95) the ball overshoots the minimum and spirals in; Nesterov's look-ahead "
+        "damps the oscillation. Plain SGD at the same learning rate creeps in without overshooting.",
+        "Momentum adds the previous velocity to every step, so the ball keeps going after the gradient reverses. "
+        "Nesterov evaluates the correction g + μb with the freshly updated velocity, a look-ahead that brakes "
+        "earlier.",
+        {"surface": "quadratic", "sp": "condition:10,angle:20", "start": "-2.5,2", "steps": "200",
+         "opt": ["momentum;lr=0.05;momentum=0.95", "nesterov;lr=0.05;momentum=0.95", "sgd;lr=0.05"]}),
+    Lesson(
+        "adagrad", "AdaGrad's ever-shrinking steps vs RMSProp's moving average",
+        "Both start fast; AdaGrad's steps keep shrinking (watch its accumulator grow in the state rows), while "
+        "RMSProp keeps a steady pace and gets much further in the same number of steps.",
+        "AdaGrad divides by the square root of the sum of all past squared gradients, which never decreases. "
+        "RMSProp uses an exponential moving average instead, which forgets old gradients.",
+        {"surface": "rosenbrock", "start": "-1.5,2", "steps": "1500",
+         "opt": ["adagrad;lr=0.5", "rmsprop;lr=0.005"]}),
+    Lesson(
+        "bias", "Bias correction on vs off: Adam's first steps",
+        "With bias correction Adam's very first step has length α in each coordinate. Without it the first steps "
+        "are about 3× larger (here), then the two runs slowly become alike; compare the bias-correction row.",
+        "The moments start at m₀ = v₀ = 0, so early on m_t and v_t are biased towards 0 by factors 1−β₁ᵗ and "
+        "1−β₂ᵗ. Uncorrected, m is shrunk by 1−β₁ᵗ ≈ 0.1 but √v by √(1−β₂ᵗ) ≈ 0.03: the ratio is too big.",
+        {"surface": "rosenbrock", "start": "-1.5,2", "steps": "150",
+         "opt": ["adam;lr=0.02;label=Adam (bias-corrected)",
+                 "adam;lr=0.02;bias_correction=0;label=Adam, no bias correction"]}),
+    Lesson(
+        "epsilon", "β₂ too small and ε = 0; ε between sign-like and SGD-like steps",
+        "With β₂ = 0.9 and ε = 0 Adam keeps taking large, erratic steps near the minimum. With a large ε (= 100, "
+        "and α raised to 1) its steps are α/ε·m̂: momentum-SGD with a learning rate of 0.01. The default sits "
+        "between: sign-like far from the minimum, gentler close to it.",
+        "With a short memory (β₂ = 0.9) v̂ tracks the latest gradients, so m̂/√v̂ is close to ±1: sign-like steps "
+        "of full size even near the minimum. ε ≫ √v̂ makes the update α·m̂/ε: SGD with momentum and a "
+        "learning rate of α/ε.",
+        {"surface": "beale", "start": "1,1.4", "steps": "600",
+         "opt": ["adam;lr=0.05;label=Adam (defaults)", "adam;lr=0.05;beta2=0.9;eps=0;label=Adam β₂=0.9 ε=0",
+                 "adam;lr=1;eps=100;label=Adam ε=100, α=1"]}),
+    Lesson(
+        "conditioning", "Ill-conditioning: SGD zig-zags, Adam goes straight",
+        "SGD bounces across the narrow valley while creeping along it; Adam's path is nearly straight.",
+        "The bowl is 100 times steeper across than along. A step size that is stable across is tiny along. Adam "
+        "rescales every coordinate by its own √v̂, equalising the two directions (exactly so when the valley is "
+        "aligned with the axes; rotate it with φ to see the limits).",
+        {"surface": "quadratic", "sp": "condition:100,angle:0", "start": "-2.5,2", "steps": "300",
+         "opt": ["sgd;lr=1.9", "adam;lr=0.05"]}),
+    Lesson(
+        "noise", "Noisy gradients: Adam vs SGD with and without momentum",
+        "Every optimizer sees exactly the same noise, and none of them settles. SGD at α = 0.1 wanders widely; "
+        "at α = 0.02 it arrives later but stays closer. Momentum (α = 0.01, μ = 0.9) wanders as far as SGD at "
+        "α = 0.1 but with steps five times smaller; Adam's steps stay a sizeable fraction of α.",
+        "Near the minimum the gradient is mostly noise, and each optimizer turns noise into motion: SGD in "
+        "proportion to α, momentum by averaging about 1/(1−μ) noisy gradients into smooth steps that add up like "
+        "SGD with α/(1−μ), and Adam by dividing by √v̂, which tracks the noise itself, so its steps do not shrink.",
+        {"surface": "noisy_quadratic", "sp": "condition:4,angle:30,noise:0.5,seed:0", "start": "-2.5,2",
+         "steps": "1500", "opt": ["sgd;lr=0.1", "sgd;lr=0.02;label=SGD α=0.02", "momentum;lr=0.01;momentum=0.9",
+                                  "adam;lr=0.05"]}),
+    Lesson(
+        "amsgrad", "Adam's non-convergence counterexample, and how AMSGrad fixes it",
+        "On this online problem the best point is x = −1, yet Adam drifts to x = +1 and stays there; AMSGrad, "
+        "which never lets v decrease, heads to −1.",
+        "Reddi, Kale & Kumar (ICLR 2018): the gradient is C once every three steps and −1 otherwise. Adam's short "
+        "memory forgets the rare large gradient quickly, so the two small ones in the other direction dominate. "
+        "AMSGrad keeps the largest v seen, so the large gradient keeps its weight.",
+        {"surface": "rosenbrock", "opt": ["adam;lr=0.02", "amsgrad;lr=0.02"]}, chart="counterexample"),
+    Lesson(
+        "himmelblau", "Multiple minima: where each optimizer ends up",
+        "From the same start the optimizers end in different minima of Himmelblau's function. The sweeps tab's "
+        "basins of attraction show this for every start at once.",
+        "Four minima of equal depth: which one a run reaches depends on its path, so on its update rule and its "
+        "step sizes, not on the depth of the minima.",
+        {"surface": "himmelblau", "start": "-0.3,-0.9", "steps": "500",
+         "opt": ["sgd;lr=0.01", "momentum;lr=0.002;momentum=0.9", "adam;lr=0.2", "rmsprop;lr=0.05"]}),
+]}
