@@ -118,3 +118,16 @@ def test_divergent_runs_are_flagged_not_raised():
     assert not at.exception
     assert results(at)["SGD"]["diverged at step"] > 0
     assert any("Diverged" in w.value for w in at.warning)
+
+
+def test_presentation_mode_enlarges_the_race_and_hides_the_sidebar():
+    import json
+
+    at = start()
+    race_spec = lambda: json.loads(next(c for c in at.get("plotly_chart") if "sliders" in c.proto.spec).proto.spec)
+    normal = race_spec()["layout"]["font"]["size"]
+    widget(at, "toggle", "present").set_value(True).run()
+    assert not at.exception
+    assert race_spec()["layout"]["font"]["size"] == pytest.approx(1.4 * normal)
+    assert race_spec()["layout"]["height"] >= 860
+    assert any("stSidebar" in h.proto.body for h in at.get("html"))

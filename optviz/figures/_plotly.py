@@ -67,3 +67,17 @@ def _none_where(values, finite):
 def decimals_for(span: float, digits: int = 4) -> int:
     """Decimal places that resolve 1/10**digits of `span`: 4 significant digits of a plot window."""
     return int(max(0, digits - np.floor(np.log10(span)))) if span > 0 and np.isfinite(span) else digits
+
+
+def scale_fonts(layout, factor: float):
+    """A copy of `layout` with every font size (font, tickfont, title fonts…) multiplied by `factor`."""
+    if factor == 1:
+        return layout
+    if isinstance(layout, list):
+        return [scale_fonts(item, factor) for item in layout]
+    if not isinstance(layout, dict):
+        return layout
+    out = {key: scale_fonts(value, factor) for key, value in layout.items()}
+    if "size" in out and ("family" in out or "color" in out or len(out) == 1):  # a font dict
+        out["size"] = round(out["size"] * factor, 1)
+    return out

@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..surfaces import Surface
-from ._plotly import FONT, decimals_for, f32, figure, rounded
+from ._plotly import FONT, decimals_for, f32, figure, rounded, scale_fonts
 from .arrows import ARROW_KINDS, arrow_segments, arrow_vectors
 from .colors import palette
 from .labels import hover_title, legend_label
@@ -38,7 +38,7 @@ def frame_steps(steps: int, frames: int = 200) -> np.ndarray:
 
 def race_figure(races: dict, surface: Surface | None = None, *, frames: int = 200, arrows: bool = True,
                 traces: list[str] | None = None, colors: dict[str, str] | None = None, height: int | None = None,
-                step: int = 0, title: str | None = None) -> go.Figure:
+                step: int = 0, title: str | None = None, font_scale: float = 1.0) -> go.Figure:
     """One animated figure of a race: map and paths on the left, optimizer state over the steps on the right.
 
     races: label -> Trajectory from optviz.race (recorded with record=True for the state rows and arrows).
@@ -47,6 +47,7 @@ def race_figure(races: dict, surface: Surface | None = None, *, frames: int = 20
     traces: labels whose state to show in the rows (None: all; []: no rows, the map takes the full width).
     colors: label -> colour overrides; by default palette(races), shared with the other figures.
     step: the step the markers, arrows and cursors show before the animation starts.
+    font_scale: every text size multiplied by it (1.4 for a projector).
     The steps of the frames are in `fig.layout.meta["frame_steps"]` (and frame_steps()): slider position i
     shows step frame_steps[i], and the frame for step s is named str(s).
     """
@@ -75,7 +76,7 @@ def race_figure(races: dict, surface: Surface | None = None, *, frames: int = 20
     layout["updatemenus"] = _buttons(len(steps), height, arrow_indices)
     if arrow_indices:
         layout["annotations"].append(_arrow_key(arrow_indices, height))
-    return figure(data, layout, frame_list)
+    return figure(data, scale_fonts(layout, font_scale), frame_list)
 
 
 def _check(races: dict, surface: Surface | None) -> tuple[Surface, int]:

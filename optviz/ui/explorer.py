@@ -20,6 +20,11 @@ from .controls import ensure_value, latex_number, number_text, param_control
 from .settings import MAX_ENTRIES, MAX_STEPS, EntrySettings, Settings, from_query, validate_surface
 
 PREFIX = "x."  # every session-state key of this tab starts with it
+PRESENTATION_CSS = """<style>
+section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] { display: none; }
+.block-container { max-width: 100% !important; padding-left: 1.5rem; padding-right: 1.5rem; }
+html, .stMarkdown, .stCaption, [data-testid="stWidgetLabel"] p { font-size: 1.3rem !important; }
+</style>"""
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -201,8 +206,10 @@ def _race(key: str):
 
 
 @st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
-def _race_figure(key: str, arrows: bool, traced: tuple[str, ...]):
+def _race_figure(key: str, arrows: bool, traced: tuple[str, ...], presenting: bool = False):
     surface, races = _race(key)
+    if presenting:  # a projector: bigger text, and the figure as tall as a screen
+        return figures.race_figure(races, surface, arrows=arrows, traces=list(traced), font_scale=1.4, height=860)
     return figures.race_figure(races, surface, arrows=arrows, traces=list(traced))
 
 
@@ -363,16 +370,20 @@ def render() -> None:
         st.error(f"These settings cannot run: {error}")
         return
 
-    options = st.columns([1, 1, 3])
+    options = st.columns([1, 1, 1.3, 3])
+    presenting = options[2].toggle("Presentation mode", key="present",
+                                   help="Large text, no sidebar, the race across the whole screen: for a projector")
+    if presenting:
+        st.html(PRESENTATION_CSS)
     arrows = options[0].toggle("Arrows", value=True, key="arrows",
                                help="At the current step: gradient, momentum / first moment, and the step taken")
     show_3d = options[1].toggle("3-D view", key="view3d")
-    traced = options[2].multiselect("Trace moments of", labels, default=labels, key="traced",
+    traced = options[3].multiselect("Trace moments of", labels, default=labels, key="traced",
                                     placeholder="No moment traces")
     if show_3d:
         st.plotly_chart(figures.surface_3d_figure(races, surface), key="surface3d", theme=None)
     else:
-        st.plotly_chart(_race_figure(canonical(settings), arrows, tuple(traced)), key="race_chart",
+        st.plotly_chart(_race_figure(canonical(settings), arrows, tuple(traced), presenting), key="race_chart",
                         on_select=lambda: _on_click("race_chart"), selection_mode="points", theme=None,
                         config={"displaylogo": False})
 
