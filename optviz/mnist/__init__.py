@@ -1,0 +1,22 @@
+"""MNIST in NumPy: a verified loader, an MLP trained by optviz's optimizers as a stream of events, and the loss
+landscape around the trajectories. No Streamlit, Plotly or torch in here."""
+
+from .data import (
+    MNIST_SHA256,
+    MnistData,
+    MnistDownloadError,
+    MnistFileError,
+    MnistUnavailableError,
+    default_cache_dir,
+    fetch_url,
+    load_mnist,
+    load_mnist_subset,
+    read_idx,
+)
+from .landscape import Landscape, loss_landscape
+from .model import MLP
+from .train import PRESETS, TrainingRun, confusion_matrix, train
+
+__all__ = ["MLP", "MNIST_SHA256", "PRESETS", "Landscape", "MnistData", "MnistDownloadError", "MnistFileError",
+           "MnistUnavailableError", "TrainingRun", "confusion_matrix", "default_cache_dir", "fetch_url",
+           "load_mnist", "load_mnist_subset", "loss_landscape", "read_idx", "train"]
