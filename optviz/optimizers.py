@@ -13,6 +13,7 @@ buffers: temporaries the size of the parameters are what make a NumPy optimizer 
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -167,7 +168,7 @@ class Optimizer:
         t = state.step.item() + 1
         state.step[()] = t
         hyper, work = self._prepared(params)
-        lr = hyper.lr if self._constant_lr else hyper.shape(self.lr_at(t))
+        lr = hyper.lr if self._constant_lr else _plain(hyper.shape(self.lr_at(t)))
         self.spec.rule(params, grads, state, hyper, t, lr, work)
         return params, state
 
@@ -200,6 +201,17 @@ def _state_type(spec: OptimizerSpec) -> type:
 
 # ---------------------------------------------------------------------------------------------------------------
 # In-place building blocks. `out` is a scratch buffer shaped like the parameters.
+
+def _plain(value):
+    """A 0-d array or NumPy scalar as a Python float. NumPy's own float64 scalars are strongly typed: one of them
+    in `float32_array * c` computes in float64 and costs several times more; a Python float keeps float32."""
+    return float(value) if np.ndim(value) == 0 else value
+
+
+def _sqrt(value):
+    """√value, a Python float for a scalar (see _plain), elementwise for arrays."""
+    return math.sqrt(value) if np.ndim(value) == 0 else np.sqrt(value)
+
 
 def _is_zero(value) -> bool:
     return not isinstance(value, np.ndarray) and value == 0
@@ -328,7 +340,7 @@ def _adam(p, g, s, h, t, lr, w, *, amsgrad=False, decoupled=False):
         np.maximum(s.v_max, s.v, out=s.v_max)
         v = s.v_max
     if h.bias_correction:
-        bc1, bc2_sqrt = 1 - h.pow("beta1", t), np.sqrt(1 - h.pow("beta2", t))
+        bc1, bc2_sqrt = 1 - h.pow("beta1", t), _sqrt(1 - h.pow("beta2", t))
     else:
         bc1 = bc2_sqrt = 1.0
     denom = np.sqrt(v, out=w[1])
@@ -359,8 +371,9 @@ def _nadam(p, g, s, h, t, lr, w):
     np.sqrt(denom, out=denom)
     denom += h.eps
     w2 = w[2]
-    _add_scaled_ratio(p, g, denom, lr * (1 - mu) / (1 - s.mu_product), w2)
-    _add_scaled_ratio(p, s.m, denom, lr * mu_next / (1 - s.mu_product * mu_next), w2)
+    product = _plain(s.mu_product)
+    _add_scaled_ratio(p, g, denom, lr * (1 - mu) / (1 - product), w2)
+    _add_scaled_ratio(p, s.m, denom, lr * mu_next / (1 - product * mu_next), w2)
 
 
 def _radam(p, g, s, h, t, lr, w):
@@ -382,10 +395,10 @@ def _radam(p, g, s, h, t, lr, w):
     # where ρ_t ≤ 5 (and always when ρ∞ ≤ 5, i.e. β2 ≤ 2/3) the rectifier is NaN or infinite; those entries are
     # replaced below, so the warnings are noise
     with np.errstate(divide="ignore", invalid="ignore"):
-        rect = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+        rect = _plain(np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)))
     adaptive = np.sqrt(s.v, out=w[1])
     adaptive += h.eps
-    np.divide(np.sqrt(bc2), adaptive, out=adaptive)
+    np.divide(_sqrt(bc2), adaptive, out=adaptive)
     adaptive *= rect
     # where not tractable the adaptive factor is 1: plain bias-corrected momentum
     np.copyto(adaptive, 1.0, where=~np.broadcast_to(tractable, adaptive.shape))
