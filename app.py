@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from optviz.ui import explorer, sweeps
+from optviz.ui import explorer, mnist, sweeps
 
 st.set_page_config(page_title="optviz · optimizer trajectories", page_icon="🧭", layout="wide",
                    initial_sidebar_state="expanded")
@@ -13,4 +13,4 @@ with race_tab:
 with sweeps_tab:
     sweeps.render()
 with mnist_tab:
-    st.info("Live MNIST training with the same optimizers is coming in a later release.")
+    mnist.render()

@@ -1,0 +1,119 @@
+"""Figures of MNIST training: live curves, confusion matrix, per-layer optimizer statistics, the loss landscape."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ._plotly import FONT, f32, figure
+from .colors import palette
+
+AXIS = dict(showline=True, linecolor="#888", mirror=True, zeroline=False)
+
+
+def training_figure(histories: dict, *, names: dict | None = None, height: int = 380) -> go.Figure:
+    """Left: training loss against samples seen (log y); right: test accuracy after each epoch.
+
+    histories: label -> list of training events (dicts with samples, loss, and test_accuracy at epoch ends).
+    """
+    colors = palette(list(histories), names)
+    data = []
+    for rank, (label, events) in enumerate(histories.items()):
+        style = dict(color=colors[label], width=2.2)
+        samples = np.array([e["samples"] for e in events], dtype=float)
+        loss = np.array([e["loss"] for e in events], dtype=float)
+        data.append(dict(type="scatter", x=f32(samples), y=f32(loss), mode="lines", name=label, legendgroup=label,
+                         legendrank=rank, line=style,
+                         hovertemplate=f"<b>{label}</b><br>%{{x:,.0f}} digits: loss %{{y:.4f}}<extra></extra>"))
+        ends = [e for e in events if "test_accuracy" in e]
+        data.append(dict(type="scatter", x=[e["epoch"] for e in ends], y=[100 * e["test_accuracy"] for e in ends],
+                         mode="lines+markers", name=label, legendgroup=label, showlegend=False, xaxis="x2",
+                         yaxis="y2", line=style, marker=dict(size=8),
+                         hovertemplate=f"<b>{label}</b><br>epoch %{{x}}: %{{y:.2f}}%<extra></extra>"))
+    layout = dict(height=height, font=FONT, plot_bgcolor="white", hovermode="closest",
+                  xaxis=dict(AXIS, domain=[0, 0.55], title=dict(text="training digits seen")),
+                  yaxis=dict(AXIS, type="log", title=dict(text="training loss")),
+                  xaxis2=dict(AXIS, domain=[0.65, 1], anchor="y2", title=dict(text="epoch"), dtick=1),
+                  yaxis2=dict(AXIS, anchor="x2", title=dict(text="test accuracy (%)")),
+                  legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"), margin=dict(l=70, r=20, t=50, b=50),
+                  uirevision="training")
+    return figure(data, layout)
+
+
+def confusion_figure(matrix: np.ndarray, *, title: str = "", height: int = 420) -> go.Figure:
+    """C[i, j] digits of class i predicted as j, with the diagonal's counts hidden in the colour so the
+    mistakes stand out: colour is the share of each true class, log-compressed."""
+    matrix = np.asarray(matrix, dtype=float)
+    share = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    off = np.where(np.eye(len(matrix), dtype=bool), np.nan, share)
+    data = [dict(type="heatmap", z=f32(off), x=list(range(10)), y=list(range(10)), colorscale="Reds",
+                 customdata=matrix.astype("i4"), showscale=False,
+                 hovertemplate="true %{y} → predicted %{x}: %{customdata}<extra></extra>"),
+            dict(type="heatmap", z=f32(np.where(np.eye(len(matrix), dtype=bool), 1.0, np.nan)), showscale=False,
+                 colorscale=[[0, "#e8eefc"], [1, "#e8eefc"]], hoverinfo="skip")]
+    text = [[str(int(v)) for v in row] for row in matrix]
+    layout = dict(height=height, font=FONT, plot_bgcolor="white", title=dict(text=title, x=0.01),
+                  xaxis=dict(AXIS, title=dict(text="predicted"), dtick=1, side="bottom"),
+                  yaxis=dict(AXIS, title=dict(text="true"), dtick=1, autorange="reversed", scaleanchor="x"),
+                  annotations=[dict(x=j, y=i, text=text[i][j], showarrow=False, font=dict(size=11))
+                               for i in range(len(matrix)) for j in range(len(matrix)) if matrix[i, j]],
+                  margin=dict(l=60, r=20, t=50, b=50))
+    return figure(data[::-1], layout)
+
+
+def layer_stats_figure(stats: dict, *, title: str = "", height: int = 360) -> go.Figure:
+    """Per-layer optimizer statistics over steps: mean effective step α·m̂/(√v̂+ε), ‖m‖ and ‖v‖ (log y)."""
+    panels = [("mean_effective_step", "mean |α·m̂/(√v̂+ε)|"), ("m_norm", "‖m‖"), ("v_norm", "‖v‖")]
+    colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
+    data, layout = [], dict(height=height, font=FONT, plot_bgcolor="white", title=dict(text=title, x=0.01),
+                            legend=dict(orientation="h", x=0, y=1.08, yanchor="bottom"),
+                            margin=dict(l=60, r=20, t=80, b=50))
+    width = 1 / len(panels)
+    for k, (key, name) in enumerate(panels):
+        suffix = "" if k == 0 else str(k + 1)
+        layout[f"xaxis{suffix}"] = dict(AXIS, domain=[k * width + 0.04, (k + 1) * width - 0.04],
+                                        title=dict(text="step"), anchor=f"y{suffix}")
+        layout[f"yaxis{suffix}"] = dict(AXIS, type="log", anchor=f"x{suffix}", title=dict(text=name),
+                                        exponentformat="power")
+        for i, (layer, values) in enumerate(stats.items()):
+            if key in values:
+                data.append(dict(type="scatter", x=values["step"], y=f32(values[key]), mode="lines", name=layer,
+                                 legendgroup=layer, showlegend=k == 0, xaxis=f"x{suffix}", yaxis=f"y{suffix}",
+                                 line=dict(color=colors[i % len(colors)], width=1.8)))
+    return figure(data, layout)
+
+
+def landscape_figure(landscape, *, names: dict | None = None, height: int = 520) -> go.Figure:
+    """The training loss on the plane of the trajectories' two principal directions, with each path on it."""
+    colors = palette(list(landscape.paths), names)
+    loss = np.asarray(landscape.loss, dtype=float)
+    data = [dict(type="contour", x=f32(landscape.alpha), y=f32(landscape.beta), z=f32(np.log10(loss)),
+                 colorscale="Blues", reversescale=True, ncontours=24, line=dict(width=0.5, color="#557"),
+                 colorbar=dict(title=dict(text="log₁₀ loss", side="right")),
+                 hovertemplate="α = %{x:.3g}, β = %{y:.3g}: log₁₀ loss %{z:.3f}<extra></extra>")]
+    for label, path in landscape.paths.items():
+        data.append(dict(type="scatter", x=f32(path[:, 0]), y=f32(path[:, 1]), mode="lines+markers", name=label,
+                         line=dict(color=colors[label], width=2.5), marker=dict(size=5),
+                         text=[f"step {s}" for s in landscape.path_steps[label]],
+                         hovertemplate=f"<b>{label}</b> %{{text}}<extra></extra>"))
+    share = landscape.explained_variance
+    layout = dict(height=height, font=FONT, plot_bgcolor="white",
+                  title=dict(text=f"Training loss around the final weights of {landscape.origin} "
+                                  f"({landscape.n_samples:,} digits)", x=0.01),
+                  xaxis=dict(AXIS, title=dict(text=f"direction 1 ({100 * share[0]:.0f}% of the movement)")),
+                  yaxis=dict(AXIS, title=dict(text=f"direction 2 ({100 * share[1]:.0f}%)")),
+                  legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"), margin=dict(l=70, r=20, t=90, b=50))
+    return figure(data, layout)
+
+
+def digit_grid(images: np.ndarray, columns: int = 8) -> np.ndarray:
+    """Tile (n, 28, 28) images into one picture with 2-pixel white gaps, each image scaled to [0, 1]."""
+    images = np.asarray(images, dtype=float)
+    n = len(images)
+    rows = max(1, -(-n // columns))
+    flat = images.reshape(n, -1)
+    low, high = flat.min(axis=1), flat.max(axis=1)
+    scaled = (images - low[:, None, None]) / np.where(high > low, high - low, 1.0)[:, None, None]
+    tiles = np.ones((rows * columns, 30, 30))  # white padding right and below each digit, and for empty slots
+    tiles[:n, :28, :28] = scaled
+    return tiles.reshape(rows, columns, 30, 30).transpose(0, 2, 1, 3).reshape(rows * 30, columns * 30)

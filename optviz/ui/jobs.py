@@ -1,0 +1,108 @@
+"""Training jobs that run in a background thread, so the page stays responsive and redraws while they train.
+
+Plain Python (no Streamlit): the tab polls a job for its events, and a job stops on request, when its page
+stops polling it (the student closed the tab), or when it ends.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from ..mnist import train
+
+HEARTBEAT_SECONDS = 30.0  # a job nobody has looked at for this long is abandoned
+EVENT_EVERY = 10  # batches between progress events: a few per second per optimizer, for smooth live curves
+
+
+@dataclass
+class JobConfig:
+    labels: list[str]
+    optimizers: list[str]
+    hparams: list[dict]
+    hidden: tuple[int, ...]
+    epochs: int
+    batch_size: int
+    seed: int
+
+
+@dataclass
+class TrainingJob:
+    """Several optimizers trained round-robin on identical data order and initial weights (same seed)."""
+
+    data: object
+    config: JobConfig
+    events: dict[str, list[dict]] = field(default_factory=dict)
+    runs: dict = field(default_factory=dict)
+    error: str | None = None
+    stopped: bool = False
+    finished: bool = False
+    started_at: float = 0.0
+    finished_at: float = 0.0
+
+    def __post_init__(self):
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.last_seen = time.time()
+        c = self.config
+        for label, name, hparams in zip(c.labels, c.optimizers, c.hparams):
+            self.runs[label] = train(self.data, name, hidden=c.hidden, epochs=c.epochs, batch_size=c.batch_size,
+                                     seed=c.seed, label=label, eval_every=EVENT_EVERY, **hparams)
+            self.events[label] = []
+        self._thread = threading.Thread(target=self._work, name="optviz-training", daemon=True)
+
+    def start(self) -> TrainingJob:
+        self.started_at = time.time()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def seen(self) -> None:
+        """The page is still watching: keep going."""
+        self.last_seen = time.time()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def snapshot(self) -> dict[str, list[dict]]:
+        """A consistent copy of every run's events so far."""
+        with self._lock:
+            return {label: list(events) for label, events in self.events.items()}
+
+    def progress(self) -> tuple[float, float | None]:
+        """Fraction of all the steps done, and the seconds left at the pace so far (None before any step)."""
+        c = self.config
+        per_run = c.epochs * -(-len(self.data.y_train) // c.batch_size)
+        done = sum(events[-1]["step"] if events else 0 for events in self.snapshot().values())
+        fraction = min(1.0, done / (per_run * len(self.runs)))
+        elapsed = (self.finished_at or time.time()) - self.started_at
+        eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
+        return fraction, eta
+
+    def _work(self) -> None:
+        active = dict(self.runs)
+        try:
+            while active and not self._stop.is_set():
+                if time.time() - self.last_seen > HEARTBEAT_SECONDS:
+                    self.stopped = True
+                    break
+                for label in list(active):
+                    event = next(active[label], None)
+                    if event is None:
+                        del active[label]
+                        continue
+                    with self._lock:
+                        self.events[label].append(event)
+                    if self._stop.is_set():
+                        break
+            self.stopped = self.stopped or self._stop.is_set()
+        except Exception as error:  # shown on the page instead of dying silently in a thread
+            self.error = f"{type(error).__name__}: {error}"
+        finally:
+            for run in self.runs.values():
+                run.close()
+            self.finished, self.finished_at = True, time.time()
