@@ -53,8 +53,9 @@ def confusion_figure(matrix: np.ndarray, *, title: str = "", height: int = 420) 
                  colorscale=[[0, "#e8eefc"], [1, "#e8eefc"]], hoverinfo="skip")]
     text = [[str(int(v)) for v in row] for row in matrix]
     layout = dict(height=height, font=FONT, plot_bgcolor="white", title=dict(text=title, x=0.01),
-                  xaxis=dict(AXIS, title=dict(text="predicted"), dtick=1, side="bottom"),
-                  yaxis=dict(AXIS, title=dict(text="true"), dtick=1, autorange="reversed", scaleanchor="x"),
+                  xaxis=dict(AXIS, title=dict(text="predicted"), dtick=1, range=[-0.5, 9.5], constrain="domain"),
+                  yaxis=dict(AXIS, title=dict(text="true"), dtick=1, range=[9.5, -0.5], scaleanchor="x",
+                             constrain="domain"),
                   annotations=[dict(x=j, y=i, text=text[i][j], showarrow=False, font=dict(size=11))
                                for i in range(len(matrix)) for j in range(len(matrix)) if matrix[i, j]],
                   margin=dict(l=60, r=20, t=50, b=50))
@@ -77,7 +78,8 @@ def layer_stats_figure(stats: dict, *, title: str = "", height: int = 360) -> go
                                         exponentformat="power")
         for i, (layer, values) in enumerate(stats.items()):
             if key in values:
-                data.append(dict(type="scatter", x=values["step"], y=f32(values[key]), mode="lines", name=layer,
+                positive = np.where(np.asarray(values[key]) > 0, values[key], np.nan)  # log axis: 0 is a gap
+                data.append(dict(type="scatter", x=values["step"], y=f32(positive), mode="lines", name=layer,
                                  legendgroup=layer, showlegend=k == 0, xaxis=f"x{suffix}", yaxis=f"y{suffix}",
                                  line=dict(color=colors[i % len(colors)], width=1.8)))
     return figure(data, layout)

@@ -1,0 +1,49 @@
+"""MNIST figures: curves follow the events, the confusion matrix keeps its counts, digit tiles are exact."""
+
+import numpy as np
+import plotly.graph_objects as go
+
+from optviz.figures.mnist import confusion_figure, digit_grid, layer_stats_figure, training_figure
+
+
+def events(losses, accuracies):
+    out = [{"samples": 100 * (i + 1), "loss": loss, "epoch": 1} for i, loss in enumerate(losses)]
+    for epoch, accuracy in enumerate(accuracies, 1):
+        out.append({"samples": 1000 * epoch, "loss": losses[-1], "epoch": epoch, "test_accuracy": accuracy})
+    return out
+
+
+def test_training_figure_plots_loss_per_sample_and_accuracy_per_epoch():
+    fig = training_figure({"Adam": events([2.0, 1.0, 0.5], [0.9, 0.95]), "SGD": events([2.3], [0.2])},
+                          names={"Adam": "adam", "SGD": "sgd"})
+    go.Figure(fig.to_dict())
+    loss, accuracy = fig.data[0], fig.data[1]
+    np.testing.assert_allclose(np.asarray(loss.y)[:3], [2.0, 1.0, 0.5])
+    assert list(accuracy.x) == [1, 2] and list(accuracy.y) == [90.0, 95.0]
+    assert fig.data[0].line.color != fig.data[2].line.color
+
+
+def test_confusion_figure_keeps_every_count_and_colours_only_mistakes():
+    matrix = np.diag(np.full(10, 90)) + np.eye(10, k=1, dtype=int) * 3
+    fig = confusion_figure(matrix)
+    go.Figure(fig.to_dict())
+    mistakes = next(t for t in fig.data if t.colorscale and t.colorscale[0][1] != "#e8eefc")
+    np.testing.assert_array_equal(np.asarray(mistakes.customdata), matrix)
+    assert np.isnan(np.asarray(mistakes.z)[3, 3]) and np.asarray(mistakes.z)[3, 4] > 0
+    assert len(fig.layout.annotations) == int((matrix > 0).sum())
+
+
+def test_layer_stats_leave_zeros_out_of_the_log_axis():
+    stats = {"W1": {"step": np.array([0, 25, 50]), "mean_effective_step": np.array([0.0, 1e-3, 5e-4]),
+                    "m_norm": np.array([0.0, 2.0, 1.0]), "v_norm": np.array([0.0, 1e-4, 2e-4])}}
+    fig = layer_stats_figure(stats)
+    go.Figure(fig.to_dict())
+    assert all(np.isnan(np.asarray(trace.y, float)[0]) for trace in fig.data)
+
+
+def test_digit_grid_tiles_each_image_scaled_with_white_gaps():
+    images = np.arange(3 * 28 * 28, dtype=float).reshape(3, 28, 28)
+    grid = digit_grid(images, columns=2)
+    assert grid.shape == (60, 60)
+    np.testing.assert_allclose(grid[:28, 30:58], (images[1] - images[1].min()) / np.ptp(images[1]))
+    assert (grid[28:30] == 1).all() and (grid[30:, 30:] == 1).all()  # gaps and the empty fourth slot
