@@ -132,3 +132,29 @@ def test_the_sweeps_tab_shows_a_heatmap(page):
     page.get_by_role("tab", name="Sweeps & basins").click()
     wait_for(lambda: any(any(t["type"] == "heatmap" for t in p) for p in plots(page)))
     page.screenshot(path=str(ARTIFACTS / "sweeps.png"), full_page=True)
+
+
+def loss_points(page) -> int:
+    """Points on the live MNIST loss curves so far."""
+    return page.evaluate("""() => {
+        const el = [...document.querySelectorAll('.js-plotly-plot')].find(e => e.offsetParent &&
+            e.layout && e.layout.uirevision === 'training');
+        return el ? el._fullData.filter(t => t.xaxis === 'x').reduce((n, t) => n + (t.x ? t.x.length : 0), 0) : 0;
+    }""")
+
+
+def test_mnist_trains_live_on_the_offline_subset_and_stops(page):
+    page.get_by_role("tab", name="MNIST").click()
+    wait_for(lambda: page.get_by_text("Dataset:").count() > 0)
+    assert "5,000-digit" in page.get_by_text("Dataset:").first.text_content()  # no download, no cache here
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("20")
+    epochs.press("Enter")
+    time.sleep(1.0)
+    page.get_by_role("button", name="Train", exact=True).click()
+    first = wait_for(lambda: loss_points(page) >= 2)
+    wait_for(lambda: loss_points(page) > first)  # the curves grow while training runs
+    page.screenshot(path=str(ARTIFACTS / "mnist-training.png"))
+    page.get_by_role("button", name="Stop").click()
+    wait_for(lambda: page.get_by_text("Training stopped").count() > 0, timeout=15)
+    page.screenshot(path=str(ARTIFACTS / "mnist-stopped.png"), full_page=True)
