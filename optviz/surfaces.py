@@ -100,6 +100,8 @@ def _newton(grad: Callable, point, steps: int = 30) -> np.ndarray:
         h = 1e-6 * max(1.0, float(np.abs(p).max()))
         jac = np.column_stack([(np.array(grad(*(p + e))) - np.array(grad(*(p - e)))) / (2 * h)
                                for e in (np.array([h, 0.0]), np.array([0.0, h]))])
+        if not (np.isfinite(g).all() and np.isfinite(jac).all()):  # typed surfaces (custom.py) can have edges
+            break
         delta = np.linalg.lstsq(jac, g, rcond=None)[0]
         p -= delta
         if np.abs(delta).max() < 1e-15 * max(1.0, float(np.abs(p).max())):

@@ -6,6 +6,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .custom import custom_surface
 from .engine import _as_surface, run
 
 LR_GRID = np.array([m * 10.0 ** e for e in range(-5, 2) for m in (1, 2, 5)])  # 1e-5 ... 50
@@ -31,6 +32,9 @@ def suggest_lr(surface, optimizer: str, start=None, steps: int = 500, rtol: floa
 
 
 @lru_cache(maxsize=512)
-def default_lr(surface_name: str, optimizer: str) -> float:
-    """suggest_lr for a surface with its default parameters and start: the learning rate a new race starts with."""
+def default_lr(surface_name: str, optimizer: str, expression: str = "") -> float:
+    """suggest_lr for a surface with its default parameters and start: the learning rate a new race starts with.
+    surface_name "custom" means the surface f(x, y) = expression."""
+    if surface_name == "custom":
+        return suggest_lr(custom_surface(expression), optimizer)
     return suggest_lr(surface_name, optimizer)

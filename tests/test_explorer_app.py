@@ -131,3 +131,32 @@ def test_presentation_mode_enlarges_the_race_and_hides_the_sidebar():
     assert race_spec()["layout"]["font"]["size"] == pytest.approx(1.4 * normal)
     assert race_spec()["layout"]["height"] >= 860
     assert any("stSidebar" in h.proto.body for h in at.get("html"))
+
+
+def test_a_typed_surface_races_and_travels_in_the_link():
+    at = start()
+    widget(at, "selectbox", "x.surface").select("custom").run()
+    widget(at, "text_input", "x.expr").input("(x-1)**2 + 3*(y+2)**2").run()
+    assert not at.exception and not at.error
+    url = settings_in_url(at)
+    assert url.surface == "custom" and url.expression == "(x-1)**2 + 3*(y+2)**2"
+    assert results(at)["Adam"]["distance to nearest minimum"] < 1.0  # the minimum (1, -2) was found
+    again = start(dict(at.query_params))
+    assert not again.warning and results(again)["Adam"]["final loss"] == results(at)["Adam"]["final loss"]
+
+
+def test_a_bad_formula_is_reported_and_the_last_good_one_kept():
+    at = start()
+    widget(at, "selectbox", "x.surface").select("custom").run()
+    before = results(at)
+    widget(at, "text_input", "x.expr").input("__import__('os').system('ls')").run()
+    assert not at.exception
+    assert any("cannot be used" in e.value or "not allowed" in e.value for e in at.error)
+    assert results(at)["Adam"]["final loss"] == before["Adam"]["final loss"]
+
+
+def test_a_link_with_a_hostile_formula_falls_back_with_a_warning():
+    at = start({"surface": "custom", "f": "9**9**9"})
+    assert not at.exception
+    assert any("Custom surface" in w.value for w in at.warning)
+    assert settings_in_url(at).surface == "rosenbrock"

@@ -9,6 +9,7 @@ import streamlit as st
 
 from .. import figures
 from ..counterexample import reddi_run
+from ..custom import custom_surface
 from ..engine import race
 from ..figures.export import race_html, trajectories_csv
 from ..optimizers import SPECS as OPTIMIZERS
@@ -17,7 +18,16 @@ from ..schedules import SCHEDULES, WARMUP_PARAMS
 from ..surfaces import SPECS as SURFACES
 from ..tuning import default_lr
 from .controls import ensure_value, latex_number, number_text, param_control
-from .settings import MAX_ENTRIES, MAX_STEPS, EntrySettings, Settings, from_query, validate_surface
+from .settings import (
+    CUSTOM,
+    DEFAULT_EXPRESSION,
+    MAX_ENTRIES,
+    MAX_STEPS,
+    EntrySettings,
+    Settings,
+    from_query,
+    validate_surface,
+)
 
 PREFIX = "x."  # every session-state key of this tab starts with it
 PRESENTATION_CSS = """<style>
@@ -40,6 +50,7 @@ def _load(settings: Settings) -> None:
         del st.session_state[key]
     state = st.session_state
     state[_key("surface")] = settings.surface
+    state[_key("expr")] = state[_key("expr_ok")] = settings.expression or DEFAULT_EXPRESSION
     for name, value in settings.surface_params.items():
         state[_key("sp", name)] = value
     state[_key("start_x")], state[_key("start_y")] = settings.start
@@ -85,10 +96,11 @@ def _read_entry(entry_id: int) -> EntrySettings:
 def _read() -> Settings:
     state = st.session_state
     surface = state[_key("surface")]
-    params = {p.name: state[_key("sp", p.name)] for p in SURFACES[surface].params}
+    params = {p.name: state[_key("sp", p.name)] for p in SURFACES[surface].params} if surface in SURFACES else {}
+    expression = state[_key("expr_ok")] if surface == CUSTOM else ""
     start = (float(state[_key("start_x")]), float(state[_key("start_y")]))
     entries = [_read_entry(i) for i in state[_key("ids")]]
-    return Settings(surface, params, start, int(state[_key("steps")]), entries)
+    return Settings(surface, params, start, int(state[_key("steps")]), entries, expression)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -97,11 +109,27 @@ def _read() -> Settings:
 def _on_surface_change() -> None:
     """A new surface starts from its default start, with learning rates suited to it."""
     settings = _read()
-    fresh = Settings.default(settings.surface)
+    fresh = Settings.default(settings.surface, settings.expression)
     for entry in settings.entries:
-        entry.hparams["lr"] = default_lr(settings.surface, entry.optimizer)
+        entry.hparams["lr"] = default_lr(settings.surface, entry.optimizer, settings.expression)
     settings.surface_params, settings.start = fresh.surface_params, fresh.start
     _load(settings)
+
+
+def _on_expression_change() -> None:
+    """A typed f(x, y) is used once it parses; until then the last good one stays, and the error is shown."""
+    state = st.session_state
+    text = state[_key("expr")]
+    try:
+        surface = custom_surface(text)
+    except ValueError as error:
+        state[_key("expr_error")] = str(error)
+        return
+    state[_key("expr_error")] = ""
+    state[_key("expr_ok")] = text
+    state[_key("start_x")], state[_key("start_y")] = surface.start
+    for entry_id in state[_key("ids")]:
+        state[_key(entry_id, "h", "lr")] = default_lr(CUSTOM, state[_key(entry_id, "opt")], text)
 
 
 def _on_lesson_change() -> None:
@@ -180,12 +208,12 @@ def apply_to_race(settings_by_optimizer: dict[str, dict]) -> None:
 
 def surface_for(settings: Settings):
     """The bound surface of these settings (cached and shared, read-only)."""
-    return _surface(settings.surface, json.dumps(settings.surface_params, sort_keys=True))
+    return _surface(settings.surface, json.dumps(settings.surface_params, sort_keys=True), settings.expression)
 
 
 @st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
-def _surface(name: str, params: str):
-    return validate_surface(Settings(name, json.loads(params), (0.0, 0.0), 1, []))
+def _surface(name: str, params: str, expression: str = ""):
+    return validate_surface(Settings(name, json.loads(params), (0.0, 0.0), 1, [], expression))
 
 
 def canonical(settings: Settings) -> str:
@@ -222,12 +250,19 @@ def _sidebar() -> None:
                          format_func=lambda key: "Free exploration" if key is None else LESSONS[key].title,
                          help="Guided lessons: each sets up a race and says what to watch")
     st.sidebar.header("Surface")
-    st.sidebar.selectbox("Loss surface", list(SURFACES), key=_key("surface"), on_change=_on_surface_change,
-                         format_func=lambda name: SURFACES[name].title, label_visibility="collapsed")
-    spec = SURFACES[state[_key("surface")]]
+    st.sidebar.selectbox("Loss surface", [*SURFACES, CUSTOM], key=_key("surface"), on_change=_on_surface_change,
+                         format_func=lambda name: SURFACES[name].title if name in SURFACES else "Your own f(x, y)…",
+                         label_visibility="collapsed")
+    if state[_key("surface")] == CUSTOM:
+        st.sidebar.text_input("f(x, y) =", key=_key("expr"), on_change=_on_expression_change, max_chars=300,
+                              help="Numbers, x, y, + − * / ** and sin cos tan sinh cosh tanh exp log sqrt abs atan; "
+                                   "pi and e. Press Enter to apply.")
+        if state.get(_key("expr_error")):
+            st.sidebar.error(state[_key("expr_error")])
+    spec = surface_for(_read()).spec
     st.sidebar.latex(r"\small " + spec.latex)  # the sidebar is narrow
     st.sidebar.caption(spec.description)
-    if spec.params:
+    if spec.params and spec.name in SURFACES:
         with st.sidebar.expander("Surface parameters"):
             for param in spec.params:
                 ensure_value(_key("sp", param.name), param.default)

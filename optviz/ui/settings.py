@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
+from ..custom import custom_surface
 from ..engine import Entry
 from ..optimizers import SPECS as OPTIMIZERS
 from ..params import Param
@@ -31,6 +32,8 @@ MAX_QUERY_VALUE = 2000  # characters in one query value; longer ones are ignored
 DEFAULT_SURFACE = "rosenbrock"
 DEFAULT_STEPS = 500
 DEFAULT_OPTIMIZERS = ("adam", "sgd")
+CUSTOM = "custom"  # the surface a user types as f(x, y)
+DEFAULT_EXPRESSION = "(x**2 - 1)**2 + (y - x)**2 / 2"
 
 
 @dataclass
@@ -44,11 +47,11 @@ class EntrySettings:
     label: str = ""
 
     @classmethod
-    def default(cls, optimizer: str, surface: str | None = None) -> EntrySettings:
+    def default(cls, optimizer: str, surface: str | None = None, expression: str = "") -> EntrySettings:
         """torch's defaults, but with a learning rate suited to `surface` when one is given."""
         hparams = OPTIMIZERS[optimizer].defaults
         if surface is not None:
-            hparams["lr"] = default_lr(surface, optimizer)
+            hparams["lr"] = default_lr(surface, optimizer, expression)
         return cls(optimizer, hparams)
 
     def build_schedule(self) -> Schedule:
@@ -74,12 +77,18 @@ class Settings:
     start: tuple[float, float]
     steps: int
     entries: list[EntrySettings]
+    expression: str = ""  # f(x, y) of a custom surface
 
     @classmethod
-    def default(cls, surface: str = DEFAULT_SURFACE) -> Settings:
-        spec = SURFACES[surface]
-        return cls(surface, {p.name: p.default for p in spec.params}, spec.start, DEFAULT_STEPS,
-                   [EntrySettings.default(name, surface) for name in DEFAULT_OPTIMIZERS])
+    def default(cls, surface: str = DEFAULT_SURFACE, expression: str = "") -> Settings:
+        """The default race on `surface` (for CUSTOM, on f(x, y) = expression; ValueError if it is not valid)."""
+        if surface == CUSTOM:
+            params, start = {}, custom_surface(expression).start
+        else:
+            spec = SURFACES[surface]
+            params, start, expression = {p.name: p.default for p in spec.params}, spec.start, ""
+        return cls(surface, params, start, DEFAULT_STEPS,
+                   [EntrySettings.default(name, surface, expression) for name in DEFAULT_OPTIMIZERS], expression)
 
     def labels(self) -> list[str]:
         """Legend labels, unique: an entry without a label is named after its optimizer, numbered if repeated."""
@@ -102,12 +111,9 @@ class Settings:
         }
         if self.surface_params:
             query["sp"] = ",".join(f"{k}:{_fmt(v)}" for k, v in self.surface_params.items())
+        if self.surface == CUSTOM:
+            query["f"] = self.expression
         return query
-
-    def with_surface(self, surface: str) -> Settings:
-        """The same optimizers on another surface, from its default start with its default parameters."""
-        fresh = Settings.default(surface)
-        return replace(self, surface=surface, surface_params=fresh.surface_params, start=fresh.start)
 
 
 def from_query(query: Mapping[str, Any]) -> tuple[Settings, list[str]]:
@@ -115,13 +121,19 @@ def from_query(query: Mapping[str, Any]) -> tuple[Settings, list[str]]:
     warnings: list[str] = []
     settings = Settings.default()
     name = _last(query, "surface")
-    if name is not None:
+    if name == CUSTOM:
+        expression = _last(query, "f") or ""
+        try:
+            settings = Settings.default(CUSTOM, expression[:MAX_QUERY_VALUE])
+        except ValueError as error:
+            warnings.append(f"Custom surface {_show(expression)}: {error}. Using {SURFACES[DEFAULT_SURFACE].title}.")
+    elif name is not None:
         if name in SURFACES:
             settings = Settings.default(name)
         else:
             warnings.append(f"Unknown surface {_show(name)}: using {SURFACES[DEFAULT_SURFACE].title}.")
-    spec = SURFACES[settings.surface]
-    if (raw := _last(query, "sp")) is not None:
+    spec = SURFACES.get(settings.surface)
+    if spec is not None and (raw := _last(query, "sp")) is not None:
         settings.surface_params = _parse_params(raw, ",", ":", spec.params, settings.surface_params,
                                                 f"surface {spec.title}", warnings)
     if (raw := _last(query, "start")) is not None:
@@ -132,19 +144,19 @@ def from_query(query: Mapping[str, Any]) -> tuple[Settings, list[str]]:
         values = _all(query, "opt")
         if len(values) > MAX_ENTRIES:
             warnings.append(f"Only the first {MAX_ENTRIES} optimizers of the link are used.")
-        entries = [_parse_entry(v, settings.surface, warnings) for v in values[:MAX_ENTRIES]]
+        entries = [_parse_entry(v, settings, warnings) for v in values[:MAX_ENTRIES]]
         entries = [e for e in entries if e is not None]
         if entries:
             settings.entries = entries
         else:
             warnings.append("The link names no valid optimizer: showing the default race.")
-    known = {"surface", "sp", "start", "steps", "opt"}
+    known = {"surface", "sp", "start", "steps", "opt", "f"}
     for key in sorted(set(query) - known):
         warnings.append(f"Ignored unknown link parameter {_show(key)}.")
     return settings, warnings
 
 
-def _parse_entry(raw: str, surface: str, warnings: list[str]) -> EntrySettings | None:
+def _parse_entry(raw: str, settings: Settings, warnings: list[str]) -> EntrySettings | None:
     if len(raw) > MAX_QUERY_VALUE:
         warnings.append("Ignored an optimizer entry that is too long.")
         return None
@@ -169,7 +181,7 @@ def _parse_entry(raw: str, surface: str, warnings: list[str]) -> EntrySettings |
             sched_params[key[2:]] = value
         else:
             hparams[key] = value
-    entry = EntrySettings.default(name, surface)
+    entry = EntrySettings.default(name, settings.surface, settings.expression)
     entry.hparams = _parse_params_dict(hparams, spec.params, entry.hparams, spec.title, warnings)
     entry.label = label
     sched_specs = SCHEDULES[sched].params + WARMUP_PARAMS
@@ -285,4 +297,6 @@ def _show(text: str, limit: int = 40) -> str:
 
 def validate_surface(settings: Settings):
     """The bound surface of these settings (raises ValueError with a readable message)."""
+    if settings.surface == CUSTOM:
+        return custom_surface(settings.expression)
     return make_surface(settings.surface, **settings.surface_params)

@@ -33,18 +33,19 @@ def _race_hparams(settings: Settings, optimizer: str) -> dict:
     for entry in settings.entries:
         if entry.optimizer == optimizer:
             return dict(entry.hparams)
-    return {**OPTIMIZERS[optimizer].defaults, "lr": default_lr(settings.surface, optimizer)}
+    return {**OPTIMIZERS[optimizer].defaults, "lr": default_lr(settings.surface, optimizer, settings.expression)}
 
 
 def _context(settings: Settings) -> str:
     """What every computation of this tab depends on besides its own controls: surface, start and steps."""
     return json.dumps({"surface": settings.surface, "params": settings.surface_params, "start": settings.start,
-                       "steps": settings.steps}, sort_keys=True)
+                       "steps": settings.steps, "expression": settings.expression}, sort_keys=True)
 
 
 def _surface(context: str):
     c = json.loads(context)
-    return explorer.surface_for(Settings(c["surface"], c["params"], tuple(c["start"]), c["steps"], []))
+    return explorer.surface_for(Settings(c["surface"], c["params"], tuple(c["start"]), c["steps"], [],
+                                         c["expression"]))
 
 
 @st.cache_resource(max_entries=32, ttl=3600, show_spinner=False)
