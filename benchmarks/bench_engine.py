@@ -8,15 +8,14 @@ Figures are medians of --repeat runs, measured in this process so ratios compare
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 import optviz  # noqa: E402
+from benchmarks.common import naive_adam_rosenbrock, timed  # noqa: E402
 
 N, STEPS = 10_000, 500
 START = (-1.5, 2.0)
@@ -25,22 +24,8 @@ RACE = ["adam", "sgd", "momentum", "nesterov", "rmsprop", "adagrad"]
 RACE_ADAM_FAMILY = ["adam", "amsgrad", "adamw", "nadam", "radam", "adabelief"]
 
 
-def naive_adam_sweep(record: bool, lr=LRS, beta1=0.9, beta2=0.999, eps=1e-8):
-    """Textbook vectorized NumPy: fresh temporaries every step, (N, 2) layout, Rosenbrock a=1, b=100."""
-    p = np.tile(np.array(START), (len(lr), 1))
-    lr = lr[:, None]
-    m, v = np.zeros_like(p), np.zeros_like(p)
-    path = [p]
-    for t in range(1, STEPS + 1):
-        x, y = p[:, 0], p[:, 1]
-        r = y - x * x
-        g = np.stack([2 * (x - 1) - 400 * x * r, 200 * r], axis=1)
-        m = beta1 * m + (1 - beta1) * g
-        v = beta2 * v + (1 - beta2) * g * g
-        p = p - lr * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps)
-        if record:
-            path.append(p)
-    return np.stack(path) if record else p
+def naive_adam_sweep(record: bool):
+    return naive_adam_rosenbrock(LRS, start=START, steps=STEPS, record=record)
 
 
 def naive_race(names, steps=1000):
@@ -57,15 +42,6 @@ def naive_race(names, steps=1000):
             path.append(p)
         paths[name] = np.array(path)
     return paths
-
-
-def timed(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main():

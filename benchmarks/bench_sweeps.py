@@ -9,14 +9,13 @@ timings include everything the app waits for: validation, the batched run, and e
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+from benchmarks.common import naive_adam_rosenbrock, timed  # noqa: E402
 from optviz.sweeps import METRICS, axis_values, basins, sweep, tune  # noqa: E402
 
 STEPS = 500
@@ -32,30 +31,11 @@ def adam_grid(n: int) -> dict:
     return {name: result.metric(name) for name in METRICS}
 
 
-def naive_adam_grid(n: int = 100, beta2=0.999, eps=1e-8) -> np.ndarray:
-    """Textbook vectorized NumPy over the same n×n grid: fresh temporaries every step, (N, 2) layout, final point
-    only and no divergence or convergence checks (Rosenbrock a=1, b=100)."""
-    lr = np.tile(axis_values("adam", "lr", n, 1e-4, 1.0), n)[:, None]
-    beta1 = np.repeat(axis_values("adam", "beta1", n), n)[:, None]
-    p = np.tile(np.array(START), (n * n, 1))
-    m, v = np.zeros_like(p), np.zeros_like(p)
-    for t in range(1, STEPS + 1):
-        x, y = p[:, 0], p[:, 1]
-        r = y - x * x
-        g = np.stack([2 * (x - 1) - 400 * x * r, 200 * r], axis=1)
-        m = beta1 * m + (1 - beta1) * g
-        v = beta2 * v + (1 - beta2) * g * g
-        p = p - lr * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps)
-    return p
-
-
-def timed(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+def naive_adam_grid(n: int = 100) -> np.ndarray:
+    """The naive reference over the same n×n grid (final point only, no checks)."""
+    lr = np.tile(axis_values("adam", "lr", n, 1e-4, 1.0), n)
+    beta1 = np.repeat(axis_values("adam", "beta1", n), n)
+    return naive_adam_rosenbrock(lr, beta1, start=START, steps=STEPS)
 
 
 def main():

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .params import Param, resolve
+from .params import Param, lookup, resolve
 from .schedules import Schedule, constant
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -553,8 +553,6 @@ SPECS: dict[str, OptimizerSpec] = {spec.name: spec for spec in [
 
 def optimizer(name: str, schedule: Schedule | None = None, **hparams) -> Optimizer:
     """Build an optimizer by name, validating every hyperparameter against its spec."""
-    spec = SPECS.get(name)
-    if spec is None:
-        raise ValueError(f"unknown optimizer {name!r}; choose one of: {', '.join(SPECS)}")
+    spec = lookup(SPECS, name, "optimizer")
     return Optimizer(spec, resolve(spec.params, hparams, spec.name), schedule)
 

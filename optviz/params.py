@@ -83,3 +83,18 @@ def resolve(specs: tuple[Param, ...], given: dict[str, Any], owner: str, what: s
         names = ", ".join(known) or "none"
         raise ValueError(f"{owner} has no {what} {unknown[0]!r}; valid names: {names}")
     return {name: spec.validate(given.get(name, spec.default), owner) for name, spec in known.items()}
+
+
+def lookup(registry: dict, name: str, kind: str):
+    """registry[name], or a ValueError listing the valid names."""
+    if name not in registry:
+        raise ValueError(f"unknown {kind} {name!r}; choose one of: {', '.join(registry)}")
+    return registry[name]
+
+
+def resolve_scalars(specs: tuple[Param, ...], given: dict[str, Any], owner: str) -> dict[str, Any]:
+    """resolve() for settings that take single numbers only (surfaces, schedules): no per-run arrays."""
+    values = resolve(specs, given, owner, "parameter")
+    if any(isinstance(v, np.ndarray) for v in values.values()):
+        raise ValueError(f"{owner}: parameters must be single numbers")
+    return values

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .params import Param, resolve
+from .params import Param, lookup, resolve_scalars
 
 
 @dataclass(frozen=True)
@@ -99,14 +99,9 @@ class Schedule:
 
 def schedule(name: str = "constant", warmup: int = 0, warmup_start_factor: float = 0.1, **params) -> Schedule:
     """Build a validated schedule, e.g. schedule("cosine", t_max=500, warmup=20)."""
-    spec = SCHEDULES.get(name)
-    if spec is None:
-        raise ValueError(f"unknown schedule {name!r}; choose one of: {', '.join(SCHEDULES)}")
-    values = resolve(spec.params, params, f"schedule {name}", "parameter")
-    if any(isinstance(v, np.ndarray) for v in values.values()):
-        raise ValueError(f"schedule {name}: parameters must be single numbers")
-    warm = {"warmup": warmup, "warmup_start_factor": warmup_start_factor}
-    warm = resolve(WARMUP_PARAMS, warm, "warm-up", "parameter")
+    spec = lookup(SCHEDULES, name, "schedule")
+    values = resolve_scalars(spec.params, params, f"schedule {name}")
+    warm = resolve_scalars(WARMUP_PARAMS, {"warmup": warmup, "warmup_start_factor": warmup_start_factor}, "warm-up")
     return Schedule(name, values, **warm)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .params import Param, resolve
+from .params import Param, lookup, resolve_scalars
 
 
 @dataclass(frozen=True)
@@ -254,10 +254,5 @@ SPECS: dict[str, SurfaceSpec] = {s.name: s for s in [
 
 def surface(name: str, **params) -> Surface:
     """A surface by name with validated parameters (defaults for those not given)."""
-    spec = SPECS.get(name)
-    if spec is None:
-        raise ValueError(f"unknown surface {name!r}; choose one of: {', '.join(SPECS)}")
-    values = resolve(spec.params, params, f"surface {name}", "parameter")
-    if any(isinstance(v, np.ndarray) for v in values.values()):
-        raise ValueError(f"surface {name}: parameters must be single numbers")
-    return Surface(spec, values)
+    spec = lookup(SPECS, name, "surface")
+    return Surface(spec, resolve_scalars(spec.params, params, f"surface {name}"))
