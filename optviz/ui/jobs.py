@@ -6,14 +6,64 @@ stops polling it (the student closed the tab), or when it ends.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
 
 from ..mnist import train
 
-HEARTBEAT_SECONDS = 30.0  # a job nobody has looked at for this long is abandoned
+HEARTBEAT_SECONDS = 30.0  # a job nobody has looked at for this long is abandoned (its student closed the tab)
 EVENT_EVERY = 10  # batches between progress events: a few per second per optimizer, for smooth live curves
+
+
+class TrainingSlots:
+    """At most `limit` trainings run at once in this server process; the others wait in arrival order.
+
+    A waiting job learns its place in the queue, can be cancelled, and starts by itself when a slot frees.
+    """
+
+    def __init__(self, limit: int):
+        if limit < 1:
+            raise ValueError(f"the number of simultaneous trainings must be at least 1, got {limit}")
+        self.limit = limit
+        self._changed = threading.Condition()
+        self._running: list[TrainingJob] = []
+        self._waiting: list[TrainingJob] = []
+
+    def acquire(self, job: TrainingJob) -> bool:
+        """Block until `job` may run; False if it was cancelled or abandoned while waiting."""
+        with self._changed:
+            self._waiting.append(job)
+            while not (self._waiting[0] is job and len(self._running) < self.limit):
+                if job.cancelled():
+                    self._waiting.remove(job)
+                    self._changed.notify_all()
+                    return False
+                self._changed.wait(timeout=0.2)
+            self._waiting.pop(0)
+            self._running.append(job)
+            self._changed.notify_all()
+            return True
+
+    def release(self, job: TrainingJob) -> None:
+        with self._changed:
+            if job in self._running:
+                self._running.remove(job)
+            self._changed.notify_all()
+
+    def ahead_of(self, job: TrainingJob) -> int:
+        """How many trainings must start before this one (0 when it is running or next)."""
+        with self._changed:
+            return self._waiting.index(job) if job in self._waiting else 0
+
+    def counts(self) -> tuple[int, int]:
+        """(running, waiting) right now."""
+        with self._changed:
+            return len(self._running), len(self._waiting)
+
+
+SLOTS = TrainingSlots(int(os.environ.get("OPTVIZ_MAX_TRAININGS", 0)) or os.cpu_count() or 1)
 
 
 @dataclass
@@ -41,7 +91,11 @@ class TrainingJob:
     started_at: float = 0.0
     finished_at: float = 0.0
 
+    slots: TrainingSlots | None = None  # None: the server-wide SLOTS
+
     def __post_init__(self):
+        self.slots = self.slots or SLOTS
+        self.waiting = True
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self.last_seen = time.time()
@@ -59,6 +113,14 @@ class TrainingJob:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def cancelled(self) -> bool:
+        """Stopped by its student, or abandoned: nobody has polled it for HEARTBEAT_SECONDS."""
+        return self._stop.is_set() or time.time() - self.last_seen > HEARTBEAT_SECONDS
+
+    def ahead(self) -> int:
+        """Trainings that will start before this one (0 once it runs)."""
+        return self.slots.ahead_of(self) if self.waiting else 0
 
     def seen(self) -> None:
         """The page is still watching: keep going."""
@@ -84,12 +146,14 @@ class TrainingJob:
         return fraction, eta
 
     def _work(self) -> None:
+        if not self.slots.acquire(self):
+            self.waiting, self.stopped, self.finished, self.finished_at = False, True, True, time.time()
+            return
+        self.waiting = False
+        self.started_at = time.time()
         active = dict(self.runs)
         try:
-            while active and not self._stop.is_set():
-                if time.time() - self.last_seen > HEARTBEAT_SECONDS:
-                    self.stopped = True
-                    break
+            while active and not self.cancelled():
                 for label in list(active):
                     event = next(active[label], None)
                     if event is None:
@@ -99,10 +163,11 @@ class TrainingJob:
                         self.events[label].append(event)
                     if self._stop.is_set():
                         break
-            self.stopped = self.stopped or self._stop.is_set()
+            self.stopped = bool(active)
         except Exception as error:  # shown on the page instead of dying silently in a thread
             self.error = f"{type(error).__name__}: {error}"
         finally:
             for run in self.runs.values():
                 run.close()
+            self.slots.release(self)
             self.finished, self.finished_at = True, time.time()

@@ -90,6 +90,13 @@ def _controls(data) -> JobConfig | None:
 def _live(job: TrainingJob) -> None:
     """Redrawn twice a second while the job trains; when it ends the whole tab redraws with the results."""
     job.seen()
+    if job.waiting:
+        ahead = job.ahead()
+        running, _ = job.slots.counts()
+        st.info(f"Waiting for a free slot: {running} of {job.slots.limit} trainings are running on this server"
+                + (f", {ahead} ahead of you" if ahead else ", yours is next") + ". It starts by itself.")
+        st.button("Cancel", key="mnist.cancel", on_click=job.stop)
+        return
     fraction, eta = job.progress()
     text = f"{100 * fraction:.0f}% · " + (f"about {eta:.0f} s left" if eta is not None else "starting…")
     st.progress(fraction, text=text)
@@ -107,6 +114,9 @@ def _results(job: TrainingJob) -> None:
     events = job.snapshot()
     if job.error:
         st.error(f"Training failed: {job.error}")
+    elif job.stopped and not any(events.values()):
+        st.info("Training was cancelled before it started.")
+        return
     elif job.stopped:
         st.warning("Training stopped: the results below are from the steps taken so far.")
     st.plotly_chart(training_figure(events, names=_names(job)), key="mnist.final", theme=None)
@@ -177,6 +187,8 @@ def render() -> None:
         st.error(f"MNIST could not be loaded: {error}")
         return
     st.caption(f"Dataset: {data.source}")
+    st.caption(f"Bounds: up to 6 optimizers, {MAX_EPOCHS} epochs, {MAX_LAYERS} hidden layers of at most {MAX_WIDTH} "
+               "units; trainings beyond the server's limit wait in a queue.")
     config = _controls(data)
     job = st.session_state.get(STATE)
     busy = job is not None and job.running

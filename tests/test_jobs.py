@@ -1,0 +1,73 @@
+"""Training jobs share a bounded number of slots: extra jobs queue in order, can be cancelled, start by themselves
+when a slot frees, and leave the queue when nobody watches them any more."""
+
+import time
+
+import pytest
+
+from optviz.mnist import load_mnist_subset
+from optviz.ui import jobs
+from optviz.ui.jobs import JobConfig, TrainingJob, TrainingSlots
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_mnist_subset().subset(600, 100)
+
+
+def config(epochs=5000):
+    return JobConfig(["Adam"], ["adam"], [{}], (16,), epochs, 64, 0)
+
+
+def wait(predicate, timeout=20.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_at_most_k_trainings_run_and_the_rest_wait_in_order(data):
+    slots = TrainingSlots(1)
+    first = TrainingJob(data, config(), slots=slots).start()
+    second = TrainingJob(data, config(), slots=slots).start()
+    third = TrainingJob(data, config(), slots=slots).start()
+    assert wait(lambda: not first.waiting)
+    time.sleep(0.3)
+    assert second.waiting and third.waiting
+    assert (second.ahead(), third.ahead()) == (0, 1)
+    assert slots.counts() == (1, 2)
+    first.stop()
+    assert wait(lambda: not second.waiting)  # starts by itself
+    assert third.waiting and third.ahead() == 0
+    second.stop()
+    third.stop()
+    assert wait(lambda: first.finished and second.finished and third.finished)
+    assert slots.counts() == (0, 0)
+
+
+def test_a_cancelled_waiting_job_leaves_the_queue_without_running(data):
+    slots = TrainingSlots(1)
+    running = TrainingJob(data, config(), slots=slots).start()
+    queued = TrainingJob(data, config(), slots=slots).start()
+    assert wait(lambda: not running.waiting)
+    queued.stop()
+    assert wait(lambda: queued.finished)
+    assert queued.stopped and not any(queued.snapshot().values())
+    assert slots.counts() == (1, 0)
+    running.stop()
+    assert wait(lambda: running.finished)
+
+
+def test_a_job_nobody_watches_is_abandoned_and_frees_its_slot(data, monkeypatch):
+    monkeypatch.setattr(jobs, "HEARTBEAT_SECONDS", 0.3)
+    slots = TrainingSlots(1)
+    job = TrainingJob(data, config(epochs=200), slots=slots).start()
+    assert wait(lambda: job.finished, timeout=10)  # no seen() calls: the tab was closed
+    assert job.stopped and slots.counts() == (0, 0)
+
+
+def test_the_limit_must_be_positive():
+    with pytest.raises(ValueError, match="at least 1"):
+        TrainingSlots(0)
