@@ -7,10 +7,16 @@ from optviz.ui import explorer, mnist, sweeps
 st.set_page_config(page_title="optviz · optimizer trajectories", page_icon="🧭", layout="wide",
                    initial_sidebar_state="expanded")
 
-race_tab, sweeps_tab, mnist_tab = st.tabs(["Race explorer", "Sweeps & basins", "MNIST"])
-with race_tab:
-    explorer.render()
-with sweeps_tab:
-    sweeps.render()
-with mnist_tab:
-    mnist.render()
+settings = explorer.sidebar()  # surface, start, steps and optimizers: shared by the tabs, kept in the URL
+# Only the open tab runs: a page load computes one tab's figures, not all three.
+race_tab, sweeps_tab, mnist_tab = st.tabs(["Race explorer", "Sweeps & basins", "MNIST"], key="tab",
+                                          on_change="rerun")
+if race_tab.open:
+    with race_tab:
+        explorer.render(settings)
+if sweeps_tab.open:
+    with sweeps_tab:
+        sweeps.render(settings)
+if mnist_tab.open:
+    with mnist_tab:
+        mnist.render()

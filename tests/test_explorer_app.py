@@ -160,3 +160,12 @@ def test_a_link_with_a_hostile_formula_falls_back_with_a_warning():
     assert not at.exception
     assert any("Custom surface" in w.value for w in at.warning)
     assert settings_in_url(at).surface == "rosenbrock"
+
+
+def test_only_the_open_tab_is_computed():
+    at = start()
+    assert not any(b.key == "mnist.train" for b in at.button)  # the MNIST tab did not run
+    at.session_state["tab"] = "MNIST"
+    at.run()
+    assert any(b.key == "mnist.train" for b in at.button)
+    assert not any(b.key == "dl_html" for b in at.get("download_button"))

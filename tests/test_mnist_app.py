@@ -14,6 +14,7 @@ APP = "../app.py"
 def start() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     at.session_state["mnist.dir"] = ""  # the offline subset, whatever the machine has
+    at.session_state["tab"] = "MNIST"  # only the open tab runs
     return at.run()
 
 

@@ -14,6 +14,7 @@ def start(query=None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     for key, value in (query or {}).items():
         at.query_params[key] = value
+    at.session_state["tab"] = "Sweeps & basins"  # only the open tab runs
     return at.run()
 
 

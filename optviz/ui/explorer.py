@@ -184,11 +184,6 @@ def _on_click(chart_key: str) -> None:
 # ---------------------------------------------------------------------------------------------------------------
 # For the other tabs: they work on the explorer's surface, start and optimizers, and can send settings back.
 
-def current_settings() -> Settings:
-    """The explorer's settings as they are now (the sidebar is drawn first, so this is this run's state)."""
-    return _read()
-
-
 def add_to_race(optimizer: str, hparams: dict, label: str) -> None:
     """Callback: a new race entry with these hyperparameters (e.g. a sweep cell)."""
     if len(st.session_state[_key("ids")]) < MAX_ENTRIES:
@@ -376,8 +371,11 @@ def _counterexample_figure():
     return figures.counterexample_figure(runs)
 
 
-def render() -> None:
-    """Draw the explorer tab (the sidebar belongs to it)."""
+def sidebar() -> Settings:
+    """The sidebar every tab works from (surface, start, steps, optimizers), kept in the URL; returns its settings.
+
+    The first run of a session reads the link; what it could not use is reported once, above the tabs.
+    """
     state = st.session_state
     if _key("surface") not in state:
         settings, warnings = from_query({key: st.query_params.get_all(key) for key in st.query_params})
@@ -390,10 +388,14 @@ def render() -> None:
             if st.button("Dismiss", key="dismiss_warnings"):
                 state["explorer_warnings"] = []
                 st.rerun()
-
     _sidebar()
     settings = _read()
     st.query_params.from_dict(settings.to_query())
+    return settings
+
+
+def render(settings: Settings) -> None:
+    """Draw the race explorer tab for the sidebar's settings."""
     _lesson_box(settings)
     labels = settings.labels()
     if not settings.entries:

@@ -257,8 +257,8 @@ def _basins_section(settings: Settings, context: str) -> None:
                "diverged), or by final loss where the surface has a single minimum. Hyperparameters are the race's.")
 
 
-def render() -> None:
-    settings = explorer.current_settings()
+def render(settings: Settings) -> None:
+    """Draw the sweeps tab for the sidebar's settings."""
     context = _context(settings)
     st.caption(f"On **{explorer.surface_for(settings).title}** from ({settings.start[0]:g}, {settings.start[1]:g}) "
                f"for {settings.steps} steps — change these in the sidebar.")
