@@ -10,7 +10,7 @@ st.set_page_config(page_title="optviz Â· optimizer trajectories", page_icon="ðŸ§
 settings = explorer.sidebar()  # surface, start, steps and optimizers: shared by the tabs, kept in the URL
 # Only the open tab runs: a page load computes one tab's figures, not all three.
 race_tab, sweeps_tab, mnist_tab = st.tabs(["Race explorer", "Sweeps & basins", "MNIST"], key="tab",
-                                          on_change="rerun")
+                                          on_change="rerun", bind="query-params")
 if race_tab.open:
     with race_tab:
         explorer.render(settings)

@@ -150,7 +150,7 @@ def from_query(query: Mapping[str, Any]) -> tuple[Settings, list[str]]:
             settings.entries = entries
         else:
             warnings.append("The link names no valid optimizer: showing the default race.")
-    known = {"surface", "sp", "start", "steps", "opt", "f"}
+    known = {"surface", "sp", "start", "steps", "opt", "f", "tab"}  # tab: the open tab, kept by Streamlit
     for key in sorted(set(query) - known):
         warnings.append(f"Ignored unknown link parameter {_show(key)}.")
     return settings, warnings
