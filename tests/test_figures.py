@@ -278,3 +278,12 @@ def test_figures_serialize_and_pass_plotlys_validation(races, fig):
 def test_figures_package_does_not_import_streamlit():
     code = "import sys, optviz.figures; assert 'streamlit' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_frozen_figure_converts_to_a_dict_once_and_stays_the_same():
+    from optviz.figures._plotly import freeze
+
+    races = optviz.race("rosenbrock", ["adam", "sgd"], steps=50)
+    frozen = freeze(race_figure(races))
+    assert frozen.to_dict() is frozen.to_dict()
+    assert json.loads(frozen.to_json()) == json.loads(race_figure(races).to_json())

@@ -28,6 +28,26 @@ def figure(data: list[dict], layout: dict, frames: list[dict] | None = None) -> 
     return fig
 
 
+class FrozenFigure(go.Figure):
+    """A figure that will not change any more, converted to a dict once.
+
+    Streamlit calls fig.to_dict() on every page load, and Plotly's deep copy with array encoding is the most
+    expensive part of showing a big animated figure (≈ 0.1 s for a race); a cached figure shown to a whole class
+    pays it once.
+    """
+
+    def to_dict(self):
+        return self._frozen_dict
+
+
+def freeze(fig: go.Figure) -> FrozenFigure:
+    """Mark `fig` as final (it must not be changed afterwards) and convert it to a dict now, once."""
+    frozen_dict = fig.to_dict()
+    fig.__class__ = FrozenFigure
+    fig._frozen_dict = frozen_dict
+    return fig
+
+
 def attach_frames(fig: go.Figure, frames: list[dict]) -> None:
     """Give `fig` animation frames made of plain dicts, skipping Plotly's validation of every frame's traces.
 

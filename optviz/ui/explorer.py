@@ -11,6 +11,7 @@ from .. import figures
 from ..counterexample import reddi_run
 from ..custom import custom_surface
 from ..engine import race
+from ..figures._plotly import freeze
 from ..figures.export import race_html, trajectories_csv
 from ..optimizers import SPECS as OPTIMIZERS
 from ..scenarios import LESSONS
@@ -231,9 +232,9 @@ def _race(key: str):
 @st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
 def _race_figure(key: str, arrows: bool, traced: tuple[str, ...], presenting: bool = False):
     surface, races = _race(key)
-    if presenting:  # a projector: bigger text, and the figure as tall as a screen
-        return figures.race_figure(races, surface, arrows=arrows, traces=list(traced), font_scale=1.4, height=860)
-    return figures.race_figure(races, surface, arrows=arrows, traces=list(traced))
+    # a projector: bigger text, and the figure as tall as a screen
+    size = dict(font_scale=1.4, height=860) if presenting else {}
+    return freeze(figures.race_figure(races, surface, arrows=arrows, traces=list(traced), **size))
 
 
 # ---------------------------------------------------------------------------------------------------------------
