@@ -98,6 +98,23 @@ def test_the_race_is_drawn(page):
     page.screenshot(path=str(ARTIFACTS / "race.png"))
 
 
+def test_a_click_on_the_map_moves_the_start_there(page):
+    wait_for(lambda: race_chart(page))
+    before = page.url
+    area = next(box for box in (el.bounding_box() for el in page.locator(".js-plotly-plot .nsewdrag").all()) if box)
+    for _ in range(3):  # the chart wires its click handler a moment after it is drawn
+        time.sleep(1.5)
+        page.mouse.click(area["x"] + area["width"] * 0.75, area["y"] + area["height"] * 0.25)  # map's upper right
+        try:
+            wait_for(lambda: page.url != before and "start=" in page.url, timeout=8)
+            break
+        except AssertionError:
+            continue
+    assert page.url != before
+    x, y = (float(v) for v in page.url.split("start=")[1].split("&")[0].replace("%2C", ",").split(","))
+    assert x > 0.5 and y > 1.5  # Rosenbrock's window is [-2, 2] × [-1, 3]
+
+
 def test_play_advances_the_animation(page):
     wait_for(lambda: race_chart(page))
     assert current_step(page) == 0
