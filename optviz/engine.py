@@ -317,16 +317,6 @@ class _Recorder:
         self.converged[late] = -1
 
 
-def _first_true(mask: np.ndarray, first_step: int, into: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each column of mask (k, rows) with a True and no earlier record, store the step of its first True.
-
-    Returns the columns newly recorded and their steps.
-    """
-    hit = np.flatnonzero(mask.any(axis=0) & (into < 0))
-    into[hit] = first_step + np.argmax(mask[:, hit], axis=0)
-    return hit, into[hit]
-
-
 def _trajectory(label, opt, surf, batched, block, final, final_loss, diverged, converged) -> Trajectory:
     def outcome(steps):
         steps = steps[block]
