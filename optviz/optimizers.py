@@ -343,10 +343,11 @@ def _adam(p, g, s, h, t, lr, w, *, amsgrad=False, decoupled=False):
         bc1, bc2_sqrt = 1 - h.pow("beta1", t), _sqrt(1 - h.pow("beta2", t))
     else:
         bc1 = bc2_sqrt = 1.0
+    # torch's α/(1−β₁ᵗ) · m/(√v/√(1−β₂ᵗ) + ε), with √(1−β₂ᵗ) moved from the denominator into the two scalars:
+    # the same number up to rounding, and one pass over the parameters fewer
     denom = np.sqrt(v, out=w[1])
-    denom /= bc2_sqrt
-    denom += h.eps
-    _add_scaled_ratio(p, s.m, denom, lr / bc1, w[1])
+    denom += h.eps * bc2_sqrt
+    _add_scaled_ratio(p, s.m, denom, lr * bc2_sqrt / bc1, w[1])
 
 
 def _adamax(p, g, s, h, t, lr, w):

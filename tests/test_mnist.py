@@ -46,6 +46,7 @@ from optviz.mnist import (
 from optviz.mnist.data import FILES, MIRRORS
 from optviz.mnist.landscape import _PlaneLoss, principal_directions
 from optviz.mnist.model import mean_cross_entropy
+from optviz.mnist.train import _flush_subnormals
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -490,8 +491,39 @@ def test_every_optimizer_trains_a_step(name, real_small):
     start = run.model.flat.copy()
     event = next(run)
     assert np.all(np.isfinite(run.model.flat)) and not np.array_equal(run.model.flat, start)
-    assert np.isfinite(event["loss"]) and run.states[0].step == 1   # one state per array, each stepped once
-    assert len(run.states) == len(run.model.params) == 4
+    assert np.isfinite(event["loss"]) and run.state.step == 1
+    assert len(run.states) == len(run.model.params) == 4   # per-array views of the one state
+    for view, param in zip(run.states, run.model.params):
+        assert view.step is run.state.step and all(np.shares_memory(a, run.state[i]) for i, a in enumerate(view)
+                                                   if np.shape(a) == param.shape)
+
+
+@pytest.mark.parametrize("name", ["adam", "nadam", "lion", "adagrad"])
+def test_one_flat_state_steps_exactly_like_one_state_per_array(name, real_small):
+    data = real_small.subset(256, 16)
+    run = train(data, name, hidden=(16,), epochs=1, batch_size=64, eval_every=1)
+    model = MLP(run.model.sizes, seed=np.random.default_rng(np.random.SeedSequence(0).spawn(2)[0]))
+    np.testing.assert_array_equal(model.flat, run.model.flat)   # same start, built by hand
+    states = [run.optimizer.init(p) for p in model.params]
+    order = np.random.default_rng(np.random.SeedSequence(0).spawn(2)[1]).permutation(256)
+    x, y = data.x_train, data.y_train.astype(np.intp)
+    for start in range(0, 256, 64):
+        next(run)
+        batch = order[start:start + 64]
+        model.loss_and_grad(x[batch], y[batch])
+        for p, g, state in zip(model.params, model.grads, states):
+            run.optimizer.step_(p, g, state)
+        np.testing.assert_array_equal(model.flat, run.model.flat)
+
+
+def test_flushing_zeroes_subnormal_moments_and_nothing_else():
+    tiny = np.finfo(np.float32).tiny
+    state = optviz.optimizer("adam").init(np.zeros(6, dtype=np.float32))
+    state.m[:] = [tiny / 4, -tiny / 2, tiny, -2 * tiny, 0.5, 0.0]
+    state.v[:] = [tiny / 8, 3.0, 0.0, tiny / 1e3, 1e-30, 1e-38]
+    _flush_subnormals(state, np.empty(6, dtype=np.float32), np.empty(6, dtype=bool))
+    np.testing.assert_array_equal(state.m, np.array([0, 0, tiny, -2 * tiny, 0.5, 0], dtype=np.float32))
+    np.testing.assert_array_equal(state.v, np.array([0, 3.0, 0, 0, 1e-30, 0], dtype=np.float32))
 
 
 def test_a_diverging_run_says_so_and_stops(real_small):
