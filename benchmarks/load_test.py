@@ -39,9 +39,11 @@ class Load:
     finished: bool
 
 
+OFFSET = 0.0
+
 def own_settings(i: int) -> str:
     """A student's own race: a learning rate nobody else uses, so nothing comes from the cache."""
-    return f"surface=rosenbrock&opt=adam%3Blr%3D{0.01 + 0.0007 * i:.4f}&opt=sgd%3Blr%3D0.001&steps=500"
+    return f"surface=rosenbrock&opt=adam%3Blr%3D{0.01 + 0.0007 * i + OFFSET:.4f}&opt=sgd%3Blr%3D0.001&steps=500"
 
 
 SCENARIOS = {

@@ -286,4 +286,6 @@ def test_a_frozen_figure_converts_to_a_dict_once_and_stays_the_same():
     races = optviz.race("rosenbrock", ["adam", "sgd"], steps=50)
     frozen = freeze(race_figure(races))
     assert frozen.to_dict() is frozen.to_dict()
+    fresh = race_figure(races)
+    assert json.dumps(frozen.to_dict(), sort_keys=True) == json.dumps(fresh.to_dict(), sort_keys=True)
     assert json.loads(frozen.to_json()) == json.loads(race_figure(races).to_json())

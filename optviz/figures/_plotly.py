@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
+from plotly.basedatatypes import convert_to_base64
 
 FONT = dict(family="Inter, 'Helvetica Neue', Arial, sans-serif", size=14, color="#222")
 
@@ -41,10 +42,19 @@ class FrozenFigure(go.Figure):
 
 
 def freeze(fig: go.Figure) -> FrozenFigure:
-    """Mark `fig` as final (it must not be changed afterwards) and convert it to a dict now, once."""
-    frozen_dict = fig.to_dict()
+    """Convert `fig` to its dict now, once, and make that its to_dict() for good.
+
+    The same dict as fig.to_dict(), made without that method's deep copy: the arrays are base64-encoded in the
+    figure's own containers. So `fig` is consumed: afterwards it is only good for showing, not for reading its
+    traces or changing it.
+    """
+    res = {"data": fig._data, "layout": fig._layout}
+    frames = [frame._props for frame in fig._frame_objs]
+    if frames:
+        res["frames"] = frames
+    convert_to_base64(res)
     fig.__class__ = FrozenFigure
-    fig._frozen_dict = frozen_dict
+    fig._frozen_dict = res
     return fig
 
 

@@ -18,7 +18,7 @@ from ..scenarios import LESSONS
 from ..schedules import SCHEDULES, WARMUP_PARAMS
 from ..surfaces import SPECS as SURFACES
 from ..tuning import default_lr
-from .controls import ensure_value, latex_number, number_text, param_control
+from .controls import ensure_value, latex_number, number_text, param_control, table
 from .settings import (
     CUSTOM,
     DEFAULT_EXPRESSION,
@@ -314,7 +314,7 @@ def _results_table(races, surface) -> None:
             "steps to reach a minimum": traj.converged_at,
             "diverged at step": traj.diverged_at,
         })
-    st.dataframe(rows, hide_index=True, column_config={
+    table(rows, {
         "final loss": st.column_config.NumberColumn(format="%.4g"),
         "distance to nearest minimum": st.column_config.NumberColumn(format="%.3g"),
     })
@@ -332,7 +332,7 @@ def _step_inspector(races, steps: int) -> None:
         for name, value in quantities.items():
             value = np.broadcast_to(value, (2,)) if np.ndim(value) < 2 else value
             rows.append({"optimizer": label, "quantity": name, "x": float(value[0]), "y": float(value[1])})
-    st.dataframe(rows, hide_index=True, column_config={
+    table(rows, {
         "x": st.column_config.NumberColumn(format="%.6g"), "y": st.column_config.NumberColumn(format="%.6g")})
 
 

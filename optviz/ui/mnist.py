@@ -9,7 +9,7 @@ import streamlit as st
 from ..figures.mnist import confusion_figure, digit_grid, landscape_figure, layer_stats_figure, training_figure
 from ..mnist import load_mnist, loss_landscape
 from ..optimizers import SPECS as OPTIMIZERS
-from .controls import ensure_value, param_control
+from .controls import ensure_value, param_control, table
 from .jobs import JobConfig, TrainingJob
 
 CLASSIC = ["adadelta", "adagrad", "adam", "rmsprop", "sgd"]  # the classic comparison, each at its defaults
@@ -129,7 +129,7 @@ def _results(job: TrainingJob) -> None:
         rows.append({"optimizer": label, "test accuracy": 100 * tested[-1]["test_accuracy"] if tested else None,
                      "epochs": last["epoch"], "seconds": last["seconds"],
                      "digits / s": last["samples_per_second"], "diverged": bool(last.get("diverged"))})
-    st.dataframe(rows, hide_index=True, column_config={
+    table(rows, {
         "test accuracy": st.column_config.NumberColumn(format="%.2f%%"),
         "seconds": st.column_config.NumberColumn(format="%.1f"),
         "digits / s": st.column_config.NumberColumn(format="%,.0f")})

@@ -15,7 +15,7 @@ from .. import figures, sweeps
 from ..optimizers import SPECS as OPTIMIZERS
 from ..tuning import default_lr
 from . import explorer
-from .controls import number_text
+from .controls import number_text, table
 from .settings import Settings
 
 RESOLUTIONS = (20, 50, 100, 150, 200)
@@ -209,7 +209,7 @@ def _tune_section(settings: Settings, context: str) -> None:
         rows.append({"optimizer": OPTIMIZERS[name].title, "learning rate": result.hparams["lr"],
                      "also": ", ".join(f"{k} = {number_text(v)}" for k, v in extra.items()),
                      "objective": f"{value:.4g}" if np.isfinite(value) else "never reached a minimum"})
-    st.dataframe(rows, hide_index=True, column_config={
+    table(rows, {
         "learning rate": st.column_config.NumberColumn(format="%.3g"),
         "objective": st.column_config.TextColumn(OBJECTIVE_NAMES[objective])})
     in_race = {name: values for name, values in tuned.items() if name in names}
