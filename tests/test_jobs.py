@@ -63,7 +63,7 @@ def test_a_cancelled_waiting_job_leaves_the_queue_without_running(data):
 def test_a_job_nobody_watches_is_abandoned_and_frees_its_slot(data, monkeypatch):
     monkeypatch.setattr(jobs, "HEARTBEAT_SECONDS", 0.3)
     slots = TrainingSlots(1)
-    job = TrainingJob(data, config(epochs=200), slots=slots).start()
+    job = TrainingJob(data, config(), slots=slots).start()
     assert wait(lambda: job.finished, timeout=10)  # no seen() calls: the tab was closed
     assert job.stopped and slots.counts() == (0, 0)
 
@@ -71,3 +71,51 @@ def test_a_job_nobody_watches_is_abandoned_and_frees_its_slot(data, monkeypatch)
 def test_the_limit_must_be_positive():
     with pytest.raises(ValueError, match="at least 1"):
         TrainingSlots(0)
+
+
+def test_closing_the_page_frees_the_slot_after_a_short_grace(data, monkeypatch):
+    monkeypatch.setattr(jobs, "DISCONNECT_GRACE_SECONDS", 0.3)
+    page = {"connected": True}
+    slots = TrainingSlots(1)
+    job = TrainingJob(data, config(), slots=slots, connected=lambda: page["connected"]).start()
+    queued = TrainingJob(data, config(), slots=slots, connected=lambda: True).start()
+    assert wait(lambda: not job.waiting)
+    page["connected"] = False   # the student closes the tab; the heartbeat (30 s) is not what ends it
+    started = time.time()
+    assert wait(lambda: job.finished, timeout=10) and job.stopped
+    assert time.time() - started < 5
+    assert wait(lambda: not queued.waiting)   # the freed slot goes to the next in line
+    queued.stop()
+    assert wait(lambda: queued.finished)
+
+
+def test_a_page_that_reconnects_within_the_grace_keeps_its_training(data, monkeypatch):
+    monkeypatch.setattr(jobs, "DISCONNECT_GRACE_SECONDS", 1.0)
+    page = {"connected": True}
+    job = TrainingJob(data, config(), slots=TrainingSlots(1), connected=lambda: page["connected"]).start()
+    assert wait(lambda: not job.waiting)
+    page["connected"] = False
+    time.sleep(0.4)
+    page["connected"] = True
+    time.sleep(1.2)   # longer than the grace in total, but never disconnected for that long at a stretch
+    assert job.running and not job.cancelled()
+    job.stop()
+    assert wait(lambda: job.finished)
+
+
+def test_a_queued_job_holds_no_network_until_it_gets_a_slot(data):
+    slots = TrainingSlots(1)
+    running = TrainingJob(data, config(), slots=slots).start()
+    queued = TrainingJob(data, config(), slots=slots).start()
+    assert wait(lambda: not running.waiting)
+    assert running.runs and not queued.runs   # weights exist for the running job only
+    running.stop()
+    assert wait(lambda: not queued.waiting) and list(queued.runs) == ["Adam"]
+    queued.stop()
+    assert wait(lambda: queued.finished)
+
+
+def test_bad_settings_are_refused_on_the_page_not_in_the_thread(data):
+    bad = JobConfig(["Adam"], ["adam"], [{"lr": -1.0}], (16,), 1, 64, 0)
+    with pytest.raises(ValueError, match="lr"):
+        TrainingJob(data, bad, slots=TrainingSlots(1))

@@ -664,3 +664,16 @@ def test_landscape_refuses_runs_of_different_architectures(real_small):
     other = train(real_small.subset(64), hidden=(9,), epochs=1)
     with pytest.raises(ValueError, match="different architectures"):
         loss_landscape([small, other])
+
+
+def test_a_big_network_keeps_fewer_snapshots_within_the_memory_budget(real_small, monkeypatch):
+    train_module = sys.modules["optviz.mnist.train"]
+    data = real_small.subset(640, 16)
+    small = train(data, "sgd", hidden=(16,), epochs=1, batch_size=16, snapshots=40).run_to_end()
+    assert len(small.snapshots()[0]) == 41   # 40 planned plus the initial weights
+    monkeypatch.setattr(train_module, "SNAPSHOT_BYTES", 10 * small.model.flat.nbytes)
+    capped = train(data, "sgd", hidden=(16,), epochs=1, batch_size=16, snapshots=40).run_to_end()
+    assert len(capped.snapshots()[0]) == 11
+    monkeypatch.setattr(train_module, "SNAPSHOT_BYTES", 1)
+    floor = train(data, "sgd", hidden=(16,), epochs=1, batch_size=16, snapshots=40).run_to_end()
+    assert len(floor.snapshots()[0]) == 4   # never fewer than 3 (and the initial weights)

@@ -89,3 +89,10 @@ def test_bad_hidden_sizes_are_reported_and_training_is_disabled(text, message):
 
 def test_hidden_sizes_parse():
     assert parse_hidden("512, 256") == (512, 256) and parse_hidden("") == () and parse_hidden("64;32") == (64, 32)
+    assert parse_hidden("1024, 1024") == (1024, 1024)   # 1.86 M parameters: within the bound
+
+
+@pytest.mark.parametrize("text", ["2048, 2048", "1500, 1500, 10"])
+def test_networks_beyond_the_parameter_bound_are_refused(text):
+    with pytest.raises(ValueError, match="parameters; the limit"):
+        parse_hidden(text)

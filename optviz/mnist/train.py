@@ -35,6 +35,7 @@ PRESETS = {
     "two-layer": {"hidden": (512, 256), "schedule": "cosine"},   # 784-512-256-10: ≥ 98%; without the cosine
 }                                                              # decay its accuracy wobbles around 97.8%
 N_CLASSES = 10
+SNAPSHOT_BYTES = 64 * 2**20   # memory for one run's weight snapshots
 FLUSH_EVERY = 16   # steps between two flushes of the optimizer state's subnormal numbers to zero
 SECOND_MOMENTS = ("v_max", "v", "s")   # the denominator's moment, as in optviz.engine: AMSGrad, Adam…, AdaBelief
 
@@ -56,9 +57,10 @@ def train(data, optimizer: str | Optimizer = "adam", hidden: Sequence[int] = (25
     in optviz) or a ready `Optimizer`. `schedule` may be a name from optviz.SCHEDULES: then a cosine or
     linear schedule spans the whole run (t_max or total_iters = every step of every epoch).
 
-    `snapshots` weight vectors are kept evenly over the planned steps (plus the initial weights) for the
-    loss landscape; per-layer statistics are recorded every `stats_every` steps (each record costs a few
-    passes over the weights, so not on every step).
+    `snapshots` weight vectors are kept evenly over the planned steps (plus the initial weights) for the loss
+    landscape: fewer, down to 3, for a network so big that they would take more than SNAPSHOT_BYTES.
+    Per-layer statistics are recorded every `stats_every` steps (each record costs a few passes over the
+    weights, so not on every step).
     """
     epochs, batch_size = _positive("epochs", epochs), _positive("batch_size", batch_size)
     if isinstance(optimizer, Optimizer):
@@ -121,6 +123,9 @@ class TrainingRun:
         self._x_batch = np.empty((self.batch_size, self._x.shape[1]), dtype=self.model.dtype)
         self._y_batch = np.empty(self.batch_size, dtype=np.intp)
         self.steps_per_epoch = math.ceil(len(self._y) / self.batch_size)
+        # a big network keeps fewer snapshots, so that they stay within SNAPSHOT_BYTES (and never below 3: the
+        # loss landscape needs two directions of change)
+        snapshots = max(3, min(snapshots, SNAPSHOT_BYTES // self.model.flat.nbytes))
         self.snapshot_every = max(1, math.ceil(self.epochs * self.steps_per_epoch / snapshots))
         self.step = 0
         self.samples = 0

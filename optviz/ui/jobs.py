@@ -1,7 +1,8 @@
 """Training jobs that run in a background thread, so the page stays responsive and redraws while they train.
 
 Plain Python (no Streamlit): the tab polls a job for its events, and a job stops on request, when its page
-stops polling it (the student closed the tab), or when it ends.
+is gone (its `connected` check has said so for a few seconds: the student closed the tab), when nobody has
+polled it for a while (the fallback when there is no such check), or when it ends.
 """
 
 from __future__ import annotations
@@ -9,11 +10,14 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..mnist import train
+from ..optimizers import optimizer as make_optimizer
 
 HEARTBEAT_SECONDS = 30.0  # a job nobody has looked at for this long is abandoned (its student closed the tab)
+DISCONNECT_GRACE_SECONDS = 3.0  # a page disconnected this long is gone (shorter gaps: a reconnecting browser)
 EVENT_EVERY = 10  # batches between progress events: a few per second per optimizer, for smooth live curves
 
 
@@ -92,6 +96,7 @@ class TrainingJob:
     finished_at: float = 0.0
 
     slots: TrainingSlots | None = None  # None: the server-wide SLOTS
+    connected: Callable[[], bool] | None = None  # is the student's page still connected? (None: unknown)
 
     def __post_init__(self):
         self.slots = self.slots or SLOTS
@@ -99,11 +104,13 @@ class TrainingJob:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self.last_seen = time.time()
-        c = self.config
-        for label, name, hparams in zip(c.labels, c.optimizers, c.hparams):
-            self.runs[label] = train(self.data, name, hidden=c.hidden, epochs=c.epochs, batch_size=c.batch_size,
-                                     seed=c.seed, label=label, eval_every=EVENT_EVERY, **hparams)
-            self.events[label] = []
+        self._disconnected_since: float | None = None
+        # Settings are checked now, on the student's page; the networks are only built once a slot is free, so
+        # that a long queue holds no weights.
+        self._optimizers = {label: make_optimizer(name, **hparams)
+                            for label, name, hparams in zip(self.config.labels, self.config.optimizers,
+                                                            self.config.hparams)}
+        self.events = {label: [] for label in self._optimizers}
         self._thread = threading.Thread(target=self._work, name="optviz-training", daemon=True)
 
     def start(self) -> TrainingJob:
@@ -115,8 +122,17 @@ class TrainingJob:
         self._stop.set()
 
     def cancelled(self) -> bool:
-        """Stopped by its student, or abandoned: nobody has polled it for HEARTBEAT_SECONDS."""
-        return self._stop.is_set() or time.time() - self.last_seen > HEARTBEAT_SECONDS
+        """Stopped by its student, or abandoned: its page has been disconnected for DISCONNECT_GRACE_SECONDS, or
+        nobody has polled it for HEARTBEAT_SECONDS."""
+        return self._stop.is_set() or self._page_gone() or time.time() - self.last_seen > HEARTBEAT_SECONDS
+
+    def _page_gone(self) -> bool:
+        if self.connected is None or self.connected():
+            self._disconnected_since = None
+            return False
+        now = time.time()
+        self._disconnected_since = self._disconnected_since or now
+        return now - self._disconnected_since > DISCONNECT_GRACE_SECONDS
 
     def ahead(self) -> int:
         """Trainings that will start before this one (0 once it runs)."""
@@ -140,7 +156,7 @@ class TrainingJob:
         c = self.config
         per_run = c.epochs * -(-len(self.data.y_train) // c.batch_size)
         done = sum(events[-1]["step"] if events else 0 for events in self.snapshot().values())
-        fraction = min(1.0, done / (per_run * len(self.runs)))
+        fraction = min(1.0, done / (per_run * len(self._optimizers)))
         elapsed = (self.finished_at or time.time()) - self.started_at
         eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
         return fraction, eta
@@ -149,10 +165,14 @@ class TrainingJob:
         if not self.slots.acquire(self):
             self.waiting, self.stopped, self.finished, self.finished_at = False, True, True, time.time()
             return
-        self.waiting = False
         self.started_at = time.time()
-        active = dict(self.runs)
         try:
+            c = self.config
+            self.runs = {label: train(self.data, opt, hidden=c.hidden, epochs=c.epochs, batch_size=c.batch_size,
+                                      seed=c.seed, label=label, eval_every=EVENT_EVERY)
+                         for label, opt in self._optimizers.items()}
+            self.waiting = False
+            active = dict(self.runs)
             while active and not self.cancelled():
                 for label in list(active):
                     event = next(active[label], None)
@@ -170,4 +190,4 @@ class TrainingJob:
             for run in self.runs.values():
                 run.close()
             self.slots.release(self)
-            self.finished, self.finished_at = True, time.time()
+            self.waiting, self.finished, self.finished_at = False, True, time.time()

@@ -5,15 +5,18 @@ from __future__ import annotations
 import os
 
 import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ..figures.mnist import confusion_figure, digit_grid, landscape_figure, layer_stats_figure, training_figure
 from ..mnist import load_mnist, loss_landscape
 from ..optimizers import SPECS as OPTIMIZERS
 from .controls import ensure_value, param_control, table
-from .jobs import JobConfig, TrainingJob
+from .jobs import SLOTS, JobConfig, TrainingJob
 
 CLASSIC = ["adadelta", "adagrad", "adam", "rmsprop", "sgd"]  # the classic comparison, each at its defaults
 MAX_EPOCHS, MAX_LAYERS, MAX_WIDTH = 20, 4, 2048
+MAX_PARAMETERS = 2_000_000   # per network: with its gradients, optimizer state and snapshots, ≈ 0.1 GB a network
 BATCH_SIZES = (32, 64, 128, 256, 512)
 STATE = "mnist.job"
 
@@ -38,6 +41,11 @@ def parse_hidden(text: str) -> tuple[int, ...]:
         raise ValueError(f"at most {MAX_LAYERS} hidden layers")
     if any(not 1 <= s <= MAX_WIDTH for s in sizes):
         raise ValueError(f"each hidden layer has 1 to {MAX_WIDTH} units")
+    widths = (784, *sizes, 10)
+    n_params = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
+    if n_params > MAX_PARAMETERS:
+        raise ValueError(f"this network has {n_params:,} parameters; the limit on this server is {MAX_PARAMETERS:,} "
+                         "(e.g. 2048, or 1024, 1024)")
     return sizes
 
 
@@ -52,7 +60,17 @@ def _start(data, config: JobConfig) -> None:
     old = st.session_state.get(STATE)
     if old is not None:
         old.stop()
-    st.session_state[STATE] = TrainingJob(data, config).start()
+    st.session_state[STATE] = TrainingJob(data, config, connected=_page_connected()).start()
+
+
+def _page_connected():
+    """A check whether this student's page is still connected, so that closing the tab frees the training slot
+    within seconds (None where there is no server runtime, as in tests: the job's heartbeat covers that)."""
+    ctx = get_script_run_ctx()
+    if ctx is None or not runtime.exists():
+        return None
+    server, session_id = runtime.get_instance(), ctx.session_id
+    return lambda: server.is_active_session(session_id)
 
 
 def _controls(data) -> JobConfig | None:
@@ -187,8 +205,10 @@ def render() -> None:
         st.error(f"MNIST could not be loaded: {error}")
         return
     st.caption(f"Dataset: {data.source}")
+    running, waiting = SLOTS.counts()
     st.caption(f"Bounds: up to 6 optimizers, {MAX_EPOCHS} epochs, {MAX_LAYERS} hidden layers of at most {MAX_WIDTH} "
-               "units; trainings beyond the server's limit wait in a queue.")
+               f"units and {MAX_PARAMETERS:,} parameters in all. This server trains at most {SLOTS.limit} networks at once, others wait in a queue: now "
+               f"{running} running, {waiting} waiting.")
     config = _controls(data)
     job = st.session_state.get(STATE)
     busy = job is not None and job.running
