@@ -89,7 +89,7 @@ async def student(port: int, query: str) -> Load:
 MNIST_QUERY = "tab=MNIST"
 TRAIN_SECONDS = 12.0  # how long the training students watch their trainings before closing their tabs
 RUNNING_TEXT = re.compile(r"(\d+) of \d+ trainings are running")
-SLOTS_TEXT = re.compile(r"at most (\d+) networks at once.*now (\d+) running, (\d+) waiting")
+SLOTS_TEXT = re.compile(r"at most (\d+) trainings at once.*now (\d+) running, (\d+) waiting")
 
 
 class Page:
