@@ -110,18 +110,26 @@ class Page:
         if fragment:
             request.rerun_script.fragment_id, request.rerun_script.is_auto_rerun = fragment, True
         await self.ws.send(request.SerializeToString())
-        elements, deadline = [], time.perf_counter() + RUN_TIMEOUT
+        elements, deadline, finished = [], time.perf_counter() + RUN_TIMEOUT, False
         while True:
             message = ForwardMsg()
-            message.ParseFromString(await asyncio.wait_for(self.ws.recv(), deadline - time.perf_counter()))
+            try:
+                # once a run has finished, a moment's silence ends the call; a fragment that calls
+                # st.rerun(scope="app") finishes first and its full rerun follows at once
+                wait = 0.3 if finished else deadline - time.perf_counter()
+                message.ParseFromString(await asyncio.wait_for(self.ws.recv(), wait))
+            except TimeoutError:
+                if finished:
+                    return elements
+                raise
             kind = message.WhichOneof("type")
             if kind == "auto_rerun":
                 self.fragment, self.interval = message.auto_rerun.fragment_id, message.auto_rerun.interval
             elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
                 element = message.delta.new_element
                 elements.append((element.WhichOneof("type"), getattr(element, element.WhichOneof("type"))))
-            elif kind == "script_finished" and message.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
-                return elements
+            elif kind == "script_finished":
+                finished = message.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN
 
 
 def widget_id(elements: list, kind: str, label: str) -> str:
@@ -131,17 +139,19 @@ def widget_id(elements: list, kind: str, label: str) -> str:
 def training_state(elements: list) -> tuple[str, int | None]:
     """What a training student's page shows: ("waiting", places ahead), ("running", None), ("cancelled", None),
     ("done", None) or ("none", None)."""
+    # A call's elements may come from a fragment run and the full rerun it asked for when the training ended:
+    # what the full run shows (results, a cancellation) wins over the fragment's last progress bar.
     texts = [proto.body for kind, proto in elements if kind in ("alert", "markdown")]
+    if any("cancelled before it started" in text for text in texts):
+        return "cancelled", None
+    if any(kind == "dataframe" or (kind == "selectbox" and proto.label == "Look inside") for kind, proto in elements):
+        return "done", None
     for text in texts:
         if text.startswith("Waiting for a free slot"):
             ahead = re.search(r"(\d+) ahead of you", text)
             return "waiting", int(ahead.group(1)) if ahead else 0
-        if "cancelled before it started" in text:
-            return "cancelled", None
     if any(kind == "progress" for kind, _ in elements):
         return "running", None
-    if any(kind == "dataframe" or (kind == "selectbox" and proto.label == "Look inside") for kind, proto in elements):
-        return "done", None
     return "none", None
 
 
@@ -188,7 +198,11 @@ async def trainer(port: int, t0: float, cancel: list[bool]) -> Trainer:
             if not cancel[0] and state == "waiting" and ahead:   # not next in line: no slot can come meanwhile
                 clicks = [WidgetState(id=widget_id(elements, "button", "Cancel"), trigger_value=True)]
                 cancel[0] = seen.cancelled = True
-            elements = await page.run([*settings, *clicks], fragment=page.fragment)
+            try:
+                elements = await page.run([*settings, *clicks], fragment=page.fragment)
+            except TimeoutError:
+                seen.timeline.append((time.perf_counter() - t0, "no answer", None))
+                return seen
 
 
 def most_at_once(trainers: list[Trainer]) -> int:
@@ -324,6 +338,8 @@ def report_training(pid: int, port: int, n: int) -> list[str]:
         failures.append(f"{TRAINING}, N={n}: a training neither ran nor queued: {states}")
     if len(trainers) > limit and not queued:
         failures.append(f"{TRAINING}, N={n}: {len(trainers)} trainings for {limit} slots, but none queued")
+    if any(seen.timeline[-1][1] == "no answer" for seen in trainers):
+        failures.append(f"{TRAINING}, N={n}: a training page got no answer for {RUN_TIMEOUT:.0f} s")
     if len(trainers) > limit + 1 and not cancelled:
         failures.append(f"{TRAINING}, N={n}: nobody could cancel from the queue")
     if any(seen.timeline[-1][1] != "cancelled" for seen in cancelled):
