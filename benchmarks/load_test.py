@@ -60,12 +60,17 @@ SCENARIOS = {
 }
 
 
+def connect(port: int):
+    """A browser tab's websocket to the app."""
+    return websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"], max_size=None,
+                              open_timeout=RUN_TIMEOUT)
+
+
 async def student(port: int, query: str) -> Load:
     """One page load through the websocket, as a browser does it."""
     start = time.perf_counter()
     charts = exceptions = 0
-    async with websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
-                                  max_size=None, open_timeout=RUN_TIMEOUT) as ws:
+    async with connect(port) as ws:
         request = BackMsg()
         request.rerun_script.query_string = query
         await ws.send(request.SerializeToString())
@@ -178,8 +183,7 @@ async def trainer(port: int, t0: float, cancel: list[bool]) -> Trainer:
     live fragment as a browser does for TRAIN_SECONDS, then close the tab. The first student who sees others
     ahead of them in the queue presses Cancel (`cancel`, shared, says whether that has happened)."""
     seen = Trainer([])
-    async with websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
-                                  max_size=None, open_timeout=RUN_TIMEOUT) as ws:
+    async with connect(port) as ws:
         page = Page(ws, MNIST_QUERY)
         elements = await page.run()
         settings = [WidgetState(id=widget_id(elements, "number_input", "Epochs"), int_value=20),
@@ -234,8 +238,7 @@ async def training_classroom(port: int, n: int) -> dict:
 
 
 async def _mnist_page(port: int) -> list:
-    async with websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
-                                  max_size=None, open_timeout=RUN_TIMEOUT) as ws:
+    async with connect(port) as ws:
         return await Page(ws, MNIST_QUERY).run()
 
 

@@ -291,30 +291,6 @@ def _flush_subnormals(state, scratch: np.ndarray, mask: np.ndarray) -> None:
             np.copyto(a, 0, where=mask)
 
 
-def _split_state(state, model: MLP) -> list:
-    """Per-array views (W1, b1, …) of an optimizer state over the flat parameter vector; the step is shared."""
-    flat = model.flat.size
-    views = {name: model.split(a) if np.shape(a) == (flat,) else [a] * len(model.params)
-             for name, a in zip(state._fields, state)}
-    return [type(state)(*parts) for parts in zip(*views.values())]
-
-
-def _flush_subnormals(state, scratch: np.ndarray, mask: np.ndarray) -> None:
-    """Set the state's subnormal numbers (0 < |x| < the smallest normal float) to zero.
-
-    A moment whose gradient stays 0 (W1's rows for pixels that are blank in most digits) decays geometrically
-    through the subnormal range, and arithmetic on subnormals takes a slow path on x86: it cost this trainer
-    about a fifth of its optimizer time. Zero is what flush-to-zero hardware modes (and GPUs, and
-    torch.set_flush_denormal) give, and the weights cannot tell the difference: such a moment's share of a step
-    is far below the rounding of any weight.
-    """
-    for a in state[1:]:
-        if a.shape == scratch.shape:
-            np.abs(a, out=scratch)
-            np.less(scratch, np.finfo(a.dtype).tiny, out=mask)
-            np.copyto(a, 0, where=mask)
-
-
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 10) -> np.ndarray:
     """C[i, j] = number of digits of class i predicted as j."""
     return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
