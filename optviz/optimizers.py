@@ -347,7 +347,7 @@ def _adam(p, g, s, h, t, lr, w, *, amsgrad=False, decoupled=False):
     # the same number up to rounding, and one pass over the parameters fewer
     denom = np.sqrt(v, out=w[1])
     denom += h.eps * bc2_sqrt
-    _add_scaled_ratio(p, s.m, denom, lr * bc2_sqrt / bc1, w[1])
+    _add_scaled_ratio(p, s.m, denom, lr * (bc2_sqrt / bc1), w[1])  # one pass over an lr array, not two
 
 
 def _adamax(p, g, s, h, t, lr, w):

@@ -1,0 +1,36 @@
+"""The benchmarks' reference loops compute the same sweep as optviz.run: a speed ratio means nothing otherwise."""
+
+import numpy as np
+import pytest
+
+import optviz
+from benchmarks.common import inplace_adam_rosenbrock, naive_adam_rosenbrock
+
+LRS = np.logspace(-4, -1, 40)
+START, STEPS = (-1.5, 2.0), 150
+
+
+@pytest.fixture(scope="module")
+def engine_final():
+    return optviz.run("rosenbrock", "adam", START, STEPS, lr=LRS, record=False).final
+
+
+def test_naive_reference_matches_the_engine(engine_final):
+    np.testing.assert_allclose(naive_adam_rosenbrock(LRS, start=START, steps=STEPS), engine_final, rtol=1e-12)
+
+
+def test_naive_reference_path_ends_at_its_final_point():
+    path = naive_adam_rosenbrock(LRS[:5], start=START, steps=STEPS, record=True)
+    assert path.shape == (STEPS + 1, 5, 2)
+    np.testing.assert_array_equal(path[0], np.tile(START, (5, 1)))
+    np.testing.assert_array_equal(path[-1], naive_adam_rosenbrock(LRS[:5], start=START, steps=STEPS))
+
+
+def test_naive_reference_takes_a_beta1_grid():
+    beta1 = np.linspace(0.5, 0.95, len(LRS))
+    expected = optviz.run("rosenbrock", "adam", START, STEPS, lr=LRS, beta1=beta1, record=False).final
+    np.testing.assert_allclose(naive_adam_rosenbrock(LRS, beta1, start=START, steps=STEPS), expected, rtol=1e-12)
+
+
+def test_inplace_floor_matches_the_engine(engine_final):
+    np.testing.assert_allclose(inplace_adam_rosenbrock(LRS, start=START, steps=STEPS), engine_final, rtol=1e-12)
