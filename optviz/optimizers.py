@@ -205,16 +205,20 @@ def _state_type(spec: OptimizerSpec) -> type:
 def _plain(value):
     """A 0-d array or NumPy scalar as a Python float. NumPy's own float64 scalars are strongly typed: one of them
     in `float32_array * c` computes in float64 and costs several times more; a Python float keeps float32."""
-    return float(value) if np.ndim(value) == 0 else value
+    return value if isinstance(value, np.ndarray) and value.ndim else float(value)  # (np.ndim costs 0.7 µs)
 
 
 def _sqrt(value):
     """√value, a Python float for a scalar (see _plain), elementwise for arrays."""
-    return math.sqrt(value) if np.ndim(value) == 0 else np.sqrt(value)
+    return np.sqrt(value) if isinstance(value, np.ndarray) and value.ndim else math.sqrt(value)
 
 
 def _is_zero(value) -> bool:
     return not isinstance(value, np.ndarray) and value == 0
+
+
+def _is_one(value) -> bool:
+    return not isinstance(value, np.ndarray) and value == 1
 
 
 def _l2(g, p, weight_decay, out):
@@ -265,8 +269,8 @@ def _sgd(p, g, s, h, t, lr, w, *, nesterov=False):
             buf[...] = g
         else:
             buf *= h.momentum
-            np.multiply(g, _undamped(h), out=w[1])
-            buf += w[1]
+            undamped = _undamped(h)
+            buf += g if _is_one(undamped) else np.multiply(g, undamped, out=w[1])
         if nesterov:
             g = np.add(np.multiply(buf, h.momentum, out=w[1]), g, out=w[1])
         else:
