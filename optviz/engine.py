@@ -24,6 +24,7 @@ from .surfaces import Surface
 from .surfaces import surface as make_surface
 
 CHUNK = 50  # steps between divergence/convergence checks when only the outcome is recorded
+LOSS_AT_END_ROWS = 64  # up to this many runs (races), losses are evaluated once on the whole path at the end
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,10 @@ class _Recorder:
         self.filled, self.checked = 1, 0  # buffer rows written; steps checked before the buffer's first row
         self.diverged, self.converged = np.full(rows, -1), np.full(rows, -1)
         self.last_good = position.copy()
-        if record:
+        # A few runs: one call on the whole path at the end beats a call per step on a few numbers. Many runs:
+        # a call per step on arrays still in cache beats temporaries the size of the whole path.
+        self.loss_each_step = bool(record) and rows > LOSS_AT_END_ROWS
+        if self.loss_each_step:
             self.losses = np.empty((steps + 1, rows))
             self.losses[0] = surf.value(position[:, 0], position[:, 1])
         if record is True:
@@ -209,8 +213,7 @@ class _Recorder:
     def record(self, t: int, position: np.ndarray, grad: np.ndarray) -> None:
         self.points[self.filled] = position.T
         self.filled += 1
-        if self.mode:
-            # evaluated step by step on small arrays: cheaper than on the whole path at the end
+        if self.loss_each_step:
             self.losses[t] = self.surf.value(position[:, 0], position[:, 1])
         if self.mode is True:
             self.grads[t - 1] = grad.T
@@ -267,6 +270,8 @@ class _Recorder:
             return [_trajectory(label, opt, self.surf, batched, block, self.last_good, final_loss, self.diverged,
                                 self.converged) for (label, opt), block in zip(contestants, blocks)]
         self._check(self.points, 0)
+        if not self.loss_each_step:
+            self.losses = self.surf.value(self.points[:, 0], self.points[:, 1])
         path, loss = np.moveaxis(self.points, 1, 2), self.losses  # (steps+1, rows, 2), (steps+1, rows)
         self._diverged_where_loss_is_not_finite(loss)
         self._drop_convergence_after_divergence()

@@ -186,3 +186,18 @@ def test_convergence_to_any_of_several_minima_counts_the_earliest():
         within = np.flatnonzero(distance[:, run] <= 1e-2)
         assert traj.converged_at[run] == (within[0] if within.size else -1)
     assert (traj.converged_at[:4] >= 0).all()
+
+
+@pytest.mark.parametrize("surface", ["rastrigin", "styblinski_tang",
+                                     lambda: optviz.custom_surface("sin(x)*cos(y) + exp(-x**2) + log(1 + y**2)")])
+def test_losses_of_a_small_run_equal_its_cells_in_a_large_batch_exactly(surface):
+    """A few runs evaluate their losses once at the end, many runs step by step: the numbers are the same."""
+    from optviz.engine import LOSS_AT_END_ROWS
+    surf = surface() if callable(surface) else optviz.surface(surface)
+    rng = np.random.default_rng(3)
+    starts = rng.uniform(-2, 2, (LOSS_AT_END_ROWS + 36, 2))
+    batch = optviz.run(surf, "adam", starts, 150, lr=0.02, record="path")
+    for i in (0, 17, LOSS_AT_END_ROWS + 35):
+        alone = optviz.run(surf, "adam", starts[i], 150, lr=0.02, record="path")
+        np.testing.assert_array_equal(alone.loss, batch.loss[:, i])
+        np.testing.assert_array_equal(alone.loss, surf.value(alone.path[:, 0], alone.path[:, 1]))
