@@ -24,7 +24,7 @@ from .surfaces import Surface
 from .surfaces import surface as make_surface
 
 CHUNK = 50  # steps between divergence/convergence checks when only the outcome is recorded
-LOSS_AT_END_ROWS = 64  # up to this many runs (races), losses are evaluated once on the whole path at the end
+LOSS_AT_END_POINTS = 2**20  # up to this many recorded points (races), losses are evaluated once at the end
 
 
 @dataclass(frozen=True)
@@ -183,9 +183,9 @@ class _Recorder:
         self.filled, self.checked = 1, 0  # buffer rows written; steps checked before the buffer's first row
         self.diverged, self.converged = np.full(rows, -1), np.full(rows, -1)
         self.last_good = position.copy()
-        # A few runs: one call on the whole path at the end beats a call per step on a few numbers. Many runs:
-        # a call per step on arrays still in cache beats temporaries the size of the whole path.
-        self.loss_each_step = bool(record) and rows > LOSS_AT_END_ROWS
+        # A few runs: one call on the whole path at the end beats a call per step on a few numbers. Many runs or
+        # very long ones: a call per step on arrays still in cache beats temporaries the size of the whole path.
+        self.loss_each_step = bool(record) and rows * (steps + 1) > LOSS_AT_END_POINTS
         if self.loss_each_step:
             self.losses = np.empty((steps + 1, rows))
             self.losses[0] = surf.value(position[:, 0], position[:, 1])

@@ -190,14 +190,19 @@ def test_convergence_to_any_of_several_minima_counts_the_earliest():
 
 @pytest.mark.parametrize("surface", ["rastrigin", "styblinski_tang",
                                      lambda: optviz.custom_surface("sin(x)*cos(y) + exp(-x**2) + log(1 + y**2)")])
-def test_losses_of_a_small_run_equal_its_cells_in_a_large_batch_exactly(surface):
-    """A few runs evaluate their losses once at the end, many runs step by step: the numbers are the same."""
-    from optviz.engine import LOSS_AT_END_ROWS
+def test_losses_evaluated_at_the_end_equal_losses_evaluated_step_by_step(surface, monkeypatch):
+    """Races evaluate their losses once on the whole path, big batches step by step: the numbers are the same,
+    and a run alone has the losses of its cell in a batch."""
+    from optviz import engine
     surf = surface() if callable(surface) else optviz.surface(surface)
-    rng = np.random.default_rng(3)
-    starts = rng.uniform(-2, 2, (LOSS_AT_END_ROWS + 36, 2))
-    batch = optviz.run(surf, "adam", starts, 150, lr=0.02, record="path")
-    for i in (0, 17, LOSS_AT_END_ROWS + 35):
+    starts = np.random.default_rng(3).uniform(-2, 2, (40, 2))
+    monkeypatch.setattr(engine, "LOSS_AT_END_POINTS", 0)
+    each_step = optviz.run(surf, "adam", starts, 150, lr=0.02, record="path")
+    monkeypatch.setattr(engine, "LOSS_AT_END_POINTS", 2**20)
+    at_end = optviz.run(surf, "adam", starts, 150, lr=0.02, record="path")
+    np.testing.assert_array_equal(at_end.path, each_step.path)
+    np.testing.assert_array_equal(at_end.loss, each_step.loss)
+    np.testing.assert_array_equal(at_end.loss, surf.value(at_end.path[..., 0], at_end.path[..., 1]))
+    for i in (0, 17, 39):
         alone = optviz.run(surf, "adam", starts[i], 150, lr=0.02, record="path")
-        np.testing.assert_array_equal(alone.loss, batch.loss[:, i])
-        np.testing.assert_array_equal(alone.loss, surf.value(alone.path[:, 0], alone.path[:, 1]))
+        np.testing.assert_array_equal(alone.loss, each_step.loss[:, i])
