@@ -5,13 +5,15 @@ They take plain arrays, so any grid of results can be drawn; the sweeps module p
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import plotly.graph_objects as go
 
 from ..surfaces import Surface
 from ._plotly import FONT, f32, figure
 from .colors import palette
-from .surface import landmark_traces, map_axes
+from .surface import landmark_traces, map_axes, minimum_value
 
 METRICS = {
     "final_loss": "final loss",
@@ -23,21 +25,79 @@ DIVERGED_COLOR = "#3a3a3a"
 BASIN_COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d")
 
 
-def _index_axis(title: str, values: np.ndarray, ticks: int = 7) -> dict:
-    """An axis over cell indices labelled with the values: one layout serves log, decay (values near 1) and
-    linear spacings alike, and a click reports the cell's index directly."""
-    positions = np.unique(np.linspace(0, len(values) - 1, min(ticks, len(values))).round().astype(int))
-    return dict(title=dict(text=title), tickvals=positions.tolist(), ticktext=[f"{values[i]:.3g}" for i in positions],
+def _index_axis(title: str, values: np.ndarray, scale: str = "linear") -> dict:
+    """An axis over cell indices: one layout serves log, decay (values near 1) and linear spacings alike, and a
+    click reports the cell's index directly. Ticks sit at round values (see _round_ticks)."""
+    positions, labels = _round_ticks(np.asarray(values, float), scale)
+    # the range hugs the cells: left to autorange, the click targets' scatter pads a white margin inside the frame
+    return dict(title=dict(text=title), tickvals=positions, ticktext=labels, range=[-0.5, len(values) - 0.5],
                 showline=True, linecolor="#888", mirror=True, ticks="outside", zeroline=False, showgrid=False)
 
 
+# the coordinate in which each kind of sweep axis is evenly spaced (optviz.sweeps.axis_values)
+_SPACINGS = {"log": np.log10, "decay": lambda v: -np.log10(1 - v), "linear": lambda v: v}
+
+
+def _round_ticks(values: np.ndarray, scale: str, most: int = 8) -> tuple[list[float], list[str]]:
+    """Tick positions (fractional cell indices) and labels at round values inside the axis: powers of ten on a
+    log axis, 0, 0.9, 0.99, … on a decay axis, multiples of 1, 2 or 5 × 10ᵏ on a linear one, each placed where
+    it falls between the cells. Axes not evenly spaced in their scale get ticks at cells, labelled with their values.
+    """
+    spacing = _SPACINGS.get(scale, _SPACINGS["linear"])
+    with np.errstate(all="ignore"):
+        coordinate = spacing(values)
+        steps = np.diff(coordinate)
+        even = len(values) > 1 and np.isfinite(coordinate).all() and (steps > 0).all() \
+            and np.ptp(steps) <= 1e-6 * steps.mean()
+        ticks = _round_values(values[0], values[-1], scale, most) if even else []
+    if len(ticks) < 2:
+        positions = np.unique(np.linspace(0, len(values) - 1, min(7, len(values))).round().astype(int))
+        return positions.tolist(), [f"{values[i]:.3g}" for i in positions]
+    positions = np.interp(spacing(np.array(ticks)), coordinate, np.arange(len(values)))
+    return positions.round(6).tolist(), [_tick_label(v) for v in ticks]
+
+
+def _round_values(low: float, high: float, scale: str, most: int) -> list[float]:
+    """Round values in [low, high]: the coarsest ladder that gives at least three and at most `most` of them."""
+    if scale in ("log", "decay"):
+        # log: v = m·10ᵏ; decay: 1 − v = m·10⁻ᵏ, i.e. 0, 0.9, 0.99, … for m = 1
+        gap = (lambda v: v) if scale == "log" else (lambda v: 1 - v)
+        ends = sorted(np.log10([gap(low), gap(high)]))
+        exponents = range(math.floor(ends[0]) - 1, math.ceil(ends[1]) + 1)
+        for mantissas in ((1,), (1, 5), (1, 2, 5)):
+            values = _inside(sorted(gap(m * 10.0 ** k) for k in exponents for m in mantissas), low, high)
+            if len(values) >= 3:
+                return values[::math.ceil(len(values) / most)]
+    # linear, or a log or decay range too narrow for its own ladder: multiples of 1, 2 or 5 × 10ᵏ
+    raw = (high - low) / (most - 1)
+    magnitude = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    multiples = np.arange(math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9) + 1)
+    return _inside(np.round(multiples * step, 12).tolist(), low, high)
+
+
+def _inside(values: list[float], low: float, high: float) -> list[float]:
+    """The values within [low, high], give or take rounding (relative to each end: log axes span decades)."""
+    return [v for v in values if low - 1e-9 * abs(low) <= v <= high + 1e-9 * abs(high)]
+
+
+def _tick_label(value: float) -> str:
+    """1e-5 rather than 1e-05; 0.999 and 250 as they are."""
+    text = f"{value:.6g}"
+    mantissa, _, exponent = text.partition("e")
+    return f"{mantissa}e{int(exponent)}" if exponent else text
+
+
 def heatmap_figure(x_values, y_values, grid, *, metric: str, x_title: str, y_title: str, title: str = "",
-                   diverged=None, selected: tuple[int, int] | None = None, height: int = 560) -> go.Figure:
+                   diverged=None, selected: tuple[int, int] | None = None, height: int = 560,
+                   x_scale: str = "linear", y_scale: str = "linear", lowest: float | None = None) -> go.Figure:
     """A (len(y), len(x)) grid of a sweep's metric over cell indices, with a transparent marker per cell to
     catch clicks (its x, y are the column and row).
 
     Final loss is coloured on a log scale; NaN cells (never converged) are grey and diverged cells dark, so the
-    colour scale covers only meaningful values. `selected` (row, column) is outlined.
+    colour scale covers only meaningful values. `selected` (row, column) is outlined. `x_scale`, `y_scale`: how
+    each axis is spaced ("log", "decay" or "linear", as optviz.sweeps.axis_scale says), for round ticks.
+    `lowest`: the surface's lowest value f*; final losses are coloured by their distance above it.
     """
     x_values, y_values, grid = np.asarray(x_values, float), np.asarray(y_values, float), np.asarray(grid, float)
     if grid.shape != (len(y_values), len(x_values)):
@@ -46,8 +106,9 @@ def heatmap_figure(x_values, y_values, grid, *, metric: str, x_title: str, y_tit
         raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
     values, colorbar = grid, dict(title=dict(text=METRICS[metric], side="right"))
     if metric == "final_loss":
-        values = _log_loss(grid)
-        colorbar = dict(title=dict(text="final loss (log₁₀)", side="right"))
+        origin, name = _loss_origin(grid, lowest)
+        values = _log_gap(grid, origin)
+        colorbar = dict(title=dict(text=f"{name} (log₁₀)", side="right"))
     rows, cols = len(y_values), len(x_values)
     custom = np.stack([np.broadcast_to(x_values, grid.shape), np.broadcast_to(y_values[:, None], grid.shape), grid],
                       axis=-1)
@@ -67,17 +128,32 @@ def heatmap_figure(x_values, y_values, grid, *, metric: str, x_title: str, y_tit
         shapes.append(dict(type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5,
                            line=dict(color="#ff2d55", width=3)))
     layout = dict(height=height, font=FONT, plot_bgcolor="white", title=dict(text=title, x=0.01), shapes=shapes,
-                  xaxis=_index_axis(x_title, x_values), yaxis=_index_axis(y_title, y_values),
+                  xaxis=_index_axis(x_title, x_values, x_scale), yaxis=_index_axis(y_title, y_values, y_scale),
                   margin=dict(l=80, r=20, t=60, b=60), dragmode=False)
     return figure(data, layout)
 
 
-def _log_loss(loss: np.ndarray) -> np.ndarray:
-    """log10 of a loss grid; exact zeros (a run that landed on the minimum) take the smallest positive value's
-    colour instead of vanishing from a log scale. NaN stays NaN."""
-    positive = loss[np.isfinite(loss) & (loss > 0)]
+def _loss_origin(losses: np.ndarray, lowest: float | None) -> tuple[float, str]:
+    """f*, the value final losses are counted from on a log scale, and the name of the quantity drawn.
+
+    f* is the surface's lowest listed value `lowest` (0 if none is listed), or the lowest loss seen if that is
+    lower (a custom surface's minima are found numerically). Surfaces whose minimum lies below 0 (six-hump camel,
+    Styblinski–Tang, the bounded saddle) would otherwise lose their best runs from a log scale; where f* = 0 the
+    quantity is the loss itself.
+    """
+    finite = losses[np.isfinite(losses)]
+    origin = min(0.0 if lowest is None else float(lowest), float(finite.min()) if finite.size else 0.0)
+    return (0.0, "final loss") if origin == 0 else (origin, f"final loss − f*, f* = {origin:.4g}")
+
+
+def _log_gap(loss: np.ndarray, origin: float) -> np.ndarray:
+    """log10(loss − f*); exact zeros (a run that landed on the minimum) take the smallest positive gap's colour
+    instead of vanishing from a log scale. NaN stays NaN."""
+    gap = loss - origin
+    positive = gap[np.isfinite(gap) & (gap > 0)]
     floor = positive.min() if positive.size else 1e-16
-    return np.log10(np.where(loss >= 0, np.maximum(loss, floor), np.nan))
+    with np.errstate(invalid="ignore"):
+        return np.log10(np.where(gap >= 0, np.maximum(gap, floor), np.nan))
 
 
 def _flat(rows: int, cols: int, mask: np.ndarray, color: str, name: str) -> dict:
@@ -87,21 +163,27 @@ def _flat(rows: int, cols: int, mask: np.ndarray, color: str, name: str) -> dict
                 hovertemplate=f"{name}<extra></extra>")
 
 
-def sensitivity_figure(curves: dict, *, metric: str = "final_loss", height: int = 460) -> go.Figure:
+def sensitivity_figure(curves: dict, *, metric: str = "final_loss", height: int = 460,
+                       lowest: float | None = None) -> go.Figure:
     """Metric against the learning rate, one line per optimizer: how forgiving each one is.
 
     curves: label -> (learning rates, values, diverged mask); diverged points are left out of the line and
-    marked with a cross in a strip above the plot.
+    marked with a cross in a strip above the plot. Final losses are drawn on a log scale as their distance above
+    `lowest`, the surface's lowest value f* (see _loss_origin).
     """
     if metric not in METRICS or metric == "diverged":
         raise ValueError("sensitivity_figure shows final_loss or steps_to_tol")
     colors = palette(list(curves))
     data = []
+    y_title = METRICS[metric]
+    if metric == "final_loss":  # one f* for every curve: they share the surface
+        kept = [np.where(np.asarray(d, bool), np.nan, np.asarray(v, float)) for _, v, d in curves.values()]
+        origin, y_title = _loss_origin(np.concatenate(kept) if kept else np.zeros(0), lowest)
     for rank, (label, (lrs, values, diverged)) in enumerate(curves.items()):
         lrs, values, diverged = np.asarray(lrs, float), np.asarray(values, float), np.asarray(diverged, bool)
         shown = np.where(diverged | ~np.isfinite(values), np.nan, values)
         if metric == "final_loss":
-            shown = np.where(shown > 0, shown, np.nan)
+            shown = np.where(shown - origin > 0, shown - origin, np.nan)
         data.append(dict(type="scatter", x=f32(lrs), y=f32(shown), mode="lines+markers", name=label,
                          legendrank=rank + 1, line=dict(color=colors[label], width=2.2), marker=dict(size=5),
                          hovertemplate=f"<b>{label}</b><br>α = %{{x:.3g}}: %{{y:.4g}}<extra></extra>"))
@@ -110,7 +192,6 @@ def sensitivity_figure(curves: dict, *, metric: str = "final_loss", height: int 
                              yaxis="y2", mode="markers", name=f"{label} diverged", showlegend=False,
                              marker=dict(symbol="x-thin", size=9, line=dict(width=2, color=colors[label])),
                              hovertemplate=f"<b>{label}</b> diverged at α = %{{x:.3g}}<extra></extra>"))
-    y_title = METRICS[metric]
     layout = dict(height=height, font=FONT, plot_bgcolor="white", hovermode="closest",
                   title=dict(text="Learning-rate sensitivity (× along the top: diverged)", x=0.01),
                   xaxis=dict(title=dict(text="learning rate α"), type="log", exponentformat="power", showline=True,
@@ -143,10 +224,16 @@ def basins_figure(surface: Surface, xs, ys, labels=None, loss=None, *, title: st
                          zmax=len(colors) - 0.5, colorscale=scale, showscale=False, text=text,
                          hovertemplate="start (%{x:.3g}, %{y:.3g}) → %{text}<extra></extra>"))
     else:
-        values = _log_loss(np.asarray(loss, float))
-        data.append(dict(type="heatmap", x=f32(xs), y=f32(ys), z=f32(values), colorscale="Viridis",
-                         colorbar=dict(title=dict(text="final loss (log₁₀)", side="right")),
-                         hovertemplate="start (%{x:.3g}, %{y:.3g}): log₁₀ loss %{z:.3g}<extra></extra>"))
+        loss = np.asarray(loss, float)
+        origin, name = _loss_origin(loss, minimum_value(surface))
+        # diverged starts (NaN loss) painted dark under the colours, as the heatmap of a sweep does
+        data.append(dict(type="heatmap", x=f32(xs), y=f32(ys), z=np.where(np.isnan(loss), 1, np.nan).astype("f4"),
+                         colorscale=[[0, DIVERGED_COLOR], [1, DIVERGED_COLOR]], showscale=False, name="diverged",
+                         hovertemplate="start (%{x:.3g}, %{y:.3g}) → diverged<extra></extra>"))
+        data.append(dict(type="heatmap", x=f32(xs), y=f32(ys), z=f32(_log_gap(loss, origin)), colorscale="Viridis",
+                         colorbar=dict(title=dict(text=f"{name} (log₁₀)", side="right")), hoverongaps=False,
+                         hovertemplate=f"start (%{{x:.3g}}, %{{y:.3g}}): log₁₀({name.split(',')[0]}) "
+                                       "%{z:.3g}<extra></extra>"))
     data += landmark_traces(surface)
     layout = dict(height=height, font=FONT, plot_bgcolor="white", title=dict(text=title, x=0.01),
                   **map_axes(surface), legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"),

@@ -94,7 +94,7 @@ def _basins(context: str, optimizer: str, n: int, hparams: str):
 def _sweep_section(settings: Settings, context: str) -> None:
     st.subheader("Sweep two hyperparameters")
     names = [e.optimizer for e in settings.entries] or ["adam"]
-    cols = st.columns([1.2, 1, 1, 1, 1.4])
+    cols = st.columns([1.2, 1, 1, 1])
     optimizer = cols[0].selectbox("Optimizer", list(OPTIMIZERS), index=list(OPTIMIZERS).index(names[0]),
                                   format_func=lambda n: OPTIMIZERS[n].title, key="sw.opt")
     params = _sweepable(optimizer)
@@ -107,8 +107,9 @@ def _sweep_section(settings: Settings, context: str) -> None:
     y_default = next((p for p in ("beta1", "momentum", "beta2") if p in y_choices), y_choices[0])
     y_param = cols[2].selectbox("y axis", y_choices, index=y_choices.index(y_default), key=f"sw.y.{optimizer}")
     n = cols[3].select_slider("Cells per axis", RESOLUTIONS, value=50, key="sw.n")
-    metric = cols[4].segmented_control("Colour by", list(METRIC_NAMES), format_func=METRIC_NAMES.get,
-                                       default="final_loss", key="sw.metric") or "final_loss"
+    # a row of its own: beside the selects, its three labels were cut off at common window widths
+    metric = st.segmented_control("Colour by", list(METRIC_NAMES), format_func=METRIC_NAMES.get,
+                                  default="final_loss", key="sw.metric") or "final_loss"
     x_range, y_range = _range_controls(optimizer, x_param, y_param)
     fixed = _race_hparams(settings, optimizer)
     try:
@@ -127,7 +128,9 @@ def _sweep_section(settings: Settings, context: str) -> None:
              f"{int(diverged.sum())} diverged")
     fig = figures.heatmap_figure(result.x_values, result.y_values, result.metric(metric), metric=metric,
                                  x_title=x_title, y_title=y_title, title=title, diverged=diverged,
-                                 selected=selected)
+                                 selected=selected, x_scale=sweeps.axis_scale(optimizer, x_param),
+                                 y_scale=sweeps.axis_scale(optimizer, y_param),
+                                 lowest=figures.minimum_value(result.surface))
     event = st.plotly_chart(fig, key=f"sw.chart.{cell_key}", on_select="rerun", selection_mode="points",
                             theme=None)
     points = (event or {}).get("selection", {}).get("points", []) if event else []
@@ -231,7 +234,8 @@ def _sensitivity_section(settings: Settings, context: str) -> None:
     given = json.dumps({name: _race_hparams(settings, name) for name in chosen}, sort_keys=True)
     curves = _sensitivity(context, tuple(chosen), metric, given)
     titled = {OPTIMIZERS[name].title: tuple(curve) for name, curve in curves.items()}
-    st.plotly_chart(figures.sensitivity_figure(titled, metric=metric), key="sens.chart", theme=None)
+    fig = figures.sensitivity_figure(titled, metric=metric, lowest=figures.minimum_value(_surface(context)))
+    st.plotly_chart(fig, key="sens.chart", theme=None)
 
 
 def _basins_section(settings: Settings, context: str) -> None:
