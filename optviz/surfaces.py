@@ -244,7 +244,7 @@ SPECS: dict[str, SurfaceSpec] = {s.name: s for s in [
         saddles=lambda: [(0.0, 0.0)]),
     SurfaceSpec(
         "styblinski_tang", "Styblinski–Tang", "Four basins of different depths: the global minimum is the deepest.",
-        r"f(x, y) = \tfrac12\left(x^4 - 16x^2 + 5x + y^4 - 16y^2 + 5y\right)",
+        r"f(x, y) = \tfrac12 (x^4 - 16x^2 + 5x) + \tfrac12 (y^4 - 16y^2 + 5y)",
         lambda x, y: 0.5 * (x ** 4 - 16 * x * x + 5 * x + y ** 4 - 16 * y * y + 5 * y),
         lambda x, y: (2 * x ** 3 - 16 * x + 2.5, 2 * y ** 3 - 16 * y + 2.5),
         lambda: [(-2.903534, -2.903534), (-2.903534, 2.746803), (2.746803, -2.903534), (2.746803, 2.746803)],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pyarrow as pa
@@ -44,6 +45,73 @@ def latex_number(value) -> str:
     mantissa, exponent = text.split("e")
     power = f"10^{{{int(exponent)}}}"
     return power if mantissa == "1" else rf"{mantissa}\cdot {power}"
+
+
+def wrapped_formula(latex: str, width: int = 26) -> str:
+    r"""A formula broken into lines of about `width` characters for a narrow column, as an aligned block.
+
+    Lines break before a + or − outside every bracket (nothing is split inside parentheses or a \left…\right
+    pair), and always after a ",\quad" that separates two statements; continuation lines are indented under the
+    right-hand side of the first "=". A formula that fits, or has nowhere to break, is returned as it is.
+    """
+    pieces = _top_level_pieces(latex)
+    if _visible_length(latex) <= width or len(pieces) < 2:
+        return latex
+    lines, current = [], ""
+    for piece in pieces:
+        if current and (current.endswith(_STATEMENT_ENDS) or _visible_length(current + piece) > width):
+            lines.append(current.removesuffix(r"\quad").removesuffix(r"\ "))
+            current = piece.lstrip()
+        else:
+            current += piece
+    lines.append(current)
+    first, *rest = lines
+    head, equals, tail = first.partition("=")
+    if not equals:
+        return latex
+    body = [head + "&=" + tail]
+    for line in rest:
+        continues = line[:1] in "+-" or "=" not in line
+        body.append(r"&\quad " + line if continues else line.replace("=", "&=", 1))
+    return r"\begin{aligned}" + r" \\ ".join(body) + r"\end{aligned}"
+
+
+_STATEMENT_ENDS = (r",\quad", r",\ ")
+
+
+def _top_level_pieces(latex: str) -> list[str]:
+    r"""`latex` cut before each " + " and " - " and after each ",\quad" or ",\ " that stand outside every bracket
+    and to the right of the first relation (= or ∼)."""
+    pieces, depth, start, i = [], 0, 0, 0
+    while i < len(latex):
+        ahead = latex[i:]
+        if ahead.startswith((r"\left", "(", "{", "[")):
+            depth += 1
+        elif ahead.startswith((r"\right", ")", "}", "]")):
+            depth -= 1
+        elif depth == 0 and ("=" in latex[:i] or r"\sim" in latex[:i]):
+            if ahead.startswith((" + ", " - ")):
+                pieces.append(latex[start:i])
+                start = i
+            elif ahead.startswith(_STATEMENT_ENDS):
+                end = i + len(next(e for e in _STATEMENT_ENDS if ahead.startswith(e)))
+                pieces.append(latex[start:end])
+                start = i = end
+                continue
+        i += 5 if ahead.startswith(r"\left") else 6 if ahead.startswith(r"\right") else 1
+    pieces.append(latex[start:])
+    return [piece for piece in pieces if piece.strip()]
+
+
+def _visible_length(latex: str) -> int:
+    """Roughly how many characters a formula shows: commands count as the glyphs they draw, markup as none."""
+    text = re.sub(r"\\[dt]?frac\s*\{?(\w)\}?\{?(\w)\}?", "½", latex)
+    text = re.sub(r"\\operatorname\{(\w+)\}", r"\1", text)
+    text = re.sub(r"\\(left|right|mathcal|mathrm|tilde|hat|bar|quad|,|;|!|\s)", "", text)
+    text = re.sub(r"\\(sin|cos|tan|exp|log|sinh|cosh|tanh|sqrt|diag)", "sin", text)
+    text = re.sub(r"\\[A-Za-z]+", "x", text)   # a Greek letter or a symbol
+    text = re.sub(r"[{}^_\s&]", "", text)
+    return len(text) + len(re.findall(r"[-+=]|\\sim", latex))   # binary operators are drawn with space around
 
 
 def options_for(param: Param, current) -> list | None:

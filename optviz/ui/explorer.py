@@ -18,7 +18,7 @@ from ..scenarios import LESSONS
 from ..schedules import SCHEDULES, WARMUP_PARAMS
 from ..surfaces import SPECS as SURFACES
 from ..tuning import default_lr
-from .controls import ensure_value, latex_number, number_text, param_control, table
+from .controls import ensure_value, latex_number, number_text, param_control, table, wrapped_formula
 from .settings import (
     CUSTOM,
     DEFAULT_EXPRESSION,
@@ -256,7 +256,7 @@ def _sidebar() -> None:
         if state.get(_key("expr_error")):
             st.sidebar.error(state[_key("expr_error")])
     spec = surface_for(_read()).spec
-    st.sidebar.latex(r"\small " + spec.latex)  # the sidebar is narrow
+    st.sidebar.latex(r"\small " + wrapped_formula(spec.latex))  # the sidebar is narrow
     st.sidebar.caption(spec.description)
     if spec.params and spec.name in SURFACES:
         with st.sidebar.expander("Surface parameters"):
