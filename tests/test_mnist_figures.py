@@ -23,6 +23,16 @@ def test_training_figure_plots_loss_per_sample_and_accuracy_per_epoch():
     assert fig.data[0].line.color != fig.data[2].line.color
 
 
+def test_training_loss_axis_is_labelled_with_round_numbers_not_bare_digits():
+    """Over about a decade Plotly labels a log axis's minor ticks with digits ("9" for 0.9); ours says 0.2, 0.5."""
+    fig = training_figure({"Adam": events([2.4, 1.1, 0.6, 0.31, 0.16], [0.9]), "SGD": events([2.3, 2.2], [0.2])})
+    axis = fig.layout.yaxis
+    assert list(axis.tickvals) == [0.2, 0.5, 1.0, 2.0] and list(axis.ticktext) == ["0.2", "0.5", "1", "2"]
+    narrow = training_figure({"Adam": events([0.052, 0.061, 0.089], [0.98])}).layout.yaxis
+    assert list(narrow.ticktext) == ["0.06", "0.07", "0.08"]
+    assert training_figure({"Adam": []}).layout.yaxis.tickvals is None   # nothing yet: Plotly's own ticks
+
+
 def test_confusion_figure_keeps_every_count_and_colours_only_mistakes():
     matrix = np.diag(np.full(10, 90)) + np.eye(10, k=1, dtype=int) * 3
     fig = confusion_figure(matrix)

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 
 from ._plotly import FONT, f32, figure
 from .colors import palette
+from .ticks import log_ticks
 
 AXIS = dict(showline=True, linecolor="#888", mirror=True, zeroline=False)
 
@@ -17,11 +18,12 @@ def training_figure(histories: dict, *, names: dict | None = None, height: int =
     histories: label -> list of training events (dicts with samples, loss, and test_accuracy at epoch ends).
     """
     colors = palette(list(histories), names)
-    data = []
+    data, losses = [], []
     for rank, (label, events) in enumerate(histories.items()):
         style = dict(color=colors[label], width=2.2)
         samples = np.array([e["samples"] for e in events], dtype=float)
         loss = np.array([e["loss"] for e in events], dtype=float)
+        losses.append(loss)
         data.append(dict(type="scatter", x=f32(samples), y=f32(loss), mode="lines", name=label, legendgroup=label,
                          legendrank=rank, line=style,
                          hovertemplate=f"<b>{label}</b><br>%{{x:,.0f}} digits: loss %{{y:.4f}}<extra></extra>"))
@@ -32,7 +34,8 @@ def training_figure(histories: dict, *, names: dict | None = None, height: int =
                          hovertemplate=f"<b>{label}</b><br>epoch %{{x}}: %{{y:.2f}}%<extra></extra>"))
     layout = dict(height=height, font=FONT, plot_bgcolor="white", hovermode="closest",
                   xaxis=dict(AXIS, domain=[0, 0.55], title=dict(text="training digits seen")),
-                  yaxis=dict(AXIS, type="log", title=dict(text="training loss")),
+                  yaxis=dict(AXIS, type="log", title=dict(text="training loss"),
+                             **log_ticks(np.concatenate(losses) if losses else [])),
                   xaxis2=dict(AXIS, domain=[0.65, 1], anchor="y2", title=dict(text="epoch"), dtick=1),
                   yaxis2=dict(AXIS, anchor="x2", title=dict(text="test accuracy (%)")),
                   legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"), margin=dict(l=70, r=20, t=50, b=50),

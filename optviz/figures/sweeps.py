@@ -5,8 +5,6 @@ They take plain arrays, so any grid of results can be drawn; the sweeps module p
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import plotly.graph_objects as go
 
@@ -14,6 +12,7 @@ from ..surfaces import Surface
 from ._plotly import FONT, f32, figure
 from .colors import palette
 from .surface import landmark_traces, map_axes, minimum_value
+from .ticks import round_values, tick_label
 
 METRICS = {
     "final_loss": "final loss",
@@ -49,43 +48,12 @@ def _round_ticks(values: np.ndarray, scale: str, most: int = 8) -> tuple[list[fl
         steps = np.diff(coordinate)
         even = len(values) > 1 and np.isfinite(coordinate).all() and (steps > 0).all() \
             and np.ptp(steps) <= 1e-6 * steps.mean()
-        ticks = _round_values(values[0], values[-1], scale, most) if even else []
+        ticks = round_values(values[0], values[-1], scale, most) if even else []
     if len(ticks) < 2:
         positions = np.unique(np.linspace(0, len(values) - 1, min(7, len(values))).round().astype(int))
         return positions.tolist(), [f"{values[i]:.3g}" for i in positions]
     positions = np.interp(spacing(np.array(ticks)), coordinate, np.arange(len(values)))
-    return positions.round(6).tolist(), [_tick_label(v) for v in ticks]
-
-
-def _round_values(low: float, high: float, scale: str, most: int) -> list[float]:
-    """Round values in [low, high]: the coarsest ladder that gives at least three and at most `most` of them."""
-    if scale in ("log", "decay"):
-        # log: v = m·10ᵏ; decay: 1 − v = m·10⁻ᵏ, i.e. 0, 0.9, 0.99, … for m = 1
-        gap = (lambda v: v) if scale == "log" else (lambda v: 1 - v)
-        ends = sorted(np.log10([gap(low), gap(high)]))
-        exponents = range(math.floor(ends[0]) - 1, math.ceil(ends[1]) + 1)
-        for mantissas in ((1,), (1, 5), (1, 2, 5)):
-            values = _inside(sorted(gap(m * 10.0 ** k) for k in exponents for m in mantissas), low, high)
-            if len(values) >= 3:
-                return values[::math.ceil(len(values) / most)]
-    # linear, or a log or decay range too narrow for its own ladder: multiples of 1, 2 or 5 × 10ᵏ
-    raw = (high - low) / (most - 1)
-    magnitude = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
-    multiples = np.arange(math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9) + 1)
-    return _inside(np.round(multiples * step, 12).tolist(), low, high)
-
-
-def _inside(values: list[float], low: float, high: float) -> list[float]:
-    """The values within [low, high], give or take rounding (relative to each end: log axes span decades)."""
-    return [v for v in values if low - 1e-9 * abs(low) <= v <= high + 1e-9 * abs(high)]
-
-
-def _tick_label(value: float) -> str:
-    """1e-5 rather than 1e-05; 0.999 and 250 as they are."""
-    text = f"{value:.6g}"
-    mantissa, _, exponent = text.partition("e")
-    return f"{mantissa}e{int(exponent)}" if exponent else text
+    return positions.round(6).tolist(), [tick_label(v) for v in ticks]
 
 
 def heatmap_figure(x_values, y_values, grid, *, metric: str, x_title: str, y_title: str, title: str = "",
