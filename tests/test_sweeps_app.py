@@ -23,7 +23,8 @@ def charts(at) -> dict:
     out = {}
     for chart in at.get("plotly_chart"):
         spec = json.loads(chart.proto.spec)
-        title = spec["layout"].get("title", {})
+        layout = spec["layout"]
+        title = layout.get("title") or layout.get("legend", {}).get("title", {})  # or a legend's heading
         out[title.get("text") if isinstance(title, dict) else title] = spec
     return out
 

@@ -16,6 +16,14 @@ from plotly.basedatatypes import convert_to_base64
 FONT = dict(family="Inter, 'Helvetica Neue', Arial, sans-serif", size=14, color="#222")
 
 
+def titled_legend(title: str, y: float = 1.02) -> dict:
+    """A horizontal legend above the plot, headed by the figure's title. In the legend, the title cannot overlap
+    it: Plotly grows the top margin to fit however many lines the legend wraps onto (eight optimizers in half a
+    page take three), but does not move a separate title out of its way."""
+    return dict(orientation="h", x=0, xanchor="left", y=y, yanchor="bottom",
+                title=dict(text=title, side="top", font=dict(size=18)))
+
+
 def figure(data: list[dict], layout: dict, frames: list[dict] | None = None) -> go.Figure:
     """A go.Figure holding `data`, `layout` and `frames` as given, without per-property validation.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from ._plotly import FONT, f32, figure
+from ._plotly import FONT, f32, figure, titled_legend
 from .colors import palette
 from .labels import legend_label
 from .surface import minimum_value
@@ -31,9 +31,8 @@ def loss_figure(races: dict, *, colors: dict[str, str] | None = None, height: in
                          hovertemplate=f"<b>{label}</b><br>step %{{x}}: %{{y:.4g}}<extra></extra>"))
     what = "f(θ) − f*" if best is not None else "f(θ)"
     layout = dict(height=height, font=FONT, hovermode="x unified", plot_bgcolor="white",
-                  title=dict(text=f"Loss · {surface.title}", x=0.01),
                   xaxis=dict(title=dict(text="step"), showline=True, linecolor="#888", mirror=True, zeroline=False),
                   yaxis=dict(title=dict(text=what), type="log" if log else "linear", exponentformat="power",
                              showline=True, linecolor="#888", mirror=True),
-                  legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"), margin=dict(l=70, r=20, t=80, b=50))
+                  legend=titled_legend(f"Loss · {surface.title}"), margin=dict(l=70, r=20, t=40, b=50))
     return figure(data, layout)

@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..surfaces import Surface
-from ._plotly import FONT, f32, figure
+from ._plotly import FONT, f32, figure, titled_legend
 from .colors import palette
 from .surface import landmark_traces, map_axes, minimum_value
 from .ticks import round_values, tick_label
@@ -161,14 +161,14 @@ def sensitivity_figure(curves: dict, *, metric: str = "final_loss", height: int 
                              marker=dict(symbol="x-thin", size=9, line=dict(width=2, color=colors[label])),
                              hovertemplate=f"<b>{label}</b> diverged at α = %{{x:.3g}}<extra></extra>"))
     layout = dict(height=height, font=FONT, plot_bgcolor="white", hovermode="closest",
-                  title=dict(text="Learning-rate sensitivity (× along the top: diverged)", x=0.01),
                   xaxis=dict(title=dict(text="learning rate α"), type="log", exponentformat="power", showline=True,
                              linecolor="#888", mirror=True),
                   yaxis=dict(title=dict(text=y_title), type="log" if metric == "final_loss" else "linear",
                              exponentformat="power", showline=True, linecolor="#888", mirror=True,
                              domain=[0, 0.9]),
                   yaxis2=dict(domain=[0.93, 1], visible=False, range=[-1, 1]),
-                  legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"), margin=dict(l=80, r=20, t=90, b=60))
+                  legend=titled_legend("Learning-rate sensitivity (× along the top: diverged)", y=1.05),
+                  margin=dict(l=80, r=20, t=40, b=60))
     return figure(data, layout)
 
 
