@@ -289,3 +289,15 @@ def test_a_frozen_figure_converts_to_a_dict_once_and_stays_the_same():
     fresh = race_figure(races)
     assert json.dumps(frozen.to_dict(), sort_keys=True) == json.dumps(fresh.to_dict(), sort_keys=True)
     assert json.loads(frozen.to_json()) == json.loads(race_figure(races).to_json())
+
+
+def test_log_state_rows_label_at_most_four_whole_decades():
+    """The moment rows are short: Plotly's own log ticks (2s and 5s, or every decade) crowd their labels."""
+    races = optviz.race("beale", ["adam", "adagrad", "rmsprop"], start=(-1, 1.5), steps=300)
+    layout = race_figure(races).layout
+    logs = [layout[name] for name in layout if name.startswith("yaxis") and layout[name].type == "log"]
+    assert logs
+    for axis in logs:
+        low, high = axis.range
+        labels = int(np.floor(high / axis.dtick) - np.ceil(low / axis.dtick)) + 1
+        assert float(axis.dtick).is_integer() and 1 <= labels <= 4, (axis.range, axis.dtick)

@@ -279,7 +279,7 @@ def _row_axes(panel: _Panel, domain: list[float], bottom: bool, last_step: int) 
              range=panel.yrange, nticks=4, exponentformat="power", zerolinecolor="#bbb", tickfont=dict(size=12))
     decades = panel.yrange[1] - panel.yrange[0]
     if panel.log and decades >= 1:  # whole decades only: Plotly's 2-and-5 minor labels crowd a short row
-        y["dtick"] = max(1, int(np.ceil(decades / 4)))
+        y["dtick"] = max(1, int(np.ceil(decades / 3)))
     return {f"xaxis{panel.axis}": x, f"yaxis{panel.axis}": y}
 
 

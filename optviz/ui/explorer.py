@@ -408,7 +408,7 @@ def render(settings: Settings) -> None:
         st.error(f"These settings cannot run: {error}")
         return
 
-    options = st.columns([1, 1, 1.3, 3])
+    options = st.columns([1, 1, 1.7, 2.6])  # room for "Presentation mode" in its own large type
     presenting = options[2].toggle("Presentation mode", key="present",
                                    help="Large text, no sidebar, the race across the whole screen: for a projector")
     if presenting:
