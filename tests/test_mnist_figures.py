@@ -51,6 +51,21 @@ def test_layer_stats_leave_zeros_out_of_the_log_axis():
     assert all(np.isnan(np.asarray(trace.y, float)[0]) for trace in fig.data)
 
 
+def test_layer_stats_name_each_panel_above_it_and_head_the_legend_with_the_title():
+    rng = np.random.default_rng(0)
+    stats = {layer: {"step": np.arange(0, 1000, 25), "mean_effective_step": rng.uniform(1e-4, 4e-4, 40),
+                     "m_norm": rng.uniform(0.01, 0.3, 40), "v_norm": rng.uniform(2e-5, 3e-3, 40)}
+             for layer in ("W1", "b1", "W2", "b2")}
+    layout = layer_stats_figure(stats, title="Optimizer state per layer · Adam").layout
+    assert [a.text for a in layout.annotations] == ["mean |α·m̂/(√v̂+ε)|", "‖m‖", "‖v‖"]
+    assert layout.legend.title.text == "Optimizer state per layer · Adam" and not layout.title.text
+    for axis, annotation in zip((layout.yaxis, layout.yaxis2, layout.yaxis3), layout.annotations):
+        assert not axis.title.text                      # named by the annotation, not squeezed between panels
+        assert len(axis.tickvals) >= 2 and all("<sup>" in t or float(t) for t in axis.ticktext)
+    for left, right in ((layout.xaxis, layout.xaxis2), (layout.xaxis2, layout.xaxis3)):
+        assert left.domain[1] < right.domain[0]
+
+
 def test_digit_grid_tiles_each_image_scaled_with_white_gaps():
     images = np.arange(3 * 28 * 28, dtype=float).reshape(3, 28, 28)
     grid = digit_grid(images, columns=2)

@@ -46,14 +46,23 @@ def test_heatmap_rejects_mismatched_grids_and_unknown_metrics():
         figures.heatmap_figure([1], [1], np.ones((1, 1)), metric="speed", x_title="a", y_title="b")
 
 
+def label_value(text: str) -> float:
+    """The number a tick label shows: "0.99", "10<sup>−6</sup>" or "2×10<sup>−4</sup>"."""
+    mantissa, _, power = text.replace("−", "-").partition("10<sup>")
+    if not power:
+        return float(text)
+    return float(mantissa.rstrip("×") or 1) * 10.0 ** int(power.removesuffix("</sup>"))
+
+
 def axis_ticks(axis):
     return list(axis.tickvals), list(axis.ticktext)
 
 
 @pytest.mark.parametrize("optimizer, param, low, high, labels", [
-    ("adam", "lr", None, None, ["1e-6", "1e-5", "0.0001", "0.001", "0.01", "0.1", "1"]),
+    ("adam", "lr", None, None, ["10<sup>−6</sup>", "10<sup>−5</sup>", "10<sup>−4</sup>", "0.001", "0.01", "0.1", "1"]),
     ("adam", "beta2", None, None, ["0", "0.9", "0.99", "0.999", "0.9999"]),
-    ("adam", "eps", None, None, ["1e-12", "1e-10", "1e-8", "1e-6", "0.0001", "0.01", "1"]),
+    ("adam", "eps", None, None, ["10<sup>−12</sup>", "10<sup>−10</sup>", "10<sup>−8</sup>", "10<sup>−6</sup>",
+                                 "10<sup>−4</sup>", "0.01", "1"]),
     ("adam", "lr", 1e-3, 3e-3, ["0.001", "0.0015", "0.002", "0.0025", "0.003"]),
     ("adam", "beta1", 0.8, 0.85, ["0.8", "0.81", "0.82", "0.83", "0.84", "0.85"]),
     ("adam", "weight_decay", None, None, ["0", "0.2", "0.4", "0.6", "0.8", "1"]),
@@ -67,7 +76,7 @@ def test_heatmap_axes_are_ticked_at_round_values_where_they_fall_between_cells(o
     assert text == labels and axis_ticks(fig.layout.yaxis) == (positions, text)
     # each label sits where its value falls: between the two cells around it, in the axis's own spacing
     spacing = {"log": np.log10, "decay": lambda v: -np.log10(1 - v), "linear": lambda v: v}[scale]
-    expected = np.interp(spacing(np.array([float(t) for t in text])), spacing(values), np.arange(37))
+    expected = np.interp(spacing(np.array([label_value(t) for t in text])), spacing(values), np.arange(37))
     np.testing.assert_allclose(positions, expected, atol=1e-5)
     assert positions[0] >= 0 and positions[-1] <= 36 and np.all(np.diff(positions) > 0)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from ._plotly import FONT, f32, figure
+from ._plotly import FONT, f32, figure, titled_legend
 from .colors import palette
 from .ticks import log_ticks
 
@@ -65,26 +65,35 @@ def confusion_figure(matrix: np.ndarray, *, title: str = "", height: int = 420) 
     return figure(data[::-1], layout)
 
 
-def layer_stats_figure(stats: dict, *, title: str = "", height: int = 360) -> go.Figure:
-    """Per-layer optimizer statistics over steps: mean effective step α·m̂/(√v̂+ε), ‖m‖ and ‖v‖ (log y)."""
+def layer_stats_figure(stats: dict, *, title: str = "", height: int = 380) -> go.Figure:
+    """Per-layer optimizer statistics over steps: mean effective step α·m̂/(√v̂+ε), ‖m‖ and ‖v‖ (log y).
+
+    Each panel is named above it rather than by a y-axis title, which would crowd into the gap between panels;
+    the figure's title heads the legend, so the two cannot overlap.
+    """
     panels = [("mean_effective_step", "mean |α·m̂/(√v̂+ε)|"), ("m_norm", "‖m‖"), ("v_norm", "‖v‖")]
     colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
-    data, layout = [], dict(height=height, font=FONT, plot_bgcolor="white", title=dict(text=title, x=0.01),
-                            legend=dict(orientation="h", x=0, y=1.08, yanchor="bottom"),
-                            margin=dict(l=60, r=20, t=80, b=50))
+    data, annotations = [], []
+    layout = dict(height=height, font=FONT, plot_bgcolor="white", legend=titled_legend(title, y=1.1),
+                  margin=dict(l=70, r=20, t=40, b=50))
     width = 1 / len(panels)
     for k, (key, name) in enumerate(panels):
         suffix = "" if k == 0 else str(k + 1)
-        layout[f"xaxis{suffix}"] = dict(AXIS, domain=[k * width + 0.04, (k + 1) * width - 0.04],
-                                        title=dict(text="step"), anchor=f"y{suffix}")
-        layout[f"yaxis{suffix}"] = dict(AXIS, type="log", anchor=f"x{suffix}", title=dict(text=name),
-                                        exponentformat="power")
+        domain = [k * width + 0.05, (k + 1) * width - 0.02]
+        annotations.append(dict(text=name, x=domain[0], y=1.0, xref="paper", yref="paper", xanchor="left",
+                                yanchor="bottom", showarrow=False, font=dict(size=14)))
+        layout[f"xaxis{suffix}"] = dict(AXIS, domain=domain, title=dict(text="step"), anchor=f"y{suffix}")
+        shown = []
         for i, (layer, values) in enumerate(stats.items()):
             if key in values:
                 positive = np.where(np.asarray(values[key]) > 0, values[key], np.nan)  # log axis: 0 is a gap
+                shown.append(positive)
                 data.append(dict(type="scatter", x=values["step"], y=f32(positive), mode="lines", name=layer,
                                  legendgroup=layer, showlegend=k == 0, xaxis=f"x{suffix}", yaxis=f"y{suffix}",
                                  line=dict(color=colors[i % len(colors)], width=1.8)))
+        layout[f"yaxis{suffix}"] = dict(AXIS, type="log", anchor=f"x{suffix}", exponentformat="power",
+                                        **log_ticks(np.concatenate(shown) if shown else []))
+    layout["annotations"] = annotations
     return figure(data, layout)
 
 

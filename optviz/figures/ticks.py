@@ -32,10 +32,14 @@ def _inside(values: list[float], low: float, high: float) -> list[float]:
 
 
 def tick_label(value: float) -> str:
-    """1e-5 rather than 1e-05; 0.999 and 250 as they are."""
-    text = f"{value:.6g}"
-    mantissa, _, exponent = text.partition("e")
-    return f"{mantissa}e{int(exponent)}" if exponent else text
+    """0.999, 250 and 0.001 as they are; smaller numbers as powers of ten, 10⁻⁵ or 2×10⁻⁴ (HTML that Plotly draws,
+    like its own exponentformat="power")."""
+    if value == 0 or abs(value) >= 1e-3:
+        return f"{value:.6g}"
+    exponent = math.floor(math.log10(abs(value)) + 1e-9)
+    mantissa = f"{value / 10.0 ** exponent:.3g}"
+    power = f"10<sup>{exponent}</sup>".replace("-", "−")
+    return power if mantissa == "1" else f"{mantissa}×{power}"
 
 
 def log_ticks(values) -> dict:
