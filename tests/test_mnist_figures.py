@@ -1,9 +1,11 @@
 """MNIST figures: curves follow the events, the confusion matrix keeps its counts, digit tiles are exact."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import plotly.graph_objects as go
 
-from optviz.figures.mnist import confusion_figure, digit_grid, layer_stats_figure, training_figure
+from optviz.figures.mnist import confusion_figure, digit_grid, landscape_figure, layer_stats_figure, training_figure
 
 
 def events(losses, accuracies):
@@ -59,11 +61,26 @@ def test_layer_stats_name_each_panel_above_it_and_head_the_legend_with_the_title
     layout = layer_stats_figure(stats, title="Optimizer state per layer · Adam").layout
     assert [a.text for a in layout.annotations] == ["mean |α·m̂/(√v̂+ε)|", "‖m‖", "‖v‖"]
     assert layout.legend.title.text == "Optimizer state per layer · Adam" and not layout.title.text
-    for axis, annotation in zip((layout.yaxis, layout.yaxis2, layout.yaxis3), layout.annotations):
+    for axis in (layout.yaxis, layout.yaxis2, layout.yaxis3):
         assert not axis.title.text                      # named by the annotation, not squeezed between panels
         assert len(axis.tickvals) >= 2 and all("<sup>" in t or float(t) for t in axis.ticktext)
     for left, right in ((layout.xaxis, layout.xaxis2), (layout.xaxis2, layout.xaxis3)):
         assert left.domain[1] < right.domain[0]
+
+
+def test_landscape_paths_mark_their_shared_start_and_their_ends():
+    grid = np.linspace(-1, 1, 5)
+    paths = {"Adam": np.array([[1.0, 1.0], [0.5, 0.2], [0.0, 0.0]]), "SGD": np.array([[1.0, 1.0], [0.9, 0.8]])}
+    landscape = SimpleNamespace(alpha=grid, beta=grid, loss=np.ones((5, 5)) + grid[:, None] ** 2, paths=paths,
+                                path_steps={"Adam": [0, 10, 20], "SGD": [0, 20]}, explained_variance=(0.9, 0.05),
+                                origin="Adam", n_samples=1000)
+    fig = landscape_figure(landscape)
+    go.Figure(fig.to_dict())
+    adam, sgd = (t for t in fig.data if t.type == "scatter")
+    assert list(adam.marker.symbol) == ["circle-open", "circle", "diamond"]
+    assert list(sgd.marker.symbol) == ["circle-open", "diamond"]
+    assert adam.text[0] == "step 0 (start)" and adam.text[-1] == "step 20 (end)"
+    assert "start" in fig.layout.legend.title.text and not fig.layout.title.text
 
 
 def test_digit_grid_tiles_each_image_scaled_with_white_gaps():

@@ -106,17 +106,23 @@ def landscape_figure(landscape, *, names: dict | None = None, height: int = 520)
                  colorbar=dict(title=dict(text="log₁₀ loss", side="right")),
                  hovertemplate="α = %{x:.3g}, β = %{y:.3g}: log₁₀ loss %{z:.3f}<extra></extra>")]
     for label, path in landscape.paths.items():
+        n = len(path)
+        # the start (the weights every optimizer shares) as a ring, the end as a diamond, snapshots as dots
+        symbols = ["circle-open"] + ["circle"] * (n - 2) + ["diamond"] if n > 1 else ["diamond"]
+        sizes = [12] + [5] * (n - 2) + [11] if n > 1 else [11]
+        steps = landscape.path_steps[label]
+        text = [f"step {s}" + (" (start)" if i == 0 else " (end)" if i == n - 1 else "") for i, s in enumerate(steps)]
         data.append(dict(type="scatter", x=f32(path[:, 0]), y=f32(path[:, 1]), mode="lines+markers", name=label,
-                         line=dict(color=colors[label], width=2.5), marker=dict(size=5),
-                         text=[f"step {s}" for s in landscape.path_steps[label]],
-                         hovertemplate=f"<b>{label}</b> %{{text}}<extra></extra>"))
+                         line=dict(color=colors[label], width=2.5),
+                         marker=dict(size=sizes, symbol=symbols, line=dict(width=2, color=colors[label])),
+                         text=text, hovertemplate=f"<b>{label}</b> %{{text}}<extra></extra>"))
     share = landscape.explained_variance
-    layout = dict(height=height, font=FONT, plot_bgcolor="white",
-                  title=dict(text=f"Training loss around the final weights of {landscape.origin} "
-                                  f"({landscape.n_samples:,} digits)", x=0.01),
+    title = (f"Training loss around the final weights of {landscape.origin} ({landscape.n_samples:,} digits)"
+             " · ○ start  ◆ end")
+    layout = dict(height=height, font=FONT, plot_bgcolor="white", legend=titled_legend(title),
                   xaxis=dict(AXIS, title=dict(text=f"direction 1 ({100 * share[0]:.0f}% of the movement)")),
                   yaxis=dict(AXIS, title=dict(text=f"direction 2 ({100 * share[1]:.0f}%)")),
-                  legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"), margin=dict(l=70, r=20, t=90, b=50))
+                  margin=dict(l=70, r=20, t=40, b=50))
     return figure(data, layout)
 
 
