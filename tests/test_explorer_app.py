@@ -155,6 +155,19 @@ def test_a_bad_formula_is_reported_and_the_last_good_one_kept():
     assert results(at)["Adam"]["final loss"] == before["Adam"]["final loss"]
 
 
+def test_messages_show_typed_formulas_as_typed_not_as_markdown():
+    """x**2 + y**2 in an error would render as "x" + bold "2 + y" + "2", and __import__ as a bold "import"."""
+    at = start()
+    widget(at, "selectbox", "x.surface").select("custom").run()
+    widget(at, "text_input", "x.expr").input("__import__('os')").run()
+    (error,) = at.sidebar.error
+    assert r"\_\_import\_\_" in error.value and "__import__" not in error.value
+    warned = start({"surface": "custom", "f": "x**2 + y**"})
+    (warning,) = warned.warning
+    assert r"x\*\*2 + y\*\*" in warning.value and "**" not in warning.value
+    assert "missing? Using Rosenbrock." in warning.value   # the reason's own "?" ends its sentence, no "?."
+
+
 def test_a_link_with_a_hostile_formula_falls_back_with_a_warning():
     at = start({"surface": "custom", "f": "9**9**9"})
     assert not at.exception

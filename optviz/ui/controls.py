@@ -37,6 +37,15 @@ def number_text(value) -> str:
     return f"{value:.4g}"
 
 
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>$~|:#])")
+
+
+def plain(text) -> str:
+    """Text (a typed formula, a link's values, an error quoting them) escaped for st.error and st.warning, which
+    read Markdown: x**2 + y**2 must not turn bold, __import__ must keep its underscores, a $ must not open LaTeX."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
 def latex_number(value) -> str:
     r"""A number for st.latex: 1e-08 → 10^{-8}, 3e-05 → 3\cdot10^{-5}."""
     text = number_text(value)

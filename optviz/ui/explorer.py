@@ -18,7 +18,7 @@ from ..scenarios import LESSONS
 from ..schedules import SCHEDULES, WARMUP_PARAMS
 from ..surfaces import SPECS as SURFACES
 from ..tuning import default_lr
-from .controls import ensure_value, latex_number, number_text, param_control, table, wrapped_formula
+from .controls import ensure_value, latex_number, number_text, param_control, plain, table, wrapped_formula
 from .settings import (
     CUSTOM,
     DEFAULT_EXPRESSION,
@@ -254,7 +254,7 @@ def _sidebar() -> None:
                               help="Numbers, x, y, + − * / ** and sin cos tan sinh cosh tanh exp log sqrt abs atan; "
                                    "pi and e. Press Enter to apply.")
         if state.get(_key("expr_error")):
-            st.sidebar.error(state[_key("expr_error")])
+            st.sidebar.error(plain(state[_key("expr_error")]))
     spec = surface_for(_read()).spec
     st.sidebar.latex(r"\small " + wrapped_formula(spec.latex))  # the sidebar is narrow
     st.sidebar.caption(spec.description)
@@ -339,7 +339,7 @@ def _step_inspector(races, steps: int) -> None:
 def _equations(settings: Settings, labels: list[str]) -> None:
     for entry, label in zip(settings.entries, labels):
         spec = OPTIMIZERS[entry.optimizer]
-        st.markdown(f"**{label}**")
+        st.markdown(f"**{plain(label)}**")
         st.latex(spec.latex)
         values = ", ".join(f"{p.symbol} = {latex_number(entry.hparams[p.name])}" for p in spec.params
                            if p.kind != "bool")
@@ -385,7 +385,7 @@ def sidebar() -> Settings:
     if state.get("explorer_warnings"):
         with st.container(border=True):
             st.warning("Some settings in the link could not be used:\n\n" +
-                       "\n".join(f"- {w}" for w in state["explorer_warnings"]))
+                       "\n".join(f"- {plain(w)}" for w in state["explorer_warnings"]))
             if st.button("Dismiss", key="dismiss_warnings"):
                 state["explorer_warnings"] = []
                 st.rerun()
@@ -405,7 +405,7 @@ def render(settings: Settings) -> None:
     try:
         surface, races = _race(canonical(settings))
     except ValueError as error:
-        st.error(f"These settings cannot run: {error}")
+        st.error(f"These settings cannot run: {plain(error)}")
         return
 
     options = st.columns([1, 1, 1.7, 2.6])  # room for "Presentation mode" in its own large type
@@ -435,7 +435,7 @@ def render(settings: Settings) -> None:
 
     diverged = [label for label, t in races.items() if t.diverged_at is not None]
     if diverged:
-        st.warning("Diverged: " + ", ".join(f"{label} at step {races[label].diverged_at}" for label in diverged))
+        st.warning("Diverged: " + ", ".join(f"{plain(label)} at step {races[label].diverged_at}" for label in diverged))
 
     left, right = st.columns(2)
     with left:

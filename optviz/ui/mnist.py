@@ -11,7 +11,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from ..figures.mnist import confusion_figure, digit_grid, landscape_figure, layer_stats_figure, training_figure
 from ..mnist import load_mnist, loss_landscape
 from ..optimizers import SPECS as OPTIMIZERS
-from .controls import ensure_value, param_control, table
+from .controls import ensure_value, param_control, plain, table
 from .jobs import SLOTS, JobConfig, TrainingJob
 
 CLASSIC = ["adadelta", "adagrad", "adam", "rmsprop", "sgd"]  # the classic comparison, each at its defaults
@@ -94,7 +94,7 @@ def _controls(data) -> JobConfig | None:
     try:
         hidden = parse_hidden(hidden_text)
     except ValueError as error:
-        st.error(str(error))
+        st.error(plain(error))
         return None
     if not chosen:
         st.info("Choose at least one optimizer.")
@@ -131,7 +131,7 @@ def _names(job: TrainingJob) -> dict[str, str]:
 def _results(job: TrainingJob) -> None:
     events = job.snapshot()
     if job.error:
-        st.error(f"Training failed: {job.error}")
+        st.error(f"Training failed: {plain(job.error)}")
     elif job.stopped and not any(events.values()):
         st.info("Training was cancelled before it started.")
         return
@@ -163,11 +163,11 @@ def _results(job: TrainingJob) -> None:
     with right:
         wrong = run.misclassified()[:32]
         predicted = run.predict()
-        st.markdown(f"**Misclassified test digits** (most confident first) · {label}")
+        st.markdown(f"**Misclassified test digits** (most confident first) · {plain(label)}")
         st.image(digit_grid(job.data.x_test[wrong].reshape(-1, 28, 28)), clamp=True, width="stretch")
         st.caption("  ".join(f"{int(job.data.y_test[i])}→{int(predicted[i])}" for i in wrong) +
                    "  (true→predicted, row by row)")
-    st.markdown(f"**First-layer weights** · {label}: what each hidden unit looks for")
+    st.markdown(f"**First-layer weights** · {plain(label)}: what each hidden unit looks for")
     st.image(digit_grid(run.first_layer_weights()[:48], columns=12), clamp=True, width="stretch")
     stats = run.layer_stats()
     if any("m_norm" in values for values in stats.values()):
@@ -196,15 +196,15 @@ def render() -> None:
                              help="A folder with the four original IDX files (gz or raw). Empty: the user cache, "
                                   "a download, or the offline subset")
     if data_dir and not os.path.isdir(data_dir):
-        st.error(f"{data_dir!r} is not a folder: using the default places instead.")
+        st.error(f"{plain(repr(data_dir))} is not a folder: using the default places instead.")
         data_dir = ""
     try:
         with st.spinner("Loading MNIST…"):
             data = _data(data_dir)
     except (OSError, ValueError) as error:
-        st.error(f"MNIST could not be loaded: {error}")
+        st.error(f"MNIST could not be loaded: {plain(error)}")
         return
-    st.caption(f"Dataset: {data.source}")
+    st.caption(f"Dataset: {plain(data.source)}")
     running, waiting = SLOTS.counts()
     st.caption(f"Bounds: up to 6 optimizers, {MAX_EPOCHS} epochs, {MAX_LAYERS} hidden layers of at most {MAX_WIDTH} "
                f"units and {MAX_PARAMETERS:,} parameters in all. This server runs at most {SLOTS.limit} trainings "

@@ -126,7 +126,8 @@ def from_query(query: Mapping[str, Any]) -> tuple[Settings, list[str]]:
         try:
             settings = Settings.default(CUSTOM, expression[:MAX_QUERY_VALUE])
         except ValueError as error:
-            warnings.append(f"Custom surface {_show(expression)}: {error}. Using {SURFACES[DEFAULT_SURFACE].title}.")
+            reason = str(error) if str(error).endswith((".", "?", "!")) else f"{error}."
+            warnings.append(f"Custom surface {_show(expression)}: {reason} Using {SURFACES[DEFAULT_SURFACE].title}.")
     elif name is not None:
         if name in SURFACES:
             settings = Settings.default(name)

@@ -15,7 +15,7 @@ from .. import figures, sweeps
 from ..optimizers import SPECS as OPTIMIZERS
 from ..tuning import default_lr
 from . import explorer
-from .controls import number_text, table
+from .controls import number_text, plain, table
 from .settings import Settings
 
 RESOLUTIONS = (20, 50, 100, 150, 200)
@@ -116,7 +116,7 @@ def _sweep_section(settings: Settings, context: str) -> None:
         with st.spinner("Running the grid…"):
             result = _sweep(context, optimizer, x_param, x_range, y_param, y_range, n, json.dumps(fixed))
     except ValueError as error:
-        st.error(str(error))
+        st.error(plain(error))
         return
     cell_key = f"sw.cell.{optimizer}.{x_param}.{y_param}.{n}"
     selected = st.session_state.get(cell_key)
@@ -158,7 +158,7 @@ def _range_controls(optimizer: str, x_param: str, y_param: str) -> tuple[tuple, 
                 sweeps.axis_values(optimizer, param, 2, a, b)
                 ranges.append((a, b))
             except ValueError as error:
-                col.error(f"{error}. Using the default range.")
+                col.error(f"{plain(error)}. Using the default range.")
                 ranges.append((None, None))
     return ranges[0], ranges[1]
 
@@ -198,7 +198,7 @@ def _tune_section(settings: Settings, context: str) -> None:
     try:
         results = _tune(context, tuple(chosen), objective, also, given)
     except ValueError as error:
-        st.error(str(error))
+        st.error(plain(error))
         return
     rows, tuned = [], {}
     for name, result in results.items():
@@ -264,8 +264,9 @@ def _basins_section(settings: Settings, context: str) -> None:
 def render(settings: Settings) -> None:
     """Draw the sweeps tab for the sidebar's settings."""
     context = _context(settings)
-    st.caption(f"On **{explorer.surface_for(settings).title}** from ({settings.start[0]:g}, {settings.start[1]:g}) "
-               f"for {settings.steps} steps — change these in the sidebar.")
+    title = plain(explorer.surface_for(settings).title)
+    st.caption(f"On **{title}** from ({settings.start[0]:g}, {settings.start[1]:g}) for {settings.steps} steps — "
+               "change these in the sidebar.")
     _sweep_section(settings, context)
     st.divider()
     _tune_section(settings, context)

@@ -1,11 +1,12 @@
-"""Formulas in the narrow sidebar are broken into lines at top-level + and −, never inside brackets."""
+"""Text the UI shows: formulas in the narrow sidebar broken into lines at top-level + and − (never inside
+brackets), and user text in messages escaped so Markdown shows it as typed."""
 
 import re
 
 import pytest
 
 import optviz
-from optviz.ui.controls import _visible_length, wrapped_formula
+from optviz.ui.controls import _visible_length, plain, wrapped_formula
 
 
 def unwrapped(latex: str) -> str:
@@ -52,3 +53,11 @@ def test_a_typed_formula_is_wrapped_too():
     wrapped = wrapped_formula(latex)
     assert len(lines(wrapped)) >= 2 and unwrapped(wrapped) == unwrapped(latex)
     assert all(line.count(r"\left") == line.count(r"\right") for line in lines(wrapped))
+
+
+@pytest.mark.parametrize("text", ["x**2 + y**2", "__import__('os')", "costs $5 and $6", "[link](http://x)",
+                                  ":red[alarm] :smile:", "a|b ~~gone~~ #1 <b>bold</b> `code` back\\slash"])
+def test_plain_escapes_every_markdown_character_and_nothing_is_lost(text):
+    escaped = plain(text)
+    assert re.sub(r"\\(.)", r"\1", escaped) == text                      # unescaping gives the text back
+    assert not re.search(r"(?<!\\)[`*_\[\]<>$~|:#]", re.sub(r"\\\\", "", escaped))   # none left bare
