@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..surfaces import Surface
-from ._plotly import FONT, decimals_for, f32, figure, rounded, scale_fonts
+from ._plotly import FONT, decimals_for, f32, figure, rounded, scale_fonts, titled_legend
 from .arrows import ARROW_KINDS, arrow_segments, arrow_vectors
 from .colors import palette
 from .labels import hover_title, legend_label
@@ -261,8 +261,7 @@ def _legend(title: str, height: int, rows: bool) -> dict:
     The title lives in the legend so the two cannot overlap: Plotly grows the top margin to fit the legend,
     however many lines a large race wraps it onto, but would not move a separate title out of its way.
     """
-    return dict(orientation="h", x=0, xanchor="left", y=1 + _plot_fraction(height, 24 if rows else 6),
-                yanchor="bottom", font=dict(size=14), title=dict(text=title, side="top", font=dict(size=18)))
+    return {**titled_legend(title, y=1 + _plot_fraction(height, 24 if rows else 6)), "font": dict(size=14)}
 
 
 def _row_axes(panel: _Panel, domain: list[float], bottom: bool, last_step: int) -> dict:
