@@ -155,7 +155,7 @@ def _simulate(surf: Surface, contestants: list[tuple[str, Optimizer]], start, st
     x, y, grad_x, grad_y = position[:, 0], position[:, 1], grad[:, 0], grad[:, 1]
     with np.errstate(all="ignore"):  # divergence is an outcome here, not an error
         for t in range(1, steps + 1):
-            grad_x[...], grad_y[...] = surf.grad(x, y)
+            grad_x[...], grad_y[...] = surf.step_grad(x, y, t)
             if noise is not None:
                 grad += noise[t - 1]
             for step_, p, g, state in steppers:

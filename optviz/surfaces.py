@@ -63,6 +63,13 @@ class Surface:
     def grad(self, x, y):
         return self.spec.grad(x, y, **self._shape_params)
 
+    def step_grad(self, x, y, t: int):
+        """The gradient an optimizer sees at step t (1-based), before any gradient noise.
+
+        The exact gradient here; a surface defined by data may return the gradient of step t's mini-batch.
+        """
+        return self.grad(x, y)
+
     def gradient_noise(self, steps: int) -> np.ndarray | None:
         """Noise added to the gradient at steps 1..steps, shape (steps, 2), or None for exact gradients.
 
