@@ -1,5 +1,6 @@
-"""Command line: export a race without the app.
+"""Command line: serve the app to a class, or export a race without the app.
 
+    python -m optviz serve --replicas 2 --port 8501
     python -m optviz export --surface rosenbrock --optimizers adam sgd --out race.html
     python -m optviz export --surface saddle --optimizers adam momentum --set adam.lr=0.05 --steps 300 --out race.csv
 """
@@ -11,8 +12,8 @@ import sys
 from pathlib import Path
 
 from .engine import Entry, race
-from .figures.export import race_html, trajectories_csv
 from .optimizers import SPECS as OPTIMIZERS
+from .serve import APP, ServeError, cores, serve, streamlit_options
 from .surfaces import SPECS as SURFACES
 from .surfaces import surface
 from .tuning import default_lr
@@ -39,6 +40,8 @@ def _settings(pairs: list[str]) -> dict[str, dict[str, object]]:
 
 def export(args: argparse.Namespace) -> str:
     """Run the race the arguments describe and write it; returns what was written, for the message."""
+    from .figures.export import race_html, trajectories_csv  # Plotly: not loaded by serve's supervisor
+
     given = _settings(args.set or [])
     unknown = sorted(set(given) - set(args.optimizers))
     if unknown:
@@ -53,8 +56,15 @@ def export(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m optviz", description="optviz without the app")
+    parser = argparse.ArgumentParser(prog="python -m optviz", description="serve the app, or optviz without it")
     commands = parser.add_subparsers(dest="command", required=True)
+    srv = commands.add_parser("serve", help="the app for a class: N Streamlit replicas behind HAProxy, sticky by "
+                              "cookie; other --section.option arguments go to Streamlit")
+    srv.add_argument("--replicas", type=int, default=cores(), help="Streamlit processes (default: one per core); "
+                     "1 runs plain Streamlit")
+    srv.add_argument("--port", type=int, default=8501)
+    srv.add_argument("--address", default="0.0.0.0", help="where the class reaches it (default: every interface)")
+    srv.add_argument("--app", type=Path, default=APP, help="the Streamlit script (default: optviz's app.py)")
     exp = commands.add_parser("export", help="write a race as a standalone HTML animation or a CSV of trajectories")
     exp.add_argument("--surface", default="rosenbrock", choices=list(SURFACES))
     exp.add_argument("--optimizers", nargs="+", default=["adam", "sgd"], choices=list(OPTIMIZERS), metavar="NAME")
@@ -62,10 +72,16 @@ def main(argv: list[str] | None = None) -> int:
     exp.add_argument("--start", type=float, nargs=2, metavar=("X", "Y"))
     exp.add_argument("--set", action="append", metavar="OPT.PARAM=VALUE", help="a hyperparameter, repeatable")
     exp.add_argument("--out", required=True, help="race.html (plays offline) or race.csv")
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if args.command != "serve" and rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
+        if args.command == "serve":
+            if not (1 <= args.replicas <= 64 and 1 <= args.port <= 65535):
+                raise ValueError("--replicas takes 1 to 64 and --port 1 to 65535")
+            return serve(args.app.resolve(), args.replicas, args.address, args.port, streamlit_options(rest))
         print(export(args))
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, ServeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -1,0 +1,280 @@
+"""Serve a class: N Streamlit replicas of the app behind HAProxy, each browser kept on its replica by a cookie.
+
+    python -m optviz serve                                # one replica per core, on port 8501
+    python -m optviz serve --replicas 2 --port 8501 --theme.base dark   # Streamlit options pass through
+
+One Streamlit server runs every student's script in one Python process, so a class queues behind one interpreter
+lock while the other cores idle. Here each replica is a plain `streamlit run app.py` on an internal loopback port,
+in its own process group, and the balancer in front is HAProxy, configured from `haproxy.cfg.template`. A replica
+that dies is restarted; the balancer's health checks take it out of rotation meanwhile and back in once it answers.
+Ctrl-C or SIGTERM stops the balancer, then every replica's process group. `--replicas 1` is plain Streamlit.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+TEMPLATE = Path(__file__).with_name("haproxy.cfg.template")
+APP = Path(__file__).resolve().parents[1] / "app.py"
+COOKIE = "optviz_replica"  # the balancer's cookie; its value names the replica (r1, r2, …)
+HEALTH = "/_stcore/health"
+OWNED = {"server.port": "--port", "server.address": "--address", "server.headless": None}
+INSTALL = "sudo apt-get install haproxy"
+SBIN = ("/usr/sbin", "/usr/local/sbin")  # where Debian puts haproxy; not on every user's PATH
+START_SECONDS = 120.0  # how long replicas may take to answer their health check at start (a busy 2-core machine)
+STOP_SECONDS = 10.0  # how long a process group may take to stop on SIGTERM before it is killed
+RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)  # after the 1st, 2nd, … crash in a row
+STABLE_SECONDS = 60.0  # a replica up this long has its crash count reset
+
+
+class ServeError(RuntimeError):
+    """Something the teacher must fix before serving: the message says what and how."""
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def find_haproxy() -> str:
+    """The haproxy executable; Debian installs it in /usr/sbin, which a user's PATH often lacks."""
+    path = os.pathsep.join([os.environ.get("PATH", ""), *SBIN])
+    found = shutil.which("haproxy", path=path)
+    if not found:
+        raise ServeError(f"several replicas need the HAProxy load balancer, which is not installed: {INSTALL}\n"
+                         f"(or serve one process: python -m optviz serve --replicas 1)")
+    return found
+
+
+def haproxy_config(address: str, port: int, replica_ports: dict[str, int]) -> str:
+    """The balancer's configuration: the template with the public address and one server line per replica."""
+    servers = "\n".join(f"    server {name} 127.0.0.1:{p} cookie {name}" for name, p in replica_ports.items())
+    return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
+        address=address, port=port, cookie=COOKIE, servers=servers)
+
+
+def streamlit_options(tokens: list[str]) -> list[str]:
+    """Options serve does not know itself, checked as Streamlit's `--section.option VALUE` and passed to every
+    replica; serve sets the port, address and headless mode of the replicas itself."""
+    if tokens and not tokens[0].startswith("--"):
+        raise ServeError(f"unexpected argument {tokens[0]!r}: serve passes only Streamlit's --section.option VALUE on")
+    for token in tokens:
+        key = token[2:].split("=", 1)[0] if token.startswith("--") else None
+        if key is not None and "." not in key:
+            raise ServeError(f"unknown option {token}: Streamlit's options look like --server.maxUploadSize 50")
+        if key in OWNED:
+            instead = f"; use serve's {OWNED[key]}" if OWNED[key] else ""
+            raise ServeError(f"{token} is set by serve itself{instead}")
+    return tokens
+
+
+def streamlit_command(app: Path, address: str, port: int, options: list[str]) -> list[str]:
+    return [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+            "--server.address", address, "--server.port", str(port), *options]
+
+
+def replica_environment(replicas: int) -> dict[str, str]:
+    """The replicas' environment: the machine's cores shared out as MNIST training slots, K per replica, unless
+    the teacher set OPTVIZ_MAX_TRAININGS (then that many per replica)."""
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    env.setdefault("OPTVIZ_MAX_TRAININGS", str(max(1, cores() // replicas)))
+    return env
+
+
+def free_port(address: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((address, 0))
+        return s.getsockname()[1]
+
+
+def check_port_free(address: str, port: int) -> None:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((address, port))
+        except OSError as error:
+            reason = f"{error.strerror} (another server on that port?)"
+            raise ServeError(f"cannot listen on {address}:{port}: {reason}") from None
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: a process group of its own (Ctrl-C reaches serve alone, which stops everything
+    in order), and SIGTERM when serve dies, even by SIGKILL, so no replica outlives it."""
+    os.setsid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG (Linux)
+    except (AttributeError, OSError):
+        pass
+
+
+def start_group(command: list[str], cwd: Path | None = None, env: dict | None = None, **streams) -> subprocess.Popen:
+    """Start a command as the leader of its own process group."""
+    parent = os.getpid()
+
+    def prepare() -> None:
+        _die_with_parent()
+        if os.getppid() != parent:  # serve died before the child could ask to die with it
+            os._exit(1)
+
+    return subprocess.Popen(command, cwd=cwd, env=env, preexec_fn=prepare, **streams)
+
+
+def stop_groups(processes: list[subprocess.Popen], grace: float = STOP_SECONDS) -> None:
+    """SIGTERM to each process group, SIGKILL to those still there after `grace` seconds."""
+    for process in processes:
+        _signal_group(process, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+        _signal_group(process, signal.SIGKILL)  # the leader's stragglers too, if any
+        process.wait()
+
+
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def healthy(port: int, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{HEALTH}", timeout=timeout) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@dataclass
+class Replica:
+    """One `streamlit run` on an internal port, restarted when it dies."""
+
+    name: str
+    port: int
+    command: list[str]
+    process: subprocess.Popen | None = None
+    started: float = 0.0
+    crashes: int = 0  # in a row, without STABLE_SECONDS of uptime between
+    restart_at: float | None = None
+
+    def start(self, cwd: Path, env: dict) -> None:
+        # Streamlit's banner names the internal port, which is not the address to give the class: stdout is
+        # dropped; its log and any traceback (stderr) reach serve's terminal.
+        self.process = start_group(self.command, cwd=cwd, env=env, stdout=subprocess.DEVNULL)
+        self.started, self.restart_at = time.monotonic(), None
+        say(f"replica {self.name} started: pid {self.process.pid} on 127.0.0.1:{self.port}")
+
+    def check(self, cwd: Path, env: dict) -> None:
+        """Restart a replica that exited, after a delay growing with crashes in a row."""
+        now = time.monotonic()
+        if self.restart_at is not None:
+            if now >= self.restart_at:
+                self.start(cwd, env)
+            return
+        code = self.process.poll()
+        if code is None:
+            if now - self.started > STABLE_SECONDS:
+                self.crashes = 0
+            return
+        _signal_group(self.process, signal.SIGKILL)  # whatever it left behind in its group
+        delay = RESTART_DELAYS[min(self.crashes, len(RESTART_DELAYS) - 1)]
+        self.crashes += 1
+        self.restart_at = now + delay
+        say(f"replica {self.name} (pid {self.process.pid}) exited with code {code}: restarting in {delay:.0f} s; "
+            f"its students reconnect to the other replicas meanwhile")
+
+
+def say(message: str) -> None:
+    print(f"optviz serve: {message}", flush=True)
+
+
+class Stop:
+    """Set by Ctrl-C, SIGTERM or SIGHUP: the supervision loop ends and everything is stopped in order. A plain flag:
+    a signal handler that took a lock could deadlock against the code it interrupted."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, self._request)
+
+    def _request(self, *_) -> None:
+        self.requested = True
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`; True once a stop was requested."""
+        deadline = time.monotonic() + seconds
+        while not self.requested and time.monotonic() < deadline:
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+        return self.requested
+
+
+def wait_healthy(replicas: list[Replica], stop: Stop) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    waiting = list(replicas)
+    while waiting:
+        for replica in list(waiting):
+            code = replica.process.poll()
+            if code is not None:
+                raise ServeError(f"replica {replica.name} exited with code {code} while starting (its log is above)")
+            if healthy(replica.port):
+                waiting.remove(replica)
+        if waiting and (time.monotonic() > deadline or stop.wait(0.3)):
+            names = ", ".join(r.name for r in waiting)
+            raise ServeError(f"replica {names} did not answer {HEALTH} within {START_SECONDS:.0f} s"
+                             if not stop.requested else "stopped while starting")
+
+
+def serve(app: Path, replicas: int, address: str, port: int, options: list[str]) -> int:
+    """Run the replicas and the balancer until Ctrl-C or SIGTERM; returns the exit code."""
+    if not app.is_file():
+        raise ServeError(f"{app} is not a file: serve runs a Streamlit script, by default optviz's app.py")
+    command = streamlit_command(app, address, port, options)
+    if replicas == 1:  # plain Streamlit: nothing to balance or supervise
+        check_port_free(address, port)
+        os.chdir(app.parent)
+        os.execvpe(command[0], command, {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"})
+    haproxy = find_haproxy()
+    check_port_free(address, port)
+    fleet = [Replica(f"r{i + 1}", p, streamlit_command(app, "127.0.0.1", p, options))
+             for i, p in enumerate(free_port() for _ in range(replicas))]
+    env = replica_environment(replicas)
+    stop = Stop()
+    folder = Path(tempfile.mkdtemp(prefix="optviz-serve-"))
+    balancer = None
+    try:
+        config = folder / "haproxy.cfg"
+        config.write_text(haproxy_config(address, port, {r.name: r.port for r in fleet}), encoding="utf-8")
+        checked = subprocess.run([haproxy, "-c", "-q", "-f", str(config)], capture_output=True, text=True)
+        if checked.returncode:
+            raise ServeError(f"HAProxy refused its configuration {config}:\n{checked.stdout}{checked.stderr}")
+        for replica in fleet:
+            replica.start(app.parent, env)
+        wait_healthy(fleet, stop)
+        balancer = start_group([haproxy, "-db", "-f", str(config)])
+        say(f"{replicas} replicas of {app.name} behind HAProxy at http://{address}:{port}/ (sticky by the cookie "
+            f"{COOKIE}); MNIST trainings at once per replica: {env['OPTVIZ_MAX_TRAININGS']}. Ctrl-C stops them all.")
+        while not stop.wait(0.5):
+            if balancer.poll() is not None:
+                raise ServeError(f"HAProxy exited with code {balancer.returncode} (its messages are above)")
+            for replica in fleet:
+                replica.check(app.parent, env)
+        say("stopping")
+        return 0
+    finally:
+        # the balancer first, so nobody is sent to a replica that is going away
+        stop_groups([p for p in [balancer, *(r.process for r in fleet)] if p is not None])
+        shutil.rmtree(folder, ignore_errors=True)
