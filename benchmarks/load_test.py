@@ -2,6 +2,9 @@
 
     python benchmarks/load_test.py                     # N = 1, 10, 30, every scenario, plus 3 real browser pages
     python benchmarks/load_test.py --students 5 --ci --max-trainings 2   # the CI variant: behaviour, no timings
+    python benchmarks/load_test.py --replicas 2 --students 30 60 --scenarios "own settings" "own sweeps"
+                                   # one process vs `python -m optviz serve --replicas 2` (HAProxy), same run
+    python benchmarks/load_test.py --replicas 2 --students 4 --ci        # the balancer's CI variant: behaviour
 
 Each simulated student opens the app's websocket (/_stcore/stream), sends the BackMsg that asks for a script run
 with a query string (the default page, or the student's own settings through the URL state), and reads
@@ -10,18 +13,27 @@ students press Train in the MNIST tab (more than the server's K slots) and keep 
 browser does, one cancels from the queue, the others load race pages meanwhile; then the trainers close their
 tabs and a newcomer checks that every slot is free again. Everything runs on 127.0.0.1, is bounded in count and
 time, and stops by itself. Real browsers would mostly measure the browsers on a 2-core machine.
+
+With --replicas N the same students also go through the load balancer of `python -m optviz serve` (all from
+127.0.0.1, like a class behind one NAT address): each first fetches the page as a browser does, keeps the cookie the
+balancer sets, and opens its websocket with it; the cookie names the replica, and the balancer's X-Optviz-Replica
+header says which replica really answered each request. The --ci variant then kills a replica and watches new
+sessions go to the others, the replica come back, and every process end on SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import os
 import re
+import signal
 import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +44,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+from optviz.serve import COOKIE  # noqa: E402
 from optviz.ui import jobs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +58,8 @@ class Load:
     charts: int
     exceptions: int
     finished: bool
+    replica: str | None = None  # the replica the balancer's cookie names (None: one plain process)
+    stayed: bool = True  # the page and the websocket were both answered by that replica
 
 
 def own_settings(i: int) -> str:
@@ -60,17 +75,40 @@ SCENARIOS = {
 }
 
 
-def connect(port: int):
-    """A browser tab's websocket to the app."""
+def connect(port: int, replica: str | None = None):
+    """A browser tab's websocket to the app, with the balancer's cookie if it set one."""
+    cookie = {"Cookie": f"{COOKIE}={replica}"} if replica else None
     return websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"], max_size=None,
-                              open_timeout=RUN_TIMEOUT)
+                              open_timeout=RUN_TIMEOUT, additional_headers=cookie)
 
 
-async def student(port: int, query: str) -> Load:
-    """One page load through the websocket, as a browser does it."""
+COOKIE_TEXT = re.compile(rf"^set-cookie:\s*{COOKIE}=(\w+)", re.IGNORECASE | re.MULTILINE)
+SERVED_BY_TEXT = re.compile(r"^x-optviz-replica:\s*(\w+)", re.IGNORECASE | re.MULTILINE)
+
+
+async def fetch(port: int, path: str = "/", replica: str | None = None) -> tuple[str | None, str | None]:
+    """GET a page as a browser does, with the balancer's cookie if it has one: (the replica a new cookie names,
+    the replica that answered), both None without a balancer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    cookie = f"Cookie: {COOKIE}={replica}\r\n" if replica else ""
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{cookie}Connection: close\r\n\r\n".encode())
+    head = (await asyncio.wait_for(reader.read(), RUN_TIMEOUT)).split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    writer.close()
+    if not head.startswith("HTTP/1.1 200"):
+        raise ConnectionError(f"GET {path}: {head.splitlines()[0] if head else 'no answer'}")
+    named, served_by = COOKIE_TEXT.search(head), SERVED_BY_TEXT.search(head)
+    return named and named.group(1), served_by and served_by.group(1)
+
+
+async def student(port: int, query: str, replica: str | None = None) -> Load:
+    """One page load as a browser does it: the page (which sets the balancer's cookie, if there is a balancer),
+    then a script run through the websocket. A returning student brings the cookie of its `replica`."""
     start = time.perf_counter()
     charts = exceptions = 0
-    async with connect(port) as ws:
+    named, page_by = await fetch(port, replica=replica)
+    replica = named or replica  # a new cookie: the first visit, or the cookie's replica was dead
+    async with connect(port, replica) as ws:
+        stayed = page_by == replica == ws.response.headers.get("X-Optviz-Replica")
         request = BackMsg()
         request.rerun_script.query_string = query
         await ws.send(request.SerializeToString())
@@ -84,8 +122,8 @@ async def student(port: int, query: str) -> Load:
                 charts += element == "plotly_chart"
                 exceptions += element == "exception"
             elif kind == "script_finished":
-                return Load(time.perf_counter() - start, charts, exceptions, True)
-    return Load(time.perf_counter() - start, charts, exceptions, False)
+                return Load(time.perf_counter() - start, charts, exceptions, True, replica, stayed)
+    return Load(time.perf_counter() - start, charts, exceptions, False, replica, stayed)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -242,20 +280,104 @@ async def _mnist_page(port: int) -> list:
         return await Page(ws, MNIST_QUERY).run()
 
 
+CLASSES = iter(range(0, 10**6, 100))  # each class's students have their own numbers: no cache hits across classes
+
+
 async def classroom(port: int, n: int, scenario: str) -> list[Load]:
     """n students load their page at the same moment."""
-    queries = [SCENARIOS[scenario](i) for i in range(n)]
+    first = next(CLASSES)
+    queries = [SCENARIOS[scenario](first + i) for i in range(n)]
     results = await asyncio.gather(*(student(port, q) for q in queries), return_exceptions=True)
     return [r if isinstance(r, Load) else Load(RUN_TIMEOUT, 0, 1, False) for r in results]
 
 
 def server_cpu_and_rss(pid: int) -> tuple[float, float]:
-    """CPU seconds used so far and resident memory in MB, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / TICK
-    rss_kb = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-                  if line.startswith("VmRSS"))
+    """CPU seconds used so far and resident memory in MB of a server and every process under it, from /proc."""
+    cpu = rss_kb = 0.0
+    for each in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            rss_kb += next(int(line.split()[1]) for line in Path(f"/proc/{each}/status").read_text().splitlines()
+                           if line.startswith("VmRSS"))
+        except (OSError, StopIteration):  # ended meanwhile
+            continue
+        cpu += (int(fields[11]) + int(fields[12])) / TICK
     return cpu, rss_kb / 1024
+
+
+def process_tree(pid: int) -> list[int]:
+    """pid and every live process descended from it."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            state, ppid = entry.joinpath("stat").read_text().rsplit(")", 1)[1].split()[:2]
+        except (OSError, ValueError):
+            continue
+        if state != "Z":
+            parents.setdefault(int(ppid), []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        tree.append(todo.pop())
+        todo += parents.get(tree[-1], [])
+    return tree
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for a parent that will never reap it counts as ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+REPLICA_TEXT = re.compile(r"replica (\w+) started: pid (\d+) on 127\.0\.0\.1:(\d+)")
+READY_TEXT = "Ctrl-C stops them all"
+
+
+class Served:
+    """`python -m optviz serve` on 127.0.0.1: its replicas and balancer, and what it says on its terminal."""
+
+    def __init__(self, port: int, replicas: int, max_trainings: int | None = None, start_seconds: float = 180.0):
+        env = {**os.environ, **({"OPTVIZ_MAX_TRAININGS": str(max_trainings)} if max_trainings else {})}
+        self.port = port
+        self.process = subprocess.Popen([sys.executable, "-m", "optviz", "serve", "--replicas", str(replicas),
+                                         "--port", str(port), "--address", "127.0.0.1"], cwd=ROOT, env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        threading.Thread(target=lambda: self.lines.extend(self.process.stdout), daemon=True).start()
+        deadline = time.time() + start_seconds
+        while not any(READY_TEXT in line for line in self.lines):
+            if self.process.poll() is not None or time.time() > deadline:
+                self.process.kill()
+                raise RuntimeError("optviz serve did not start:\n" + "".join(self.lines))
+            time.sleep(0.2)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def replicas(self) -> dict[str, tuple[int, int]]:
+        """Each replica's latest (pid, port), as serve announced them."""
+        return {m.group(1): (int(m.group(2)), int(m.group(3))) for line in list(self.lines)
+                for m in [REPLICA_TEXT.search(line)] if m}
+
+    def stop(self, sig: int = signal.SIGTERM, seconds: float = 20.0) -> tuple[int | None, list[int]]:
+        """Signal serve; returns its exit code and the processes of its tree still running `seconds` later."""
+        tree = process_tree(self.pid)
+        self.process.send_signal(sig)
+        try:
+            code = self.process.wait(seconds)
+        except subprocess.TimeoutExpired:
+            code = None
+        deadline = time.time() + seconds
+        while any(alive(pid) for pid in tree) and time.time() < deadline:
+            time.sleep(0.2)
+        leftovers = [pid for pid in tree if alive(pid)]
+        for pid in leftovers:  # never leave them running, even when the test fails
+            os.kill(pid, signal.SIGKILL)
+        return code, leftovers
 
 
 def start_server(port: int, max_trainings: int | None = None) -> subprocess.Popen:
@@ -352,17 +474,193 @@ def report_training(pid: int, port: int, n: int) -> list[str]:
     return failures
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Several replicas behind the balancer of `python -m optviz serve`
+
+
+def served_with_chart(loads: list[Load]) -> int:
+    return sum(load.finished and load.exceptions == 0 and load.charts > 0 for load in loads)
+
+
+def shares(loads: list[Load]) -> dict[str, float]:
+    """The fraction of sessions each replica served."""
+    counts = collections.Counter(load.replica for load in loads)
+    return {name: counts[name] / len(loads) for name in sorted(counts, key=str)}
+
+
+def spread_text(loads: list[Load]) -> str:
+    return " · ".join(f"{name} {share:.0%}" for name, share in shares(loads).items())
+
+
+async def later_requests(port: int, loads: list[Load]) -> int:
+    """How many students' later requests (the page again, a static check, the health check) all reached the
+    replica their cookie names."""
+    paths = ("/", "/_stcore/host-config", "/_stcore/health")
+    answers = await asyncio.gather(*(fetch(port, path, load.replica) for load in loads for path in paths))
+    by_student = [answers[k * len(paths):(k + 1) * len(paths)] for k in range(len(loads))]
+    return sum(all(by == load.replica for _, by in got) for load, got in zip(loads, by_student))
+
+
+def warm_up(served: Served) -> None:
+    """Each replica's first script run (imports, the default page's cache), straight to its internal port."""
+    async def each() -> None:
+        await asyncio.gather(*(student(port, "") for _, port in served.replicas().values()))
+
+    asyncio.run(each())
+
+
+def compare(args) -> list[str]:
+    """The same classes on one plain Streamlit process and through the balancer with args.replicas replicas; both
+    servers are up for the whole run and each class goes to one, then the other, so the machine's load drifts
+    alike over both."""
+    one_port, balanced_port, failures = free_port(), free_port(), []
+    one, served = start_server(one_port, args.max_trainings), None
+    try:
+        served = Served(balanced_port, args.replicas, args.max_trainings)
+        asyncio.run(classroom(one_port, 1, "default page"))
+        warm_up(served)
+        print(f"one Streamlit process (pid {one.pid}) vs python -m optviz serve --replicas {args.replicas} "
+              f"(pid {served.pid}, HAProxy); all students from 127.0.0.1; simultaneous page loads per scenario")
+        print(f"{'scenario':<14} {'N':>3}  {'p95 one':>8} {'p95 serve':>9} {'ratio':>6}  {'median one/serve':>16}  "
+              f"{'sessions per replica':<22} {'on its replica':>14}  {'RSS MB one/serve':>16}  served one/serve")
+        for scenario in args.scenarios:
+            for n in args.students:
+                one_loads = asyncio.run(classroom(one_port, n, scenario))
+                loads = asyncio.run(classroom(balanced_port, n, scenario))
+                p95_one, p95 = percentile([x.seconds for x in one_loads], 0.95), percentile([x.seconds for x in loads],
+                                                                                         0.95)
+                medians = f"{statistics.median(x.seconds for x in one_loads):.2f}/" \
+                          f"{statistics.median(x.seconds for x in loads):.2f}s"
+                rss = f"{server_cpu_and_rss(one.pid)[1]:.0f}/{server_cpu_and_rss(served.pid)[1]:.0f}"
+                stayed = sum(load.stayed for load in loads)
+                print(f"{scenario:<14} {n:>3}  {p95_one:7.2f}s {p95:8.2f}s {p95 / p95_one:5.2f}×  {medians:>16}  "
+                      f"{spread_text(loads):<22} {stayed:>7}/{n:<6}  {rss:>16}  "
+                      f"{served_with_chart(one_loads)}/{n} {served_with_chart(loads)}/{n}")
+                failures += balanced_failures(f"{scenario}, N={n}", loads, args.replicas)
+                if served_with_chart(one_loads) < n:
+                    failures.append(f"{scenario}, N={n}: {n - served_with_chart(one_loads)} students of the one "
+                                    f"process not served with a chart")
+        failures += browser_check(balanced_port, args.browsers)
+    finally:
+        one.terminate()
+        one.wait(timeout=20)
+        if served:
+            served.stop()
+    return failures
+
+
+def balanced_failures(what: str, loads: list[Load], replicas: int) -> list[str]:
+    """Every student served with a chart, on the replica its cookie names, and no replica left idle."""
+    failures = []
+    if served_with_chart(loads) < len(loads):
+        failures.append(f"{what}: {len(loads) - served_with_chart(loads)} students not served with a chart")
+    if not all(load.stayed for load in loads):
+        failures.append(f"{what}: a page or websocket reached another replica than its cookie names")
+    if len(loads) >= replicas and len(shares(loads)) < replicas:
+        failures.append(f"{what}: sessions on {sorted(shares(loads))} only, of {replicas} replicas")
+    return failures
+
+
+def browser_check(port: int, pages: int) -> list[str]:
+    if not pages:
+        return []
+    drawn = browsers(port, pages)
+    print(f"real browser pages with the race drawn: {sum(drawn)}/{len(drawn)}")
+    return [] if all(drawn) else ["a real browser page did not draw the race"]
+
+
+def balancer_behaviour(args) -> list[str]:
+    """The balancer's CI variant: a class spread over the replicas and kept on them, a replica killed (new and
+    returning students go to the others) and restarted (back in rotation), and nothing left after SIGTERM."""
+    n, port = args.students[0], free_port()
+    served = Served(port, args.replicas, args.max_trainings)
+    try:
+        warm_up(served)
+        loads = asyncio.run(classroom(port, n, "own settings"))
+        kept = asyncio.run(later_requests(port, loads))
+        print(f"balancer: {served_with_chart(loads)}/{n} served; sessions per replica: {spread_text(loads)}; page "
+              f"and websocket on the cookie's replica: {sum(x.stayed for x in loads)}/{n}; later requests on it: "
+              f"{kept}/{n}")
+        failures = balanced_failures(f"through the balancer, N={n}", loads, args.replicas)
+        if kept < n:
+            failures.append(f"{n - kept} students' later requests reached another replica")
+        failures += browser_check(port, args.browsers)
+        failures += kill_and_restart(served, loads[0].replica, n)
+    finally:
+        code, leftovers = served.stop()
+    print(f"serve stopped by SIGTERM: exit code {code}, processes left running: {len(leftovers)}")
+    if code != 0 or leftovers:
+        failures.append(f"after SIGTERM serve exited with {code} and left {leftovers} running")
+    return failures
+
+
+def kill_and_restart(served: Served, victim: str, n: int) -> list[str]:
+    """Kill the replica `victim`: newcomers and a student of it reloading are served by the others; serve restarts
+    it and the balancer sends new sessions to it again."""
+    pid = served.replicas()[victim][0]
+    os.killpg(pid, signal.SIGKILL)
+    killed = time.time()
+    newcomers = asyncio.run(classroom(served.port, n, "own settings"))
+    returning = asyncio.run(student(served.port, own_settings(next(CLASSES)), replica=victim))
+    print(f"replica {victim} killed: newcomers {served_with_chart(newcomers)}/{n} served, on {spread_text(newcomers)}; "
+          f"a student of {victim} reloading served on {returning.replica}")
+    failures = []
+    if served_with_chart(newcomers) < n or any(load.replica == victim for load in newcomers):
+        failures.append(f"with {victim} dead, newcomers went to {spread_text(newcomers)}, "
+                        f"{served_with_chart(newcomers)}/{n} served")
+    if served_with_chart([returning]) < 1 or returning.replica == victim:
+        failures.append(f"a student of the dead {victim} reloading was not served by another replica")
+    back = asyncio.run(back_in_rotation(served, victim, pid))
+    print(f"replica {victim} restarted by serve and given new sessions again: "
+          f"{f'after {back - killed:.0f} s' if back else 'no'}")
+    if not back:
+        failures.append(f"{victim} did not come back into rotation within {RESTART_SECONDS:.0f} s")
+    return failures
+
+
+RESTART_SECONDS = 120.0
+
+
+async def back_in_rotation(served: Served, name: str, old_pid: int) -> float | None:
+    """When a new session first reached the restarted replica (None: not within RESTART_SECONDS)."""
+    deadline = time.time() + RESTART_SECONDS
+    while time.time() < deadline:
+        if served.replicas()[name][0] != old_pid and name in [(await fetch(served.port))[1] for _ in range(2)]:
+            return time.time()
+        await asyncio.sleep(0.5)
+    return None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, nargs="+", default=[1, 10, 30])
-    parser.add_argument("--scenarios", nargs="+", default=[*SCENARIOS, TRAINING], choices=[*SCENARIOS, TRAINING])
+    parser.add_argument("--scenarios", nargs="+", choices=[*SCENARIOS, TRAINING],
+                        help="default: all; with --replicas, own settings and own sweeps")
     parser.add_argument("--browsers", type=int, default=3, help="real Chromium pages as a sanity check (0: none)")
     parser.add_argument("--max-trainings", type=int, help="the server's K (default: its own, the core count)")
     parser.add_argument("--ci", action="store_true", help="assert behaviour (all served, no exception); no timings")
+    parser.add_argument("--replicas", type=int, default=1, help="with N > 1: one process vs python -m optviz serve "
+                        "--replicas N (HAProxy); with --ci, the balancer's behaviour")
     args = parser.parse_args()
     if max(args.students) > 60:
         parser.error("at most 60 simulated students: this is a classroom, not a stress test")
+    if args.replicas > 1:
+        args.scenarios = args.scenarios or ["own settings", "own sweeps"]
+        if TRAINING in args.scenarios:
+            parser.error(f"--replicas compares page loads: leave {TRAINING!r} out of --scenarios")
+        failures = balancer_behaviour(args) if args.ci else compare(args)
+    else:
+        args.scenarios = args.scenarios or [*SCENARIOS, TRAINING]
+        failures = one_process(args)
+    for failure in failures:
+        print("FAILED:", failure)
+    if args.ci:
+        print(f"{0 if failures else 1} passed, {1 if failures else 0} failed")
+    return 1 if failures else 0
 
+
+def one_process(args) -> list[str]:
+    """Every scenario on one Streamlit process, the training scenario included."""
     port = free_port()
     server = start_server(port, args.max_trainings)
     failures = []
@@ -381,26 +679,18 @@ def main() -> int:
                 loads = asyncio.run(classroom(port, n, scenario))
                 cpu_after, rss = server_cpu_and_rss(server.pid)
                 latencies = [load.seconds for load in loads]
-                served = sum(load.finished and load.exceptions == 0 and load.charts > 0 for load in loads)
+                served = served_with_chart(loads)
                 median, p95 = statistics.median(latencies), percentile(latencies, 0.95)
                 print(f"{scenario:<14} {n:>3}  {median:6.2f}s {p95:6.2f}s "
                       f"{max(latencies):6.2f}s  {(cpu_after - cpu_before) / n:10.3f}  {rss:7.0f}  {served:>3}/{n:<3}  "
                       f"{min(load.charts for load in loads)}–{max(load.charts for load in loads)}")
                 if served < n:
                     failures.append(f"{scenario}, N={n}: {n - served} students not served with a chart")
-        if args.browsers:
-            drawn = browsers(port, args.browsers)
-            print(f"real browser pages with the race drawn: {sum(drawn)}/{len(drawn)}")
-            if not all(drawn):
-                failures.append("a real browser page did not draw the race")
+        failures += browser_check(port, args.browsers)
     finally:
         server.terminate()
         server.wait(timeout=20)
-    for failure in failures:
-        print("FAILED:", failure)
-    if args.ci:
-        print(f"{0 if failures else 1} passed, {1 if failures else 0} failed")
-    return 1 if failures else 0
+    return failures
 
 
 if __name__ == "__main__":

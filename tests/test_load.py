@@ -26,3 +26,22 @@ def test_five_students_at_once_are_all_served_in_every_scenario():
     limit, seen, said, cancelled = map(int, training.groups())
     assert 1 <= seen <= limit and said <= limit and cancelled == 1
     assert re.search(r"\+ training\s+5 .* 1/1", result.stdout), result.stdout
+
+
+def test_through_the_balancer_a_class_spreads_over_both_replicas_and_survives_losing_one():
+    """python -m optviz serve --replicas 2: four students from one address spread over both replicas by the
+    balancer's cookie and stay there; a killed replica's newcomers and returning students go to the other; serve
+    restarts it and it takes new sessions again; SIGTERM leaves no process behind."""
+    result = subprocess.run([sys.executable, "benchmarks/load_test.py", "--replicas", "2", "--students", "4", "--ci",
+                             "--browsers", "1", "--max-trainings", "1"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=400)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert re.search(r"balancer: 4/4 served; sessions per replica: r1 50% · r2 50%; page and websocket on the "
+                     r"cookie's replica: 4/4; later requests on it: 4/4", out), out
+    assert "real browser pages with the race drawn: 1/1" in out
+    killed = re.search(r"replica (r\d) killed: newcomers 4/4 served, on (r\d) 100%; a student of \1 reloading "
+                       r"served on (r\d)", out)
+    assert killed and killed.group(2) == killed.group(3) != killed.group(1), out
+    assert re.search(r"replica r\d restarted by serve and given new sessions again: after \d+ s", out), out
+    assert "serve stopped by SIGTERM: exit code 0, processes left running: 0" in out
