@@ -1,0 +1,150 @@
+"""python -m optviz serve: the balancer's configuration, the options it passes on, and the supervision of its
+processes (restarts, stopping every process group, nothing left behind). The balancer's behaviour under a class
+(spread, stickiness, failover) is in test_load.py."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from benchmarks.load_test import Served, alive, free_port, process_tree
+from optviz import serve
+from optviz.serve import ServeError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_balancer_config_sticks_by_its_own_cookie_and_checks_each_replica_s_health():
+    config = serve.haproxy_config("0.0.0.0", 8501, {"r1": 40001, "r2": 40002})
+    assert "bind 0.0.0.0:8501" in config
+    assert "server r1 127.0.0.1:40001 cookie r1" in config and "server r2 127.0.0.1:40002 cookie r2" in config
+    assert f"cookie {serve.COOKIE} insert indirect nocache" in config
+    assert "balance leastconn" in config and "balance source" not in config  # never by client address
+    assert "http-check send meth GET uri /_stcore/health" in config and "default-server check" in config
+    assert "timeout tunnel" in config  # an open websocket is not an idle request
+    assert "$" not in config
+
+
+def test_haproxy_accepts_the_rendered_config(tmp_path):
+    path = tmp_path / "haproxy.cfg"
+    path.write_text(serve.haproxy_config("127.0.0.1", free_port(), {"r1": free_port(), "r2": free_port()}))
+    checked = subprocess.run([serve.find_haproxy(), "-c", "-f", str(path)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "ALERT" not in checked.stderr and "WARNING" not in checked.stderr, checked.stderr
+
+
+def test_streamlit_options_pass_on_to_the_replicas_but_serve_keeps_the_port_and_address():
+    assert serve.streamlit_options(["--theme.base", "dark", "--server.maxUploadSize=10"]) == [
+        "--theme.base", "dark", "--server.maxUploadSize=10"]
+    with pytest.raises(ServeError, match="use serve's --port"):
+        serve.streamlit_options(["--server.port", "9000"])
+    with pytest.raises(ServeError, match="use serve's --address"):
+        serve.streamlit_options(["--server.address=0.0.0.0"])
+    with pytest.raises(ServeError, match="--section.option|--server.maxUploadSize"):
+        serve.streamlit_options(["--verbose"])
+    with pytest.raises(ServeError, match="unexpected argument 'app.py'"):
+        serve.streamlit_options(["app.py"])
+
+
+def test_without_haproxy_serve_says_how_to_install_it(monkeypatch):
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.setattr(serve, "SBIN", ())
+    with pytest.raises(ServeError, match=r"apt-get install haproxy.*\n.*--replicas 1"):
+        serve.find_haproxy()
+
+
+def test_training_slots_are_shared_out_between_replicas_unless_the_teacher_sets_them(monkeypatch):
+    monkeypatch.setattr(serve, "cores", lambda: 8)
+    monkeypatch.delenv("OPTVIZ_MAX_TRAININGS", raising=False)
+    assert serve.replica_environment(2)["OPTVIZ_MAX_TRAININGS"] == "4"
+    assert serve.replica_environment(16)["OPTVIZ_MAX_TRAININGS"] == "1"
+    monkeypatch.setenv("OPTVIZ_MAX_TRAININGS", "3")
+    assert serve.replica_environment(2)["OPTVIZ_MAX_TRAININGS"] == "3"
+
+
+@pytest.mark.parametrize("replicas", [1, 2])
+def test_a_port_already_taken_is_refused_in_words(replicas):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "optviz", "serve", "--replicas", str(replicas), "--port",
+                                 str(port), "--address", "127.0.0.1"], cwd=ROOT, capture_output=True, text=True,
+                                timeout=60)
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_replica_that_exits_is_restarted_after_a_delay_growing_with_crashes_in_a_row(monkeypatch, capsys):
+    monkeypatch.setattr(serve, "RESTART_DELAYS", (0.2, 0.4))
+    replica = serve.Replica("r1", free_port(), [sys.executable, "-c", "raise SystemExit(3)"])
+    replica.start(ROOT, dict(os.environ))
+    pids, delays = [replica.process.pid], []
+    while len(pids) < 3:
+        replica.check(ROOT, dict(os.environ))
+        if replica.restart_at is not None and len(delays) < len(pids):
+            delays.append(replica.restart_at - time.monotonic())
+        if replica.process.pid != pids[-1]:
+            pids.append(replica.process.pid)
+        time.sleep(0.02)
+    assert len(set(pids)) == 3
+    assert 0.1 < delays[0] <= 0.2 < delays[1] <= 0.4
+    assert f"replica r1 (pid {pids[0]}) exited with code 3: restarting in" in capsys.readouterr().out
+    replica.process.wait()
+
+
+def test_stopping_a_process_group_ends_its_children_and_kills_what_ignores_sigterm():
+    group = serve.start_group(["bash", "-c", "trap '' TERM; sleep 100 & sleep 100; wait"])
+    time.sleep(0.5)
+    members = process_tree(group.pid)
+    assert len(members) >= 3  # bash and its two sleeps
+    serve.stop_groups([group], grace=0.5)
+    time.sleep(0.2)
+    assert not [pid for pid in members if alive(pid)]
+
+
+def test_a_process_started_by_serve_dies_with_serve_even_when_serve_is_killed():
+    code = ("import sys; sys.path.insert(0, '.'); from optviz.serve import start_group;"
+            "print(start_group(['sleep', '100']).pid, flush=True)")
+    parent = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    parent.wait()  # the parent ended without stopping its child (as if killed)
+    deadline = time.time() + 5
+    while alive(child) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not alive(child)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "sigkill"])
+def test_stopping_serve_leaves_no_replica_or_balancer_running(sig):
+    served = Served(free_port(), 2, max_trainings=1)
+    tree = process_tree(served.pid)
+    commands = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in tree]
+    assert sum(b"streamlit" in c for c in commands) == 2 and sum(b"haproxy" in c for c in commands) == 1
+    code, leftovers = served.stop(sig)
+    assert leftovers == []
+    assert code == (0 if sig == signal.SIGINT else -signal.SIGKILL)
+
+
+def test_one_replica_is_plain_streamlit_without_a_balancer():
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "optviz", "serve", "--replicas", "1", "--port", str(port),
+                                "--address", "127.0.0.1"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 90
+        while not serve.healthy(port) and time.time() < deadline:
+            time.sleep(0.3)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/") as response:
+            assert response.headers["X-Optviz-Replica"] is None  # no balancer in front
+        assert process_tree(process.pid) == [process.pid]  # serve became Streamlit itself
+        assert b"streamlit" in Path(f"/proc/{process.pid}/cmdline").read_bytes()
+    finally:
+        process.terminate()
+        assert process.wait(20) == 0
