@@ -208,7 +208,7 @@ def render() -> None:
     running, waiting = SLOTS.counts()
     st.caption(f"Bounds: up to 6 optimizers, {MAX_EPOCHS} epochs, {MAX_LAYERS} hidden layers of at most {MAX_WIDTH} "
                f"units and {MAX_PARAMETERS:,} parameters in all. This server runs at most {SLOTS.limit} trainings "
-               f"at once, others wait in a queue: now {running} running, {waiting} waiting.")
+               f"at once, others wait in a queue: now {running} running, {waiting} waiting (each replica, if several).")
     config = _controls(data)
     job = st.session_state.get(STATE)
     busy = job is not None and job.running
