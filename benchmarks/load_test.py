@@ -44,7 +44,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
-from optviz.serve import COOKIE  # noqa: E402
+from optviz.serve import COOKIE, free_port  # noqa: E402
 from optviz.ui import jobs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -346,13 +346,17 @@ class Served:
                                          "--port", str(port), "--address", "127.0.0.1"], cwd=ROOT, env=env,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.lines: list[str] = []
-        threading.Thread(target=lambda: self.lines.extend(self.process.stdout), daemon=True).start()
+        threading.Thread(target=self._read, daemon=True).start()
         deadline = time.time() + start_seconds
         while not any(READY_TEXT in line for line in self.lines):
             if self.process.poll() is not None or time.time() > deadline:
                 self.process.kill()
                 raise RuntimeError("optviz serve did not start:\n" + "".join(self.lines))
             time.sleep(0.2)
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line)
 
     @property
     def pid(self) -> int:
@@ -396,12 +400,6 @@ def start_server(port: int, max_trainings: int | None = None) -> subprocess.Pope
             time.sleep(0.3)
     proc.kill()
     raise RuntimeError("the server did not start")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -127,7 +127,7 @@ def start_group(command: list[str], cwd: Path | None = None, env: dict | None = 
         if os.getppid() != parent:  # serve died before the child could ask to die with it
             os._exit(1)
 
-    return subprocess.Popen(command, cwd=cwd, env=env, preexec_fn=prepare, **streams)
+    return subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, preexec_fn=prepare, **streams)
 
 
 def stop_groups(processes: list[subprocess.Popen], grace: float = STOP_SECONDS) -> None:
@@ -222,7 +222,8 @@ class Stop:
         return self.requested
 
 
-def wait_healthy(replicas: list[Replica], stop: Stop) -> None:
+def wait_healthy(replicas: list[Replica], stop: Stop) -> bool:
+    """Wait until every replica answers its health check; False if a stop was asked for meanwhile."""
     deadline = time.monotonic() + START_SECONDS
     waiting = list(replicas)
     while waiting:
@@ -232,10 +233,12 @@ def wait_healthy(replicas: list[Replica], stop: Stop) -> None:
                 raise ServeError(f"replica {replica.name} exited with code {code} while starting (its log is above)")
             if healthy(replica.port):
                 waiting.remove(replica)
-        if waiting and (time.monotonic() > deadline or stop.wait(0.3)):
+        if waiting and stop.wait(0.3):
+            return False
+        if waiting and time.monotonic() > deadline:
             names = ", ".join(r.name for r in waiting)
-            raise ServeError(f"replica {names} did not answer {HEALTH} within {START_SECONDS:.0f} s"
-                             if not stop.requested else "stopped while starting")
+            raise ServeError(f"replica {names} did not answer {HEALTH} within {START_SECONDS:.0f} s")
+    return True
 
 
 def serve(app: Path, replicas: int, address: str, port: int, options: list[str]) -> int:
@@ -263,7 +266,8 @@ def serve(app: Path, replicas: int, address: str, port: int, options: list[str])
             raise ServeError(f"HAProxy refused its configuration {config}:\n{checked.stdout}{checked.stderr}")
         for replica in fleet:
             replica.start(app.parent, env)
-        wait_healthy(fleet, stop)
+        if not wait_healthy(fleet, stop):
+            return 0
         balancer = start_group([haproxy, "-db", "-f", str(config)])
         say(f"{replicas} replicas of {app.name} behind HAProxy at http://{address}:{port}/ (sticky by the cookie "
             f"{COOKIE}); MNIST trainings at once per replica: {env['OPTVIZ_MAX_TRAININGS']}. Ctrl-C stops them all.")

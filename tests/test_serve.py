@@ -148,3 +148,18 @@ def test_one_replica_is_plain_streamlit_without_a_balancer():
     finally:
         process.terminate()
         assert process.wait(20) == 0
+
+
+def test_ctrl_c_while_the_replicas_start_stops_them_too():
+    process = subprocess.Popen([sys.executable, "-m", "optviz", "serve", "--replicas", "2", "--port", str(free_port()),
+                                "--address", "127.0.0.1"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    while "replica r2 started" not in process.stdout.readline():
+        pass
+    tree = process_tree(process.pid)
+    assert len(tree) == 3  # serve and two replicas, still starting; no balancer yet
+    process.send_signal(signal.SIGINT)
+    assert process.wait(20) == 0
+    deadline = time.time() + 15
+    while any(alive(pid) for pid in tree) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in tree if alive(pid)]
