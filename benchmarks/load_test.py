@@ -539,6 +539,8 @@ def compare(args) -> list[str]:
                     failures.append(f"{scenario}, N={n}: {n - served_with_chart(one_loads)} students of the one "
                                     f"process not served with a chart")
         failures += browser_check(balanced_port, args.browsers)
+        down = sum(" is DOWN" in line for line in served.lines)
+        print(f"the balancer's health checks called a replica down {down} times")
     finally:
         one.terminate()
         one.wait(timeout=20)
