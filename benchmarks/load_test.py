@@ -508,9 +508,10 @@ def warm_up(served: Served) -> None:
 
 
 def compare(args) -> list[str]:
-    """The same classes on one plain Streamlit process and through the balancer with args.replicas replicas; both
-    servers are up for the whole run and each class goes to one, then the other, so the machine's load drifts
-    alike over both."""
+    """The same classes on one plain Streamlit process and through the balancer with args.replicas replicas. Both
+    servers are up for the whole run; each class goes to one and then the other, in turns that alternate which
+    goes first, args.rounds times: the machine's load drifts alike over both, and the ratio is the median over the
+    rounds of p95 through the balancer / p95 of one process."""
     one_port, balanced_port, failures = free_port(), free_port(), []
     one, served = start_server(one_port, args.max_trainings), None
     try:
@@ -518,25 +519,29 @@ def compare(args) -> list[str]:
         asyncio.run(classroom(one_port, 1, "default page"))
         warm_up(served)
         print(f"one Streamlit process (pid {one.pid}) vs python -m optviz serve --replicas {args.replicas} "
-              f"(pid {served.pid}, HAProxy); all students from 127.0.0.1; simultaneous page loads per scenario")
-        print(f"{'scenario':<14} {'N':>3}  {'p95 one':>8} {'p95 serve':>9} {'ratio':>6}  {'median one/serve':>16}  "
+              f"(pid {served.pid}, HAProxy); all students from 127.0.0.1; simultaneous page loads, {args.rounds} "
+              f"rounds per row: medians over the rounds, and the rounds' range of the ratio")
+        print(f"{'scenario':<14} {'N':>3}  {'p95 one':>8} {'p95 serve':>9} {'ratio':>6} {'(range)':>11}  "
               f"{'sessions per replica':<22} {'on its replica':>14}  {'RSS MB one/serve':>16}  served one/serve")
         for scenario in args.scenarios:
             for n in args.students:
-                one_loads = asyncio.run(classroom(one_port, n, scenario))
-                loads = asyncio.run(classroom(balanced_port, n, scenario))
-                p95_one, p95 = percentile([x.seconds for x in one_loads], 0.95), percentile([x.seconds for x in loads],
-                                                                                         0.95)
-                medians = f"{statistics.median(x.seconds for x in one_loads):.2f}/" \
-                          f"{statistics.median(x.seconds for x in loads):.2f}s"
+                rounds = [compare_round(one_port, balanced_port, n, scenario, first_one=r % 2 == 0)
+                          for r in range(args.rounds)]
+                one_loads = [load for one_round, _ in rounds for load in one_round]
+                loads = [load for _, serve_round in rounds for load in serve_round]
+                p95s = [(percentile([x.seconds for x in a], 0.95), percentile([x.seconds for x in b], 0.95))
+                        for a, b in rounds]
+                ratios = sorted(b / a for a, b in p95s)
                 rss = f"{server_cpu_and_rss(one.pid)[1]:.0f}/{server_cpu_and_rss(served.pid)[1]:.0f}"
-                stayed = sum(load.stayed for load in loads)
-                print(f"{scenario:<14} {n:>3}  {p95_one:7.2f}s {p95:8.2f}s {p95 / p95_one:5.2f}×  {medians:>16}  "
-                      f"{spread_text(loads):<22} {stayed:>7}/{n:<6}  {rss:>16}  "
-                      f"{served_with_chart(one_loads)}/{n} {served_with_chart(loads)}/{n}")
+                total = n * args.rounds
+                print(f"{scenario:<14} {n:>3}  {statistics.median(a for a, _ in p95s):7.2f}s "
+                      f"{statistics.median(b for _, b in p95s):8.2f}s {statistics.median(ratios):5.2f}× "
+                      f"{f'{ratios[0]:.2f}–{ratios[-1]:.2f}':>11}  {spread_text(loads):<22} "
+                      f"{sum(x.stayed for x in loads):>7}/{total:<6}  {rss:>16}  "
+                      f"{served_with_chart(one_loads)}/{total} {served_with_chart(loads)}/{total}")
                 failures += balanced_failures(f"{scenario}, N={n}", loads, args.replicas)
-                if served_with_chart(one_loads) < n:
-                    failures.append(f"{scenario}, N={n}: {n - served_with_chart(one_loads)} students of the one "
+                if served_with_chart(one_loads) < total:
+                    failures.append(f"{scenario}, N={n}: {total - served_with_chart(one_loads)} students of the one "
                                     f"process not served with a chart")
         failures += browser_check(balanced_port, args.browsers)
         down = sum(" is DOWN" in line for line in served.lines)
@@ -547,6 +552,15 @@ def compare(args) -> list[str]:
         if served:
             served.stop()
     return failures
+
+
+def compare_round(one_port: int, balanced_port: int, n: int, scenario: str, first_one: bool) -> tuple[list, list]:
+    """One class on the one process and another through the balancer, one after the other: (one's, serve's)."""
+    if first_one:
+        one_loads = asyncio.run(classroom(one_port, n, scenario))
+        return one_loads, asyncio.run(classroom(balanced_port, n, scenario))
+    loads = asyncio.run(classroom(balanced_port, n, scenario))
+    return asyncio.run(classroom(one_port, n, scenario)), loads
 
 
 def balanced_failures(what: str, loads: list[Load], replicas: int) -> list[str]:
@@ -639,6 +653,8 @@ def main() -> int:
     parser.add_argument("--browsers", type=int, default=3, help="real Chromium pages as a sanity check (0: none)")
     parser.add_argument("--max-trainings", type=int, help="the server's K (default: its own, the core count)")
     parser.add_argument("--ci", action="store_true", help="assert behaviour (all served, no exception); no timings")
+    parser.add_argument("--rounds", type=int, default=3, help="with --replicas: classes per row and server, taking "
+                        "turns (the ratio is their median)")
     parser.add_argument("--replicas", type=int, default=1, help="with N > 1: one process vs python -m optviz serve "
                         "--replicas N (HAProxy); with --ci, the balancer's behaviour")
     args = parser.parse_args()
