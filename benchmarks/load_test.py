@@ -520,23 +520,26 @@ def compare(args) -> list[str]:
         warm_up(served)
         print(f"one Streamlit process (pid {one.pid}) vs python -m optviz serve --replicas {args.replicas} "
               f"(pid {served.pid}, HAProxy); all students from 127.0.0.1; simultaneous page loads, {args.rounds} "
-              f"rounds per row: medians over the rounds, and the rounds' range of the ratio")
+              f"rounds per row: medians over the rounds, and the rounds' range of the ratio; cores: CPU-s per wall-s "
+              f"of one/serve while its class loaded; per replica: the sessions' spread")
         print(f"{'scenario':<14} {'N':>3}  {'p95 one':>8} {'p95 serve':>9} {'ratio':>6} {'(range)':>11}  "
-              f"{'sessions per replica':<22} {'on its replica':>14}  {'RSS MB one/serve':>16}  served one/serve")
+              f"{'cores':>7}  {'per replica':<16} {'on its replica':>14}  {'RSS MB one/serve':>16}  served one/serve")
         for scenario in args.scenarios:
             for n in args.students:
-                rounds = [compare_round(one_port, balanced_port, n, scenario, first_one=r % 2 == 0)
+                rounds = [compare_round((one_port, one.pid), (balanced_port, served.pid), n, scenario, r % 2 == 0)
                           for r in range(args.rounds)]
-                one_loads = [load for one_round, _ in rounds for load in one_round]
-                loads = [load for _, serve_round in rounds for load in serve_round]
+                one_loads = [load for (one_round, _), _ in rounds for load in one_round]
+                loads = [load for _, (serve_round, _) in rounds for load in serve_round]
                 p95s = [(percentile([x.seconds for x in a], 0.95), percentile([x.seconds for x in b], 0.95))
-                        for a, b in rounds]
+                        for (a, _), (b, _) in rounds]
                 ratios = sorted(b / a for a, b in p95s)
+                cores = f"{statistics.median(c for (_, c), _ in rounds):.1f}/" \
+                        f"{statistics.median(c for _, (_, c) in rounds):.1f}"
                 rss = f"{server_cpu_and_rss(one.pid)[1]:.0f}/{server_cpu_and_rss(served.pid)[1]:.0f}"
                 total = n * args.rounds
                 print(f"{scenario:<14} {n:>3}  {statistics.median(a for a, _ in p95s):7.2f}s "
                       f"{statistics.median(b for _, b in p95s):8.2f}s {statistics.median(ratios):5.2f}× "
-                      f"{f'{ratios[0]:.2f}–{ratios[-1]:.2f}':>11}  {spread_text(loads):<22} "
+                      f"{f'{ratios[0]:.2f}–{ratios[-1]:.2f}':>11}  {cores:>7}  {spread_text(loads):<16} "
                       f"{sum(x.stayed for x in loads):>7}/{total:<6}  {rss:>16}  "
                       f"{served_with_chart(one_loads)}/{total} {served_with_chart(loads)}/{total}")
                 failures += balanced_failures(f"{scenario}, N={n}", loads, args.replicas)
@@ -554,13 +557,19 @@ def compare(args) -> list[str]:
     return failures
 
 
-def compare_round(one_port: int, balanced_port: int, n: int, scenario: str, first_one: bool) -> tuple[list, list]:
-    """One class on the one process and another through the balancer, one after the other: (one's, serve's)."""
+def compare_round(one: tuple[int, int], balanced: tuple[int, int], n: int, scenario: str,
+                  first_one: bool) -> tuple[tuple[list, float], tuple[list, float]]:
+    """One class on the one process and another through the balancer, one after the other; for each, its loads and
+    the cores its server used meanwhile (CPU seconds of the whole process tree / wall seconds)."""
+    def measured(port: int, pid: int) -> tuple[list, float]:
+        cpu, start = server_cpu_and_rss(pid)[0], time.perf_counter()
+        loads = asyncio.run(classroom(port, n, scenario))
+        return loads, (server_cpu_and_rss(pid)[0] - cpu) / (time.perf_counter() - start)
+
     if first_one:
-        one_loads = asyncio.run(classroom(one_port, n, scenario))
-        return one_loads, asyncio.run(classroom(balanced_port, n, scenario))
-    loads = asyncio.run(classroom(balanced_port, n, scenario))
-    return asyncio.run(classroom(one_port, n, scenario)), loads
+        return measured(*one), measured(*balanced)
+    serve_round = measured(*balanced)
+    return measured(*one), serve_round
 
 
 def balanced_failures(what: str, loads: list[Load], replicas: int) -> list[str]:

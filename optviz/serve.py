@@ -198,6 +198,12 @@ class Replica:
             f"its students reconnect to the other replicas meanwhile")
 
 
+def public_url(address: str, port: int) -> str:
+    """The address to give the class: on every interface, the machine's name."""
+    host = socket.gethostname() if address in ("", "0.0.0.0", "::") else address
+    return f"http://{host}:{port}/"
+
+
 def say(message: str) -> None:
     print(f"optviz serve: {message}", flush=True)
 
@@ -269,7 +275,7 @@ def serve(app: Path, replicas: int, address: str, port: int, options: list[str])
         if not wait_healthy(fleet, stop):
             return 0
         balancer = start_group([haproxy, "-db", "-f", str(config)])
-        say(f"{replicas} replicas of {app.name} behind HAProxy at http://{address}:{port}/ (sticky by the cookie "
+        say(f"{replicas} replicas of {app.name} behind HAProxy at {public_url(address, port)} (sticky by the cookie "
             f"{COOKIE}); MNIST trainings at once per replica: {env['OPTVIZ_MAX_TRAININGS']}. Ctrl-C stops them all.")
         while not stop.wait(0.5):
             if balancer.poll() is not None:
