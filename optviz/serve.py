@@ -64,6 +64,15 @@ def haproxy_config(address: str, port: int, replica_ports: dict[str, int]) -> st
         address=address, port=port, cookie=COOKIE, servers=servers)
 
 
+def write_config(haproxy: str, path: Path, text: str) -> Path:
+    """Write the balancer's configuration and have HAProxy check it."""
+    path.write_text(text, encoding="utf-8")
+    checked = subprocess.run([haproxy, "-c", "-f", str(path)], capture_output=True, text=True)
+    if checked.returncode:
+        raise ServeError(f"HAProxy refused its configuration {path}:\n{checked.stdout}{checked.stderr}")
+    return path
+
+
 def streamlit_options(tokens: list[str]) -> list[str]:
     """Options serve does not know itself, checked as Streamlit's `--section.option VALUE` and passed to every
     replica; serve sets the port, address and headless mode of the replicas itself."""
@@ -265,11 +274,8 @@ def serve(app: Path, replicas: int, address: str, port: int, options: list[str])
     folder = Path(tempfile.mkdtemp(prefix="optviz-serve-"))
     balancer = None
     try:
-        config = folder / "haproxy.cfg"
-        config.write_text(haproxy_config(address, port, {r.name: r.port for r in fleet}), encoding="utf-8")
-        checked = subprocess.run([haproxy, "-c", "-q", "-f", str(config)], capture_output=True, text=True)
-        if checked.returncode:
-            raise ServeError(f"HAProxy refused its configuration {config}:\n{checked.stdout}{checked.stderr}")
+        config = write_config(haproxy, folder / "haproxy.cfg", haproxy_config(address, port,
+                                                                              {r.name: r.port for r in fleet}))
         for replica in fleet:
             replica.start(app.parent, env)
         if not wait_healthy(fleet, stop):

@@ -39,6 +39,11 @@ def test_haproxy_accepts_the_rendered_config(tmp_path):
     assert "ALERT" not in checked.stderr and "WARNING" not in checked.stderr, checked.stderr
 
 
+def test_a_config_haproxy_refuses_stops_serve_with_haproxy_s_reason(tmp_path):
+    with pytest.raises(ServeError, match=r"HAProxy refused its configuration(.|\n)*unknown keyword 'bogus'"):
+        serve.write_config(serve.find_haproxy(), tmp_path / "haproxy.cfg", "defaults\n    bogus 1\n")
+
+
 def test_streamlit_options_pass_on_to_the_replicas_but_serve_keeps_the_port_and_address():
     assert serve.streamlit_options(["--theme.base", "dark", "--server.maxUploadSize=10"]) == [
         "--theme.base", "dark", "--server.maxUploadSize=10"]
