@@ -3,7 +3,8 @@
     python benchmarks/load_test.py                     # N = 1, 10, 30, every scenario, plus 3 real browser pages
     python benchmarks/load_test.py --students 5 --ci --max-trainings 2   # the CI variant: behaviour, no timings
     python benchmarks/load_test.py --replicas 2 --students 30 60 --scenarios "own settings" "own sweeps"
-                                   # one process vs `python -m optviz serve --replicas 2` (HAProxy), same run
+                                   # one process vs `python -m optviz serve --replicas 2` (HAProxy), same run,
+                                   # 3 rounds per row taking turns (--rounds)
     python benchmarks/load_test.py --replicas 2 --students 4 --ci        # the balancer's CI variant: behaviour
 
 Each simulated student opens the app's websocket (/_stcore/stream), sends the BackMsg that asks for a script run
@@ -654,36 +655,6 @@ async def back_in_rotation(served: Served, name: str, old_pid: int) -> float | N
     return None
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, nargs="+", default=[1, 10, 30])
-    parser.add_argument("--scenarios", nargs="+", choices=[*SCENARIOS, TRAINING],
-                        help="default: all; with --replicas, own settings and own sweeps")
-    parser.add_argument("--browsers", type=int, default=3, help="real Chromium pages as a sanity check (0: none)")
-    parser.add_argument("--max-trainings", type=int, help="the server's K (default: its own, the core count)")
-    parser.add_argument("--ci", action="store_true", help="assert behaviour (all served, no exception); no timings")
-    parser.add_argument("--rounds", type=int, default=3, help="with --replicas: classes per row and server, taking "
-                        "turns (the ratio is their median)")
-    parser.add_argument("--replicas", type=int, default=1, help="with N > 1: one process vs python -m optviz serve "
-                        "--replicas N (HAProxy); with --ci, the balancer's behaviour")
-    args = parser.parse_args()
-    if max(args.students) > 60:
-        parser.error("at most 60 simulated students: this is a classroom, not a stress test")
-    if args.replicas > 1:
-        args.scenarios = args.scenarios or ["own settings", "own sweeps"]
-        if TRAINING in args.scenarios:
-            parser.error(f"--replicas compares page loads: leave {TRAINING!r} out of --scenarios")
-        failures = balancer_behaviour(args) if args.ci else compare(args)
-    else:
-        args.scenarios = args.scenarios or [*SCENARIOS, TRAINING]
-        failures = one_process(args)
-    for failure in failures:
-        print("FAILED:", failure)
-    if args.ci:
-        print(f"{0 if failures else 1} passed, {1 if failures else 0} failed")
-    return 1 if failures else 0
-
-
 def one_process(args) -> list[str]:
     """Every scenario on one Streamlit process, the training scenario included."""
     port = free_port()
@@ -716,6 +687,36 @@ def one_process(args) -> list[str]:
         server.terminate()
         server.wait(timeout=20)
     return failures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, nargs="+", default=[1, 10, 30])
+    parser.add_argument("--scenarios", nargs="+", choices=[*SCENARIOS, TRAINING],
+                        help="default: all; with --replicas, own settings and own sweeps")
+    parser.add_argument("--browsers", type=int, default=3, help="real Chromium pages as a sanity check (0: none)")
+    parser.add_argument("--max-trainings", type=int, help="the server's K (default: its own, the core count)")
+    parser.add_argument("--ci", action="store_true", help="assert behaviour (all served, no exception); no timings")
+    parser.add_argument("--rounds", type=int, default=3, help="with --replicas: classes per row and server, taking "
+                        "turns (the ratio is their median)")
+    parser.add_argument("--replicas", type=int, default=1, help="with N > 1: one process vs python -m optviz serve "
+                        "--replicas N (HAProxy); with --ci, the balancer's behaviour")
+    args = parser.parse_args()
+    if max(args.students) > 60:
+        parser.error("at most 60 simulated students: this is a classroom, not a stress test")
+    if args.replicas > 1:
+        args.scenarios = args.scenarios or ["own settings", "own sweeps"]
+        if TRAINING in args.scenarios:
+            parser.error(f"--replicas compares page loads: leave {TRAINING!r} out of --scenarios")
+        failures = balancer_behaviour(args) if args.ci else compare(args)
+    else:
+        args.scenarios = args.scenarios or [*SCENARIOS, TRAINING]
+        failures = one_process(args)
+    for failure in failures:
+        print("FAILED:", failure)
+    if args.ci:
+        print(f"{0 if failures else 1} passed, {1 if failures else 0} failed")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
