@@ -391,7 +391,10 @@ def start_server(port: int, max_trainings: int | None = None) -> subprocess.Pope
         env["OPTVIZ_MAX_TRAININGS"] = str(max_trainings)
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                              "--server.port", str(port), "--server.address", "127.0.0.1"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            # a session of its own, like serve's replicas: with the kernel's autogroup scheduling a
+                            # session shares the CPU as one, and the students simulated here must not share its share
+                            start_new_session=True)
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
