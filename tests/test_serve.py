@@ -3,6 +3,7 @@ processes (restarts, stopping every process group, nothing left behind). The bal
 (spread, stickiness, failover) is in test_load.py."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -37,6 +38,18 @@ def test_haproxy_accepts_the_rendered_config(tmp_path):
     checked = subprocess.run([serve.find_haproxy(), "-c", "-f", str(path)], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "ALERT" not in checked.stderr and "WARNING" not in checked.stderr, checked.stderr
+
+
+def test_the_readme_s_backend_for_several_machines_is_the_template_s_with_other_servers():
+    def directives(text: str) -> list[str]:
+        lines = [line.split("#")[0].strip() for line in text.splitlines()]
+        return [line for line in lines if line and not line.startswith(("server ", "$servers"))]
+
+    template = serve.TEMPLATE.read_text()
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```\n(backend replicas\n.*?)```", readme, re.S).group(1)
+    assert directives(block) == directives(template[template.index("\nbackend replicas"):])
+    assert "server b2 10.0.0.12:8502 cookie b2" in block
 
 
 def test_a_config_haproxy_refuses_stops_serve_with_haproxy_s_reason(tmp_path):
