@@ -45,7 +45,7 @@ def test_the_readme_s_backend_for_several_machines_is_the_template_s_with_other_
         lines = [line.split("#")[0].strip() for line in text.splitlines()]
         return [line for line in lines if line and not line.startswith(("server ", "$servers"))]
 
-    template = serve.TEMPLATE.read_text()
+    template = serve.TEMPLATE.read_text().replace("$cookie", serve.COOKIE)
     readme = (ROOT / "README.md").read_text()
     block = re.search(r"```\n(backend replicas\n.*?)```", readme, re.S).group(1)
     assert directives(block) == directives(template[template.index("\nbackend replicas"):])
