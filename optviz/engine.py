@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .fused import FusedRun, fusable
 from .optimizers import Optimizer
 from .optimizers import optimizer as make_optimizer
 from .schedules import Schedule
@@ -25,6 +26,7 @@ from .surfaces import surface as make_surface
 
 CHUNK = 50  # steps between divergence/convergence checks when only the outcome is recorded
 LOSS_AT_END_POINTS = 2**20  # up to this many recorded points (races), losses are evaluated once at the end
+MEMORY_BUDGET = 2**29  # bytes a recorded run may take (512 MiB): more is refused instead of swapping
 
 
 @dataclass(frozen=True)
@@ -67,11 +69,12 @@ class Trajectory:
 
 
 def run(surface, optimizer, start=None, steps: int = 500, *, schedule: Schedule | None = None,
-        record=True, tol: float = 1e-3, bound: float | None = None, **hparams) -> Trajectory:
+        record=None, tol: float = 1e-3, bound: float | None = None, **hparams) -> Trajectory:
     """Run one optimizer from `start` (2,) or a batch of starts (N, 2), hyperparameters scalars or (N,) arrays.
 
     record=True keeps path, loss, gradients, learning rates and state traces; "path" only path and loss;
-    False only the outcome (final point and loss, convergence and divergence steps), as sweeps need.
+    False only the outcome (final point and loss, convergence and divergence steps), as sweeps need. The default
+    is True for one run and "path" for a batch; a recording over MEMORY_BUDGET raises ValueError.
     A run has diverged once |x| or |y| exceeds `bound` (default: the surface's, far outside its window).
     """
     opt = optimizer if isinstance(optimizer, Optimizer) else make_optimizer(optimizer, schedule=schedule, **hparams)
@@ -131,7 +134,7 @@ def _simulate(surf: Surface, contestants: list[tuple[str, Optimizer]], start, st
     starts, batched = _validate_run(surf, start, steps, tol)
     if bound is not None and not (np.isscalar(bound) and bound > 0):
         raise ValueError(f"bound must be a positive number, got {bound!r}")
-    if record not in RECORD_MODES:
+    if record is not None and record not in RECORD_MODES:
         raise ValueError(f"record must be one of {RECORD_MODES}, got {record!r}")
     n = len(starts)
     sizes = {opt.batch for _, opt in contestants if opt.batch not in (None, 1)}
@@ -140,13 +143,19 @@ def _simulate(surf: Surface, contestants: list[tuple[str, Optimizer]], start, st
     if sizes and n == 1:
         n, batched = sizes.pop(), True
         starts = np.repeat(starts, n, axis=0)
+    if record is None:
+        record = "path" if batched else True
+    _check_memory(contestants, n, steps, record)
+    bound = bound or surf.bound
+    if fusable(surf):
+        return _simulate_fused(surf, contestants, starts, n, batched, steps, record, tol, bound)
     # One contestant: Fortran order, so x and y are contiguous columns for the surface. Several: C order, so that
     # each contestant's block of rows is contiguous (ufuncs on small strided views cost twice as much).
     order = "F" if len(contestants) == 1 else "C"
     position = np.array(np.tile(starts, (len(contestants), 1)), order=order)
     blocks = [slice(i * n, (i + 1) * n) for i in range(len(contestants))]
     states = [opt.init(position[b]) for (_, opt), b in zip(contestants, blocks)]
-    recorder = _Recorder(surf, states, position, steps, tol, record, bound or surf.bound)
+    recorder = _Recorder(surf, states, position, steps, tol, record, bound)
     noise = surf.gradient_noise(steps)
     grad = np.empty_like(position)
     # Views made once: slicing inside the loop costs more than the arithmetic on a 2-D race.
@@ -165,6 +174,45 @@ def _simulate(surf: Surface, contestants: list[tuple[str, Optimizer]], start, st
 
 
 RECORD_MODES = (True, "path", False)
+
+
+def _check_memory(contestants, runs: int, steps: int, record) -> None:
+    """Refuse a recording that would not fit MEMORY_BUDGET: every step of every run keeps its point and loss, and
+    with record=True its gradient, state and the derived traces (about 16 + 2·state numbers)."""
+    if record is False:
+        return
+    per_point = 4 + (12 + 2 * max(len(opt.State._fields) for _, opt in contestants) if record is True else 0)
+    needed = 8 * per_point * runs * len(contestants) * (steps + 1)
+    if needed > MEMORY_BUDGET:
+        raise ValueError(f"recording {'everything' if record is True else 'the path'} of {runs * len(contestants):,} "
+                         f"runs × {steps:,} steps would take about {needed / 2**30:.1f} GB, more than the "
+                         f"{MEMORY_BUDGET / 2**30:.1f} GB allowed: record='path' keeps only positions and losses, "
+                         f"record=False only each run's outcome, or use fewer runs or steps")
+
+
+def _simulate_fused(surf: Surface, contestants, starts, n: int, batched: bool, steps: int, record, tol: float,
+                    bound: float) -> list[Trajectory]:
+    """Each contestant's runs in one compiled loop (the noisy quadratic's noise is drawn once and shared by all)."""
+    with np.errstate(all="ignore"):  # divergence is an outcome here, not an error
+        return _fused_trajectories(surf, contestants, starts, n, batched, steps, record, tol, bound)
+
+
+def _fused_trajectories(surf, contestants, starts, n, batched, steps, record, tol, bound) -> list[Trajectory]:
+    noise = surf.gradient_noise(steps)
+    runs = [FusedRun(opt, surf, starts, steps, record, tol, bound, noise).run() for _, opt in contestants]
+    blocks = [slice(i * n, (i + 1) * n) for i in range(len(contestants))]
+    if record is False:
+        diverged, converged = np.concatenate([r.diverged for r in runs]), np.concatenate([r.converged for r in runs])
+        last = np.concatenate([r.last.T for r in runs])
+        final_loss = surf.value(last[:, 0], last[:, 1])
+        return [_trajectory(label, opt, surf, batched, block, last, final_loss, diverged, converged)
+                for (label, opt), block in zip(contestants, blocks)]
+    def joined(arrays):
+        return arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=2)
+
+    recorder = _Recorder.recorded(surf, tol, record, bound, joined([r.path for r in runs]),
+                                  joined([r.grads for r in runs]), [r.traces for r in runs])
+    return recorder.finish(contestants, blocks, batched)
 
 
 class _Recorder:
@@ -192,6 +240,19 @@ class _Recorder:
         if record is True:
             self.grads = np.empty((steps, 2, rows))
             self._pack_states(steps)
+
+    @classmethod
+    def recorded(cls, surf: Surface, tol: float, record, bound: float, points, grads, traces) -> _Recorder:
+        """A recorder over a history recorded elsewhere (the fused loops): points (steps+1, 2, rows), gradients
+        (steps, 2, rows) and one {name: trace} per contestant, ready for finish()."""
+        self = cls.__new__(cls)
+        self.surf, self.tol, self.mode, self.bound = surf, tol, record, bound
+        self.points, self.grads, self.traces = points, grads, traces
+        rows = points.shape[2]
+        self.diverged, self.converged = np.full(rows, -1), np.full(rows, -1)
+        self.last_good = points[0].T.copy()
+        self.loss_each_step = False
+        return self
 
     def _pack_states(self, steps: int) -> None:
         """Make every state array a view into one flat arena, so one copy per step records all of them."""
@@ -344,8 +405,9 @@ def _squeeze_into(traj: Trajectory, batched: bool, **arrays) -> None:
 def derived_traces(opt: Optimizer, trace: dict[str, np.ndarray], lr: np.ndarray) -> dict[str, np.ndarray]:
     """Bias-corrected moments and the effective step of the Adam family, from the recorded state.
 
-    bc1 = 1 − β1ᵗ, bc2 = 1 − β2ᵗ, m̂ = m/bc1, v̂ = v/bc2 (v_max for AMSGrad, s for AdaBelief),
-    effective step = α·m̂/(√v̂ + ε), per coordinate. Without bias correction bc1 = bc2 = 1.
+    bc1 = 1 − β1ᵗ, bc2 = 1 − β2ᵗ, m̂ = m/bc1, v̂ = v/bc2 (v_max for AMSGrad, s for AdaBelief), and the effective
+    step per coordinate as eps_placement has it: α·m̂/(√v̂ + ε) (outside, torch's), α·m̂/√(v̂ + ε) (inside) or
+    α·√bc2/bc1 · m/(√v + ε̂) (Keras's). Without bias correction bc1 = bc2 = 1.
     """
     h = opt.hparams
     second = next((name for name in ("v_max", "v", "s") if name in trace), None)
@@ -358,6 +420,12 @@ def derived_traces(opt: Optimizer, trace: dict[str, np.ndarray], lr: np.ndarray)
     bc1, bc2 = np.broadcast_to(bc1, lr.shape), np.broadcast_to(bc2, lr.shape)
     m_hat = trace["m"] / bc1[..., None]
     v_hat = trace[second] / bc2[..., None]
-    eps = np.broadcast_to(h.get("eps", 0.0), lr.shape[1:])
-    return {"m_hat": m_hat, "v_hat": v_hat, "bc1": bc1, "bc2": bc2,
-            "effective_step": lr[..., None] * m_hat / (np.sqrt(v_hat) + eps[..., None])}
+    eps = np.broadcast_to(h.get("eps", 0.0), lr.shape[1:])[..., None]
+    placement = h.get("eps_placement", "outside")
+    if placement == "inside":
+        effective = lr[..., None] * m_hat / np.sqrt(v_hat + eps)
+    elif placement == "keras":
+        effective = (lr * np.sqrt(bc2) / bc1)[..., None] * trace["m"] / (np.sqrt(trace[second]) + eps)
+    else:
+        effective = lr[..., None] * m_hat / (np.sqrt(v_hat) + eps)
+    return {"m_hat": m_hat, "v_hat": v_hat, "bc1": bc1, "bc2": bc2, "effective_step": effective}

@@ -10,31 +10,40 @@ from optviz.engine import Entry
 START = (-1.5, 2.0)
 
 
-def manual_run(surface_name, name, start, steps, **hparams):
-    """The reference: step() called by hand, one step at a time."""
+def manual_run(surface_name, name, start, steps, grads=None, **hparams):
+    """The reference: step() called by hand, one step at a time, with the surface's NumPy gradient (or `grads`)."""
     s, opt = optviz.surface(surface_name), optviz.optimizer(name, **hparams)
     p = np.array(start, dtype=float)
     state = opt.init(p)
-    path, grads, states = [p], [], []
-    for _ in range(steps):
-        g = np.concatenate(s.grad(p[:1], p[1:]))  # 1-element arrays, as the engine evaluates them
+    path, used, states = [p], [], []
+    for t in range(steps):
+        g = np.concatenate(s.grad(p[:1], p[1:])) if grads is None else grads[t]
         p, state = opt.step(p, g, state)
         path.append(p)
-        grads.append(g)
+        used.append(g)
         states.append(state)
-    return np.array(path), np.array(grads), states
+    return np.array(path), np.array(used), states
 
 
 @pytest.mark.parametrize("name", list(optviz.OPTIMIZERS))
 def test_run_follows_the_optimizers_own_step_exactly(name):
-    path, grads, states = manual_run("beale", name, (1.0, 1.0), 40)
+    """The fused loop applies the very rule step() applies: fed the same gradients, the same numbers, bit for bit.
+    Its gradient is the surface's formula compiled, which may round differently from NumPy's in the last place."""
     traj = optviz.run("beale", name, start=(1.0, 1.0), steps=40)
+    path, _, states = manual_run("beale", name, (1.0, 1.0), 40, grads=traj.grad)
     np.testing.assert_array_equal(traj.path, path)
-    np.testing.assert_array_equal(traj.grad, grads)
+    numpy_grad = np.column_stack(optviz.surface("beale").grad(path[:-1, 0], path[:-1, 1]))
+    np.testing.assert_allclose(traj.grad, numpy_grad, rtol=1e-14, atol=1e-14)
     np.testing.assert_array_equal(traj.loss, optviz.surface("beale").value(path[:, 0], path[:, 1]))
     for field in states[0]._fields[1:]:
         recorded = np.array([getattr(s, field) for s in states])
         np.testing.assert_array_equal(traj.trace[field], recorded.reshape(traj.trace[field].shape))
+
+
+@pytest.mark.parametrize("name", ["adam", "momentum", "nadam"])
+def test_run_stays_close_to_stepping_with_numpy_gradients(name):
+    path, _, _ = manual_run("beale", name, (1.0, 1.0), 40)
+    np.testing.assert_allclose(optviz.run("beale", name, start=(1.0, 1.0), steps=40).path, path, rtol=1e-12)
 
 
 def test_run_returns_arrays_of_the_documented_shapes():
@@ -100,7 +109,7 @@ def test_batched_hyperparameters_equal_individual_runs(record):
 
 def test_batched_starts_equal_individual_runs():
     starts = np.array([[-1.0, 1.0], [0.0, -0.5], [2.0, 2.0]])
-    batch = optviz.run("himmelblau", "momentum", starts, 200, lr=0.002)
+    batch = optviz.run("himmelblau", "momentum", starts, 200, lr=0.002, record=True)
     assert batch.path.shape == (201, 3, 2)
     assert batch.trace["buf"].shape == (200, 3, 2)
     for i, start in enumerate(starts):
@@ -206,3 +215,73 @@ def test_losses_evaluated_at_the_end_equal_losses_evaluated_step_by_step(surface
     for i in (0, 17, 39):
         alone = optviz.run(surf, "adam", starts[i], 150, lr=0.02, record="path")
         np.testing.assert_array_equal(alone.loss, each_step.loss[:, i])
+
+
+@pytest.mark.parametrize("placement", ["outside", "inside", "keras"])
+@pytest.mark.parametrize("name", ["adam", "amsgrad", "adamw"])
+def test_effective_step_follows_the_eps_placement(name, placement):
+    """Without weight decay the effective step is exactly the update taken, wherever ε sits."""
+    traj = optviz.run("rosenbrock", name, start=START, steps=30, lr=0.02, eps=1e-3, weight_decay=0.0,
+                      eps_placement=placement)
+    np.testing.assert_allclose(traj.trace["update"], -traj.trace["effective_step"], rtol=1e-11, atol=1e-15)
+
+
+def test_the_rule_in_latex_follows_the_settings():
+    spec = optviz.OPTIMIZERS["adam"]
+    assert r"\sqrt{\hat v_t} + \varepsilon" in spec.rule_latex()
+    assert r"\sqrt{\hat v_t + \varepsilon}" in spec.rule_latex({**spec.defaults, "eps_placement": "inside"})
+    assert r"\hat\varepsilon" in spec.rule_latex({**spec.defaults, "eps_placement": "keras"})
+    adamw = optviz.OPTIMIZERS["adamw"]
+    assert r"\max_{s\le t} v_s" in adamw.rule_latex({**adamw.defaults, "amsgrad": True})
+    assert r"\max" not in adamw.rule_latex()
+    sgd = optviz.OPTIMIZERS["sgd"]
+    assert r"\theta_{t-1} + \alpha" in sgd.rule_latex({**sgd.defaults, "maximize": True})
+
+
+def test_a_batch_records_its_path_by_default_and_a_single_run_everything():
+    batch = optviz.run("rosenbrock", "adam", START, 50, lr=np.array([0.01, 0.02]))
+    assert batch.path.shape == (51, 2, 2) and batch.grad is None and not batch.trace
+    single = optviz.run("rosenbrock", "adam", START, 50, lr=0.01)
+    assert single.grad.shape == (50, 2) and "m" in single.trace
+
+
+def test_a_recording_over_the_memory_budget_is_refused_in_words():
+    lrs = np.full(10_000, 1e-3)
+    with pytest.raises(ValueError, match=r"record='path' keeps only positions and losses"):
+        optviz.run("rosenbrock", "adam", START, 5000, lr=lrs, record=True)
+    with pytest.raises(ValueError, match=r"GB"):
+        optviz.run("rosenbrock", "adam", START, 5000, lr=lrs, record="path")
+    assert optviz.run("rosenbrock", "adam", START, 5000, lr=lrs[:10], record=False).final.shape == (10, 2)
+
+
+@pytest.mark.parametrize("name", list(optviz.SURFACES))
+def test_the_compiled_gradient_of_every_built_in_surface_is_its_numpy_formula(name):
+    from optviz.fused import _gradient
+
+    surf = optviz.surface(name)
+    grad = _gradient(surf.spec)
+    parameters = tuple(float(v) for v in surf._shape_params.values())
+    x0, x1, y0, y1 = surf.window
+    for x, y in np.random.default_rng(0).uniform((x0, y0), (x1, y1), size=(20, 2)):
+        np.testing.assert_allclose(grad(x, y, parameters), surf.grad(x, y), rtol=1e-13, atol=1e-13)
+
+
+def test_a_surface_with_its_own_step_gradient_takes_the_generic_path():
+    """Surfaces that compute their gradient per step (data surfaces override step_grad) are stepped with the
+    compiled rule and the gradient from NumPy: the same numbers as the fused loop gets from the same gradients."""
+    from optviz.fused import fusable
+    from optviz.surfaces import Surface
+
+    class Shifted(Surface):
+        def step_grad(self, x, y, t):
+            gx, gy = self.grad(x, y)
+            return gx + 0.1 * np.cos(t), gy
+
+    base = optviz.surface("himmelblau")
+    shifted = Shifted(base.spec, base.params)
+    assert fusable(base) and not fusable(shifted)
+    traj = optviz.run(shifted, "adam", (0.0, -0.5), 60, lr=0.05)
+    path, grads, _ = manual_run("himmelblau", "adam", (0.0, -0.5), 60, lr=0.05,
+                                grads=[np.add(np.concatenate(base.grad(p[:1], p[1:])), [0.1 * np.cos(t + 1), 0])
+                                       for t, p in enumerate(traj.path[:-1])])
+    np.testing.assert_array_equal(traj.path, path)
