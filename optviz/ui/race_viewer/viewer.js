@@ -113,9 +113,10 @@ class RaceViewer {
     this.scrub.min = 0;
     this.scrub.setAttribute("aria-label", "step");
     this.stepEl = bar.appendChild(el("span", "rv-step"));
-    this.arrowsEl = bar.appendChild(el("select", "rv-arrows"));
+    const arrows = bar.appendChild(el("div", "rv-arrow-controls"));
+    this.arrowsEl = arrows.appendChild(el("select", "rv-arrows"));
     this.arrowsEl.setAttribute("aria-label", "arrows");
-    this.keyEl = bar.appendChild(el("span", "rv-key"));
+    this.keyEl = arrows.appendChild(el("span", "rv-key"));
     this.stage = el("div", "rv-stage");
     this.staticCanvas = this.stage.appendChild(el("canvas", "rv-static"));
     this.dynamicCanvas = this.stage.appendChild(el("canvas", "rv-dynamic"));
@@ -199,7 +200,7 @@ class RaceViewer {
     this.arrowsEl.value = this.arrowChoice;
     this.keyEl.replaceChildren(...kinds.map((k) => {
       const item = el("span", "rv-key-item");
-      item.innerHTML = `<svg width="22" height="8"><line x1="1" y1="4" x2="21" y2="4" stroke="#555" stroke-width="2"
+      item.innerHTML = `<svg width="18" height="8"><line x1="1" y1="4" x2="17" y2="4" stroke="#555" stroke-width="2"
         stroke-dasharray="${DASHES[k.dash].join(",")}"/></svg>`;
       item.append(k.short);
       item.title = k.title + " (length ∝ log of its size)";
@@ -225,7 +226,6 @@ class RaceViewer {
     const marks = [];
     if (this.p.map.minima.length) marks.push(el("span", "rv-mark", "★ minimum"));
     if (this.p.map.saddles.length) marks.push(el("span", "rv-mark", "✕ saddle"));
-    marks.push(el("span", "rv-mark", "○ start"));
     this.legendEl.replaceChildren(...items, ...marks);
   }
 
@@ -373,6 +373,7 @@ class RaceViewer {
     ctx.stroke();
     ctx.restore();
     const f = 12;
+    yTicks = spaced(yTicks, sy, 14 * this.scale);
     for (const [v, t] of xTicks) this.text(ctx, t, sx(v), b.y + b.h + 17 * this.scale, "center", "#444", f);
     for (const [v, t] of yTicks) this.text(ctx, t, b.x - 7, sy(v) + 4 * this.scale, "right", "#444", f);
     if (xTitle) this.text(ctx, xTitle, b.x + b.w / 2, b.y + b.h + 33 * this.scale, "center", "#333", 13);
@@ -578,6 +579,15 @@ class RaceViewer {
 
 function escape(s) {
   return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+}
+
+/** Every other tick (every third, ...) when neighbours would be closer than `pixels` on screen. */
+export function spaced(ticks, toPixel, pixels) {
+  for (let every = 1; every < ticks.length; every++) {
+    const kept = ticks.filter((_, i) => i % every === 0);
+    if (kept.every((t, i) => i === 0 || Math.abs(toPixel(t[0]) - toPixel(kept[i - 1][0])) >= pixels)) return kept;
+  }
+  return ticks.slice(0, 1);
 }
 
 function clipTo(ctx, b) {
