@@ -506,9 +506,7 @@ class RaceViewer {
     if (!this.p || !this.root.isConnected || this.root.offsetParent === null) return;
     const target = e.composedPath()[0];
     const ours = this.root.contains(target) || target === this.root;
-    const typing = target instanceof HTMLElement && (target.isContentEditable ||
-      ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName) || target.getAttribute("role") === "slider");
-    if (!ours && (typing || (target !== document.body && target !== document.documentElement))) return;
+    if (!ours && typing(target)) return;  // keys typed into the page's inputs stay theirs
     const jump = e.shiftKey ? 10 : 1;
     if (e.key === " ") this.toggle();
     else if (e.key === "ArrowRight") this.seek(Math.floor(this.step) + jump);
@@ -576,6 +574,15 @@ class RaceViewer {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Drawing helpers
+
+/** Whether keys pressed on `target` edit something: text fields, selects, sliders. A checkbox, toggle or button
+ *  (say, Presentation mode just switched on) is not typing: space there plays the race. */
+export function typing(target) {
+  if (!(target instanceof HTMLElement)) return false;
+  if (target.isContentEditable || ["TEXTAREA", "SELECT"].includes(target.tagName)) return true;
+  if (target.tagName === "INPUT") return !["checkbox", "radio", "button", "submit"].includes(target.type);
+  return ["slider", "combobox", "textbox", "spinbutton", "listbox"].includes(target.getAttribute("role"));
+}
 
 function escape(s) {
   return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
