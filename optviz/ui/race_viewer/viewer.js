@@ -54,7 +54,7 @@ export function gridValue(values, nx, ny, window, x, y) {
 /** Boxes {x, y, w, h} in CSS pixels for the map, the state rows and the data panel in a stage of w × h.
  *  The map keeps the window's aspect ratio; rows and panel share the column to its right. */
 export function stageLayout(w, h, aspect, rowCount, hasPanel, scale = 1) {
-  const m = { left: 48 * scale, bottom: 38 * scale, top: 8, right: 10 };
+  const m = { left: 48 * scale, bottom: 38 * scale, top: 8, right: 18 * scale };
   const column = rowCount > 0 || hasPanel;
   const gap = column ? 66 * scale : 0;
   const plotH = Math.max(80, h - m.top - m.bottom);
