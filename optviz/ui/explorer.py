@@ -441,14 +441,23 @@ def render(settings: Settings) -> None:
     if diverged:
         st.warning("Diverged: " + ", ".join(f"{plain(label)} at step {races[label].diverged_at}" for label in diverged))
 
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Loss")
-        st.plotly_chart(figures.loss_figure(races), key="loss_chart", theme=None)
-    with right:
-        st.subheader("Results")
-        _results_table(races, surface)
-    st.subheader("Every quantity at one step")
-    _step_inspector(races, settings.steps)
-    st.subheader("Update rules")
-    _equations(settings, labels)
+    _details(races, surface, settings, labels)
+
+
+def _details(races, surface, settings: Settings, labels: list[str]) -> None:
+    """Below the race, one view at a time: only the open tab runs, so the race reaches the screen first (the
+    loss chart alone brings Plotly.js, seconds of a projector laptop's first load)."""
+    tabs = st.tabs(["Results", "Loss", "Every quantity at one step", "Update rules"], key="details",
+                   on_change="rerun")
+    if tabs[0].open:
+        with tabs[0]:
+            _results_table(races, surface)
+    if tabs[1].open:
+        with tabs[1]:
+            st.plotly_chart(figures.loss_figure(races), key="loss_chart", theme=None)
+    if tabs[2].open:
+        with tabs[2]:
+            _step_inspector(races, settings.steps)
+    if tabs[3].open:
+        with tabs[3]:
+            _equations(settings, labels)
