@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import math
+from collections import OrderedDict
 
 import numpy as np
 
@@ -108,7 +109,22 @@ def _title(surface: Surface, races: dict, steps: int) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # The map: picture, hover grid, ticks, landmarks
 
+_MAPS: OrderedDict = OrderedDict()
+
+
 def _map(surface: Surface) -> dict:
+    """The map part of the payload, the same for every race on this surface: the last few are kept (as the
+    pictures are, surface.map_image), so a learning-rate change does not sample the surface again."""
+    key = (surface.name, tuple(sorted(surface.params.items())))
+    if key not in _MAPS:
+        _MAPS[key] = _render_map(surface)
+        while len(_MAPS) > 16:
+            _MAPS.popitem(last=False)
+    _MAPS.move_to_end(key)
+    return _MAPS[key]
+
+
+def _render_map(surface: Surface) -> dict:
     """The contour picture over the window, f on a grid for the hover readout, ticks, minima and saddles."""
     x0, x1, y0, y1 = surface.window
     xs, ys = np.linspace(x0, x1, HOVER_GRID), np.linspace(y0, y1, HOVER_GRID)
