@@ -142,7 +142,10 @@ def _ticks(low: float, high: float, scale: str, most: int) -> list[list]:
     if scale == "log10":
         values = round_values(10.0 ** low, 10.0 ** high, "log", most)
         return [[math.log10(v), plain_label(v)] for v in values]
-    return [[v, plain_label(v)] for v in round_values(low, high, "linear", most)]
+    values = round_values(low, high, "linear", most)
+    if len(values) < 2:  # a short row around 0 would show "0" alone: a finer ladder gives it a scale
+        values = round_values(low, high, "linear", 2 * most)
+    return [[v, plain_label(v)] for v in values]
 
 
 def plain_label(value: float) -> str:

@@ -411,7 +411,8 @@ def render(settings: Settings) -> None:
         st.error(f"These settings cannot run: {plain(error)}")
         return
 
-    options = st.columns([2.1, 1.3, 1.5, 3.6])  # room for "Presentation mode" in its own large type
+    # room for "Presentation mode" in its own large type, and for the traced optimizers when not presenting
+    options = st.columns([3, 1.6, 1.8, 2.6] if st.session_state.get("present") else [2.1, 1.3, 1.5, 3.6])
     presenting = options[0].toggle("Presentation mode", key="present",
                                    help="Large text, no sidebar or toolbar, the race fitted to the window: "
                                         "for a projector")
