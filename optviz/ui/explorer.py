@@ -19,7 +19,7 @@ from ..schedules import SCHEDULES, WARMUP_PARAMS
 from ..surfaces import SPECS as SURFACES
 from ..tuning import default_lr
 from .controls import ensure_value, latex_number, number_text, param_control, plain, table, wrapped_formula
-from .race_viewer import race_click, race_viewer
+from .race_viewer import payload_json, race_click, race_viewer
 from .settings import (
     CUSTOM,
     DEFAULT_EXPRESSION,
@@ -234,10 +234,10 @@ def _race(key: str):
 
 
 @st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
-def _race_payload(key: str, traced: tuple[str, ...]) -> dict:
-    """The race viewer's data for these settings (read-only, shared across sessions)."""
+def _race_payload(key: str, traced: tuple[str, ...]) -> bytes:
+    """The race viewer's data for these settings as JSON, made once and shared by every session."""
     surface, races = _race(key)
-    return race_payload(races, surface, traces=list(traced))
+    return payload_json(race_payload(races, surface, traces=list(traced)))
 
 
 # ---------------------------------------------------------------------------------------------------------------
