@@ -36,6 +36,7 @@ class SurfaceSpec:
     log_levels: bool = False  # values span decades: contour on a log scale
     model: Callable[..., DataModel] | None = None  # a loss that is a mean over data: (**params) -> its model
     per_entry: tuple[str, ...] = ()  # sampling parameters each race entry may set for itself (batch_size)
+    axis_names: tuple[str, str] = ("x", "y")  # what the two coordinates are: a model's (w, b)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class Surface:
     title = property(lambda self: self.spec.title)
     window = property(lambda self: self.spec.window)
     start = property(lambda self: self.spec.start)
+    axis_names = property(lambda self: self.spec.axis_names)
 
     @property
     def bound(self) -> float:
@@ -190,12 +192,13 @@ def _least_squares(standardize):
     return [tuple(np.linalg.solve(model.hessian(), 2 * np.array([(x * y).mean(), y.mean()])))]
 
 
-def _data_surface(name, title, description, latex, model, minima, window, start, params) -> SurfaceSpec:
+def _data_surface(name, title, description, latex, model, minima, window, start, params, axis_names
+                  ) -> SurfaceSpec:
     value = lambda x, y, **p: model(**p).value(x, y)
     grad = lambda x, y, **p: model(**p).grad(x, y)
     return SurfaceSpec(name, title, description, latex, value, grad, minima, window, start,
                        params + _data_params(model(**{q.name: q.default for q in params}).n), model=model,
-                       per_entry=("batch_size",))
+                       per_entry=("batch_size",), axis_names=axis_names)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -310,7 +313,7 @@ SPECS: dict[str, SurfaceSpec] = {s.name: s for s in [
         f"petal length of 150 irises ({DATA_SOURCE}). Each step's gradient is its mini-batch's mean.",
         r"f(w, b) = \frac1N \sum_{i=1}^N (w x_i + b - y_i)^2",
         lambda standardize: linear_model(standardize), _least_squares, (-1.0, 2.5, -1.5, 3.0), (-0.5, 2.5),
-        (_STANDARDIZE,)),
+        (_STANDARDIZE,), ("w", "b")),
     _data_surface(
         "logistic_regression", "Logistic regression (Iris)", "Mean cross-entropy of p = σ(w₁x₁ + w₂x₂): "
         f"virginica vs versicolor from their petal length and width ({DATA_SOURCE}). Each step's gradient is "
@@ -318,7 +321,7 @@ SPECS: dict[str, SurfaceSpec] = {s.name: s for s in [
         r"f(w) = \frac1N \sum_{i=1}^N \log\left(1 + e^{-s_i w^\top x_i}\right) + \tfrac\lambda2 \lVert w \rVert^2",
         logistic_model, lambda standardize, l2: [(1.0, 1.0)], (-3.0, 11.0, -3.0, 13.0), (-2.0, -2.0),
         (_STANDARDIZE, Param("l2", r"\lambda", 0.0, "L2 penalty ½λ‖w‖²: makes the minimum exist even when the "
-                             "classes can be separated", low=0.0, high=10.0))),
+                             "classes can be separated", low=0.0, high=10.0)), ("w₁", "w₂")),
 ]}
 
 

@@ -37,11 +37,11 @@ def data_panel(races: dict, surface: Surface | None = None) -> dict | None:
         return None
     if model.kind == "linear":
         x, y, cls = model.inputs[:, 0], model.targets, None
-        title = f"Data: {model.target_name} against {model.input_names[0]}, and each optimizer's fit"
+        title = "Iris petals: each optimizer's fit ŷ = w·x + b"
         x_label, y_label = model.input_names[0], model.target_name
     else:
         x, y, cls = model.inputs[:, 0], model.inputs[:, 1], model.targets.astype(int).tolist()
-        title = f"Data: {' vs '.join(model.class_names)}, and each optimizer's decision boundary"
+        title = f"{' vs '.join(model.class_names).capitalize()}: each optimizer's boundary"
         x_label, y_label = model.input_names
     window = _window(x, y)
     digits = _digits(window)
@@ -115,7 +115,9 @@ def data_figure(panel: dict, labels: list[str], colors: dict[str, str] | None = 
     frames = [dict(name=str(s), traces=list(range(first, len(data))),
                    data=[_segment(line[s], label, colors[label]) for line, label in zip(lines, labels)])
               for s in steps]
+    # the step shows above the slider; a label under each of a hundred ticks would be a smudge
     slider = dict(active=len(steps) - 1, x=0.0, len=1.0, pad=dict(t=30), currentvalue=dict(prefix="step "),
+                  ticklen=0, font=dict(color="rgba(0,0,0,0)"),
                   steps=[dict(method="animate", label=str(s), args=[[str(s)], dict(mode="immediate",
                          frame=dict(duration=0, redraw=False), transition=dict(duration=0))]) for s in steps])
     x0, x1, y0, y1 = panel["window"]

@@ -285,9 +285,11 @@ def _sidebar() -> None:
                 param_control(param, _key("sp", param.name))
     left, right = st.sidebar.columns(2)
     x0, x1, y0, y1 = spec.window
-    left.number_input("start x", min_value=-1e6, max_value=1e6, key=_key("start_x"), format="%.4g", step=0.1)
-    right.number_input("start y", min_value=-1e6, max_value=1e6, key=_key("start_y"), format="%.4g", step=0.1)
-    st.sidebar.caption(f"…or click on the contour to start there. Window: x ∈ [{x0:g}, {x1:g}], y ∈ [{y0:g}, {y1:g}].")
+    x_name, y_name = surface.axis_names
+    left.number_input(f"start {x_name}", min_value=-1e6, max_value=1e6, key=_key("start_x"), format="%.4g", step=0.1)
+    right.number_input(f"start {y_name}", min_value=-1e6, max_value=1e6, key=_key("start_y"), format="%.4g", step=0.1)
+    st.sidebar.caption(f"…or click on the contour to start there. Window: {x_name} ∈ [{x0:g}, {x1:g}], "
+                       f"{y_name} ∈ [{y0:g}, {y1:g}].")
     st.sidebar.number_input("Steps", min_value=1, max_value=MAX_STEPS, step=50, key=_key("steps"))
     if surface.model is not None:
         st.sidebar.caption(_epochs_text(surface, int(state[_key("steps")])))
