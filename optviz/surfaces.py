@@ -37,6 +37,7 @@ class SurfaceSpec:
     model: Callable[..., DataModel] | None = None  # a loss that is a mean over data: (**params) -> its model
     per_entry: tuple[str, ...] = ()  # sampling parameters each race entry may set for itself (batch_size)
     axis_names: tuple[str, str] = ("x", "y")  # what the two coordinates are: a model's (w, b)
+    hessian: Callable[..., np.ndarray] | None = None  # (**params) -> H, for surfaces whose Hessian is constant
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,12 @@ class Surface:
 
     def grad(self, x, y):
         return self.spec.grad(x, y, **self._shape_params)
+
+    def hessian(self) -> np.ndarray | None:
+        """The Hessian (2, 2) where it is the same at every point (quadratics, least squares), else None."""
+        if self.spec.hessian is not None:
+            return self.spec.hessian(**self._shape_params)
+        return None if self.model is None else self.model.hessian()
 
     def step_grad(self, x, y, t: int):
         """The gradient an optimizer sees at step t (1-based), before any gradient noise.
@@ -157,6 +164,11 @@ def _hessian_root(condition: float, angle: float) -> np.ndarray:
     """A matrix L with L Lᵀ = H."""
     c, s = np.cos(np.radians(angle)), np.sin(np.radians(angle))
     return np.array([[c, -s], [s, c]]) @ np.diag([1.0, 1.0 / np.sqrt(condition)])
+
+
+def _quadratic_hessian(condition, angle) -> np.ndarray:
+    hxx, hxy, hyy = _hessian(condition, angle)
+    return np.array([[hxx, hxy], [hxy, hyy]])
 
 
 def _quadratic_value(x, y, condition, angle):
@@ -269,7 +281,7 @@ SPECS: dict[str, SurfaceSpec] = {s.name: s for s in [
         "quadratic", "Ill-conditioned quadratic", "A narrow elliptic bowl: curvature differs by a factor κ.",
         r"f(p) = \tfrac12 p^\top H p,\quad H = R_\varphi \operatorname{diag}(1, 1/\kappa) R_\varphi^\top",
         _quadratic_value, _quadratic_grad, lambda condition, angle: [(0.0, 0.0)], (-3.0, 3.0, -3.0, 3.0),
-        (-2.5, 2.0), (_CONDITION, _ANGLE)),
+        (-2.5, 2.0), (_CONDITION, _ANGLE), hessian=_quadratic_hessian),
     SurfaceSpec(
         "noisy_quadratic", "Noisy quadratic", "The quadratic bowl seen through noisy gradients, as in mini-batch "
         "training; every optimizer sees the same noise.",
@@ -277,7 +289,7 @@ SPECS: dict[str, SurfaceSpec] = {s.name: s for s in [
         _quadratic_value, _quadratic_grad, lambda condition, angle: [(0.0, 0.0)], (-3.0, 3.0, -3.0, 3.0),
         (-2.5, 2.0), (Param("condition", r"\kappa", 10.0, _CONDITION.help, low=1.0, high=1e6, log=True),
                       Param("angle", r"\varphi", 30.0, _ANGLE.help, low=-90.0, high=90.0), _NOISE, _SEED),
-        noisy=True),
+        noisy=True, hessian=_quadratic_hessian),
     SurfaceSpec(
         "beale", "Beale", "Flat plateaus and sharp ridges around a minimum at (3, ½).",
         r"f = (1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2",
@@ -315,10 +327,10 @@ SPECS: dict[str, SurfaceSpec] = {s.name: s for s in [
         lambda standardize: linear_model(standardize), _least_squares, (-1.0, 2.5, -1.5, 3.0), (-0.5, 2.5),
         (_STANDARDIZE,), ("w", "b")),
     _data_surface(
-        "logistic_regression", "Logistic regression (Iris)", "Mean cross-entropy of p = σ(w₁x₁ + w₂x₂): "
-        f"virginica vs versicolor from their petal length and width ({DATA_SOURCE}). Each step's gradient is "
+        "logistic_regression", "Logistic regression (Iris)", "Mean cross-entropy of p = σ(w₁x₁ + w₂x₂), "
+        f"s = ±1: virginica vs versicolor from their petal length and width ({DATA_SOURCE}). Each step's gradient is "
         "its mini-batch's mean.",
-        r"f(w) = \frac1N \sum_{i=1}^N \log\left(1 + e^{-s_i w^\top x_i}\right) + \tfrac\lambda2 \lVert w \rVert^2",
+        r"f(w) = \tfrac1N \textstyle\sum_i \log(1 + e^{-s_i w^\top x_i}) + \tfrac\lambda2 \lVert w \rVert^2",
         logistic_model, lambda standardize, l2: [(1.0, 1.0)], (-3.0, 11.0, -3.0, 13.0), (-2.0, -2.0),
         (_STANDARDIZE, Param("l2", r"\lambda", 0.0, "L2 penalty ½λ‖w‖²: makes the minimum exist even when the "
                              "classes can be separated", low=0.0, high=10.0)), ("w₁", "w₂")),
