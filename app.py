@@ -7,6 +7,7 @@ from optviz.ui import explorer, mnist, sweeps
 st.set_page_config(page_title="optviz · optimizer trajectories", page_icon="🧭", layout="wide",
                    initial_sidebar_state="expanded")
 
+st.html(explorer.PAGE_CSS)  # less empty space above the tabs: the race, its controls and legend fit one screen
 settings = explorer.sidebar()  # surface, start, steps and optimizers: shared by the tabs, kept in the URL
 # Only the open tab runs: a page load computes one tab's figures, not all three.
 race_tab, sweeps_tab, mnist_tab = st.tabs(["Race explorer", "Sweeps & basins", "MNIST"], key="tab",

@@ -3,11 +3,10 @@
 import json
 
 import numpy as np
-import plotly.graph_objects as go
 import pytest
 
 import optviz
-from optviz.figures.data_panel import clip_line, data_figure, data_panel
+from optviz.figures.data_panel import clip_line, data_panel
 
 WINDOW = (0.0, 4.0, -1.0, 1.0)
 
@@ -77,11 +76,3 @@ def test_surfaces_without_data_have_no_panel():
 ])
 def test_clip_line_keeps_the_part_inside_the_window(a, b, c, expected):
     np.testing.assert_allclose(clip_line(np.array(a), np.array(b), np.array(c), WINDOW), expected, atol=1e-12)
-
-
-def test_data_figure_is_a_valid_animated_plotly_figure():
-    races = optviz.race("logistic_regression", ["sgd", "adam"], steps=20)
-    fig = data_figure(data_panel(races), list(races), frame_steps=np.array([0, 10, 20]))
-    go.Figure(fig.to_dict())
-    assert [frame.name for frame in fig.frames] == ["0", "10", "20"]
-    assert len(fig.data) == 2 + 2  # two classes, two optimizers

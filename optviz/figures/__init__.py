@@ -13,14 +13,13 @@ The race figure's title is its legend's title (fig.layout.legend.title.text).
 
 from .colors import PALETTE, palette
 from .counterexample import counterexample_figure
-from .data_panel import data_figure, data_panel
+from .data_panel import data_panel
 from .loss import loss_figure
 from .race import frame_steps, race_figure
 from .rows import ROWS
 from .surface import contour_figure, minimum_value, surface_3d_figure
 from .sweeps import basins_figure, heatmap_figure, sensitivity_figure
 
-__all__ = ["PALETTE", "ROWS", "basins_figure", "contour_figure", "counterexample_figure", "data_figure",
-           "data_panel", "frame_steps",
+__all__ = ["PALETTE", "ROWS", "basins_figure", "contour_figure", "counterexample_figure", "data_panel", "frame_steps",
            "heatmap_figure", "loss_figure", "minimum_value", "palette", "race_figure", "sensitivity_figure",
            "surface_3d_figure"]

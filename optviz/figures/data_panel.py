@@ -2,7 +2,7 @@
 optimizer's fit line (linear regression) or decision boundary (logistic regression) clipped to the scatter.
 
     panel = data_panel(races, surface)   # plain JSON-ready dict, or None for a surface without data
-    data_figure(panel, colors)           # the same as a small animated Plotly figure
+    race_payload(races, surface, data_panel=panel)   # the race viewer draws it beside the map
 
 Plain Python and NumPy: the viewer draws what this computes.
 """
@@ -10,14 +10,11 @@ Plain Python and NumPy: the viewer draws what this computes.
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 
 from ..surfaces import Surface
-from ._plotly import FONT, figure, rounded, titled_legend
-from .colors import palette
+from ._plotly import rounded
 
-PAD = 0.08  # the scatter's window: the data's range, widened by this share on every side
-CLASS_COLORS = ("#4c78a8", "#e45756")
+PAD = 0.08  # the scatter's window: the data's range, widened by this share on every side (as the viewer's)
 
 
 def data_panel(races: dict, surface: Surface | None = None) -> dict | None:
@@ -92,50 +89,3 @@ def clip_line(a, b, c, window) -> np.ndarray:
         out = np.stack([start[0] + low * dx, start[1] + low * dy, start[0] + high * dx, start[1] + high * dy], -1)
     out[missed] = np.nan
     return out
-
-
-def data_figure(panel: dict, labels: list[str], colors: dict[str, str] | None = None, *,
-                frame_steps: np.ndarray | None = None, height: int = 420) -> go.Figure:
-    """The panel as a Plotly figure: the scatter, and every optimizer's line animated over `frame_steps`
-    (default: every step) with a step slider; for the app until the race viewer draws the panel itself."""
-    colors = colors or palette(labels)
-    lines = [np.array(line, dtype=float).reshape(-1, 4) for line in panel["lines"]]
-    steps = np.arange(len(lines[0])) if frame_steps is None else np.asarray(frame_steps)
-    points = panel["points"]
-    data = []
-    if points["cls"] is None:
-        data.append(_scatter(points["x"], points["y"], "#666", "examples"))
-    else:
-        cls = np.array(points["cls"])
-        for k, name in enumerate(panel["class_names"]):
-            data.append(_scatter(np.array(points["x"])[cls == k], np.array(points["y"])[cls == k],
-                                 CLASS_COLORS[k % 2], name))
-    first = len(data)
-    data += [_segment(line[steps[-1]], label, colors[label]) for line, label in zip(lines, labels)]
-    frames = [dict(name=str(s), traces=list(range(first, len(data))),
-                   data=[_segment(line[s], label, colors[label]) for line, label in zip(lines, labels)])
-              for s in steps]
-    # the step shows above the slider; a label under each of a hundred ticks would be a smudge
-    slider = dict(active=len(steps) - 1, x=0.0, len=1.0, pad=dict(t=30), currentvalue=dict(prefix="step "),
-                  ticklen=0, font=dict(color="rgba(0,0,0,0)"),
-                  steps=[dict(method="animate", label=str(s), args=[[str(s)], dict(mode="immediate",
-                         frame=dict(duration=0, redraw=False), transition=dict(duration=0))]) for s in steps])
-    x0, x1, y0, y1 = panel["window"]
-    axis = dict(showline=True, linecolor="#888", mirror=True, zeroline=False)
-    layout = dict(height=height, font=FONT, plot_bgcolor="white", sliders=[slider],
-                  legend=titled_legend(panel["title"]), margin=dict(l=60, r=20, t=80, b=40),
-                  xaxis=dict(title=dict(text=panel["x_label"]), range=[x0, x1], **axis),
-                  yaxis=dict(title=dict(text=panel["y_label"]), range=[y0, y1], **axis))
-    return figure(data, layout, frames)
-
-
-def _scatter(x, y, color: str, name: str) -> dict:
-    return dict(type="scatter", x=np.asarray(x, float), y=np.asarray(y, float), mode="markers", name=name,
-                marker=dict(size=6, color=color, opacity=0.7, line=dict(width=0)),
-                hovertemplate="(%{x:.3g}, %{y:.3g})<extra>" + name + "</extra>")
-
-
-def _segment(segment: np.ndarray, label: str, color: str) -> dict:
-    x0, y0, x1, y1 = (None if not np.isfinite(v) else float(v) for v in segment)
-    return dict(type="scatter", x=[x0, x1], y=[y0, y1], mode="lines", name=label, line=dict(color=color, width=2.5),
-                hoverinfo="skip")

@@ -3,18 +3,39 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
+import json
+from pathlib import Path
 
 import numpy as np
 
-from .race import race_figure
+from .data_panel import data_panel
+from .race_payload import race_payload
+
+VIEWER = Path(__file__).resolve().parents[1] / "ui" / "race_viewer"  # the app's viewer files, read as data
 
 
-def race_html(races: dict, surface=None, **figure_options) -> str:
-    """A complete HTML page with the animated race figure and Plotly's JavaScript embedded: it plays offline,
-    from a file, on a slide, with no network."""
-    fig = race_figure(races, surface, **figure_options)
-    return fig.to_html(include_plotlyjs=True, full_html=True, config={"displaylogo": False, "responsive": True})
+def race_html(races: dict, surface=None, **payload_options) -> str:
+    """A complete HTML page that plays the race in the app's own viewer, offline: the viewer's JavaScript and CSS
+    and the race's data are inlined, nothing is fetched (on a slide, from a file, with no network)."""
+    payload_options.setdefault("data_panel", data_panel(races, surface))  # None unless the surface has data
+    payload = race_payload(races, surface, **payload_options)
+    js = (VIEWER / "viewer.js").read_text(encoding="utf-8")
+    css = (VIEWER / "viewer.css").read_text(encoding="utf-8")
+    data = json.dumps({"payload": payload, "options": {"min_height": 420}}).replace("</", "<\\/")
+    title = html.escape(payload["title"])
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body {{ margin: 12px 16px; background: white; }}
+{css}</style></head>
+<body><div id="race"></div>
+<script type="module">
+{js}
+mountRaceViewer({{data: {data}, parentElement: document.getElementById("race"), setTriggerValue() {{}}}});
+</script></body></html>
+"""
 
 
 def trajectories_csv(races: dict) -> str:

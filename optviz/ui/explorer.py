@@ -11,8 +11,8 @@ from .. import figures
 from ..counterexample import reddi_run
 from ..custom import custom_surface
 from ..engine import race
-from ..figures._plotly import freeze
 from ..figures.export import race_html, trajectories_csv
+from ..figures.race_payload import race_payload
 from ..optimizers import SPECS as OPTIMIZERS
 from ..scenarios import LESSONS
 from ..schedules import SCHEDULES, WARMUP_PARAMS
@@ -28,6 +28,7 @@ from .controls import (
     table,
     wrapped_formula,
 )
+from .race_viewer import race_click, race_viewer
 from .settings import (
     CUSTOM,
     DEFAULT_EXPRESSION,
@@ -40,9 +41,14 @@ from .settings import (
 )
 
 PREFIX = "x."  # every session-state key of this tab starts with it
+PAGE_CSS = "<style>.block-container { padding-top: 3.2rem !important; padding-bottom: 2rem; }</style>"
+RACE_KEY = "race"  # the race viewer's component key: its clicks are read from st.session_state[RACE_KEY]
+# A projector shows the race, not the app's chrome: no sidebar, no header bar (toolbar and menu), little padding.
+# (config.toml sets client.toolbarMode = "minimal" for everyone: a classroom server has no Deploy button.)
 PRESENTATION_CSS = """<style>
-section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] { display: none; }
-.block-container { max-width: 100% !important; padding-left: 1.5rem; padding-right: 1.5rem; }
+section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
+[data-testid="stToolbar"] { display: none !important; }
+.block-container { max-width: 100% !important; padding: 0.5rem 1.5rem 1rem 1.5rem !important; }
 html, .stMarkdown, .stCaption, [data-testid="stWidgetLabel"] p { font-size: 1.3rem !important; }
 </style>"""
 
@@ -186,14 +192,12 @@ def _reset(entry_id: int) -> None:
     _write_entry(entry_id, entry)
 
 
-def _on_click(chart_key: str) -> None:
-    """A click on the contour moves the start point there."""
-    event = st.session_state.get(chart_key)
-    points = (event or {}).get("selection", {}).get("points", [])
-    if points and "x" in points[0] and "y" in points[0]:
-        # the click lands on a grid of float32 markers: keep three decimals, not the float32 noise
-        st.session_state[_key("start_x")] = round(float(points[0]["x"]), 3)
-        st.session_state[_key("start_y")] = round(float(points[0]["y"]), 3)
+def _on_map_click() -> None:
+    """A click on the map moves the start point there (three decimals: a pixel is coarser than that)."""
+    point = race_click(RACE_KEY)
+    if point and all(isinstance(point.get(axis), (int, float)) for axis in "xy"):
+        st.session_state[_key("start_x")] = round(float(point["x"]), 3)
+        st.session_state[_key("start_y")] = round(float(point["y"]), 3)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -244,11 +248,10 @@ def _race(key: str):
 
 
 @st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
-def _race_figure(key: str, arrows: bool, traced: tuple[str, ...], presenting: bool = False):
+def _race_payload(key: str, traced: tuple[str, ...]) -> dict:
+    """The race viewer's data for these settings (read-only, shared across sessions)."""
     surface, races = _race(key)
-    # a projector: bigger text, and the figure as tall as a screen
-    size = dict(font_scale=1.4, height=860) if presenting else {}
-    return freeze(figures.race_figure(races, surface, arrows=arrows, traces=list(traced), **size))
+    return race_payload(races, surface, traces=list(traced), data_panel=figures.data_panel(races, surface))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -358,35 +361,16 @@ def _results_table(races, surface) -> None:
     })
 
 
-@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
-def _data_figure(key: str):
-    surface, races = _race(key)
-    panel = figures.data_panel(races, surface)
-    steps = figures.frame_steps(next(iter(races.values())).steps, 100)
-    return freeze(figures.data_figure(panel, list(races), figures.palette(races), frame_steps=steps))
-
-
-def _loss_section(races, surface, settings: Settings) -> None:
-    """Loss (against steps, or epochs on a data surface) beside the results table; on a data surface the data
-    and each optimizer's fit come first."""
-    if surface.model is not None:
-        left, right = st.columns(2)
-        with left:
-            st.subheader("Data")
-            st.plotly_chart(_data_figure(canonical(settings)), key="data_chart", theme=None)
-        with right:
-            st.subheader("Loss")
-            epochs = st.toggle("Against epochs", value=True, key="loss_epochs",
-                               help="Epochs = examples seen ÷ data size: the cost. A full-batch step is a whole "
-                                    "epoch; single-example SGD makes one step per example.")
-            st.plotly_chart(figures.loss_figure(races, epochs=epochs), key="loss_chart", theme=None)
-        st.subheader("Results")
-        _results_table(races, surface)
-        return
+def _loss_section(races, surface) -> None:
+    """Loss beside the results table; on a data surface the loss can be counted against epochs (the cost)."""
     left, right = st.columns(2)
     with left:
         st.subheader("Loss")
-        st.plotly_chart(figures.loss_figure(races), key="loss_chart", theme=None)
+        epochs = surface.model is not None and st.toggle(
+            "Against epochs", value=True, key="loss_epochs",
+            help="Epochs = examples seen ÷ data size: what the steps cost. A full-batch step is a whole epoch; "
+                 "single-example SGD makes one step per example.")
+        st.plotly_chart(figures.loss_figure(races, epochs=epochs), key="loss_chart", theme=None)
     with right:
         st.subheader("Results")
         _results_table(races, surface)
@@ -480,22 +464,21 @@ def render(settings: Settings) -> None:
         st.error(f"These settings cannot run: {plain(error)}")
         return
 
-    options = st.columns([1, 1, 1.7, 2.6])  # room for "Presentation mode" in its own large type
-    presenting = options[2].toggle("Presentation mode", key="present",
-                                   help="Large text, no sidebar, the race across the whole screen: for a projector")
+    options = st.columns([1.7, 1, 1.1, 3.2])  # room for "Presentation mode" in its own large type
+    presenting = options[0].toggle("Presentation mode", key="present",
+                                   help="Large text, no sidebar or toolbar, the race fitted to the window: "
+                                        "for a projector")
     if presenting:
         st.html(PRESENTATION_CSS)
-    arrows = options[0].toggle("Arrows", value=True, key="arrows",
-                               help="At the current step: gradient, momentum / first moment, and the step taken")
     show_3d = options[1].toggle("3-D view", key="view3d")
+    map_only = options[2].toggle("Map only", key="map_only", help="The map alone, without the state rows")
     traced = options[3].multiselect("Trace moments of", labels, default=labels, key="traced",
-                                    placeholder="No moment traces")
+                                    placeholder="No moment traces", disabled=map_only)
     if show_3d:
         st.plotly_chart(figures.surface_3d_figure(races, surface), key="surface3d", theme=None)
     else:
-        st.plotly_chart(_race_figure(canonical(settings), arrows, tuple(traced), presenting), key="race_chart",
-                        on_select=lambda: _on_click("race_chart"), selection_mode="points", theme=None,
-                        config={"displaylogo": False})
+        race_viewer(_race_payload(canonical(settings), tuple(traced)), key=RACE_KEY, on_start=_on_map_click,
+                    presenting=presenting, rows=not map_only)
 
     downloads = st.columns([1, 1, 4])
     downloads[0].download_button("Download HTML", lambda: race_html(races, surface), file_name="optviz-race.html",
@@ -509,7 +492,7 @@ def render(settings: Settings) -> None:
     if diverged:
         st.warning("Diverged: " + ", ".join(f"{plain(label)} at step {races[label].diverged_at}" for label in diverged))
 
-    _loss_section(races, surface, settings)
+    _loss_section(races, surface)
     st.subheader("Every quantity at one step")
     _step_inspector(races, settings.steps)
     st.subheader("Update rules")

@@ -1,0 +1,693 @@
+// optviz race viewer: draws a race payload (optviz/figures/race_payload.py) on two canvases and plays it.
+//
+// The static canvas holds what does not move (map picture, paths, landmarks, state rows); the dynamic canvas
+// is cleared and redrawn each animation frame (markers, arrows, step cursors, the data panel's fit lines).
+// Everything drawn was computed in Python; this file only maps data to pixels, keeps time and reads the mouse.
+
+const FONT = "Inter, 'Helvetica Neue', Arial, sans-serif";
+const DASHES = { dot: [2, 3], dash: [6, 4], solid: [] };
+const PATH_WIDTH = 2.6, STATE_WIDTH = 1.6, MARKER_RADIUS = 6.5, HOVER_PIXELS = 12;
+const CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Pure functions (tested on their own in tests/test_race_viewer_js.py)
+
+/** A Float32Array from a payload field {f32: base64 of little-endian float32}. */
+export function decodeF32(field) {
+  const bytes = Uint8Array.from(atob(field.f32), (c) => c.charCodeAt(0));
+  return new Float32Array(bytes.buffer);
+}
+
+/** The (fractional) step a playing clock shows at time `now` (ms): it started at `step0` at `t0` and runs at
+ *  `rate` steps per ms; it stops at `last`. Time, not frame counts: a slow frame skips steps, never slows the race. */
+export function stepAt(clock, now) {
+  return Math.min(clock.last, clock.step0 + Math.max(0, now - clock.t0) * clock.rate);
+}
+
+/** Steps per millisecond at `speed`: the whole race (`steps`) takes `seconds` at 1×. */
+export function playRate(steps, seconds, speed) {
+  return (steps / (seconds * 1000)) * speed;
+}
+
+/** The index of the point nearest (mx, my) among screen points xy = [x0, y0, x1, y1, ...] within `radius`
+ *  pixels, and its squared distance; index -1 if none. NaN points are skipped. */
+export function nearestPoint(xy, mx, my, radius) {
+  let best = -1, bestD = radius * radius;
+  for (let i = 0, n = xy.length / 2; i < n; i++) {
+    const dx = xy[2 * i] - mx, dy = xy[2 * i + 1] - my, d = dx * dx + dy * dy;
+    if (d <= bestD) { best = i; bestD = d; }  // "<=": the later point wins a tie, as it is drawn on top
+  }
+  return { index: best, d2: best < 0 ? Infinity : bestD };
+}
+
+/** f at (x, y) interpolated bilinearly on a grid of nx × ny values over window [x0, x1, y0, y1], row j at
+ *  y0 + j·(y1 − y0)/(ny − 1); NaN outside the window. */
+export function gridValue(values, nx, ny, window, x, y) {
+  const [x0, x1, y0, y1] = window;
+  const fx = ((x - x0) / (x1 - x0)) * (nx - 1), fy = ((y - y0) / (y1 - y0)) * (ny - 1);
+  if (!(fx >= 0 && fx <= nx - 1 && fy >= 0 && fy <= ny - 1)) return NaN;
+  const i = Math.min(Math.floor(fx), nx - 2), j = Math.min(Math.floor(fy), ny - 2), tx = fx - i, ty = fy - j;
+  const v = (a, b) => values[b * nx + a];
+  return (v(i, j) * (1 - tx) + v(i + 1, j) * tx) * (1 - ty) + (v(i, j + 1) * (1 - tx) + v(i + 1, j + 1) * tx) * ty;
+}
+
+/** Boxes {x, y, w, h} in CSS pixels for the map, the state rows and the data panel in a stage of w × h.
+ *  The map keeps the window's aspect ratio; rows and panel share the column to its right. */
+export function stageLayout(w, h, aspect, rowCount, hasPanel, scale = 1) {
+  const m = { left: 48 * scale, bottom: 38 * scale, top: 8, right: 10 };
+  const column = rowCount > 0 || hasPanel;
+  const gap = column ? 66 * scale : 0;
+  const plotH = Math.max(80, h - m.top - m.bottom);
+  const maxW = column ? Math.max(120, (w - m.left - gap - m.right) * 0.6) : w - m.left - m.right;
+  let mapW = Math.min(maxW, plotH * aspect), mapH = mapW / aspect;
+  const map = { x: m.left, y: m.top, w: mapW, h: mapH };
+  const out = { map, rows: [], panel: null, key: null };
+  if (!column) return out;
+  const cx = map.x + mapW + gap, cw = Math.max(80, w - cx - m.right);
+  const title = 20 * scale;
+  let y = m.top;
+  if (hasPanel) {
+    const ph = Math.min(cw * 0.7, (h - m.top - m.bottom) * (rowCount ? 0.42 : 1) - title);
+    out.panel = { x: cx, y: y + title, w: cw, h: ph };
+    y += title + ph + m.bottom;
+  }
+  if (rowCount) {
+    out.key = { x: cx, y, w: cw, h: title };
+    y += title;
+    const rowGap = title + 6 * scale;
+    const rh = (h - m.bottom - y - rowGap * (rowCount - 1) - title) / rowCount;
+    for (let r = 0; r < rowCount; r++) out.rows.push({ x: cx, y: y + title + r * (rh + rowGap), w: cw, h: Math.max(12, rh) });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The viewer
+
+const el = (tag, cls, text) => {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+};
+const fmt = (v) => (Number.isFinite(v) ? (Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : v.toPrecision(4)) : "—");
+
+class RaceViewer {
+  constructor(host, onStart) {
+    this.onStart = onStart;
+    this.hidden = new Set();
+    this.speed = 1;
+    this.arrowChoice = "all";
+    this.step = 0;
+    this.clock = null;
+    this.root = el("div", "rv");
+    this.root.tabIndex = 0;
+    const head = el("div", "rv-head");
+    this.titleEl = head.appendChild(el("div", "rv-title"));
+    this.legendEl = head.appendChild(el("div", "rv-legend"));
+    const bar = el("div", "rv-bar");
+    this.playBtn = bar.appendChild(el("button", "rv-play", "▶ Play"));
+    this.speedsEl = bar.appendChild(el("div", "rv-speeds"));
+    this.scrub = bar.appendChild(el("input", "rv-scrub"));
+    this.scrub.type = "range";
+    this.scrub.min = 0;
+    this.scrub.setAttribute("aria-label", "step");
+    this.stepEl = bar.appendChild(el("span", "rv-step"));
+    const arrows = bar.appendChild(el("div", "rv-arrow-controls"));
+    this.arrowsEl = arrows.appendChild(el("select", "rv-arrows"));
+    this.arrowsEl.setAttribute("aria-label", "arrows");
+    this.keyEl = arrows.appendChild(el("span", "rv-key"));
+    this.stage = el("div", "rv-stage");
+    this.staticCanvas = this.stage.appendChild(el("canvas", "rv-static"));
+    this.dynamicCanvas = this.stage.appendChild(el("canvas", "rv-dynamic"));
+    this.tip = this.stage.appendChild(el("div", "rv-tip"));
+    this.root.append(head, bar, this.stage);
+    host.appendChild(this.root);
+    this.wire();
+  }
+
+  wire() {
+    const refocus = () => this.root.focus({ preventScroll: true });  // space on a focused button would click it again
+    this.playBtn.onclick = () => { this.toggle(); refocus(); };
+    this.scrub.oninput = () => this.seek(Number(this.scrub.value));
+    this.arrowsEl.onchange = () => { this.arrowChoice = this.arrowsEl.value; this.drawFrame(); refocus(); };
+    this.onKey = (e) => this.key(e);
+    document.addEventListener("keydown", this.onKey);
+    this.dynamicCanvas.onmousemove = (e) => this.hover(e);
+    this.dynamicCanvas.onmouseleave = () => { this.tip.style.display = "none"; };
+    this.dynamicCanvas.onclick = (e) => this.click(e);
+    this.onResize = () => this.resize();
+    window.addEventListener("resize", this.onResize);
+    this.observer = new ResizeObserver(() => this.resize());
+    this.observer.observe(this.root);
+  }
+
+  destroy() {
+    this.pause();
+    document.removeEventListener("keydown", this.onKey);
+    window.removeEventListener("resize", this.onResize);
+    this.observer.disconnect();
+    this.root.remove();
+  }
+
+  // --- data ---------------------------------------------------------------------------------------------------
+
+  setData(payload, options) {
+    const p = payload;
+    this.options = options || {};
+    this.scale = this.options.font_scale || 1;
+    this.root.style.setProperty("--rv-scale", this.scale);
+    this.p = p;
+    this.n = p.steps;
+    this.grid = decodeF32(p.map.value_grid.values);
+    this.runs = p.runs.map((r) => ({ ...r, xy: decodeF32(r.path), lossValues: decodeF32(r.loss),
+      tips: Object.fromEntries(Object.entries(r.arrows).map(([k, v]) => [k, decodeF32(v)])) }));
+    this.rows = (this.options.rows === false ? [] : p.rows).map((row) => ({ ...row,
+      lines: row.lines.map((l) => ({ ...l, v: decodeF32(l.values) })) }));
+    const dp = p.data_panel;
+    this.panel = dp ? { ...dp, xs: decodeF32(dp.x), ys: decodeF32(dp.y), segs: dp.lines.map(decodeF32) } : null;
+    for (const label of [...this.hidden]) if (!p.runs.some((r) => r.label === label)) this.hidden.delete(label);
+    if (this.step > this.n || !this.loaded) this.step = Math.min(p.step, this.n);
+    this.loaded = true;
+    if (this.clock) this.startClock(this.step);
+    this.titleEl.textContent = p.title;
+    this.buildControls();
+    this.buildLegend();
+    this.loadPicture(p.map.picture);
+    this.resize();
+  }
+
+  loadPicture(src) {
+    if (this.pictureSrc === src) return;
+    this.pictureSrc = src;
+    this.picture = new Image();
+    this.picture.onload = () => { this.drawStatic(); this.drawFrame(); };
+    this.picture.src = src;
+  }
+
+  buildControls() {
+    this.scrub.max = this.n;
+    this.scrub.value = Math.floor(this.step);
+    this.speedsEl.replaceChildren(...this.p.speeds.map((s) => {
+      const b = el("button", "rv-speed" + (s === this.speed ? " rv-on" : ""), `${s}×`);
+      b.onclick = () => { this.setSpeed(s); this.root.focus({ preventScroll: true }); };
+      return b;
+    }));
+    const kinds = this.p.arrow_kinds;
+    const choices = [["all", "arrows: all"], ...kinds.map((k) => [k.key, `only ${k.short}`]), ["none", "arrows: none"]];
+    if (!choices.some(([v]) => v === this.arrowChoice)) this.arrowChoice = "all";
+    this.arrowsEl.replaceChildren(...choices.map(([v, t]) => { const o = el("option", "", t); o.value = v; return o; }));
+    this.arrowsEl.value = this.arrowChoice;
+    this.keyEl.replaceChildren(...kinds.map((k) => {
+      const item = el("span", "rv-key-item");
+      item.innerHTML = `<svg width="18" height="8"><line x1="1" y1="4" x2="17" y2="4" stroke="#555" stroke-width="2"
+        stroke-dasharray="${DASHES[k.dash].join(",")}"/></svg>`;
+      item.append(k.short);
+      item.title = k.title + " (length ∝ log of its size)";
+      return item;
+    }));
+  }
+
+  buildLegend() {
+    const items = this.runs.map((r) => {
+      const item = el("button", "rv-chip" + (this.hidden.has(r.label) ? " rv-off" : "") + (r.diverged_at != null ? " rv-diverged" : ""));
+      item.innerHTML = `<svg width="22" height="10"><line x1="1" y1="5" x2="21" y2="5" stroke="${r.color}" stroke-width="3"/></svg>`;
+      item.append(r.legend);
+      item.title = `${r.name} — click to hide or show`;
+      item.onclick = () => {
+        this.hidden.has(r.label) ? this.hidden.delete(r.label) : this.hidden.add(r.label);
+        item.classList.toggle("rv-off");
+        this.drawStatic();
+        this.drawFrame();
+        this.root.focus({ preventScroll: true });
+      };
+      return item;
+    });
+    const marks = [];
+    if (this.p.map.minima.length) marks.push(el("span", "rv-mark", "★ minimum"));
+    if (this.p.map.saddles.length) marks.push(el("span", "rv-mark", "✕ saddle"));
+    this.legendEl.replaceChildren(...items, ...marks);
+  }
+
+  // --- size ---------------------------------------------------------------------------------------------------
+
+  /** The stage fills the window below its top (the whole race on one screen), within sensible bounds. */
+  resize() {
+    if (!this.p) return;
+    const top = this.stage.getBoundingClientRect().top + this.scrollOffset();
+    const fit = window.innerHeight - top - (this.options.bottom_margin ?? 12);
+    const h = Math.round(Math.max(this.options.min_height || 300, Math.min(fit, this.options.max_height || 1400)));
+    const w = Math.round(this.stage.clientWidth);
+    if (w === this.w && h === this.h) return;
+    this.w = w;
+    this.h = h;
+    this.stage.style.height = h + "px";
+    const dpr = window.devicePixelRatio || 1;
+    for (const c of [this.staticCanvas, this.dynamicCanvas]) {
+      c.width = Math.round(w * dpr);
+      c.height = Math.round(h * dpr);
+      c.style.width = w + "px";
+      c.style.height = h + "px";
+      c.getContext("2d").setTransform(dpr, 0, 0, dpr, 0, 0);
+    }
+    const [x0, x1, y0, y1] = this.p.map.window;
+    this.box = stageLayout(w, h, (x1 - x0) / (y1 - y0), this.rows.length, !!this.panel, this.scale);
+    this.drawStatic();
+    this.drawFrame();
+  }
+
+  /** How far the page's scrolling container has scrolled: the stage's top is measured from the page's top. */
+  scrollOffset() {
+    let node = this.root.parentNode;
+    while (node) {
+      if (node instanceof ShadowRoot) node = node.host;
+      if (node instanceof Element && node.scrollTop) return node.scrollTop;
+      node = node.parentNode;
+    }
+    return 0;
+  }
+
+  // --- coordinates --------------------------------------------------------------------------------------------
+
+  toScreen(x, y) {
+    const [x0, x1, y0, y1] = this.p.map.window, b = this.box.map;
+    return [b.x + ((x - x0) / (x1 - x0)) * b.w, b.y + ((y1 - y) / (y1 - y0)) * b.h];
+  }
+
+  toWorld(sx, sy) {
+    const [x0, x1, y0, y1] = this.p.map.window, b = this.box.map;
+    return [x0 + ((sx - b.x) / b.w) * (x1 - x0), y1 - ((sy - b.y) / b.h) * (y1 - y0)];
+  }
+
+  screenPaths() {
+    return this.runs.map((r) => {
+      const out = new Float32Array(r.xy.length);
+      for (let i = 0; i < r.xy.length; i += 2) [out[i], out[i + 1]] = this.toScreen(r.xy[i], r.xy[i + 1]);
+      return out;
+    });
+  }
+
+  // --- static layer -------------------------------------------------------------------------------------------
+
+  drawStatic() {
+    if (!this.box) return;
+    const ctx = this.staticCanvas.getContext("2d"), b = this.box.map;
+    ctx.clearRect(0, 0, this.w, this.h);
+    if (this.picture && this.picture.complete) ctx.drawImage(this.picture, b.x, b.y, b.w, b.h);
+    this.screen = this.screenPaths();
+    ctx.save();
+    clipTo(ctx, b);
+    this.runs.forEach((r, i) => {
+      if (!this.hidden.has(r.label)) polyline(ctx, this.screen[i], 0, this.screen[i].length / 2, r.color, PATH_WIDTH);
+    });
+    this.drawLandmarks(ctx);
+    ctx.restore();
+    const [x0, x1, y0, y1] = this.p.map.window;
+    this.axes(ctx, b, this.p.map.x_ticks, this.p.map.y_ticks, (v) => b.x + ((v - x0) / (x1 - x0)) * b.w,
+      (v) => b.y + ((y1 - v) / (y1 - y0)) * b.h, "x", "y");
+    this.rows.forEach((row, i) => this.drawRow(ctx, row, this.box.rows[i], i === this.rows.length - 1));
+    if (this.box.key) this.text(ctx, "coordinates:  x ───   y ╌╌╌", this.box.key.x + this.box.key.w, this.box.key.y + 12 * this.scale, "right", "#666", 12);
+    if (this.panel) this.drawPanel(ctx);
+  }
+
+  drawLandmarks(ctx) {
+    const m = this.p.map;
+    for (const [x, y] of m.minima) star(ctx, ...this.toScreen(x, y), 9 * this.scale);
+    for (const [x, y] of m.saddles) cross(ctx, ...this.toScreen(x, y), 6 * this.scale);
+    const [sx, sy] = this.toScreen(...this.p.start);
+    ctx.beginPath();
+    ctx.arc(sx, sy, 7 * this.scale, 0, 2 * Math.PI);
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = "#333";
+    ctx.setLineDash([]);
+    ctx.stroke();
+  }
+
+  drawRow(ctx, row, b, bottom) {
+    const [lo, hi] = row.range, n = this.n;
+    const sx = (s) => b.x + (s / Math.max(n, 1)) * b.w, sy = (v) => b.y + ((hi - v) / (hi - lo)) * b.h;
+    this.text(ctx, row.title, b.x, b.y - 6 * this.scale, "left", "#333", 13, b.w - 4);
+    ctx.save();
+    clipTo(ctx, b);
+    if (lo < 0 && hi > 0) hline(ctx, b, sy(0), "#bbb");
+    for (const line of row.lines) {
+      const run = this.runs[line.run];
+      if (this.hidden.has(run.label)) continue;
+      const pts = new Float32Array(2 * line.v.length);
+      for (let s = 0; s < line.v.length; s++) { pts[2 * s] = sx(s + 1); pts[2 * s + 1] = sy(line.v[s]); }
+      polyline(ctx, pts, 0, line.v.length, run.color, STATE_WIDTH, DASHES[line.dash]);
+    }
+    ctx.restore();
+    this.axes(ctx, b, bottom ? this.p.step_ticks : [], row.ticks, sx, sy, bottom ? "step" : "", "");
+  }
+
+  drawPanel(ctx) {
+    const P = this.panel, b = this.box.panel;
+    const [xl, xh] = P.x_range, [yl, yh] = P.y_range;
+    P.sx = (v) => b.x + ((v - xl) / (xh - xl)) * b.w;
+    P.sy = (v) => b.y + ((yh - v) / (yh - yl)) * b.h;
+    this.text(ctx, P.title, b.x, b.y - 6 * this.scale, "left", "#333", 13, b.w);
+    ctx.save();
+    clipTo(ctx, b);
+    for (let i = 0; i < P.xs.length; i++) {
+      ctx.beginPath();
+      ctx.arc(P.sx(P.xs[i]), P.sy(P.ys[i]), 2.6 * this.scale, 0, 2 * Math.PI);
+      ctx.fillStyle = P.cls ? CLASS_COLORS[P.cls[i] % CLASS_COLORS.length] : "#667";
+      ctx.globalAlpha = 0.7;
+      ctx.fill();
+    }
+    ctx.restore();
+    this.axes(ctx, b, P.x_ticks, P.y_ticks, P.sx, P.sy, P.x_label, P.y_label);
+  }
+
+  /** A frame around box b, ticks [value, label] along its bottom and left, and axis titles. */
+  axes(ctx, b, xTicks, yTicks, sx, sy, xTitle, yTitle) {
+    ctx.save();
+    ctx.setLineDash([]);
+    ctx.strokeStyle = "#888";
+    ctx.lineWidth = 1;
+    ctx.strokeRect(b.x + 0.5, b.y + 0.5, b.w - 1, b.h - 1);
+    ctx.beginPath();
+    for (const [v] of xTicks) { const x = Math.round(sx(v)) + 0.5; ctx.moveTo(x, b.y + b.h); ctx.lineTo(x, b.y + b.h + 5); }
+    for (const [v] of yTicks) { const y = Math.round(sy(v)) + 0.5; ctx.moveTo(b.x - 5, y); ctx.lineTo(b.x, y); }
+    ctx.stroke();
+    ctx.restore();
+    const f = 12;
+    yTicks = spaced(yTicks, sy, 14 * this.scale);
+    for (const [v, t] of xTicks) this.text(ctx, t, sx(v), b.y + b.h + 17 * this.scale, "center", "#444", f);
+    for (const [v, t] of yTicks) this.text(ctx, t, b.x - 7, sy(v) + 4 * this.scale, "right", "#444", f);
+    if (xTitle) this.text(ctx, xTitle, b.x + b.w / 2, b.y + b.h + 33 * this.scale, "center", "#333", 13);
+    if (yTitle) {
+      ctx.save();
+      ctx.translate(b.x - 36 * this.scale, b.y + b.h / 2);
+      ctx.rotate(-Math.PI / 2);
+      this.text(ctx, yTitle, 0, 0, "center", "#333", 13);
+      ctx.restore();
+    }
+  }
+
+  text(ctx, s, x, y, align, color, size, maxWidth) {
+    ctx.font = `${size * this.scale}px ${FONT}`;
+    ctx.textAlign = align;
+    ctx.fillStyle = color;
+    if (maxWidth && ctx.measureText(s).width > maxWidth) {  // cut with an ellipsis rather than run into a neighbour
+      while (s.length > 1 && ctx.measureText(s + "…").width > maxWidth) s = s.slice(0, -1);
+      s += "…";
+    }
+    ctx.fillText(s, x, y);
+  }
+
+  // --- dynamic layer ------------------------------------------------------------------------------------------
+
+  drawFrame() {
+    if (!this.box) return;
+    const ctx = this.dynamicCanvas.getContext("2d"), k = Math.floor(this.step), b = this.box.map;
+    ctx.clearRect(0, 0, this.w, this.h);
+    this.scrub.value = k;
+    this.stepEl.textContent = `step ${k.toLocaleString("en")} / ${this.n.toLocaleString("en")}`;
+    ctx.save();
+    clipTo(ctx, b);
+    const kinds = this.p.arrow_kinds.filter((a) => this.arrowChoice === "all" || this.arrowChoice === a.key);
+    this.runs.forEach((r, i) => {
+      if (this.hidden.has(r.label)) return;
+      const [px, py] = [this.screen[i][2 * k], this.screen[i][2 * k + 1]];
+      if (!Number.isFinite(px) || !Number.isFinite(py)) return;
+      for (const kind of kinds) {
+        const tip = r.tips[kind.key];
+        if (tip && Number.isFinite(tip[2 * k])) arrow(ctx, px, py, ...this.toScreen(tip[2 * k], tip[2 * k + 1]), r.color, DASHES[kind.dash]);
+      }
+      ctx.beginPath();
+      ctx.arc(px, py, MARKER_RADIUS * this.scale, 0, 2 * Math.PI);
+      ctx.fillStyle = r.color;
+      ctx.fill();
+      ctx.lineWidth = 1.5;
+      ctx.strokeStyle = "white";
+      ctx.setLineDash([]);
+      ctx.stroke();
+    });
+    ctx.restore();
+    for (const rb of this.box.rows) {
+      const x = Math.round(rb.x + (k / Math.max(this.n, 1)) * rb.w) + 0.5;
+      ctx.beginPath();
+      ctx.moveTo(x, rb.y);
+      ctx.lineTo(x, rb.y + rb.h);
+      ctx.lineWidth = 1.2;
+      ctx.strokeStyle = "#555";
+      ctx.setLineDash([]);
+      ctx.stroke();
+    }
+    if (this.panel) this.drawFitLines(ctx, k);
+  }
+
+  drawFitLines(ctx, k) {
+    const P = this.panel;
+    ctx.save();
+    clipTo(ctx, this.box.panel);
+    P.segs.forEach((seg, i) => {
+      const r = this.runs[i];
+      if (!r || this.hidden.has(r.label)) return;
+      const [a, b, c, d] = seg.subarray(4 * k, 4 * k + 4);
+      if (![a, b, c, d].every(Number.isFinite)) return;
+      ctx.beginPath();
+      ctx.moveTo(P.sx(a), P.sy(b));
+      ctx.lineTo(P.sx(c), P.sy(d));
+      ctx.lineWidth = 2.4;
+      ctx.strokeStyle = r.color;
+      ctx.setLineDash([]);
+      ctx.stroke();
+    });
+    ctx.restore();
+  }
+
+  // --- playback -----------------------------------------------------------------------------------------------
+
+  startClock(from) {
+    this.clock = { t0: performance.now(), step0: from, rate: playRate(this.n, this.p.play_seconds, this.speed), last: this.n };
+  }
+
+  play() {
+    if (this.step >= this.n) this.step = 0;  // Play at the end replays the race
+    this.startClock(this.step);
+    this.playBtn.textContent = "❚❚ Pause";
+    this.root.dataset.playing = "1";
+    const tick = (now) => {
+      if (!this.clock) return;
+      this.step = stepAt(this.clock, now);
+      this.drawFrame();
+      this.frames = (this.frames || 0) + 1;
+      if (this.step >= this.n) this.pause();
+      else this.raf = requestAnimationFrame(tick);
+    };
+    this.raf = requestAnimationFrame(tick);
+  }
+
+  pause() {
+    this.clock = null;
+    cancelAnimationFrame(this.raf);
+    if (this.playBtn) this.playBtn.textContent = "▶ Play";
+    if (this.root) delete this.root.dataset.playing;
+  }
+
+  toggle() { this.clock ? this.pause() : this.play(); }
+
+  seek(step) {
+    this.pause();
+    this.step = Math.max(0, Math.min(this.n, Math.round(step)));
+    this.drawFrame();
+  }
+
+  setSpeed(speed) {
+    this.speed = speed;
+    for (const b of this.speedsEl.children) b.classList.toggle("rv-on", b.textContent === `${speed}×`);
+    if (this.clock) this.startClock(this.step);
+  }
+
+  key(e) {
+    if (!this.p || !this.root.isConnected || this.root.offsetParent === null) return;
+    const target = e.composedPath()[0];
+    const ours = this.root.contains(target) || target === this.root;
+    const typing = target instanceof HTMLElement && (target.isContentEditable ||
+      ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName) || target.getAttribute("role") === "slider");
+    if (!ours && (typing || (target !== document.body && target !== document.documentElement))) return;
+    const jump = e.shiftKey ? 10 : 1;
+    if (e.key === " ") this.toggle();
+    else if (e.key === "ArrowRight") this.seek(Math.floor(this.step) + jump);
+    else if (e.key === "ArrowLeft") this.seek(Math.ceil(this.step) - jump);
+    else if (e.key === "Home") this.seek(0);
+    else if (e.key === "End") this.seek(this.n);
+    else return;
+    e.preventDefault();
+  }
+
+  // --- mouse --------------------------------------------------------------------------------------------------
+
+  where(e) {
+    const r = this.dynamicCanvas.getBoundingClientRect();
+    return [e.clientX - r.left, e.clientY - r.top];
+  }
+
+  inside(b, x, y) { return b && x >= b.x && x <= b.x + b.w && y >= b.y && y <= b.y + b.h; }
+
+  hover(e) {
+    const [mx, my] = this.where(e);
+    const lines = this.inside(this.box.map, mx, my) ? this.mapHover(mx, my)
+      : this.box.rows.some((b) => this.inside(b, mx, my)) ? [`step ${this.rowStep(mx)} — click to show it`] : null;
+    if (!lines) { this.tip.style.display = "none"; return; }
+    this.tip.innerHTML = lines.join("<br>");
+    this.tip.style.display = "block";
+    const flip = mx > this.w * 0.6;
+    this.tip.style.left = flip ? "" : mx + 14 + "px";
+    this.tip.style.right = flip ? this.w - mx + 14 + "px" : "";
+    this.tip.style.top = Math.min(my + 14, this.h - 70) + "px";
+  }
+
+  /** f(x, y) under the cursor, and the nearest optimizer's point (step, position, loss) within HOVER_PIXELS. */
+  mapHover(mx, my) {
+    const [x, y] = this.toWorld(mx, my), g = this.p.map.value_grid;
+    const lines = [`f(${fmt(x)}, ${fmt(y)}) = <b>${fmt(gridValue(this.grid, g.nx, g.ny, this.p.map.window, x, y))}</b>`];
+    let best = null;
+    this.runs.forEach((r, i) => {
+      if (this.hidden.has(r.label)) return;
+      const near = nearestPoint(this.screen[i], mx, my, HOVER_PIXELS);
+      if (near.index >= 0 && (!best || near.d2 <= best.d2)) best = { ...near, r };
+    });
+    if (best) {
+      const { r, index: s } = best;
+      lines.push(`<span style="color:${r.color}">●</span> <b>${escape(r.label)}</b> · ${escape(r.name)}`,
+        `step ${s}: (${fmt(r.xy[2 * s])}, ${fmt(r.xy[2 * s + 1])}), loss ${fmt(r.lossValues[s])}`);
+    } else lines.push("click to start the race here");
+    return lines;
+  }
+
+  rowStep(mx) {
+    const b = this.box.rows[0];
+    return Math.max(0, Math.min(this.n, Math.round(((mx - b.x) / b.w) * this.n)));
+  }
+
+  click(e) {
+    const [mx, my] = this.where(e);
+    if (this.inside(this.box.map, mx, my)) {
+      const [x, y] = this.toWorld(mx, my);
+      this.onStart({ x, y });
+    } else if (this.box.rows.some((b) => this.inside(b, mx, my))) this.seek(this.rowStep(mx));
+    this.root.focus({ preventScroll: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Drawing helpers
+
+function escape(s) {
+  return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+}
+
+/** Every other tick (every third, ...) when neighbours would be closer than `pixels` on screen. */
+export function spaced(ticks, toPixel, pixels) {
+  for (let every = 1; every < ticks.length; every++) {
+    const kept = ticks.filter((_, i) => i % every === 0);
+    if (kept.every((t, i) => i === 0 || Math.abs(toPixel(t[0]) - toPixel(kept[i - 1][0])) >= pixels)) return kept;
+  }
+  return ticks.slice(0, 1);
+}
+
+function clipTo(ctx, b) {
+  ctx.beginPath();
+  ctx.rect(b.x, b.y, b.w, b.h);
+  ctx.clip();
+}
+
+function hline(ctx, b, y, color) {
+  ctx.beginPath();
+  ctx.moveTo(b.x, y);
+  ctx.lineTo(b.x + b.w, y);
+  ctx.strokeStyle = color;
+  ctx.lineWidth = 1;
+  ctx.setLineDash([]);
+  ctx.stroke();
+}
+
+/** Points i0..i1-1 of xy joined by a line, broken wherever a point is not finite (a diverged run). */
+function polyline(ctx, xy, i0, i1, color, width, dash = []) {
+  ctx.beginPath();
+  let pen = false;
+  for (let i = i0; i < i1; i++) {
+    const x = xy[2 * i], y = xy[2 * i + 1];
+    if (!Number.isFinite(x) || !Number.isFinite(y)) { pen = false; continue; }
+    pen ? ctx.lineTo(x, y) : ctx.moveTo(x, y);
+    pen = true;
+  }
+  ctx.strokeStyle = color;
+  ctx.lineWidth = width;
+  ctx.lineJoin = "round";
+  ctx.setLineDash(dash);
+  ctx.stroke();
+}
+
+function arrow(ctx, ax, ay, bx, by, color, dash) {
+  const len = Math.hypot(bx - ax, by - ay);
+  if (!(len > 1)) return;
+  const ux = (bx - ax) / len, uy = (by - ay) / len, head = Math.min(10, len * 0.5);
+  ctx.beginPath();
+  ctx.moveTo(ax, ay);
+  ctx.lineTo(bx - ux * head * 0.6, by - uy * head * 0.6);
+  ctx.strokeStyle = color;
+  ctx.lineWidth = 2.2;
+  ctx.setLineDash(dash);
+  ctx.stroke();
+  ctx.beginPath();
+  ctx.moveTo(bx, by);
+  ctx.lineTo(bx - ux * head - uy * head * 0.45, by - uy * head + ux * head * 0.45);
+  ctx.lineTo(bx - ux * head + uy * head * 0.45, by - uy * head - ux * head * 0.45);
+  ctx.closePath();
+  ctx.fillStyle = color;
+  ctx.fill();
+}
+
+function star(ctx, x, y, r) {
+  ctx.beginPath();
+  for (let i = 0; i < 10; i++) {
+    const a = -Math.PI / 2 + (i * Math.PI) / 5, rr = i % 2 ? r * 0.45 : r;
+    ctx.lineTo(x + rr * Math.cos(a), y + rr * Math.sin(a));
+  }
+  ctx.closePath();
+  ctx.fillStyle = "#ffd400";
+  ctx.fill();
+  ctx.strokeStyle = "#333";
+  ctx.lineWidth = 1.2;
+  ctx.setLineDash([]);
+  ctx.stroke();
+}
+
+function cross(ctx, x, y, r) {
+  ctx.beginPath();
+  ctx.moveTo(x - r, y - r);
+  ctx.lineTo(x + r, y + r);
+  ctx.moveTo(x + r, y - r);
+  ctx.lineTo(x - r, y + r);
+  ctx.strokeStyle = "#333";
+  ctx.lineWidth = 2.5;
+  ctx.setLineDash([]);
+  ctx.stroke();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Entry point: Streamlit calls it on mount and again with each new payload, with the same parentElement.
+
+const viewers = new WeakMap();
+
+export default function mountRaceViewer(component) {
+  const { data, parentElement, setTriggerValue } = component;
+  let viewer = viewers.get(parentElement);
+  if (!viewer) {
+    viewer = new RaceViewer(parentElement, (point) => setTriggerValue("start", point));
+    viewers.set(parentElement, viewer);
+    window.__raceViewers = (window.__raceViewers || []).concat(viewer);  // for the browser tests and benchmark
+  }
+  viewer.onStart = (point) => setTriggerValue("start", point);
+  viewer.setData(data.payload, data.options);
+  return () => {
+    viewer.destroy();
+    viewers.delete(parentElement);
+    window.__raceViewers = (window.__raceViewers || []).filter((v) => v !== viewer);
+  };
+}
