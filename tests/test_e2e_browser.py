@@ -50,14 +50,35 @@ def server():
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser():
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 1100})
-        page.goto(server)
-        yield page
+        yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def console():
+    """Console errors and uncaught exceptions of every page these tests open."""
+    return []
+
+
+def open_page(browser, url, console, width=1280, height=720):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.on("console", lambda m: m.type == "error" and console.append(m.text))
+    page.on("pageerror", lambda e: console.append(str(e)))
+    page.goto(url)
+    return page
+
+
+@pytest.fixture(scope="module")
+def page(browser, server, console):
+    """The app at a projector's 1280×720, as a class would first see it."""
+    page = open_page(browser, server, console)
+    wait_for(lambda: viewer(page))
+    yield page
+    page.close()
 
 
 def plots(page):
@@ -78,74 +99,161 @@ def wait_for(predicate, timeout=45.0, every=0.25):
     raise AssertionError("timed out waiting for the page")
 
 
-def race_chart(page):
-    return next((p for p in plots(page) if any(t["meta"] == "marker" for t in p)), None)
+VIEWER = "(window.__raceViewers || []).filter(v => v.box && v.root.offsetParent !== null).at(-1)"
 
 
-def current_step(page) -> int:
-    """The step the race figure's slider shows (Plotly moves it as the animation plays)."""
-    return page.evaluate("""() => {
-        const el = [...document.querySelectorAll('.js-plotly-plot')].find(e => e.offsetParent && e.layout.sliders);
-        const slider = el._fullLayout.sliders[0];
-        return Number(slider.steps[slider.active].label.replace('step', '').trim() || slider.active);
-    }""")
+def viewer(page):
+    """The visible race viewer's state: step, steps, playing, runs with their first points, start, boxes."""
+    return page.evaluate(f"""() => {{
+        const v = {VIEWER};
+        if (!v) return null;
+        return {{step: v.step, steps: v.n, playing: !!v.clock, start: v.p.start, box: v.box,
+                 runs: v.runs.map(r => ({{label: r.label, color: r.color, last: Array.from(r.xy.slice(-2))}}))}};
+    }}""")
 
 
-def test_the_race_is_drawn(page):
-    chart = wait_for(lambda: race_chart(page))
-    names = {t["name"] for t in chart}
-    assert {"Adam", "SGD"} <= names
-    page.screenshot(path=str(ARTIFACTS / "race.png"))
+def step_counter(page) -> int:
+    text = page.locator(".rv-step").first.text_content()  # "step 30 / 500"
+    return int(text.split()[1].replace(",", ""))
 
 
-def test_a_click_on_the_map_moves_the_start_there(page):
-    wait_for(lambda: race_chart(page))
-    before = page.url
-    area = next(box for box in (el.bounding_box() for el in page.locator(".js-plotly-plot .nsewdrag").all()) if box)
-    for _ in range(3):  # the chart wires its click handler a moment after it is drawn
-        time.sleep(1.5)
-        page.mouse.click(area["x"] + area["width"] * 0.75, area["y"] + area["height"] * 0.25)  # map's upper right
-        try:
-            wait_for(lambda: page.url != before and "start=" in page.url, timeout=8)
-            break
-        except AssertionError:
-            continue
-    assert page.url != before
-    x, y = (float(v) for v in page.url.split("start=")[1].split("&")[0].replace("%2C", ",").split(","))
-    assert x > 0.5 and y > 1.5  # Rosenbrock's window is [-2, 2] × [-1, 3]
+def canvas_origin(page):
+    box = page.locator(".rv-dynamic").first.bounding_box()
+    return box["x"], box["y"]
 
 
-def test_play_advances_the_animation(page):
-    wait_for(lambda: race_chart(page))
-    assert current_step(page) == 0
-    page.get_by_text("▶ 2×").first.click()
-    wait_for(lambda: current_step(page) > 0, timeout=15)
-    page.get_by_text("❚❚ Pause").first.click()
-    paused = current_step(page)
-    time.sleep(1.0)
-    assert 0 < current_step(page) <= paused + 3  # paused (a frame in flight may still land)
+def test_the_race_is_drawn_path_by_path_in_its_colours(page):
+    """The static canvas shows each optimizer's colour on its path: at a point halfway along it, some pixel of
+    the 3×3 around it (the line is anti-aliased) has the run's colour."""
+    patches = page.evaluate(f"""() => {{
+        const v = {VIEWER}, ctx = v.staticCanvas.getContext('2d'), dpr = window.devicePixelRatio || 1;
+        return v.runs.map((r, i) => {{
+            const k = Math.floor(r.xy.length / 4) * 2, [x, y] = [v.screen[i][k], v.screen[i][k + 1]];
+            return Array.from(ctx.getImageData(Math.round(x * dpr) - 1, Math.round(y * dpr) - 1, 3, 3).data);
+        }});
+    }}""")
+    runs = viewer(page)["runs"]
+    assert [r["label"] for r in runs] == ["Adam", "SGD"]
+    for run, patch in zip(runs, patches):
+        expected = [int(run["color"][i:i + 2], 16) for i in (1, 3, 5)]
+        pixels = [patch[i:i + 3] for i in range(0, len(patch), 4)]
+        assert min(max(abs(a - b) for a, b in zip(rgb, expected)) for rgb in pixels) < 25, (run["label"], pixels)
+    page.screenshot(path=str(ARTIFACTS / "race-1280x720.png"))
+
+
+def test_the_play_control_map_and_legend_are_on_the_first_screen_at_1280x720(page):
+    for selector in (".rv-play", ".rv-scrub", ".rv-legend", ".rv-step", ".rv-arrows"):
+        box = page.locator(selector).first.bounding_box()
+        assert box and box["y"] >= 0 and box["y"] + box["height"] <= 720 and box["x"] + box["width"] <= 1280, selector
+    x, y = canvas_origin(page)
+    m = viewer(page)["box"]["map"]
+    assert y + m["y"] >= 0 and y + m["y"] + m["h"] <= 720 and m["w"] > 250
+
+
+def test_arrow_keys_step_and_space_plays_and_pauses(page):
+    page.locator(".rv-play").first.focus()
+    page.evaluate("document.activeElement.blur()")
+    start = step_counter(page)
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    assert step_counter(page) == start + 3
+    page.keyboard.press("ArrowLeft")
+    assert step_counter(page) == start + 2
+    page.keyboard.press(" ")
+    assert viewer(page)["playing"]
+    page.keyboard.press(" ")
+    assert not viewer(page)["playing"]
+
+
+def test_play_advances_the_step_counter_at_about_the_nominal_rate(page):
+    """1× plays the whole race in 10 s: the counter's pace, measured over 2 s, is within a loose band of that."""
+    page.keyboard.press("Home")
+    page.locator(".rv-speed", has_text="1×").first.click()
+    page.locator(".rv-play").first.click()
+    t0, s0 = time.monotonic(), step_counter(page)
+    time.sleep(2.0)
+    t1, s1 = time.monotonic(), step_counter(page)
+    page.locator(".rv-play").first.click()  # pause
+    paused = step_counter(page)
+    time.sleep(0.5)
+    assert step_counter(page) == paused
+    nominal = viewer(page)["steps"] / 10.0  # steps per second
+    assert 0.6 * nominal <= (s1 - s0) / (t1 - t0) <= 1.4 * nominal
     page.screenshot(path=str(ARTIFACTS / "race-playing.png"))
 
 
-def test_changing_alpha_changes_the_chart(page):
-    before = wait_for(lambda: race_chart(page))
-    adam_before = next(t for t in before if t["name"] == "Adam")["x"]
-    assert adam_before  # the path's last points
+def test_hovering_the_map_shows_f_there_and_a_nearby_optimizers_step(page):
+    x, y = canvas_origin(page)
+    m = viewer(page)["box"]["map"]
+    px, py = m["x"] + m["w"] * 0.5, m["y"] + m["h"] * 0.5  # Rosenbrock's window centre (0, 1): f = 1 + 100 = 101
+    page.mouse.move(x + px, y + py)
+    tip = page.locator(".rv-tip").first
+    wait_for(lambda: tip.is_visible(), timeout=5)
+    text = tip.text_content()
+    value = float(text.split("=")[1].split("click")[0].split("●")[0].strip())
+    assert abs(value - 101) < 2, text
+    point = page.evaluate(f"""() => {{ const v = {VIEWER}; const s = Math.floor(v.runs[0].xy.length / 4);
+        return [v.screen[0][2 * s], v.screen[0][2 * s + 1], s]; }}""")
+    page.mouse.move(x + point[0], y + point[1])
+    wait_for(lambda: "Adam" in tip.text_content(), timeout=5)
+    assert f"step {point[2]}" in tip.text_content() and "loss" in tip.text_content()
+
+
+def address(page) -> str:
+    """The address bar now (page.url only catches up when Playwright next talks to the page)."""
+    return page.evaluate("location.href")
+
+
+def test_a_click_on_the_map_moves_the_start_there(page):
+    before = address(page)
+    x, y = canvas_origin(page)
+    m = viewer(page)["box"]["map"]
+    page.mouse.click(x + m["x"] + m["w"] * 0.75, y + m["y"] + m["h"] * 0.25)  # map's upper right
+    wait_for(lambda: address(page) != before and "start=" in address(page), timeout=20)
+    sx, sy = (float(v) for v in address(page).split("start=")[1].split("&")[0].replace("%2C", ",").split(","))
+    assert abs(sx - 1.0) < 0.05 and abs(sy - 2.0) < 0.05  # Rosenbrock's window is [-2, 2] × [-1, 3]
+    wait_for(lambda: abs(viewer(page)["start"][0] - sx) < 1e-3)
+
+
+def test_changing_alpha_changes_the_drawn_path(page):
+    before = viewer(page)["runs"][0]["last"]
     page.locator('[data-testid="stSidebar"] [data-testid="stExpander"] summary', has_text="Adam").first.click()
     thumb = page.locator('[data-testid="stSidebar"] input[type="range"][aria-label$=" lr"]').first  # Adam's α
     thumb.focus()
+    step = step_counter(page)
     thumb.press("ArrowLeft")
     thumb.press("ArrowLeft")
+    wait_for(lambda: viewer(page)["runs"][0]["last"] != before)
+    assert "lr%3D" in address(page) or "lr=" in address(page)
+    assert step_counter(page) == step  # the arrow keys moved the slider, not the race
 
-    def changed():
-        chart = race_chart(page)
-        return chart and next(t for t in chart if t["name"] == "Adam")["x"] != adam_before
 
-    wait_for(changed)
-    assert "lr%3D" in page.url or "lr=" in page.url
+@pytest.mark.parametrize("width, height", [(1280, 720), (1600, 1000)])
+def test_screenshots_normal_and_presentation(browser, server, console, width, height):
+    """The whole race on one screen, in both modes; the pictures go to artifacts/ (the README's is one)."""
+    page = open_page(browser, server, console, width, height)
+    wait_for(lambda: viewer(page))
+    page.keyboard.press("End")
+    page.screenshot(path=str(ARTIFACTS / f"race-{width}x{height}.png"))
+    page.get_by_text("Presentation mode").first.click()
+    wait_for(lambda: page.locator('[data-testid="stSidebar"]').first.is_hidden() and viewer(page))
+    time.sleep(1.0)
+    page.keyboard.press("End")
+    assert page.locator('[data-testid="stHeader"]').count() == 0 or page.locator('[data-testid="stHeader"]').first.is_hidden()
+    x, y = canvas_origin(page)
+    box = viewer(page)["box"]
+    bottom = max(b["y"] + b["h"] for b in [box["map"], *box["rows"]])
+    assert y + bottom <= height and page.locator(".rv-play").first.bounding_box()["y"] >= 0
+    page.screenshot(path=str(ARTIFACTS / f"race-presentation-{width}x{height}.png"))
+    page.close()
+
+
+def test_the_console_stays_clean(page, console):
+    assert console == []
 
 
 def test_the_sweeps_tab_shows_a_heatmap(page):
+    page.set_viewport_size({"width": 1500, "height": 1100})
     page.get_by_role("tab", name="Sweeps & basins").click()
     wait_for(lambda: any(any(t["type"] == "heatmap" for t in p) for p in plots(page)))
     page.screenshot(path=str(ARTIFACTS / "sweeps.png"), full_page=True)

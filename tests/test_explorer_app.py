@@ -1,9 +1,13 @@
 """The race explorer, driven through Streamlit's AppTest: controls change the computed race, the URL holds the
 settings, hostile links fall back to defaults with a warning."""
 
+import json
+
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from optviz.figures.race_payload import decode
 from optviz.ui.settings import from_query
 
 APP = "../app.py"
@@ -120,17 +124,47 @@ def test_divergent_runs_are_flagged_not_raised():
     assert any("Diverged" in w.value for w in at.warning)
 
 
-def test_presentation_mode_enlarges_the_race_and_hides_the_sidebar():
-    import json
+def race_data(at) -> dict:
+    """What the race viewer component was given: {"payload": race_payload(...), "options": {...}}."""
+    (viewer,) = at.get("bidi_component")
+    return json.loads(viewer.proto.json)
 
+
+def adam_path(at):
+    run = next(r for r in race_data(at)["payload"]["runs"] if r["label"] == "Adam")
+    return decode(run["path"]).reshape(-1, 2)
+
+
+def test_the_race_viewer_receives_every_path_with_its_colour_and_state_rows():
     at = start()
-    race_spec = lambda: json.loads(next(c for c in at.get("plotly_chart") if "sliders" in c.proto.spec).proto.spec)
-    normal = race_spec()["layout"]["font"]["size"]
+    payload = race_data(at)["payload"]
+    assert [r["label"] for r in payload["runs"]] == ["Adam", "SGD"]
+    assert payload["steps"] == 500 and adam_path(at).shape == (501, 2)
+    assert adam_path(at)[0].tolist() == [-1.5, 2.0]  # Rosenbrock's default start
+    assert {row["key"] for row in payload["rows"]} >= {"moment1", "moment2"}
+
+
+def test_changing_alpha_sends_a_new_path_to_the_viewer():
+    at = start()
+    before = adam_path(at)
+    widget(at, "select_slider", "x.0.h.lr").set_value(0.01).run()
+    assert not np.array_equal(adam_path(at), before)
+
+
+def test_map_only_sends_no_state_rows():
+    at = start()
+    widget(at, "toggle", "map_only").set_value(True).run()
+    assert race_data(at)["options"]["rows"] is False
+
+
+def test_presentation_mode_enlarges_the_race_and_hides_sidebar_and_toolbar():
+    at = start()
+    assert race_data(at)["options"]["font_scale"] == 1.0
     widget(at, "toggle", "present").set_value(True).run()
     assert not at.exception
-    assert race_spec()["layout"]["font"]["size"] == pytest.approx(1.4 * normal)
-    assert race_spec()["layout"]["height"] >= 860
-    assert any("stSidebar" in h.proto.body for h in at.get("html"))
+    assert race_data(at)["options"]["font_scale"] > 1.2
+    css = " ".join(h.proto.body for h in at.get("html"))
+    assert "stSidebar" in css and "stHeader" in css and "stToolbar" in css
 
 
 def test_a_typed_surface_races_and_travels_in_the_link():

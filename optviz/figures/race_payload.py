@@ -196,7 +196,7 @@ def data_panel_payload(panel: dict, runs: int, steps: int) -> dict:
     """Check and encode a data panel: {"title", "x_label", "y_label", "points": {"x", "y", "cls" or None},
     "lines": one flat array per optimizer (race order) of (steps+1)·4 values x0, y0, x1, y1 per step}.
 
-    The panel's ranges come from the points and every line (ticks included), so the viewer only draws.
+    The panel's ranges and ticks come from the points (lines are clipped to them), so the viewer only draws.
     """
     points = panel["points"]
     x, y = np.asarray(points["x"], float), np.asarray(points["y"], float)
@@ -214,7 +214,7 @@ def data_panel_payload(panel: dict, runs: int, steps: int) -> dict:
                 y_label=str(panel.get("y_label", "")), x=encode(x), y=encode(y),
                 cls=None if cls is None else [int(c) for c in cls], lines=[encode(line) for line in lines],
                 x_range=[x_low, x_high], y_range=[y_low, y_high],
-                x_ticks=_ticks(x_low, x_high, "linear", 5), y_ticks=_ticks(y_low, y_high, "linear", 5))
+                x_ticks=_ticks(x_low, x_high, "linear", 7), y_ticks=_ticks(y_low, y_high, "linear", 7))
 
 
 def _padded(values: np.ndarray) -> tuple[float, float]:

@@ -464,7 +464,7 @@ def render(settings: Settings) -> None:
         st.error(f"These settings cannot run: {plain(error)}")
         return
 
-    options = st.columns([1.7, 1, 1.1, 3.2])  # room for "Presentation mode" in its own large type
+    options = st.columns([2.1, 1.3, 1.5, 3.6])  # room for "Presentation mode" in its own large type
     presenting = options[0].toggle("Presentation mode", key="present",
                                    help="Large text, no sidebar or toolbar, the race fitted to the window: "
                                         "for a projector")
@@ -472,8 +472,10 @@ def render(settings: Settings) -> None:
         st.html(PRESENTATION_CSS)
     show_3d = options[1].toggle("3-D view", key="view3d")
     map_only = options[2].toggle("Map only", key="map_only", help="The map alone, without the state rows")
-    traced = options[3].multiselect("Trace moments of", labels, default=labels, key="traced",
-                                    placeholder="No moment traces", disabled=map_only)
+    traced = labels
+    if not presenting:  # on a projector the choice is the whole race or the map alone: one line of controls
+        traced = options[3].multiselect("Trace moments of", labels, default=labels, key="traced",
+                                        placeholder="No moment traces", disabled=map_only)
     if show_3d:
         st.plotly_chart(figures.surface_3d_figure(races, surface), key="surface3d", theme=None)
     else:

@@ -54,7 +54,7 @@ export function gridValue(values, nx, ny, window, x, y) {
 /** Boxes {x, y, w, h} in CSS pixels for the map, the state rows and the data panel in a stage of w × h.
  *  The map keeps the window's aspect ratio; rows and panel share the column to its right. */
 export function stageLayout(w, h, aspect, rowCount, hasPanel, scale = 1) {
-  const m = { left: 48 * scale, bottom: 38 * scale, top: 8, right: 10 };
+  const m = { left: 48 * scale, bottom: 38 * scale, top: 8, right: 18 * scale };
   const column = rowCount > 0 || hasPanel;
   const gap = column ? 66 * scale : 0;
   const plotH = Math.max(80, h - m.top - m.bottom);
@@ -506,9 +506,7 @@ class RaceViewer {
     if (!this.p || !this.root.isConnected || this.root.offsetParent === null) return;
     const target = e.composedPath()[0];
     const ours = this.root.contains(target) || target === this.root;
-    const typing = target instanceof HTMLElement && (target.isContentEditable ||
-      ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName) || target.getAttribute("role") === "slider");
-    if (!ours && (typing || (target !== document.body && target !== document.documentElement))) return;
+    if (!ours && typing(target)) return;  // keys typed into the page's inputs stay theirs
     const jump = e.shiftKey ? 10 : 1;
     if (e.key === " ") this.toggle();
     else if (e.key === "ArrowRight") this.seek(Math.floor(this.step) + jump);
@@ -576,6 +574,15 @@ class RaceViewer {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Drawing helpers
+
+/** Whether keys pressed on `target` edit something: text fields, selects, sliders. A checkbox, toggle or button
+ *  (say, Presentation mode just switched on) is not typing: space there plays the race. */
+export function typing(target) {
+  if (!(target instanceof HTMLElement)) return false;
+  if (target.isContentEditable || ["TEXTAREA", "SELECT"].includes(target.tagName)) return true;
+  if (target.tagName === "INPUT") return !["checkbox", "radio", "button", "submit"].includes(target.type);
+  return ["slider", "combobox", "textbox", "spinbutton", "listbox"].includes(target.getAttribute("role"));
+}
 
 function escape(s) {
   return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);

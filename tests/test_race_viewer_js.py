@@ -1,0 +1,148 @@
+"""The race viewer's own logic (optviz/ui/race_viewer/viewer.js), run in chromium: frame timing, the nearest point
+under the mouse, the hover value, the stage layout, tick thinning, key handling, the payload's decoding; and the
+viewer drawing a data panel from a synthetic payload."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from playwright.sync_api import sync_playwright
+
+import optviz
+from optviz.figures.race_payload import encode, race_payload
+
+VIEWER = Path(__file__).resolve().parents[1] / "optviz" / "ui" / "race_viewer"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+        "--no-first-run", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def js():
+    """A blank page with viewer.js imported as window.rv; js(expression) evaluates there."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1000, "height": 700})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.set_content(f"<html><head><style>{(VIEWER / 'viewer.css').read_text()}</style></head>"
+                         "<body><div id='race'></div></body></html>")
+        page.evaluate("""async (source) => {
+            const url = URL.createObjectURL(new Blob([source], {type: 'text/javascript'}));
+            window.rv = await import(url);
+        }""", (VIEWER / "viewer.js").read_text())
+
+        def run(expression, arg=None):
+            return page.evaluate(expression, arg)
+
+        run.page, run.errors = page, errors
+        yield run
+        browser.close()
+
+
+def test_the_clock_plays_the_race_in_its_nominal_time_at_each_speed(js):
+    for speed in (0.5, 1, 2, 4):
+        # 500 steps in 10 s at 1×: after t ms the clock shows 500·speed·t/10,000 steps, and stops at the last
+        shown = js("""(speed) => {
+            const clock = {t0: 1000, step0: 0, rate: rv.playRate(500, 10, speed), last: 500};
+            return [0, 1000, 5000, 10000 / speed, 60000].map(t => rv.stepAt(clock, 1000 + t));
+        }""", speed)
+        assert shown == pytest.approx([0, 50 * speed, min(500, 250 * speed), 500, 500])
+
+
+def test_the_clock_counts_time_not_frames_and_resumes_from_where_it_stood(js):
+    # frames at irregular times land where the wall clock says, from step 120 on
+    steps = js("""() => {
+        const clock = {t0: 0, step0: 120, rate: rv.playRate(1000, 10, 1), last: 1000};
+        return [16, 50, 51, 400, -5].map(t => rv.stepAt(clock, t));
+    }""")
+    assert steps == pytest.approx([121.6, 125, 125.1, 160, 120])
+
+
+def test_the_nearest_point_is_found_within_the_radius_and_the_later_wins_a_tie(js):
+    xy = [0, 0, 10, 0, 20, 0, float("nan"), float("nan"), 10, 0]
+    assert js("([xy]) => rv.nearestPoint(new Float32Array(xy), 11, 1, 5)", [xy])["index"] == 4  # ties: later
+    assert js("([xy]) => rv.nearestPoint(new Float32Array(xy), 19, 0, 5)", [xy])["index"] == 2
+    assert js("([xy]) => rv.nearestPoint(new Float32Array(xy), 50, 50, 5)", [xy])["index"] == -1
+    assert js("([xy]) => rv.nearestPoint(new Float32Array(xy), 0, 3, 5).d2", [xy]) == pytest.approx(9)
+
+
+def test_the_hover_value_interpolates_the_grid_and_is_nan_outside_the_window(js):
+    x, y = np.linspace(-2, 2, 5), np.linspace(-1, 3, 9)
+    grid = (x[None, :] ** 2 + 3 * y[:, None]).astype(np.float32)  # linear in y, quadratic in x
+    args = [grid.ravel().tolist(), [-2, 2, -1, 3]]
+    at = lambda px, py: js("([g, w, x, y]) => rv.gridValue(new Float32Array(g), 5, 9, w, x, y)", [*args, px, py])
+    assert at(1.0, 0.5) == pytest.approx(1 + 1.5)  # on grid points: exact
+    assert at(0.5, 0.25) == pytest.approx(0.5 + 0.75, rel=1e-6)  # between x = 0 and 1: chord of x², exact in y
+    assert at(2.0, 3.0) == pytest.approx(4 + 9)
+    assert js("([g, w]) => Number.isNaN(rv.gridValue(new Float32Array(g), 5, 9, w, 2.1, 0))", args)
+
+
+def test_encoded_arrays_decode_to_the_same_float32_values_with_nan_for_gaps(js):
+    values = [1.5, -2.25e-7, np.inf, np.nan, 3e8]
+    decoded = js("(field) => Array.from(rv.decodeF32(field)).map(v => Number.isNaN(v) ? 'nan' : v)", encode(values))
+    assert decoded[:2] == pytest.approx([1.5, np.float32(-2.25e-7)]) and decoded[2:4] == ["nan", "nan"]
+    assert decoded[4] == pytest.approx(3e8)
+
+
+def test_the_layout_keeps_the_maps_aspect_and_gives_each_row_its_share(js):
+    box = js("() => rv.stageLayout(1000, 600, 2, 3, false)")
+    m = box["map"]
+    assert m["w"] / m["h"] == pytest.approx(2) and m["y"] + m["h"] <= 600 and m["x"] + m["w"] < box["rows"][0]["x"]
+    heights = {round(r["h"], 6) for r in box["rows"]}
+    assert len(box["rows"]) == 3 and len(heights) == 1 and box["rows"][-1]["y"] + box["rows"][-1]["h"] <= 600
+    tops = [r["y"] for r in box["rows"]]
+    assert tops == sorted(tops) and all(b - a > r["h"] for a, b, r in zip(tops, tops[1:], box["rows"]))  # no overlap
+    alone = js("() => rv.stageLayout(1000, 600, 1, 0, false)")
+    assert alone["rows"] == [] and alone["map"]["w"] == pytest.approx(alone["map"]["h"]) and alone["map"]["h"] > m["h"]
+    panel = js("() => rv.stageLayout(1000, 600, 1, 2, true)")
+    assert panel["panel"]["y"] + panel["panel"]["h"] < panel["rows"][0]["y"]
+
+
+def test_crowded_ticks_are_thinned_to_every_other(js):
+    ticks = [[v, str(v)] for v in range(6)]
+    assert js("([t]) => rv.spaced(t, v => v * 20, 14).length", [ticks]) == 6
+    assert js("([t]) => rv.spaced(t, v => v * 10, 14).map(t => t[0])", [ticks]) == [0, 2, 4]
+
+
+def test_keys_in_text_fields_and_sliders_are_left_alone_but_not_on_toggles(js):
+    kinds = js("""() => {
+        const make = (html) => { const d = document.createElement('div'); d.innerHTML = html; return d.firstChild; };
+        return ['<input type="text">', '<input type="number">', '<textarea></textarea>', '<div role="slider"></div>',
+                '<input type="checkbox">', '<button>b</button>', '<div></div>'].map(h => rv.typing(make(h)));
+    }""")
+    assert kinds == [True, True, True, True, False, False, False]
+
+
+def test_the_viewer_draws_a_data_panel_with_each_optimizers_line_at_the_current_step(js):
+    """A synthetic data panel (the shape a data-defined surface sends): points by class, one fit line per run."""
+    races = optviz.race("quadratic", ["adam", "sgd"], steps=20)
+    t = np.arange(21)
+    lines = [np.column_stack([np.zeros(21), 0.1 + 0.01 * t * (i + 1), np.ones(21), 0.3 - 0.005 * t]).ravel()
+             for i in range(2)]  # x0, y0, x1, y1 of each run's line at every step
+    panel = {"title": "data", "x_label": "x₁", "y_label": "x₂", "lines": lines,
+             "points": {"x": [0.1, 0.5, 0.9], "y": [0.2, 0.4, 0.1], "cls": [0, 1, 1]}}
+    payload = race_payload(races, data_panel=panel)
+    drawn = js("""(payload) => {
+        const root = document.getElementById('race');
+        rv.default({data: {payload, options: {}}, parentElement: root, setTriggerValue() {}});
+        const v = window.__raceViewers.at(-1);
+        v.seek(7);
+        const ctx = v.dynamicCanvas.getContext('2d'), dpr = window.devicePixelRatio || 1;
+        const seg = v.panel.segs[1].subarray(28, 32), P = v.panel;  // SGD's line at step 7, drawn last
+        const [x, y] = [(P.sx(seg[0]) + P.sx(seg[2])) / 2, (P.sy(seg[1]) + P.sy(seg[3])) / 2];
+        return {box: v.box.panel, pixel: Array.from(ctx.getImageData(Math.round(x * dpr), Math.round(y * dpr), 1, 1).data),
+                color: v.runs[1].color, step: v.root.querySelector('.rv-step').textContent};
+    }""", payload)
+    assert drawn["box"]["w"] > 50 and drawn["step"] == "step 7 / 20"
+    expected = [int(drawn["color"][i:i + 2], 16) for i in (1, 3, 5)]
+    assert drawn["pixel"][3] > 0 and max(abs(a - b) for a, b in zip(drawn["pixel"][:3], expected)) < 60
+    js.page.screenshot(path=str(Path(__file__).resolve().parents[1] / "artifacts" / "race-data-panel.png"))
+    assert js.errors == []
+
+
+def test_a_data_panel_with_lines_of_the_wrong_length_is_refused():
+    races = optviz.race("quadratic", ["adam"], steps=5)
+    with pytest.raises(ValueError, match=r"\(steps\+1\)·4 = 24"):
+        race_payload(races, data_panel={"points": {"x": [0], "y": [0]}, "lines": [np.zeros(20)]})
