@@ -104,7 +104,8 @@ def heatmap_figure(x_values, y_values, grid, *, metric: str, x_title: str, y_tit
     layout = dict(height=height, font=FONT, plot_bgcolor="white", title=dict(text=title, x=0.01), shapes=shapes,
                   xaxis=_index_axis(x_title, x_values, x_scale), yaxis=_index_axis(y_title, y_values, y_scale),
                   margin=dict(l=80, r=20, t=60, b=60), dragmode=False,
-                  legend=dict(orientation="h", x=1, xanchor="right", y=1.0, yanchor="bottom"))
+                  # bottom right, level with the axis title: above the plot it ran into a long title
+                  legend=dict(orientation="h", x=1, xanchor="right", y=-0.06, yanchor="top"))
     return figure(data, layout)
 
 

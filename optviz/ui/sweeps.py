@@ -116,7 +116,7 @@ def _sweep_section(settings: Settings, context: str) -> None:
     # a row of its own: beside the selects, its three labels were cut off at common window widths
     metric = st.segmented_control("Colour by", list(METRIC_NAMES), format_func=METRIC_NAMES.get,
                                   default="final_loss", key="sw.metric") or "final_loss"
-    x_range, y_range = _range_controls(optimizer, x_param, y_param)
+    x_range, y_range = _range_controls(optimizer, x_param, y_param, _theory_lr_high(_surface(context), optimizer))
     fixed = _race_hparams(settings, optimizer)
     try:
         with st.spinner("Running the grid…"):
@@ -151,19 +151,39 @@ def _sweep_section(settings: Settings, context: str) -> None:
             st.rerun()
     st.caption("Click a cell to see that run. Grey: never reached a minimum; dark: diverged. "
                "Fixed hyperparameters are this optimizer's settings in the race (or its defaults).")
-    if boundary is not None:
+    if boundary is not None and _in_view(boundary, result, x_param):
         st.caption(THEORY_CAPTION)
     if selected is not None:
         _cell_details(result, selected, optimizer)
 
 
-def _range_controls(optimizer: str, x_param: str, y_param: str) -> tuple[tuple, tuple]:
-    """Optional axis ranges; an invalid one is reported and the default range is used instead."""
+def _in_view(boundary: tuple, result, x_param: str) -> bool:
+    """Whether some of the boundary's learning rates lie on the heatmap's learning-rate axis."""
+    lrs, axis = (boundary[0], result.x_values) if x_param == "lr" else (boundary[1], result.y_values)
+    return bool(np.any((lrs >= axis.min()) & (lrs <= axis.max())))
+
+
+def _theory_lr_high(surface, optimizer: str) -> float | None:
+    """Where theory draws a stability boundary, a learning-rate axis long enough to show it: up to the round
+    power of ten above 1.5 × the largest stable α (momentum μ → 1 doubles GD's 2/λ_max)."""
+    limit = stability.lr_limit(surface, "sgd")
+    if limit is None or optimizer not in stability.THEORY:
+        return None
+    widest = 2 * float(limit) if optimizer == "momentum" else float(limit)
+    return float(10.0 ** np.ceil(np.log10(1.5 * widest)))
+
+
+def _range_controls(optimizer: str, x_param: str, y_param: str, lr_high: float | None = None
+                    ) -> tuple[tuple, tuple]:
+    """Optional axis ranges; an invalid one is reported and the default range is used instead. `lr_high`: a
+    default upper end for the learning rate, where theory has a boundary to show."""
     ranges = []
     with st.expander("Axis ranges"):
         cols = st.columns(2)
         for col, param in zip(cols, (x_param, y_param)):
             low, high = sweeps.axis_values(optimizer, param, 2)
+            if param == "lr" and lr_high is not None:
+                high = max(high, lr_high)
             a = col.number_input(f"{param} from", value=float(low), format="%.4g", key=f"sw.lo.{optimizer}.{param}")
             b = col.number_input(f"{param} to", value=float(high), format="%.4g", key=f"sw.hi.{optimizer}.{param}")
             try:
