@@ -1,7 +1,6 @@
 """The data-surface lessons: each race shows what its text tells the class to watch."""
 
 import numpy as np
-
 from test_lessons import lesson_race
 
 

@@ -113,7 +113,8 @@ def test_a_batch_gradient_matches_finite_differences_of_that_batchs_loss(name):
     rng = np.random.default_rng(0)
     for p, q in rng.uniform(-2, 2, (20, 2)):
         h = 1e-6
-        fd = [(batch_loss(p + h, q) - batch_loss(p - h, q)) / (2 * h), (batch_loss(p, q + h) - batch_loss(p, q - h)) / (2 * h)]
+        fd = [(batch_loss(p + h, q) - batch_loss(p - h, q)) / (2 * h),
+              (batch_loss(p, q + h) - batch_loss(p, q - h)) / (2 * h)]
         np.testing.assert_allclose(surf.step_grad(p, q, 5), fd, rtol=1e-6, atol=1e-8)
 
 
@@ -144,7 +145,8 @@ def test_every_configuration_of_a_sweep_sees_the_same_batches_as_a_single_run():
 
 
 def test_race_entries_can_have_their_own_batch_size_and_epochs_count_the_gradients():
-    entries = [optviz.Entry("sgd", {"lr": 0.05}, label=f"B={b}", surface_params={"batch_size": b}) for b in (150, 16, 1)]
+    entries = [optviz.Entry("sgd", {"lr": 0.05}, label=f"B={b}", surface_params={"batch_size": b})
+               for b in (150, 16, 1)]
     races = optviz.race("linear_regression", entries, steps=300)
     alone = optviz.run(optviz.surface("linear_regression", batch_size=16), "sgd", steps=300, lr=0.05)
     np.testing.assert_array_equal(races["B=16"].path, alone.path)

@@ -36,7 +36,8 @@ def loss_figure(races: dict, *, colors: dict[str, str] | None = None, height: in
     what = "f(θ) − f*" if best is not None else "f(θ)"
     layout = dict(height=height, font=FONT, hovermode="x unified", plot_bgcolor="white",
                   xaxis=dict(title=dict(text="epoch (examples seen ÷ data size)" if epochs else "step"),
-                             type="log" if epochs else "linear", showline=True, linecolor="#888", mirror=True, zeroline=False),
+                             type="log" if epochs else "linear", showline=True, linecolor="#888", mirror=True,
+                             zeroline=False),
                   yaxis=dict(title=dict(text=what), type="log" if log else "linear", exponentformat="power",
                              showline=True, linecolor="#888", mirror=True),
                   legend=titled_legend(f"Loss · {surface.title}"), margin=dict(l=70, r=20, t=40, b=50))
