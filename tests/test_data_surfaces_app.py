@@ -1,6 +1,6 @@
 """Data surfaces in the app, through AppTest: the batch size control, per-entry batch sizes in the link, epochs."""
 
-from test_explorer_app import results, settings_in_url, start, widget
+from test_explorer_app import race_data, results, settings_in_url, start, widget
 
 from optviz.scenarios import LESSONS
 
@@ -53,3 +53,11 @@ def test_the_batch_lesson_loads_its_three_batch_sizes():
     assert [rows[label]["batch size"] for label in rows] == [150, 16, 1]
     assert [rows[label]["epochs"] for label in rows] == [200, 200 * 16 / 150, 200 / 150]
     assert LESSONS["batch"].title in " ".join(m.value for m in at.markdown)
+
+
+def test_the_race_viewer_gets_the_data_panel_on_data_surfaces_only():
+    at = on_linear_regression()
+    panel = race_data(at)["payload"]["data_panel"]
+    assert panel["x_label"] == "petal length (standardised)" and len(panel["lines"]) == 2  # Adam and SGD
+    assert race_data(at)["payload"]["map"]["axis_names"] == ["w", "b"]
+    assert race_data(start())["payload"]["data_panel"] is None
