@@ -174,7 +174,7 @@ class RaceViewer {
     this.buildControls();
     this.buildLegend();
     this.loadPicture(p.map.picture);
-    this.resize();
+    this.resize(true);  // new data can bring other rows or a data panel: lay the stage out again
   }
 
   loadPicture(src) {
@@ -231,14 +231,15 @@ class RaceViewer {
 
   // --- size ---------------------------------------------------------------------------------------------------
 
-  /** The stage fills the window below its top (the whole race on one screen), within sensible bounds. */
-  resize() {
+  /** The stage fills the window below its top (the whole race on one screen), within sensible bounds; `force`
+   *  lays it out again even at an unchanged size. */
+  resize(force = false) {
     if (!this.p) return;
     const top = this.stage.getBoundingClientRect().top + this.scrollOffset();
     const fit = window.innerHeight - top - (this.options.bottom_margin ?? 12);
     const h = Math.round(Math.max(this.options.min_height || 300, Math.min(fit, this.options.max_height || 1400)));
     const w = Math.round(this.stage.clientWidth);
-    if (w === this.w && h === this.h) return;
+    if (!force && w === this.w && h === this.h) return;
     this.w = w;
     this.h = h;
     this.stage.style.height = h + "px";
