@@ -1,17 +1,20 @@
-"""Figure benchmarks: the animated race figure beside a naive Plotly animation of the same race.
+"""Race data benchmarks: the race viewer's payload beside a naive Plotly animation of the same race.
 
     python benchmarks/bench_figures.py [--repeat 5]
 
-For a 6-optimizer race on Rosenbrock: engine time, figure build time, JSON size (what Streamlit sends to the
+For a 6-optimizer race on Rosenbrock: engine time, payload build time, JSON size (what Streamlit sends to the
 browser) and serialization time. The naive reference is the obvious Plotly animation: one go.Frame per step,
 each redrawing every path up to that step; it has no optimizer-state rows, and is built at 500 steps only.
-Times are medians of --repeat runs in this process. "Cold" builds render the contour map picture again;
-"warm" ones reuse it, as the app does while the surface stays the same.
+Times are medians of --repeat runs in this process. "Cold" builds render the surface's map again; "warm" ones
+reuse it, as the app does while the surface stays the same. (What the browser then does with it:
+benchmarks/browser.py.)
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import json
 import statistics
 import sys
 import time
@@ -22,7 +25,7 @@ import plotly.graph_objects as go
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 import optviz  # noqa: E402
-from optviz.figures import race_figure  # noqa: E402
+from optviz.figures import race_payload  # noqa: E402
 from optviz.figures import surface as figure_surface  # noqa: E402
 
 RACE = ["adam", "sgd", "momentum", "nesterov", "rmsprop", "adagrad"]
@@ -39,9 +42,10 @@ def timed(fn, repeat: int) -> tuple[float, object]:
     return statistics.median(times), result
 
 
-def cold_race_figure(races):
-    figure_surface._BACKGROUNDS.clear()  # forget the rendered map: the first figure of a surface
-    return race_figure(races)
+def cold_race_payload(races):
+    figure_surface._BACKGROUNDS.clear()  # forget the rendered map: the first race on a surface
+    importlib.import_module("optviz.figures.race_payload")._MAPS.clear()  # and its hover grid
+    return race_payload(races)
 
 
 def naive_figure(races) -> go.Figure:
@@ -64,17 +68,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     repeat = parser.parse_args().repeat
-    print(f"Race figure: {', '.join(RACE)} on {SURFACE} (median of {repeat})")
+    print(f"Race: {', '.join(RACE)} on {SURFACE} (median of {repeat})")
     header = (f"  {'':<34}{'engine':>9}{'build cold':>12}{'build warm':>12}{'to_json':>10}{'JSON':>10}"
               f"{'frames':>8}")
     print(header)
     for steps in (500, 1000):
         engine, races = timed(lambda steps=steps: optviz.race(SURFACE, RACE, steps=steps), repeat)
-        cold, _ = timed(lambda races=races: cold_race_figure(races), repeat)
-        warm, fig = timed(lambda races=races: race_figure(races), repeat)
-        dump, text = timed(fig.to_json, repeat)
-        print(f"  {f'race_figure, {steps:,} steps, traces':<34}{engine * 1e3:7.1f}ms{cold * 1e3:10.1f}ms"
-              f"{warm * 1e3:10.1f}ms{dump * 1e3:8.1f}ms{len(text) / 1e6:7.2f} MB{len(fig.frames):>8}")
+        cold, _ = timed(lambda races=races: cold_race_payload(races), repeat)
+        warm, payload = timed(lambda races=races: race_payload(races), repeat)
+        dump, text = timed(lambda payload=payload: json.dumps(payload), repeat)
+        print(f"  {f'race_payload, {steps:,} steps, traces':<34}{engine * 1e3:7.1f}ms{cold * 1e3:10.1f}ms"
+              f"{warm * 1e3:10.1f}ms{dump * 1e3:8.1f}ms{len(text) / 1e6:7.2f} MB{'—':>8}")
     steps = 500
     races = optviz.race(SURFACE, RACE, steps=steps)
     naive_repeat = max(1, min(repeat, 2))  # seconds per build

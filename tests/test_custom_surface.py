@@ -163,12 +163,12 @@ def test_a_run_that_leaves_the_domain_diverges_instead_of_raising():
 
 
 def test_the_figures_draw_a_custom_surface():
-    from optviz.figures import contour_figure, race_figure, surface_3d_figure
+    from optviz.figures import contour_figure, race_payload, surface_3d_figure
 
     s = custom_surface("x**2 + 10*sin(y)")
     races = optviz.race(s, ["adam", "sgd"], steps=50)
     assert contour_figure(s).layout.images
-    assert race_figure(races, frames=10).data
+    assert race_payload(races)["runs"]
     assert surface_3d_figure(races).data
 
 

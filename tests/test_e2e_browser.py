@@ -228,17 +228,28 @@ def test_changing_alpha_changes_the_drawn_path(page):
     assert step_counter(page) == step  # the arrow keys moved the slider, not the race
 
 
+def show_step_120_with_a_hover(page):
+    """Mid-race, the mouse on Adam's path near step 40: markers, arrows, cursors and the hover box in the picture."""
+    page.keyboard.press("Home")
+    for _ in range(12):
+        page.keyboard.press("Shift+ArrowRight")
+    x, y = canvas_origin(page)
+    point = page.evaluate(f"() => {{ const v = {VIEWER}; return [v.screen[0][80], v.screen[0][81]]; }}")
+    page.mouse.move(x + point[0], y + point[1])
+    wait_for(lambda: "Adam" in page.locator(".rv-tip").first.text_content(), timeout=5)
+
+
 @pytest.mark.parametrize("width, height", [(1280, 720), (1600, 1000)])
 def test_screenshots_normal_and_presentation(browser, server, console, width, height):
     """The whole race on one screen, in both modes; the pictures go to artifacts/ (the README's is one)."""
     page = open_page(browser, server, console, width, height)
     wait_for(lambda: viewer(page))
-    page.keyboard.press("End")
+    show_step_120_with_a_hover(page)
     page.screenshot(path=str(ARTIFACTS / f"race-{width}x{height}.png"))
     page.get_by_text("Presentation mode").first.click()
     wait_for(lambda: page.locator('[data-testid="stSidebar"]').first.is_hidden() and viewer(page))
     time.sleep(1.0)
-    page.keyboard.press("End")
+    show_step_120_with_a_hover(page)
     assert page.locator('[data-testid="stHeader"]').count() == 0 or page.locator('[data-testid="stHeader"]').first.is_hidden()
     x, y = canvas_origin(page)
     box = viewer(page)["box"]

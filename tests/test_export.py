@@ -16,12 +16,37 @@ def races():
     return optviz.race("saddle", ["adam", "momentum", "sgd"], steps=60, hparams={"adam": {"lr": 0.05}})
 
 
-def test_html_embeds_plotly_and_loads_nothing_from_the_network(races):
+def test_html_inlines_the_viewer_and_the_race_and_references_nothing_outside(races):
     html = race_html(races)
     assert html.lstrip().lower().startswith("<!doctype html>")
-    assert "<script src=" not in html.replace(" ", "")  # no CDN script tag: plotly.js is inline
-    assert "Plotly.newPlot" in html and len(html) > 3_000_000  # the whole library travels with the page
-    assert '"frames"' in html or "addFrames" in html
+    assert "<script src=" not in html.replace(" ", "") and "http" not in html.replace("http-equiv", "")
+    assert "export default function mountRaceViewer" in html and '"runs"' in html
+    assert len(html) < 1_000_000  # the viewer and the data, no library
+
+
+def test_the_exported_page_plays_offline_in_the_apps_viewer(races, tmp_path):
+    """Opened from a file with every network request refused: it draws, plays and steps like the app."""
+    from playwright.sync_api import sync_playwright
+
+    page_file = tmp_path / "race.html"
+    page_file.write_text(race_html(races), encoding="utf-8")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox",
+                                                                                  "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        requests, errors = [], []
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+                   else (requests.append(route.request.url), route.abort()))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.goto(page_file.as_uri())
+        page.wait_for_function("() => (window.__raceViewers || []).length && window.__raceViewers[0].drawnAt")
+        page.keyboard.press("ArrowRight")
+        assert page.locator(".rv-step").text_content() == "step 1 / 60"
+        page.locator(".rv-play").click()
+        page.wait_for_function("() => window.__raceViewers[0].step > 5")
+        browser.close()
+    assert requests == [] and errors == []
 
 
 def test_csv_reproduces_every_step_exactly(races):
@@ -46,7 +71,7 @@ def test_csv_leaves_diverged_steps_empty():
 def test_command_line_writes_html_and_csv(tmp_path, capsys):
     html, table = tmp_path / "race.html", tmp_path / "race.csv"
     assert main(["export", "--surface", "rosenbrock", "--optimizers", "adam", "sgd", "--out", str(html)]) == 0
-    assert html.read_text().count("Plotly.newPlot") == 1
+    assert html.read_text().count("mountRaceViewer({data:") == 1
     assert main(["export", "--optimizers", "adam", "--set", "adam.lr=0.05", "--steps", "30", "--start", "0", "1",
                  "--out", str(table)]) == 0
     rows = list(csv.DictReader(table.open()))

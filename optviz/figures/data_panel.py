@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..surfaces import Surface
-from ._plotly import rounded
 
 PAD = 0.08  # the scatter's window: the data's range, widened by this share on every side (as the viewer's)
 
@@ -45,7 +44,8 @@ def data_panel(races: dict, surface: Surface | None = None) -> dict | None:
     lines = []
     for traj in races.values():
         a, b, c = model.line(traj.path[:, 0], traj.path[:, 1])
-        lines.append([v for segment in rounded(clip_line(a, b, c, window), digits) for v in segment])
+        segments = np.round(clip_line(a, b, c, window), digits).reshape(-1)
+        lines.append([float(v) if np.isfinite(v) else None for v in segments])
     return {"title": title, "x_label": x_label, "y_label": y_label,
             "points": {"x": np.round(x, 6).tolist(), "y": np.round(y, 6).tolist(), "cls": cls},
             "lines": lines, "window": [float(v) for v in window], "class_names": list(model.class_names),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import math
+from collections import OrderedDict
 
 import numpy as np
 
@@ -108,7 +109,22 @@ def _title(surface: Surface, races: dict, steps: int) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # The map: picture, hover grid, ticks, landmarks
 
+_MAPS: OrderedDict = OrderedDict()
+
+
 def _map(surface: Surface) -> dict:
+    """The map part of the payload, the same for every race on this surface: the last few are kept (as the
+    pictures are, surface.map_image), so a learning-rate change does not sample the surface again."""
+    key = (surface.name, tuple(sorted(surface.params.items())))
+    if key not in _MAPS:
+        _MAPS[key] = _render_map(surface)
+        while len(_MAPS) > 16:
+            _MAPS.popitem(last=False)
+    _MAPS.move_to_end(key)
+    return _MAPS[key]
+
+
+def _render_map(surface: Surface) -> dict:
     """The contour picture over the window, f on a grid for the hover readout, ticks, minima and saddles."""
     x0, x1, y0, y1 = surface.window
     xs, ys = np.linspace(x0, x1, HOVER_GRID), np.linspace(y0, y1, HOVER_GRID)
@@ -126,7 +142,10 @@ def _ticks(low: float, high: float, scale: str, most: int) -> list[list]:
     if scale == "log10":
         values = round_values(10.0 ** low, 10.0 ** high, "log", most)
         return [[math.log10(v), plain_label(v)] for v in values]
-    return [[v, plain_label(v)] for v in round_values(low, high, "linear", most)]
+    values = round_values(low, high, "linear", most)
+    if len(values) < 2:  # a short row around 0 would show "0" alone: a finer ladder gives it a scale
+        values = round_values(low, high, "linear", 2 * most)
+    return [[v, plain_label(v)] for v in values]
 
 
 def plain_label(value: float) -> str:

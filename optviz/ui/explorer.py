@@ -361,19 +361,13 @@ def _results_table(races, surface) -> None:
     })
 
 
-def _loss_section(races, surface) -> None:
-    """Loss beside the results table; on a data surface the loss can be counted against epochs (the cost)."""
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Loss")
-        epochs = surface.model is not None and st.toggle(
-            "Against epochs", value=True, key="loss_epochs",
-            help="Epochs = examples seen ÷ data size: what the steps cost. A full-batch step is a whole epoch; "
-                 "single-example SGD makes one step per example.")
-        st.plotly_chart(figures.loss_figure(races, epochs=epochs), key="loss_chart", theme=None)
-    with right:
-        st.subheader("Results")
-        _results_table(races, surface)
+def _loss_chart(races, surface) -> None:
+    """Loss against steps; on a data surface against epochs too, what the steps cost."""
+    epochs = surface.model is not None and st.toggle(
+        "Against epochs", value=True, key="loss_epochs",
+        help="Epochs = examples seen ÷ data size: what the steps cost. A full-batch step is a whole epoch; "
+             "single-example SGD makes one step per example.")
+    st.plotly_chart(figures.loss_figure(races, epochs=epochs), key="loss_chart", theme=None)
 
 
 def _step_inspector(races, steps: int) -> None:
@@ -464,7 +458,8 @@ def render(settings: Settings) -> None:
         st.error(f"These settings cannot run: {plain(error)}")
         return
 
-    options = st.columns([2.1, 1.3, 1.5, 3.6])  # room for "Presentation mode" in its own large type
+    # room for "Presentation mode" in its own large type, and for the traced optimizers when not presenting
+    options = st.columns([3, 1.6, 1.8, 2.6] if st.session_state.get("present") else [2.1, 1.3, 1.5, 3.6])
     presenting = options[0].toggle("Presentation mode", key="present",
                                    help="Large text, no sidebar or toolbar, the race fitted to the window: "
                                         "for a projector")
@@ -494,8 +489,23 @@ def render(settings: Settings) -> None:
     if diverged:
         st.warning("Diverged: " + ", ".join(f"{plain(label)} at step {races[label].diverged_at}" for label in diverged))
 
-    _loss_section(races, surface)
-    st.subheader("Every quantity at one step")
-    _step_inspector(races, settings.steps)
-    st.subheader("Update rules")
-    _equations(settings, labels)
+    _details(races, surface, settings, labels)
+
+
+def _details(races, surface, settings: Settings, labels: list[str]) -> None:
+    """Below the race, one view at a time: only the open tab runs, so the race reaches the screen first (the
+    loss chart alone brings Plotly.js, seconds of a projector laptop's first load)."""
+    tabs = st.tabs(["Results", "Loss", "Every quantity at one step", "Update rules"], key="details",
+                   on_change="rerun")
+    if tabs[0].open:
+        with tabs[0]:
+            _results_table(races, surface)
+    if tabs[1].open:
+        with tabs[1]:
+            _loss_chart(races, surface)
+    if tabs[2].open:
+        with tabs[2]:
+            _step_inspector(races, settings.steps)
+    if tabs[3].open:
+        with tabs[3]:
+            _equations(settings, labels)

@@ -16,6 +16,7 @@ from ..optimizers import SPECS as OPTIMIZERS
 from ..tuning import default_lr
 from . import explorer
 from .controls import number_text, plain, table
+from .race_viewer import race_viewer
 from .settings import Settings
 
 THEORY_CAPTION = (
@@ -211,7 +212,7 @@ def _cell_details(result, cell: tuple[int, int], optimizer: str) -> None:
     st.button("Add this setting to the race", key="sw.add", on_click=explorer.add_to_race,
               args=(optimizer, config, label[:40]))
     traj = result.trajectory(i, j)
-    st.plotly_chart(figures.race_figure({label: traj}, result.surface, frames=100), key="sw.cellrace", theme=None)
+    race_viewer(figures.race_payload({label: traj}, result.surface), key="sw.cellrace")
 
 
 def _tune_section(settings: Settings, context: str) -> None:

@@ -23,13 +23,14 @@ _component = st.components.v2.component("optviz.race_viewer", js=JS, css=CSS)
 
 def race_viewer(payload: dict, *, key: str, on_start: Callable[[], None] | None = None,
                 presenting: bool = False, rows: bool = True):
-    """Mount the viewer. `on_start` runs when the map is clicked; race_click(key) then holds the point.
+    """Mount the viewer. `on_start` runs when the map is clicked (race_click(key) then holds the point); without
+    it the map is not clickable.
 
     presenting: larger type and the race fitted into the window; rows: False draws the map alone.
     The component's data is {"payload": payload, "options": {...}}: AppTest reads the race from there.
     """
     options = dict(font_scale=1.3 if presenting else 1.0, rows=rows, min_height=360 if presenting else 300,
-                   bottom_margin=8 if presenting else 16)
+                   bottom_margin=8 if presenting else 16, clickable=on_start is not None)
     return _component(key=key, data={"payload": payload, "options": options},
                       on_start_change=on_start or (lambda: None))
 
