@@ -61,3 +61,17 @@ def test_the_race_viewer_gets_the_data_panel_on_data_surfaces_only():
     assert panel["x_label"] == "petal length (standardised)" and len(panel["lines"]) == 2  # Adam and SGD
     assert race_data(at)["payload"]["map"]["axis_names"] == ["w", "b"]
     assert race_data(start())["payload"]["data_panel"] is None
+
+
+def test_the_eps_placement_lesson_loads_and_its_control_changes_the_race():
+    at = start()
+    at.selectbox(key="lesson").select("eps_placement").run()
+    assert not at.exception and not at.error
+    assert [e.hparams["eps_placement"] for e in settings_in_url(at).entries] == ["outside", "keras", "inside"]
+    placement = widget(at, "selectbox", "x.0.h.eps_placement")
+    assert placement.options == ["outside: √v̂ + ε (torch)", "inside: √(v̂ + ε)",
+                                 "Keras: ε̂ added to √v before bias correction"]
+    before = results(at)["ε outside the root (torch)"]["final loss"]
+    placement.select("inside").run()
+    assert settings_in_url(at).entries[0].hparams["eps_placement"] == "inside"
+    assert results(at)["ε outside the root (torch)"]["final loss"] != before

@@ -148,7 +148,9 @@ def param_control(param: Param, key: str):
     if param.kind == "bool":
         return st.toggle(label, key=key, help=param.help)
     if param.kind == "choice":
-        return st.selectbox(label, param.choices, key=key, help=param.help)
+        titles = CHOICE_TITLES.get(param.name, {})
+        return st.selectbox(label, param.choices, key=key, help=param.help,
+                            format_func=lambda choice: titles.get(choice, choice))
     if param.kind == "int":
         high = int(param.high) if math.isfinite(param.high) else None
         return st.number_input(label, min_value=int(param.low), max_value=high, step=1, key=key, help=param.help)
@@ -161,6 +163,9 @@ def param_control(param: Param, key: str):
                            format="%g", help=param.help)
 
 
+# What each choice means, where its name alone does not say it (the link keeps the short name).
+CHOICE_TITLES = {"eps_placement": {"outside": "outside: √v̂ + ε (torch)", "inside": "inside: √(v̂ + ε)",
+                                   "keras": "Keras: ε̂ added to √v before bias correction"}}
 BATCH_NAMES = {"surface": "As the surface", "full": "Full batch", "mini": "Mini-batch", "single": "Single example"}
 
 
