@@ -18,8 +18,6 @@ The machine is shared: read the ratios, measured in the same run, rather than th
 
 from __future__ import annotations
 
-import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,7 +26,9 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+from benchmarks.load_test import free_port, start_server  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
         "--no-first-run", "--disable-component-update", "--disable-sync"]
@@ -45,27 +45,14 @@ VIEWER = "(window.__raceViewers || []).filter(v => v.box && v.root.offsetParent 
 DRAWN = {
     "optviz": f"(() => {{ const v = {VIEWER}; return v && v.picture && v.picture.complete ? v.drawnAt : null; }})()",
     "trivial": """(() => { const el = document.querySelector('.js-plotly-plot');
-                   return el && el._fullData ? (window.__chartAt = window.__chartAt || performance.now()) : null; })()""",
+                   if (!el || !el._fullData) return null;
+                   return window.__chartAt = window.__chartAt || performance.now(); })()""",
 }
 
 
 def serve(app: str) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", app, "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"{app} did not start")
+    port = free_port()
+    return start_server(port, app=app), f"http://127.0.0.1:{port}"
 
 
 def settle(page, kind: str, since: float, changed=None, timeout: float = 60) -> float:

@@ -81,7 +81,7 @@ async def student(port: int, query: str) -> Load:
             kind = message.WhichOneof("type")
             if kind == "delta" and message.delta.WhichOneof("type") == "new_element":
                 element = message.delta.new_element.WhichOneof("type")
-                charts += element == "plotly_chart"
+                charts += element in ("plotly_chart", "bidi_component")  # a Plotly chart or the race viewer
                 exceptions += element == "exception"
             elif kind == "script_finished":
                 return Load(time.perf_counter() - start, charts, exceptions, True)
@@ -258,11 +258,11 @@ def server_cpu_and_rss(pid: int) -> tuple[float, float]:
     return cpu, rss_kb / 1024
 
 
-def start_server(port: int, max_trainings: int | None = None) -> subprocess.Popen:
+def start_server(port: int, max_trainings: int | None = None, app: str = "app.py") -> subprocess.Popen:
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     if max_trainings:
         env["OPTVIZ_MAX_TRAININGS"] = str(max_trainings)
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", app, "--server.headless", "true",
                              "--server.port", str(port), "--server.address", "127.0.0.1"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
@@ -288,7 +288,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def browsers(port: int, pages: int) -> list[bool]:
-    """A few real pages beside the simulated students: does the race chart render?"""
+    """A few real pages beside the simulated students: does the race viewer draw the race?"""
     from playwright.sync_api import sync_playwright
 
     args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -299,8 +299,8 @@ def browsers(port: int, pages: int) -> list[bool]:
             page = browser.new_page()
             page.goto(f"http://127.0.0.1:{port}/")
             try:
-                page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')]"
-                                       ".some(e => e._fullData && e._fullData.length > 5)", timeout=45_000)
+                page.wait_for_function("() => (window.__raceViewers || []).some(v => v.drawnAt && v.runs.length)",
+                                       timeout=45_000)
                 drawn.append(True)
             except Exception:
                 drawn.append(False)

@@ -250,7 +250,8 @@ def test_screenshots_normal_and_presentation(browser, server, console, width, he
     wait_for(lambda: page.locator('[data-testid="stSidebar"]').first.is_hidden() and viewer(page))
     time.sleep(1.0)
     show_step_120_with_a_hover(page)
-    assert page.locator('[data-testid="stHeader"]').count() == 0 or page.locator('[data-testid="stHeader"]').first.is_hidden()
+    header = page.locator('[data-testid="stHeader"]')
+    assert header.count() == 0 or header.first.is_hidden()
     x, y = canvas_origin(page)
     box = viewer(page)["box"]
     bottom = max(b["y"] + b["h"] for b in [box["map"], *box["rows"]])

@@ -127,7 +127,7 @@ def test_divergent_runs_are_flagged_not_raised():
 def race_data(at) -> dict:
     """What the race viewer component was given: {"payload": race_payload(...), "options": {...}}."""
     (viewer,) = at.get("bidi_component")
-    return json.loads(viewer.proto.json)
+    return json.loads(viewer.proto.bytes)
 
 
 def adam_path(at):

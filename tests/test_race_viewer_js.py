@@ -132,8 +132,9 @@ def test_the_viewer_draws_a_data_panel_with_each_optimizers_line_at_the_current_
         const ctx = v.dynamicCanvas.getContext('2d'), dpr = window.devicePixelRatio || 1;
         const seg = v.panel.segs[1].subarray(28, 32), P = v.panel;  // SGD's line at step 7, drawn last
         const [x, y] = [(P.sx(seg[0]) + P.sx(seg[2])) / 2, (P.sy(seg[1]) + P.sy(seg[3])) / 2];
-        return {box: v.box.panel, pixel: Array.from(ctx.getImageData(Math.round(x * dpr), Math.round(y * dpr), 1, 1).data),
-                color: v.runs[1].color, step: v.root.querySelector('.rv-step').textContent};
+        const pixel = ctx.getImageData(Math.round(x * dpr), Math.round(y * dpr), 1, 1).data;
+        return {box: v.box.panel, pixel: Array.from(pixel), color: v.runs[1].color,
+                step: v.root.querySelector('.rv-step').textContent};
     }""", payload)
     assert drawn["box"]["w"] > 50 and drawn["step"] == "step 7 / 20"
     expected = [int(drawn["color"][i:i + 2], 16) for i in (1, 3, 5)]

@@ -94,3 +94,14 @@ def test_an_invalid_axis_range_is_reported_and_the_default_used():
     assert not at.exception
     assert any("lr" in e.value and "default range" in e.value for e in at.error)
     assert any(title and "50×50" in title for title in charts(at))
+
+
+def test_a_selected_cell_plays_its_run_in_the_race_viewer():
+    import json
+
+    at = start()
+    at.session_state["sw.cell.adam.lr.beta1.50"] = (10, 40)
+    at.run()
+    (viewer,) = at.get("bidi_component")
+    payload = json.loads(viewer.proto.bytes)["payload"]
+    assert len(payload["runs"]) == 1 and payload["runs"][0]["label"].startswith("Adam lr=")

@@ -28,7 +28,7 @@ from .controls import (
     table,
     wrapped_formula,
 )
-from .race_viewer import race_click, race_viewer
+from .race_viewer import payload_json, race_click, race_viewer
 from .settings import (
     CUSTOM,
     DEFAULT_EXPRESSION,
@@ -248,10 +248,11 @@ def _race(key: str):
 
 
 @st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
-def _race_payload(key: str, traced: tuple[str, ...]) -> dict:
-    """The race viewer's data for these settings (read-only, shared across sessions)."""
+def _race_payload(key: str, traced: tuple[str, ...]) -> bytes:
+    """The race viewer's data for these settings as JSON, made once and shared by every session."""
     surface, races = _race(key)
-    return race_payload(races, surface, traces=list(traced), data_panel=figures.data_panel(races, surface))
+    return payload_json(race_payload(races, surface, traces=list(traced),
+                                     data_panel=figures.data_panel(races, surface)))
 
 
 # ---------------------------------------------------------------------------------------------------------------

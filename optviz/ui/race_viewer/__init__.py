@@ -9,6 +9,7 @@ export (optviz.figures.export reads them as files: the figures layer imports not
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,18 +22,26 @@ CSS = (HERE / "viewer.css").read_text(encoding="utf-8")
 _component = st.components.v2.component("optviz.race_viewer", js=JS, css=CSS)
 
 
-def race_viewer(payload: dict, *, key: str, on_start: Callable[[], None] | None = None,
+def payload_json(payload: dict) -> bytes:
+    """The payload as the bytes the viewer receives: serialise it once per race (and cache that), not per run."""
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def race_viewer(payload: dict | bytes, *, key: str, on_start: Callable[[], None] | None = None,
                 presenting: bool = False, rows: bool = True):
     """Mount the viewer. `on_start` runs when the map is clicked (race_click(key) then holds the point); without
     it the map is not clickable.
 
     presenting: larger type and the race fitted into the window; rows: False draws the map alone.
-    The component's data is {"payload": payload, "options": {...}}: AppTest reads the race from there.
+    The component's data is the JSON of {"options": {...}, "payload": payload} as bytes (AppTest reads the race
+    there, json.loads(element.proto.bytes)): Streamlit sends bytes as they are and identifies them by one hash,
+    where a dict would be serialised twice on every run (once sorted, for its identity).
     """
     options = dict(font_scale=1.3 if presenting else 1.0, rows=rows, min_height=360 if presenting else 300,
                    bottom_margin=8 if presenting else 16, clickable=on_start is not None)
-    return _component(key=key, data={"payload": payload, "options": options},
-                      on_start_change=on_start or (lambda: None))
+    body = payload if isinstance(payload, bytes) else payload_json(payload)
+    data = b'{"options":' + json.dumps(options).encode() + b',"payload":' + body + b"}"
+    return _component(key=key, data=data, on_start_change=on_start or (lambda: None))
 
 
 def race_click(key: str) -> dict | None:

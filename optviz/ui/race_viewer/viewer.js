@@ -691,7 +691,9 @@ function cross(ctx, x, y, r) {
 const viewers = new WeakMap();
 
 export default function mountRaceViewer(component) {
-  const { data, parentElement, setTriggerValue } = component;
+  const { parentElement, setTriggerValue } = component;
+  // The app sends the JSON as bytes (serialised once per race on the server); the export inlines it as an object.
+  const data = ArrayBuffer.isView(component.data) ? JSON.parse(new TextDecoder().decode(component.data)) : component.data;
   let viewer = viewers.get(parentElement);
   if (!viewer) {
     viewer = new RaceViewer(parentElement, (point) => setTriggerValue("start", point));
