@@ -31,12 +31,17 @@ MEMORY_BUDGET = 2**29  # bytes a recorded run may take (512 MiB): more is refuse
 
 @dataclass(frozen=True)
 class Entry:
-    """One contestant of a race: an optimizer with its settings and a label for the legend."""
+    """One contestant of a race: an optimizer with its settings and a label for the legend.
+
+    `surface_params` set the race surface's sampling parameters for this contestant alone (a data surface's
+    batch_size: one optimizer at three batch sizes races as three entries); the loss itself is shared.
+    """
 
     optimizer: str
     hparams: dict[str, Any] = field(default_factory=dict)
     schedule: Schedule | None = None
     label: str | None = None
+    surface_params: dict[str, Any] = field(default_factory=dict)
 
     def build(self) -> Optimizer:
         return make_optimizer(self.optimizer, schedule=self.schedule, **self.hparams)
@@ -88,20 +93,32 @@ def race(surface, optimizers: Iterable, start=None, steps: int = 500, *, hparams
     `hparams` maps an optimizer name (or an entry's label) to settings applied on top of that entry's own.
     Labels are unique: a second "adam" is labelled "adam (2)" unless its Entry names it.
     """
-    contestants = []
+    surf = _as_surface(surface)
+    contestants, surfaces = [], []
     for item in optimizers:
         if isinstance(item, Optimizer):
-            label, opt = item.name, item
+            label, opt, own = item.name, item, {}
         else:
             entry = Entry(item) if isinstance(item, str) else item
             extra = (hparams or {}).get(entry.label or entry.optimizer, {})
             opt = Entry(entry.optimizer, {**entry.hparams, **extra}, entry.schedule).build()
-            label = entry.label or entry.optimizer
+            label, own = entry.label or entry.optimizer, entry.surface_params
         contestants.append((_unique(label, [c[0] for c in contestants]), opt))
+        surfaces.append(_entry_surface(surf, own, label))
     if not contestants:
         raise ValueError("a race needs at least one optimizer")
-    runs = _simulate(_as_surface(surface), contestants, start, steps, record, tol)
+    runs = _simulate(surf, contestants, start, steps, record, tol, surfaces=surfaces)
     return {traj.label: traj for traj in runs}
+
+
+def _entry_surface(surf: Surface, params: dict[str, Any], label: str) -> Surface:
+    """The race surface with an entry's own sampling parameters (only those its spec lets an entry set)."""
+    refused = sorted(set(params) - set(surf.spec.per_entry))
+    if refused:
+        allowed = ", ".join(surf.spec.per_entry) or "none"
+        raise ValueError(f"{label}: a race entry cannot set the surface parameter {refused[0]!r} on {surf.title} "
+                         f"(it may set: {allowed})")
+    return surf.with_params(**params)
 
 
 def _unique(label: str, taken: list[str]) -> str:
@@ -130,7 +147,9 @@ def _validate_run(surf: Surface, start, steps, tol) -> tuple[np.ndarray, bool]:
 
 
 def _simulate(surf: Surface, contestants: list[tuple[str, Optimizer]], start, steps: int, record,
-              tol: float, bound: float | None = None) -> list[Trajectory]:
+              tol: float, bound: float | None = None, surfaces: list[Surface] | None = None) -> list[Trajectory]:
+    """Run the contestants in lockstep on `surf`; `surfaces` (one per contestant, the same loss) may give some
+    of them their own gradient sampling, e.g. their own batch size."""
     starts, batched = _validate_run(surf, start, steps, tol)
     if bound is not None and not (np.isscalar(bound) and bound > 0):
         raise ValueError(f"bound must be a positive number, got {bound!r}")
@@ -161,16 +180,31 @@ def _simulate(surf: Surface, contestants: list[tuple[str, Optimizer]], start, st
     # Views made once: slicing inside the loop costs more than the arithmetic on a 2-D race.
     steppers = [(opt.step_, position[b], grad[b], state) for (_, opt), b, state in zip(contestants, blocks,
                                                                                       recorder.states)]
-    x, y, grad_x, grad_y = position[:, 0], position[:, 1], grad[:, 0], grad[:, 1]
+    gradients = _gradient_groups(surf, surfaces or [surf] * len(contestants), blocks, position, grad)
     with np.errstate(all="ignore"):  # divergence is an outcome here, not an error
         for t in range(1, steps + 1):
-            grad_x[...], grad_y[...] = surf.step_grad(x, y, t)
+            for step_grad, x, y, grad_x, grad_y in gradients:
+                grad_x[...], grad_y[...] = step_grad(x, y, t)
             if noise is not None:
                 grad += noise[t - 1]
             for step_, p, g, state in steppers:
                 step_(p, g, state)
             recorder.record(t, position, grad)
-        return recorder.finish(contestants, blocks, batched)
+        runs = recorder.finish(contestants, blocks, batched)
+    for traj, own in zip(runs, surfaces or []):
+        traj.surface = own  # its batch size, for counting epochs
+    return runs
+
+
+def _gradient_groups(surf: Surface, surfaces: list[Surface], blocks: list[slice], position, grad) -> list[tuple]:
+    """(step_grad, x, y, grad_x, grad_y) views: one call for every row when all contestants share the race's
+    surface (the usual case), else one per contestant."""
+    def views(rows):
+        return position[rows, 0], position[rows, 1], grad[rows, 0], grad[rows, 1]
+
+    if all(s is surf for s in surfaces):
+        return [(surf.step_grad, *views(slice(None)))]
+    return [(s.step_grad, *views(rows)) for s, rows in zip(surfaces, blocks)]
 
 
 RECORD_MODES = (True, "path", False)

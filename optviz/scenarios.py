@@ -110,4 +110,33 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
         "step sizes, not on the depth of the minima.",
         {"surface": "himmelblau", "start": "-0.3,-0.9", "steps": "500",
          "opt": ["sgd;lr=0.01", "momentum;lr=0.002;momentum=0.9", "adam;lr=0.2", "rmsprop;lr=0.05"]}),
+    Lesson(
+        "eps_placement", "Where ε sits: three Adams on tiny gradients",
+        "Three Adams, the same α = 0.05 and a large ε = 10⁻³, differ only in where ε enters. Across the steep x "
+        "direction they move alike. Along the flat y direction (curvature 10⁻³, gradients about as small as ε) "
+        "torch's placement reaches the minimum by step 200, Keras's around step 430, and with ε inside the root "
+        "Adam crawls: still at y ≈ 0.8 after 600 steps. Compare the effective-step rows.",
+        "With g ≈ 10⁻³·y, outside the root α·m̂/(√v̂ + ε) ≈ α·g/(|g| + ε) is still a good part of α. Inside, "
+        "α·m̂/√(v̂ + ε) ≈ α·g/√ε, and √ε ≈ 0.03 is 30 times |g|: plain SGD with rate α/√ε on a curvature of "
+        "10⁻³. Keras adds ε̂ to √v before the bias correction, which is torch's rule with ε/√(1 − β₂ᵗ): 30 times "
+        "larger at the first step, fading only over about 1/(1 − β₂) = 1000 steps. Where |g| ≫ ε (along x) the "
+        "three agree.",
+        {"surface": "quadratic", "sp": "condition:1000,angle:0", "start": "-2.5,2", "steps": "600",
+         "opt": ["adam;lr=0.05;eps=0.001;label=ε outside the root (torch)",
+                 "adam;lr=0.05;eps=0.001;eps_placement=keras;label=ε̂ before bias correction (Keras)",
+                 "adam;lr=0.05;eps=0.001;eps_placement=inside;label=ε inside the root"]}),
+    Lesson(
+        "batch", "GD vs SGD vs mini-batch: one optimizer, three batch sizes",
+        "The same SGD (α = 0.05) fits a line to 150 irises. With the full batch it glides straight to the "
+        "least-squares fit and stops; on single examples it jitters around the fit and never settles; mini-batches "
+        "of 16 sit in between. Counted in steps the full batch wins, but switch the loss chart to epochs: single "
+        "examples cut the loss gap to 1% within a quarter of an epoch, the full batch needs 22 epochs.",
+        "A batch's mean gradient is an unbiased sample of the full gradient, with a variance that shrinks like "
+        "1/B. Near the minimum the full gradient vanishes but a small batch's does not, so SGD keeps moving in "
+        "proportion to α. A full-batch step costs all N gradients: a mini-batch buys most of its accuracy for B/N "
+        "of the cost, and computes its B gradients in parallel on real hardware — why networks train on them.",
+        {"surface": "linear_regression", "sp": "standardize:1,batch_size:150,seed:0", "start": "-0.5,2.5",
+         "steps": "200", "opt": ["sgd;lr=0.05;sp.batch_size=150;label=Full batch (150)",
+                                 "sgd;lr=0.05;sp.batch_size=16;label=Mini-batch (16)",
+                                 "sgd;lr=0.05;sp.batch_size=1;label=Single example (1)"]}),
 ]}

@@ -12,7 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from .datasets import SOURCE as DATA_SOURCE
+from .datasets import DataModel, batch_rows, linear_model, logistic_model
 from .params import Param, lookup, resolve_scalars
+
+SAMPLING_PARAMS = frozenset({"noise", "seed", "batch_size"})  # how gradients are sampled, not the loss itself
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,10 @@ class SurfaceSpec:
     saddles: Callable[..., list] = lambda **p: []
     noisy: bool = False  # the gradient carries seeded noise (see Surface.gradient_noise)
     log_levels: bool = False  # values span decades: contour on a log scale
+    model: Callable[..., DataModel] | None = None  # a loss that is a mean over data: (**params) -> its model
+    per_entry: tuple[str, ...] = ()  # sampling parameters each race entry may set for itself (batch_size)
+    axis_names: tuple[str, str] = ("x", "y")  # what the two coordinates are: a model's (w, b)
+    hessian: Callable[..., np.ndarray] | None = None  # (**params) -> H, for surfaces whose Hessian is constant
 
 
 @dataclass(frozen=True)
@@ -42,7 +50,9 @@ class Surface:
     saddles: np.ndarray = field(init=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "_shape_params", {k: v for k, v in self.params.items() if k not in ("noise", "seed")})
+        shape_params = {k: v for k, v in self.params.items() if k not in SAMPLING_PARAMS}
+        object.__setattr__(self, "_shape_params", shape_params)
+        object.__setattr__(self, "model", self.spec.model(**shape_params) if self.spec.model else None)
         refine = lambda points: np.array([_newton(self.grad, p) for p in points], dtype=float).reshape(-1, 2)
         object.__setattr__(self, "minima", refine(self.spec.minima(**self._shape_params)))
         object.__setattr__(self, "saddles", refine(self.spec.saddles(**self._shape_params)))
@@ -51,6 +61,7 @@ class Surface:
     title = property(lambda self: self.spec.title)
     window = property(lambda self: self.spec.window)
     start = property(lambda self: self.spec.start)
+    axis_names = property(lambda self: self.spec.axis_names)
 
     @property
     def bound(self) -> float:
@@ -63,12 +74,35 @@ class Surface:
     def grad(self, x, y):
         return self.spec.grad(x, y, **self._shape_params)
 
+    def hessian(self) -> np.ndarray | None:
+        """The Hessian (2, 2) where it is the same at every point (quadratics, least squares), else None."""
+        if self.spec.hessian is not None:
+            return self.spec.hessian(**self._shape_params)
+        return None if self.model is None else self.model.hessian()
+
     def step_grad(self, x, y, t: int):
         """The gradient an optimizer sees at step t (1-based), before any gradient noise.
 
-        The exact gradient here; a surface defined by data may return the gradient of step t's mini-batch.
+        The exact gradient, except on a surface defined by data: there, the mean gradient over step t's
+        mini-batch (batch_rows), the same examples for every run, so every optimizer of a race and every
+        configuration of a sweep sees the same batch sequence.
         """
-        return self.grad(x, y)
+        if self.model is None:
+            return self.grad(x, y)
+        return self.model.grad(x, y, self.batch(t))
+
+    def batch(self, t: int) -> np.ndarray:
+        """Indices of the examples in step t's mini-batch (data surfaces only)."""
+        return batch_rows(self.model.n, self.params["batch_size"], self.params["seed"], t)
+
+    def epochs(self, steps) -> float | np.ndarray:
+        """How many passes over the data `steps` steps make (data surfaces): steps × batch size / examples.
+        A full-batch step costs as many gradients as an epoch of single-example steps."""
+        return np.asarray(steps) * self.params["batch_size"] / self.model.n
+
+    def with_params(self, **changes) -> Surface:
+        """The same surface with some parameters changed (validated), e.g. another batch size."""
+        return surface(self.name, **{**self.params, **changes}) if changes else self
 
     def gradient_noise(self, steps: int) -> np.ndarray | None:
         """Noise added to the gradient at steps 1..steps, shape (steps, 2), or None for exact gradients.
@@ -132,6 +166,11 @@ def _hessian_root(condition: float, angle: float) -> np.ndarray:
     return np.array([[c, -s], [s, c]]) @ np.diag([1.0, 1.0 / np.sqrt(condition)])
 
 
+def _quadratic_hessian(condition, angle) -> np.ndarray:
+    hxx, hxy, hyy = _hessian(condition, angle)
+    return np.array([[hxx, hxy], [hxy, hyy]])
+
+
 def _quadratic_value(x, y, condition, angle):
     hxx, hxy, hyy = _hessian(condition, angle)
     return 0.5 * (hxx * x * x + 2 * hxy * x * y + hyy * y * y)
@@ -147,6 +186,31 @@ _CONDITION = Param("condition", r"\kappa", 25.0, "condition number: ratio of the
 _ANGLE = Param("angle", r"\varphi", 0.0, "rotation of the valley, in degrees", low=-90.0, high=90.0)
 _NOISE = Param("noise", r"\sigma", 0.3, "gradient noise scale: noise ~ N(0, σ²H)", low=0.0, high=10.0)
 _SEED = Param("seed", "s", 0, "random seed of the gradient noise", low=0, high=2**32 - 1, kind="int")
+_STANDARDIZE = Param("standardize", r"\text{standardise}", True, "features scaled to mean 0 and standard deviation 1; "
+                     "off, the raw scales make a long narrow valley", kind="bool")
+
+
+def _data_params(n: int) -> tuple[Param, ...]:
+    return (Param("batch_size", "B", n, f"examples per gradient: {n} is full-batch gradient descent, 1 is SGD on "
+                  "single examples", low=1, high=n, kind="int"),
+            Param("seed", "s", 0, "random seed of the batch order (a new permutation every epoch)", low=0,
+                  high=2**32 - 1, kind="int"))
+
+
+def _least_squares(standardize):
+    """The linear model's exact minimum: the normal equations H·(w, b) = 2·(E[xy], E[y])."""
+    model = linear_model(standardize)
+    x, y = model.inputs[:, 0], model.targets
+    return [tuple(np.linalg.solve(model.hessian(), 2 * np.array([(x * y).mean(), y.mean()])))]
+
+
+def _data_surface(name, title, description, latex, model, minima, window, start, params, axis_names
+                  ) -> SurfaceSpec:
+    value = lambda x, y, **p: model(**p).value(x, y)
+    grad = lambda x, y, **p: model(**p).grad(x, y)
+    return SurfaceSpec(name, title, description, latex, value, grad, minima, window, start,
+                       params + _data_params(model(**{q.name: q.default for q in params}).n), model=model,
+                       per_entry=("batch_size",), axis_names=axis_names)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -217,7 +281,7 @@ SPECS: dict[str, SurfaceSpec] = {s.name: s for s in [
         "quadratic", "Ill-conditioned quadratic", "A narrow elliptic bowl: curvature differs by a factor κ.",
         r"f(p) = \tfrac12 p^\top H p,\quad H = R_\varphi \operatorname{diag}(1, 1/\kappa) R_\varphi^\top",
         _quadratic_value, _quadratic_grad, lambda condition, angle: [(0.0, 0.0)], (-3.0, 3.0, -3.0, 3.0),
-        (-2.5, 2.0), (_CONDITION, _ANGLE)),
+        (-2.5, 2.0), (_CONDITION, _ANGLE), hessian=_quadratic_hessian),
     SurfaceSpec(
         "noisy_quadratic", "Noisy quadratic", "The quadratic bowl seen through noisy gradients, as in mini-batch "
         "training; every optimizer sees the same noise.",
@@ -225,7 +289,7 @@ SPECS: dict[str, SurfaceSpec] = {s.name: s for s in [
         _quadratic_value, _quadratic_grad, lambda condition, angle: [(0.0, 0.0)], (-3.0, 3.0, -3.0, 3.0),
         (-2.5, 2.0), (Param("condition", r"\kappa", 10.0, _CONDITION.help, low=1.0, high=1e6, log=True),
                       Param("angle", r"\varphi", 30.0, _ANGLE.help, low=-90.0, high=90.0), _NOISE, _SEED),
-        noisy=True),
+        noisy=True, hessian=_quadratic_hessian),
     SurfaceSpec(
         "beale", "Beale", "Flat plateaus and sharp ridges around a minimum at (3, ½).",
         r"f = (1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2",
@@ -256,6 +320,20 @@ SPECS: dict[str, SurfaceSpec] = {s.name: s for s in [
         lambda x, y: (2 * x ** 3 - 16 * x + 2.5, 2 * y ** 3 - 16 * y + 2.5),
         lambda: [(-2.903534, -2.903534), (-2.903534, 2.746803), (2.746803, -2.903534), (2.746803, 2.746803)],
         (-5.0, 5.0, -5.0, 5.0), (0.3, 0.4)),
+    _data_surface(
+        "linear_regression", "Linear regression (Iris)", "Mean squared error of ŷ = w·x + b, petal width from "
+        f"petal length of 150 irises ({DATA_SOURCE}). Each step's gradient is its mini-batch's mean.",
+        r"f(w, b) = \frac1N \sum_{i=1}^N (w x_i + b - y_i)^2",
+        lambda standardize: linear_model(standardize), _least_squares, (-1.0, 2.5, -1.5, 3.0), (-0.5, 2.5),
+        (_STANDARDIZE,), ("w", "b")),
+    _data_surface(
+        "logistic_regression", "Logistic regression (Iris)", "Mean cross-entropy of p = σ(w₁x₁ + w₂x₂), "
+        f"s = ±1: virginica vs versicolor from their petal length and width ({DATA_SOURCE}). Each step's gradient is "
+        "its mini-batch's mean.",
+        r"f(w) = \tfrac1N \textstyle\sum_i \log(1 + e^{-s_i w^\top x_i}) + \tfrac\lambda2 \lVert w \rVert^2",
+        logistic_model, lambda standardize, l2: [(1.0, 1.0)], (-3.0, 11.0, -3.0, 13.0), (-2.0, -2.0),
+        (_STANDARDIZE, Param("l2", r"\lambda", 0.0, "L2 penalty ½λ‖w‖²: makes the minimum exist even when the "
+                             "classes can be separated", low=0.0, high=10.0)), ("w₁", "w₂")),
 ]}
 
 

@@ -12,6 +12,8 @@ VARIANTS = {
     "quadratic": {"condition": 80.0, "angle": 35.0},
     "noisy_quadratic": {"condition": 3.0, "angle": -60.0, "noise": 1.0, "seed": 7},
     "rastrigin": {"amplitude": 3.0},
+    "linear_regression": {"standardize": False, "batch_size": 7, "seed": 3},
+    "logistic_regression": {"standardize": False, "l2": 0.3, "batch_size": 1},
 }
 
 

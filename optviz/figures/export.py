@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .data_panel import data_panel
 from .race_payload import race_payload
 
 VIEWER = Path(__file__).resolve().parents[1] / "ui" / "race_viewer"  # the app's viewer files, read as data
@@ -18,6 +19,7 @@ VIEWER = Path(__file__).resolve().parents[1] / "ui" / "race_viewer"  # the app's
 def race_html(races: dict, surface=None, **payload_options) -> str:
     """A complete HTML page that plays the race in the app's own viewer, offline: the viewer's JavaScript and CSS
     and the race's data are inlined, nothing is fetched (on a slide, from a file, with no network)."""
+    payload_options.setdefault("data_panel", data_panel(races, surface))  # None unless the surface has data
     payload = race_payload(races, surface, **payload_options)
     js = (VIEWER / "viewer.js").read_text(encoding="utf-8")
     css = (VIEWER / "viewer.css").read_text(encoding="utf-8")

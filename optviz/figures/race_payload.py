@@ -134,7 +134,7 @@ def _render_map(surface: Surface) -> dict:
                 value_grid=dict(nx=HOVER_GRID, ny=HOVER_GRID, values=encode(values)),
                 scale=value_scale(surface).label, x_ticks=_ticks(x0, x1, "linear", MAP_TICKS),
                 y_ticks=_ticks(y0, y1, "linear", MAP_TICKS), minima=np.asarray(surface.minima, float).tolist(),
-                saddles=np.asarray(surface.saddles, float).tolist())
+                saddles=np.asarray(surface.saddles, float).tolist(), axis_names=list(surface.axis_names))
 
 
 def _ticks(low: float, high: float, scale: str, most: int) -> list[list]:

@@ -171,8 +171,9 @@ def map_axes(surface: Surface, domain=(0.0, 1.0)) -> dict:
     x0, x1, y0, y1 = surface.window
     common = dict(showgrid=False, zeroline=False, mirror=True, showline=True, linecolor="#888", ticks="outside",
                   constrain="domain")
-    return dict(xaxis=dict(common, domain=list(domain), range=[x0, x1], title=dict(text="x")),
-                yaxis=dict(common, range=[y0, y1], scaleanchor="x", scaleratio=1, title=dict(text="y")))
+    x_name, y_name = surface.axis_names
+    return dict(xaxis=dict(common, domain=list(domain), range=[x0, x1], title=dict(text=x_name)),
+                yaxis=dict(common, range=[y0, y1], scaleanchor="x", scaleratio=1, title=dict(text=y_name)))
 
 
 def contour_figure(surface: Surface, *, height: int = 600) -> go.Figure:
@@ -205,7 +206,8 @@ def surface_3d_figure(races: dict, surface: Surface | None = None, *, n: int = S
                  hovertemplate=f"x = %{{x:.3f}}, y = %{{y:.3f}}<br>{scale.label} = %{{z:.3g}}<extra></extra>")]
     data += [_path_3d(label, traj, surface, scale, (xs, ys, z), colors[label]) for label, traj in races.items()]
     x0, x1, y0, y1 = surface.window
-    scene = dict(xaxis=dict(title=dict(text="x"), range=[x0, x1]), yaxis=dict(title=dict(text="y"), range=[y0, y1]),
+    scene = dict(xaxis=dict(title=dict(text=surface.axis_names[0]), range=[x0, x1]),
+                 yaxis=dict(title=dict(text=surface.axis_names[1]), range=[y0, y1]),
                  zaxis=dict(title=dict(text=scale.label), nticks=5), aspectmode="manual",
                  aspectratio=dict(x=1, y=(y1 - y0) / (x1 - x0), z=0.6), camera=dict(eye=dict(x=-0.7, y=-1.3, z=1.9)))
     layout = dict(scene=scene, height=height, font=FONT, title=dict(text=f"{surface.title} in 3-D", x=0.01),

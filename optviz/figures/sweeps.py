@@ -58,7 +58,8 @@ def _round_ticks(values: np.ndarray, scale: str, most: int = 8) -> tuple[list[fl
 
 def heatmap_figure(x_values, y_values, grid, *, metric: str, x_title: str, y_title: str, title: str = "",
                    diverged=None, selected: tuple[int, int] | None = None, height: int = 560,
-                   x_scale: str = "linear", y_scale: str = "linear", lowest: float | None = None) -> go.Figure:
+                   x_scale: str = "linear", y_scale: str = "linear", lowest: float | None = None,
+                   boundary: tuple | None = None, boundary_name: str = "stability limit") -> go.Figure:
     """A (len(y), len(x)) grid of a sweep's metric over cell indices, with a transparent marker per cell to
     catch clicks (its x, y are the column and row).
 
@@ -66,6 +67,8 @@ def heatmap_figure(x_values, y_values, grid, *, metric: str, x_title: str, y_tit
     colour scale covers only meaningful values. `selected` (row, column) is outlined. `x_scale`, `y_scale`: how
     each axis is spaced ("log", "decay" or "linear", as optviz.sweeps.axis_scale says), for round ticks.
     `lowest`: the surface's lowest value f*; final losses are coloured by their distance above it.
+    `boundary`: a curve (x values, y values) in hyperparameter values, e.g. optviz.stability.boundary_curve's,
+    drawn over the cells as a dashed line named `boundary_name`.
     """
     x_values, y_values, grid = np.asarray(x_values, float), np.asarray(y_values, float), np.asarray(grid, float)
     if grid.shape != (len(y_values), len(x_values)):
@@ -90,6 +93,9 @@ def heatmap_figure(x_values, y_values, grid, *, metric: str, x_title: str, y_tit
     x, y = np.meshgrid(np.arange(cols), np.arange(rows))
     data.append(dict(type="scattergl", x=x.ravel().astype("i4"), y=y.ravel().astype("i4"), mode="markers",
                      hoverinfo="none", marker=dict(size=6, color="rgba(0,0,0,0)"), showlegend=False, name="cells"))
+    if boundary is not None:
+        data += _boundary_traces(_as_index(boundary[0], x_values, x_scale), _as_index(boundary[1], y_values, y_scale),
+                                 boundary_name)
     shapes = []
     if selected is not None:
         i, j = selected
@@ -97,8 +103,31 @@ def heatmap_figure(x_values, y_values, grid, *, metric: str, x_title: str, y_tit
                            line=dict(color="#ff2d55", width=3)))
     layout = dict(height=height, font=FONT, plot_bgcolor="white", title=dict(text=title, x=0.01), shapes=shapes,
                   xaxis=_index_axis(x_title, x_values, x_scale), yaxis=_index_axis(y_title, y_values, y_scale),
-                  margin=dict(l=80, r=20, t=60, b=60), dragmode=False)
+                  margin=dict(l=80, r=20, t=60, b=60), dragmode=False,
+                  # bottom right, level with the axis title: above the plot it ran into a long title
+                  legend=dict(orientation="h", x=1, xanchor="right", y=-0.06, yanchor="top"))
     return figure(data, layout)
+
+
+def _as_index(values, axis: np.ndarray, scale: str) -> np.ndarray:
+    """Hyperparameter values as fractional cell indices of an axis spaced as `scale` says, extrapolated past
+    its ends (the frame clips what lies outside). NaN stays NaN: a gap in a drawn curve."""
+    spacing = _SPACINGS.get(scale, _SPACINGS["linear"])
+    with np.errstate(all="ignore"):
+        coordinate, wanted = spacing(np.asarray(axis, float)), spacing(np.asarray(values, float))
+    if len(axis) < 2:
+        return np.zeros_like(wanted)
+    steps = np.diff(coordinate)
+    if np.isfinite(coordinate).all() and (steps > 0).all() and np.ptp(steps) <= 1e-6 * steps.mean():
+        return (wanted - coordinate[0]) / steps.mean()
+    return np.interp(wanted, coordinate, np.arange(len(axis)), left=np.nan, right=np.nan)
+
+
+def _boundary_traces(x, y, name: str) -> list[dict]:
+    """A dashed dark line on a white halo: readable over every colour of the scale."""
+    common = dict(type="scatter", x=f32(x), y=f32(y), mode="lines", hoverinfo="skip")
+    return [dict(common, line=dict(color="white", width=5), showlegend=False, name=f"{name} halo"),
+            dict(common, line=dict(color="#111", width=2.2, dash="dash"), name=name, showlegend=True)]
 
 
 def _loss_origin(losses: np.ndarray, lowest: float | None) -> tuple[float, str]:
@@ -132,12 +161,13 @@ def _flat(rows: int, cols: int, mask: np.ndarray, color: str, name: str) -> dict
 
 
 def sensitivity_figure(curves: dict, *, metric: str = "final_loss", height: int = 460,
-                       lowest: float | None = None) -> go.Figure:
+                       lowest: float | None = None, limits: dict[str, float] | None = None) -> go.Figure:
     """Metric against the learning rate, one line per optimizer: how forgiving each one is.
 
     curves: label -> (learning rates, values, diverged mask); diverged points are left out of the line and
     marked with a cross in a strip above the plot. Final losses are drawn on a log scale as their distance above
-    `lowest`, the surface's lowest value f* (see _loss_origin).
+    `lowest`, the surface's lowest value f* (see _loss_origin). `limits`: name -> learning rate, each marked by
+    a vertical dashed line (e.g. "2/λ_max", gradient descent's stability limit).
     """
     if metric not in METRICS or metric == "diverged":
         raise ValueError("sensitivity_figure shows final_loss or steps_to_tol")
@@ -160,7 +190,12 @@ def sensitivity_figure(curves: dict, *, metric: str = "final_loss", height: int 
                              yaxis="y2", mode="markers", name=f"{label} diverged", showlegend=False,
                              marker=dict(symbol="x-thin", size=9, line=dict(width=2, color=colors[label])),
                              hovertemplate=f"<b>{label}</b> diverged at α = %{{x:.3g}}<extra></extra>"))
+    for name, lr in (limits or {}).items():  # on an axis of their own from 0 to 1: full height, any scale below
+        data.append(dict(type="scatter", x=[float(lr), float(lr)], y=[0, 1], yaxis="y3", mode="lines", name=name,
+                         line=dict(color="#444", width=1.8, dash="dash"),
+                         hovertemplate=f"{name} = {float(lr):.4g}<extra></extra>"))
     layout = dict(height=height, font=FONT, plot_bgcolor="white", hovermode="closest",
+                  yaxis3=dict(domain=[0, 0.9], range=[0, 1], visible=False, overlaying="y"),
                   xaxis=dict(title=dict(text="learning rate α"), type="log", exponentformat="power", showline=True,
                              linecolor="#888", mirror=True),
                   yaxis=dict(title=dict(text=y_title), type="log" if metric == "final_loss" else "linear",

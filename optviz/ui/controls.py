@@ -148,7 +148,9 @@ def param_control(param: Param, key: str):
     if param.kind == "bool":
         return st.toggle(label, key=key, help=param.help)
     if param.kind == "choice":
-        return st.selectbox(label, param.choices, key=key, help=param.help)
+        titles = CHOICE_TITLES.get(param.name, {})
+        return st.selectbox(label, param.choices, key=key, help=param.help,
+                            format_func=lambda choice: titles.get(choice, choice))
     if param.kind == "int":
         high = int(param.high) if math.isfinite(param.high) else None
         return st.number_input(label, min_value=int(param.low), max_value=high, step=1, key=key, help=param.help)
@@ -159,6 +161,55 @@ def param_control(param: Param, key: str):
         return st.slider(label, float(param.low), float(param.high), key=key, help=param.help)
     return st.number_input(label, min_value=float(param.low) if math.isfinite(param.low) else None, key=key,
                            format="%g", help=param.help)
+
+
+# What each choice means, where its name alone does not say it (the link keeps the short name).
+CHOICE_TITLES = {"eps_placement": {"outside": "outside: √v̂ + ε (torch)", "inside": "inside: √(v̂ + ε)",
+                                   "keras": "Keras: ε̂ added to √v before bias correction"}}
+BATCH_NAMES = {"surface": "As the surface", "full": "Full batch", "mini": "Mini-batch", "single": "Single example"}
+
+
+def mini_batch(n: int) -> int:
+    """The batch size "Mini-batch" stands for: 16 examples, or a quarter of a small data set."""
+    return max(2, min(16, n // 4))
+
+
+def batch_name(size: int | None, n: int) -> str:
+    return "surface" if size is None else "full" if size == n else "single" if size == 1 else "mini"
+
+
+def batch_size_control(key: str, n: int, inherit: int | None = None) -> None:
+    """A batch size of 1…n as three named settings (full batch, mini-batch, single example) and its exact value,
+    bound to st.session_state[key]. With `inherit` (the surface's batch size) a first setting "As the surface"
+    stores None instead of a number."""
+    state = st.session_state
+    named, exact = key + ".named", key + ".exact"
+    ensure_value(named, batch_name(state[key], n))
+    ensure_value(exact, state[key] if state[key] is not None else inherit)
+    options = [name for name in BATCH_NAMES if name != "surface" or inherit is not None]
+    st.segmented_control("Batch size", options, key=named, format_func=BATCH_NAMES.get, on_change=_on_batch_name,
+                         args=(key, n, inherit),
+                         help=f"Examples per gradient: {n} is full-batch gradient descent, {mini_batch(n)} a "
+                              "mini-batch, 1 stochastic gradient descent on single examples")
+    if state[key] is not None:
+        st.number_input("Examples per step", min_value=1, max_value=n, step=1, key=exact, on_change=_on_batch_exact,
+                        args=(key, n), help=f"Any batch size from 1 to {n}; each epoch is a fresh permutation")
+
+
+def _on_batch_name(key: str, n: int, inherit: int | None) -> None:
+    state = st.session_state
+    name = state[key + ".named"]
+    if name is None:  # a click on the chosen segment clears it: keep the setting instead
+        state[key + ".named"] = batch_name(state[key], n)
+        return
+    state[key] = {"surface": None, "full": n, "mini": mini_batch(n), "single": 1}[name]
+    state[key + ".exact"] = state[key] if state[key] is not None else inherit
+
+
+def _on_batch_exact(key: str, n: int) -> None:
+    state = st.session_state
+    state[key] = int(state[key + ".exact"])
+    state[key + ".named"] = batch_name(state[key], n)
 
 
 def ensure_value(key: str, value) -> None:

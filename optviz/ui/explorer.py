@@ -18,7 +18,16 @@ from ..scenarios import LESSONS
 from ..schedules import SCHEDULES, WARMUP_PARAMS
 from ..surfaces import SPECS as SURFACES
 from ..tuning import default_lr
-from .controls import ensure_value, latex_number, number_text, param_control, plain, table, wrapped_formula
+from .controls import (
+    batch_size_control,
+    ensure_value,
+    latex_number,
+    number_text,
+    param_control,
+    plain,
+    table,
+    wrapped_formula,
+)
 from .race_viewer import payload_json, race_click, race_viewer
 from .settings import (
     CUSTOM,
@@ -83,6 +92,7 @@ def _write_entry(entry_id: int, entry: EntrySettings) -> None:
     for name, value in entry.hparams.items():
         state[_key(entry_id, "h", name)] = value
     state[_key(entry_id, "sched")] = entry.schedule
+    state[_key(entry_id, "sp", "batch_size")] = entry.surface_params.get("batch_size")
     for param in SCHEDULES[entry.schedule].params + WARMUP_PARAMS:
         state[_key(entry_id, "s", param.name)] = entry.schedule_params.get(param.name, param.default)
 
@@ -97,7 +107,10 @@ def _read_entry(entry_id: int) -> EntrySettings:
         if value != param.default:
             sched_params[param.name] = value
     hparams = {p.name: state.get(_key(entry_id, "h", p.name), p.default) for p in spec.params}
-    return EntrySettings(spec.name, hparams, sched, sched_params, state.get(_key(entry_id, "label"), ""))
+    own_batch = state.get(_key(entry_id, "sp", "batch_size"))
+    surface = SURFACES.get(state[_key("surface")])
+    own = {"batch_size": own_batch} if own_batch is not None and surface and surface.per_entry else {}
+    return EntrySettings(spec.name, hparams, sched, sched_params, state.get(_key(entry_id, "label"), ""), own)
 
 
 def _read() -> Settings:
@@ -119,6 +132,7 @@ def _on_surface_change() -> None:
     fresh = Settings.default(settings.surface, settings.expression)
     for entry in settings.entries:
         entry.hparams["lr"] = default_lr(settings.surface, entry.optimizer, settings.expression)
+        entry.surface_params = {}  # a batch size belongs to its data set
     settings.surface_params, settings.start = fresh.surface_params, fresh.start
     _load(settings)
 
@@ -237,7 +251,8 @@ def _race(key: str):
 def _race_payload(key: str, traced: tuple[str, ...]) -> bytes:
     """The race viewer's data for these settings as JSON, made once and shared by every session."""
     surface, races = _race(key)
-    return payload_json(race_payload(races, surface, traces=list(traced)))
+    return payload_json(race_payload(races, surface, traces=list(traced),
+                                     data_panel=figures.data_panel(races, surface)))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -258,20 +273,30 @@ def _sidebar() -> None:
                                    "pi and e. Press Enter to apply.")
         if state.get(_key("expr_error")):
             st.sidebar.error(plain(state[_key("expr_error")]))
-    spec = surface_for(_read()).spec
+    surface = surface_for(_read())
+    spec = surface.spec
     st.sidebar.latex(r"\small " + wrapped_formula(spec.latex))  # the sidebar is narrow
     st.sidebar.caption(spec.description)
+    if surface.model is not None:
+        with st.sidebar:
+            batch_size_control(_key("sp", "batch_size"), surface.model.n)
     if spec.params and spec.name in SURFACES:
         with st.sidebar.expander("Surface parameters"):
             for param in spec.params:
+                if param.name == "batch_size" and surface.model is not None:
+                    continue  # drawn above, with its named settings
                 ensure_value(_key("sp", param.name), param.default)
                 param_control(param, _key("sp", param.name))
     left, right = st.sidebar.columns(2)
     x0, x1, y0, y1 = spec.window
-    left.number_input("start x", min_value=-1e6, max_value=1e6, key=_key("start_x"), format="%.4g", step=0.1)
-    right.number_input("start y", min_value=-1e6, max_value=1e6, key=_key("start_y"), format="%.4g", step=0.1)
-    st.sidebar.caption(f"…or click on the contour to start there. Window: x ∈ [{x0:g}, {x1:g}], y ∈ [{y0:g}, {y1:g}].")
+    x_name, y_name = surface.axis_names
+    left.number_input(f"start {x_name}", min_value=-1e6, max_value=1e6, key=_key("start_x"), format="%.4g", step=0.1)
+    right.number_input(f"start {y_name}", min_value=-1e6, max_value=1e6, key=_key("start_y"), format="%.4g", step=0.1)
+    st.sidebar.caption(f"…or click on the contour to start there. Window: {x_name} ∈ [{x0:g}, {x1:g}], "
+                       f"{y_name} ∈ [{y0:g}, {y1:g}].")
     st.sidebar.number_input("Steps", min_value=1, max_value=MAX_STEPS, step=50, key=_key("steps"))
+    if surface.model is not None:
+        st.sidebar.caption(_epochs_text(surface, int(state[_key("steps")])))
 
     st.sidebar.header("Optimizers")
     ids = state[_key("ids")]
@@ -281,15 +306,25 @@ def _sidebar() -> None:
                            max_selections=MAX_ENTRIES)
     labels = _read().labels()
     for entry_id, label in zip(ids, labels):
-        _entry_controls(entry_id, label)
+        _entry_controls(entry_id, label, surface)
     st.sidebar.caption("The address bar holds every setting: copy it to share this exact race.")
 
 
-def _entry_controls(entry_id: int, label: str) -> None:
+def _epochs_text(surface, steps: int) -> str:
+    n, size = surface.model.n, surface.params["batch_size"]
+    return (f"{steps} steps of {size} example{'s' if size > 1 else ''} = {number_text(surface.epochs(steps))} "
+            f"epochs: a full-batch step costs {n} gradients, an epoch of single examples makes {n} steps.")
+
+
+def _entry_controls(entry_id: int, label: str, surface) -> None:
     state = st.session_state
     spec = OPTIMIZERS[state[_key(entry_id, "opt")]]
     with st.sidebar.expander(label):
         st.text_input("Label", key=_key(entry_id, "label"), max_chars=40, placeholder=spec.title)
+        if surface.model is not None:
+            ensure_value(_key(entry_id, "sp", "batch_size"), None)
+            batch_size_control(_key(entry_id, "sp", "batch_size"), surface.model.n,
+                               inherit=surface.params["batch_size"])
         for param in spec.params:
             ensure_value(_key(entry_id, "h", param.name), param.default)
             param_control(param, _key(entry_id, "h", param.name))
@@ -317,10 +352,23 @@ def _results_table(races, surface) -> None:
             "steps to reach a minimum": traj.converged_at,
             "diverged at step": traj.diverged_at,
         })
+        if surface.model is not None:  # what the steps cost: a full-batch step is an epoch
+            rows[-1]["batch size"] = traj.surface.params["batch_size"]
+            rows[-1]["epochs"] = float(traj.surface.epochs(traj.steps))
     table(rows, {
         "final loss": st.column_config.NumberColumn(format="%.4g"),
         "distance to nearest minimum": st.column_config.NumberColumn(format="%.3g"),
+        "epochs": st.column_config.NumberColumn(format="%.3g"),
     })
+
+
+def _loss_chart(races, surface) -> None:
+    """Loss against steps; on a data surface against epochs too, what the steps cost."""
+    epochs = surface.model is not None and st.toggle(
+        "Against epochs", value=True, key="loss_epochs",
+        help="Epochs = examples seen ÷ data size: what the steps cost. A full-batch step is a whole epoch; "
+             "single-example SGD makes one step per example.")
+    st.plotly_chart(figures.loss_figure(races, epochs=epochs), key="loss_chart", theme=None)
 
 
 def _step_inspector(races, steps: int) -> None:
@@ -455,7 +503,7 @@ def _details(races, surface, settings: Settings, labels: list[str]) -> None:
             _results_table(races, surface)
     if tabs[1].open:
         with tabs[1]:
-            st.plotly_chart(figures.loss_figure(races), key="loss_chart", theme=None)
+            _loss_chart(races, surface)
     if tabs[2].open:
         with tabs[2]:
             _step_inspector(races, settings.steps)

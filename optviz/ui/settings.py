@@ -45,6 +45,7 @@ class EntrySettings:
     schedule: str = "constant"
     schedule_params: dict[str, Any] = field(default_factory=dict)  # includes warmup and warmup_start_factor
     label: str = ""
+    surface_params: dict[str, Any] = field(default_factory=dict)  # its own batch size on a data surface
 
     @classmethod
     def default(cls, optimizer: str, surface: str | None = None, expression: str = "") -> EntrySettings:
@@ -58,13 +59,14 @@ class EntrySettings:
         return schedule(self.schedule, **self.schedule_params)
 
     def to_entry(self, label: str) -> Entry:
-        return Entry(self.optimizer, dict(self.hparams), self.build_schedule(), label)
+        return Entry(self.optimizer, dict(self.hparams), self.build_schedule(), label, dict(self.surface_params))
 
     def encode(self) -> str:
         parts = [self.optimizer] + [f"{k}={_fmt(v)}" for k, v in self.hparams.items()]
         if self.schedule != "constant" or self.schedule_params:
             parts.append(f"s={self.schedule}")
             parts += [f"s.{k}={_fmt(v)}" for k, v in self.schedule_params.items()]
+        parts += [f"sp.{k}={_fmt(v)}" for k, v in self.surface_params.items()]
         if self.label:
             parts.append(f"label={_clean_label(self.label)}")
         return ";".join(parts)
@@ -167,7 +169,7 @@ def _parse_entry(raw: str, settings: Settings, warnings: list[str]) -> EntrySett
         warnings.append(f"Unknown optimizer {_show(name)} ignored.")
         return None
     spec = OPTIMIZERS[name]
-    hparams, sched_params, label, sched = {}, {}, "", "constant"
+    hparams, sched_params, surface_params, label, sched = {}, {}, {}, "", "constant"
     for part in filter(None, rest.split(";")):
         key, _, value = part.partition("=")
         key = key.strip()
@@ -180,6 +182,8 @@ def _parse_entry(raw: str, settings: Settings, warnings: list[str]) -> EntrySett
                 warnings.append(f"{spec.title}: unknown schedule {_show(value)}; using a constant learning rate.")
         elif key.startswith("s."):
             sched_params[key[2:]] = value
+        elif key.startswith("sp."):
+            surface_params[key[3:]] = value
         else:
             hparams[key] = value
     entry = EntrySettings.default(name, settings.surface, settings.expression)
@@ -195,7 +199,19 @@ def _parse_entry(raw: str, settings: Settings, warnings: list[str]) -> EntrySett
     except ValueError as error:
         warnings.append(f"{spec.title}: {error}; using a constant learning rate.")
         entry.schedule, entry.schedule_params = "constant", {}
+    entry.surface_params = _parse_entry_surface_params(surface_params, settings, spec.title, warnings)
     return entry
+
+
+def _parse_entry_surface_params(given: dict[str, str], settings: Settings, owner: str, warnings: list[str]) -> dict:
+    """An entry's own sampling parameters (a data surface's batch_size), those its surface lets an entry set."""
+    surface = SURFACES.get(settings.surface)
+    allowed = tuple(p for p in surface.params if p.name in surface.per_entry) if surface else ()
+    for key in sorted(set(given) - {p.name for p in allowed}):
+        warnings.append(f"{owner}: a race entry cannot set the surface parameter {_show(key)} here; ignored.")
+        del given[key]
+    parsed = _parse_params_dict(given, allowed, settings.surface_params, owner, warnings)
+    return {k: parsed[k] for k in given}
 
 
 def _parse_params(raw: str, sep: str, kv: str, specs, defaults, owner: str, warnings: list[str]) -> dict:

@@ -11,7 +11,7 @@ import json
 import numpy as np
 import streamlit as st
 
-from .. import figures, sweeps
+from .. import figures, stability, sweeps
 from ..optimizers import SPECS as OPTIMIZERS
 from ..tuning import default_lr
 from . import explorer
@@ -19,6 +19,12 @@ from .controls import number_text, plain, table
 from .race_viewer import race_viewer
 from .settings import Settings
 
+THEORY_CAPTION = (
+    "Dashed: the stability boundary from theory. On a quadratic whose Hessian has eigenvalues λ, each "
+    "eigen-direction is a one-dimensional problem: gradient descent multiplies its error by 1 − αλ per step, so it "
+    "converges iff α < 2/λ_max; heavy-ball momentum (torch's SGD with momentum) iff 0 ≤ μ < 1 and "
+    "α < 2(1 + μ)/λ_max — momentum lets the step overshoot further and still come back. The dark cells, runs the "
+    "sweep measured to diverge, begin at the line.")
 RESOLUTIONS = (20, 50, 100, 150, 200)
 BASIN_RESOLUTIONS = (50, 100, 150, 200)
 METRIC_NAMES = {"final_loss": "Final loss", "steps_to_tol": "Steps to reach a minimum", "diverged": "Diverged"}
@@ -111,7 +117,7 @@ def _sweep_section(settings: Settings, context: str) -> None:
     # a row of its own: beside the selects, its three labels were cut off at common window widths
     metric = st.segmented_control("Colour by", list(METRIC_NAMES), format_func=METRIC_NAMES.get,
                                   default="final_loss", key="sw.metric") or "final_loss"
-    x_range, y_range = _range_controls(optimizer, x_param, y_param)
+    x_range, y_range = _range_controls(optimizer, x_param, y_param, _theory_lr_high(_surface(context), optimizer))
     fixed = _race_hparams(settings, optimizer)
     try:
         with st.spinner("Running the grid…"):
@@ -127,11 +133,15 @@ def _sweep_section(settings: Settings, context: str) -> None:
     diverged = result.diverged
     title = (f"{spec.title} on {result.surface.title}: {n}×{n} settings × {result.steps} steps · "
              f"{int(diverged.sum())} diverged")
+    boundary = stability.boundary_curve(result.surface, optimizer, x_param, result.x_values, y_param,
+                                        result.y_values, result.hparams)
+    rule = "α < 2/λ_max" if optimizer == "sgd" else "α < 2(1+μ)/λ_max"
     fig = figures.heatmap_figure(result.x_values, result.y_values, result.metric(metric), metric=metric,
                                  x_title=x_title, y_title=y_title, title=title, diverged=diverged,
                                  selected=selected, x_scale=sweeps.axis_scale(optimizer, x_param),
                                  y_scale=sweeps.axis_scale(optimizer, y_param),
-                                 lowest=figures.minimum_value(result.surface))
+                                 lowest=figures.minimum_value(result.surface), boundary=boundary,
+                                 boundary_name=f"theory: stable iff {rule}")
     event = st.plotly_chart(fig, key=f"sw.chart.{cell_key}", on_select="rerun", selection_mode="points",
                             theme=None)
     points = (event or {}).get("selection", {}).get("points", []) if event else []
@@ -142,17 +152,39 @@ def _sweep_section(settings: Settings, context: str) -> None:
             st.rerun()
     st.caption("Click a cell to see that run. Grey: never reached a minimum; dark: diverged. "
                "Fixed hyperparameters are this optimizer's settings in the race (or its defaults).")
+    if boundary is not None and _in_view(boundary, result, x_param):
+        st.caption(THEORY_CAPTION)
     if selected is not None:
         _cell_details(result, selected, optimizer)
 
 
-def _range_controls(optimizer: str, x_param: str, y_param: str) -> tuple[tuple, tuple]:
-    """Optional axis ranges; an invalid one is reported and the default range is used instead."""
+def _in_view(boundary: tuple, result, x_param: str) -> bool:
+    """Whether some of the boundary's learning rates lie on the heatmap's learning-rate axis."""
+    lrs, axis = (boundary[0], result.x_values) if x_param == "lr" else (boundary[1], result.y_values)
+    return bool(np.any((lrs >= axis.min()) & (lrs <= axis.max())))
+
+
+def _theory_lr_high(surface, optimizer: str) -> float | None:
+    """Where theory draws a stability boundary, a learning-rate axis long enough to show it: up to the round
+    power of ten above 1.5 × the largest stable α (momentum μ → 1 doubles GD's 2/λ_max)."""
+    limit = stability.lr_limit(surface, "sgd")
+    if limit is None or optimizer not in stability.THEORY:
+        return None
+    widest = 2 * float(limit) if optimizer == "momentum" else float(limit)
+    return float(10.0 ** np.ceil(np.log10(1.5 * widest)))
+
+
+def _range_controls(optimizer: str, x_param: str, y_param: str, lr_high: float | None = None
+                    ) -> tuple[tuple, tuple]:
+    """Optional axis ranges; an invalid one is reported and the default range is used instead. `lr_high`: a
+    default upper end for the learning rate, where theory has a boundary to show."""
     ranges = []
     with st.expander("Axis ranges"):
         cols = st.columns(2)
         for col, param in zip(cols, (x_param, y_param)):
             low, high = sweeps.axis_values(optimizer, param, 2)
+            if param == "lr" and lr_high is not None:
+                high = max(high, lr_high)
             a = col.number_input(f"{param} from", value=float(low), format="%.4g", key=f"sw.lo.{optimizer}.{param}")
             b = col.number_input(f"{param} to", value=float(high), format="%.4g", key=f"sw.hi.{optimizer}.{param}")
             try:
@@ -235,8 +267,28 @@ def _sensitivity_section(settings: Settings, context: str) -> None:
     given = json.dumps({name: _race_hparams(settings, name) for name in chosen}, sort_keys=True)
     curves = _sensitivity(context, tuple(chosen), metric, given)
     titled = {OPTIMIZERS[name].title: tuple(curve) for name, curve in curves.items()}
-    fig = figures.sensitivity_figure(titled, metric=metric, lowest=figures.minimum_value(_surface(context)))
+    limits = _stability_limits(_surface(context), chosen, json.loads(given))
+    fig = figures.sensitivity_figure(titled, metric=metric, lowest=figures.minimum_value(_surface(context)),
+                                     limits=limits)
     st.plotly_chart(fig, key="sens.chart", theme=None)
+    if limits:
+        st.caption("Dashed: the largest stable learning rate from theory. Gradient descent on a quadratic "
+                   "diverges once α ≥ 2/λ_max (λ_max: the largest curvature); momentum μ moves the limit to "
+                   "2(1 + μ)/λ_max. Adaptive methods rescale the gradient, so no such line applies to them.")
+
+
+def _stability_limits(surface, chosen: list[str], hparams: dict[str, dict]) -> dict[str, float]:
+    """GD's 2/λ_max, and each chosen momentum SGD's 2(1 + μ)/λ_max at its race settings, where theory applies."""
+    gd = stability.lr_limit(surface, "sgd")
+    if gd is None:
+        return {}
+    limits = {f"2/λ_max = {number_text(float(gd))}": float(gd)}
+    if "momentum" in chosen:
+        own = {k: v for k, v in hparams["momentum"].items() if k != "lr"}
+        limit = float(stability.lr_limit(surface, "momentum", **own))
+        if np.isfinite(limit):
+            limits[f"2(1+μ)/λ_max = {number_text(limit)} (μ = {number_text(own['momentum'])})"] = limit
+    return limits
 
 
 def _basins_section(settings: Settings, context: str) -> None:

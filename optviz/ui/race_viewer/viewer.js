@@ -311,7 +311,7 @@ class RaceViewer {
     ctx.restore();
     const [x0, x1, y0, y1] = this.p.map.window;
     this.axes(ctx, b, this.p.map.x_ticks, this.p.map.y_ticks, (v) => b.x + ((v - x0) / (x1 - x0)) * b.w,
-      (v) => b.y + ((y1 - v) / (y1 - y0)) * b.h, "x", "y");
+      (v) => b.y + ((y1 - v) / (y1 - y0)) * b.h, ...(this.p.map.axis_names || ["x", "y"]));
     this.rows.forEach((row, i) => this.drawRow(ctx, row, this.box.rows[i], i === this.rows.length - 1));
     if (this.box.key) this.text(ctx, "coordinates:  x ───   y ╌╌╌", this.box.key.x + this.box.key.w, this.box.key.y + 12 * this.scale, "right", "#666", 12);
     if (this.panel) this.drawPanel(ctx);
