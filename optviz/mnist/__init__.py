@@ -1,4 +1,4 @@
-"""MNIST in NumPy: a verified loader, an MLP trained by optviz's optimizers as a stream of events, and the loss
+"""MNIST in NumPy: a verified loader, an MLP and a small CNN trained by optviz's optimizers as a stream of events, and the loss
 landscape around the trajectories. No Streamlit, Plotly or torch in here."""
 
 from .data import (
@@ -13,10 +13,11 @@ from .data import (
     load_mnist_subset,
     read_idx,
 )
+from .cnn import CNN
 from .landscape import Landscape, loss_landscape
 from .model import MLP
 from .train import PRESETS, TrainingRun, confusion_matrix, train
 
-__all__ = ["MLP", "MNIST_SHA256", "PRESETS", "Landscape", "MnistData", "MnistDownloadError", "MnistFileError",
+__all__ = ["CNN", "MLP", "MNIST_SHA256", "PRESETS", "Landscape", "MnistData", "MnistDownloadError", "MnistFileError",
            "MnistUnavailableError", "TrainingRun", "confusion_matrix", "default_cache_dir", "fetch_url",
            "load_mnist", "load_mnist_subset", "loss_landscape", "read_idx", "train"]

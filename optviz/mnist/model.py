@@ -11,6 +11,7 @@ up in the epoch time at MNIST's size.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -55,6 +56,12 @@ class MLP:
     def split(self, vector: np.ndarray) -> list[np.ndarray]:
         """Views of a flat vector shaped like the parameters (W1, b1, W2, …), e.g. of a weight snapshot."""
         return _views(np.asarray(vector), [p.shape for p in self.params])
+
+    def first_layer_pictures(self) -> np.ndarray:
+        """W1 as one 28×28 picture per hidden unit, (hidden, 28, 28): what each unit responds to."""
+        w1 = self.weights[0]
+        side = math.isqrt(w1.shape[0])
+        return np.ascontiguousarray(w1.T).reshape(w1.shape[1], side, side)
 
     def _init_weights(self, rng: np.random.Generator) -> None:
         for w in self.weights:

@@ -1,4 +1,4 @@
-"""Training an MLP on MNIST with any optviz optimizer, as a stream of progress events.
+"""Training an MLP or the CNN on MNIST with any optviz optimizer, as a stream of progress events.
 
     run = train(data, "adam", epochs=5, lr=1e-3)
     for event in run:                      # dicts, every `eval_every` batches and at each epoch's end
@@ -10,8 +10,9 @@
 The parameters are updated by the same optimizer implementation as the 2-D races, `optviz.optimizer(...)`,
 through its in-place `step_`, with one optimizer state per parameter array (W1, b1, W2, b2, …).
 
-Fair comparisons: the seed alone fixes the initial weights and the order of the digits in every epoch, so
-runs with the same seed and different optimizers see exactly the same data from exactly the same start.
+Fair comparisons: the seed alone fixes the initial weights, the order of the digits in every epoch and the
+CNN's dropout masks, so runs with the same seed and different optimizers see exactly the same data (and drop
+the same units) from exactly the same start.
 Several runs stream side by side with zip: `for adam_event, sgd_event in zip(adam_run, sgd_run): ...`.
 """
 
@@ -27,6 +28,7 @@ from ..optimizers import Optimizer
 from ..optimizers import optimizer as make_optimizer
 from ..schedules import SCHEDULES, Schedule
 from ..schedules import schedule as make_schedule
+from .cnn import CNN
 from .model import MLP
 
 # Keyword arguments of train(). With Adam at lr 1e-3, batch 128, 5 epochs (benchmarks/bench_mnist.py):
@@ -40,11 +42,14 @@ FLUSH_EVERY = 16   # steps between two flushes of the optimizer state's subnorma
 SECOND_MOMENTS = ("v_max", "v", "s")   # the denominator's moment, as in optviz.engine: AMSGrad, Adam…, AdaBelief
 
 
-def train(data, optimizer: str | Optimizer = "adam", hidden: Sequence[int] = (256,), epochs: int = 5,
-          batch_size: int = 128, seed: int = 0, eval_every: int = 25, *, schedule: Schedule | str | None = None,
-          snapshots: int = 40, stats_every: int = 25, label: str | None = None,
-          **hparams) -> TrainingRun:
+def train(data, optimizer: str | Optimizer = "adam", hidden: Sequence[int] | None = None, epochs: int = 5,
+          batch_size: int = 128, seed: int = 0, eval_every: int = 25, *, model: str = "mlp",
+          schedule: Schedule | str | None = None, snapshots: int = 40, stats_every: int = 25,
+          label: str | None = None, **hparams) -> TrainingRun:
     """A training run to iterate: yields a progress dict every `eval_every` batches and at each epoch's end.
+
+    `model` is "mlp" (784-`hidden`-10, `hidden` by default (256,)) or "cnn" (the fixed convolutional network
+    of optviz.mnist.cnn, which takes no `hidden`).
 
     Every event has: "optimizer" (the label), "epoch" (1-based), "step" (optimizer steps so far),
     "samples" (digits seen so far), "loss" and "batch_accuracy" (means over the batches since the last
@@ -73,8 +78,19 @@ def train(data, optimizer: str | Optimizer = "adam", hidden: Sequence[int] = (25
             total_steps = epochs * math.ceil(len(data.y_train) / batch_size)
             schedule = _whole_run_schedule(schedule, total_steps)
         opt = make_optimizer(optimizer, schedule, **hparams)
-    return TrainingRun(data, opt, tuple(hidden), epochs, batch_size, seed, eval_every, snapshots,
+    return TrainingRun(data, opt, _architecture(model, hidden), epochs, batch_size, seed, eval_every, snapshots,
                        stats_every, label or opt.name)
+
+
+def _architecture(model: str, hidden: Sequence[int] | None) -> tuple[int, ...] | str:
+    """What TrainingRun builds: the MLP's hidden widths, or "cnn"."""
+    if model == "cnn":
+        if hidden is not None:
+            raise ValueError("the CNN's layers are fixed: give hidden only with model='mlp'")
+        return "cnn"
+    if model != "mlp":
+        raise ValueError(f"model must be 'mlp' or 'cnn', got {model!r}")
+    return tuple((256,) if hidden is None else hidden)
 
 
 def _whole_run_schedule(name: str, total_steps: int) -> Schedule:
@@ -97,7 +113,7 @@ class TrainingRun:
     model, statistics and snapshots are those of the last completed step).
     """
 
-    def __init__(self, data, opt: Optimizer, hidden: tuple[int, ...], epochs: int, batch_size: int, seed: int,
+    def __init__(self, data, opt: Optimizer, hidden: tuple[int, ...] | str, epochs: int, batch_size: int, seed: int,
                  eval_every: int, snapshots: int, stats_every: int, label: str):
         self.data = data
         self.optimizer = opt
@@ -107,12 +123,15 @@ class TrainingRun:
         self.eval_every = _positive("eval_every", eval_every)
         self.stats_every = _positive("stats_every", stats_every)
         _positive("snapshots", snapshots)
-        if any(not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
+        if hidden != "cnn" and any(not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
             raise ValueError(f"hidden must be a sequence of layer widths ≥ 1, got {hidden!r}")
         self.seed = seed
-        init_seq, order_seq = np.random.SeedSequence(seed).spawn(2)   # independent streams: init and data order
+        # independent streams: initial weights, order of the digits, dropout masks (the CNN's)
+        init_seq, order_seq, dropout_seq = np.random.SeedSequence(seed).spawn(3)
         self._order_rng = np.random.default_rng(order_seq)
-        self.model = MLP((data.x_train.shape[1], *hidden, N_CLASSES), seed=np.random.default_rng(init_seq))
+        init_rng = np.random.default_rng(init_seq)
+        self.model = (CNN(init_rng, dropout_rng=np.random.default_rng(dropout_seq)) if hidden == "cnn" else
+                      MLP((data.x_train.shape[1], *hidden, N_CLASSES), seed=init_rng))
         # One state over the flat parameter vector: the rules are elementwise, so this is the same update as one
         # state per array, made in one call per step instead of one per array; `states` views it per array.
         self.state = opt.init(self.model.flat)
@@ -246,10 +265,9 @@ class TrainingRun:
         return wrong[np.argsort(-confidence, kind="stable")]
 
     def first_layer_weights(self) -> np.ndarray:
-        """W1 as one 28×28 picture per hidden unit, (hidden, 28, 28): what each unit responds to."""
-        w1 = self.model.weights[0]
-        side = math.isqrt(w1.shape[0])
-        return np.ascontiguousarray(w1.T).reshape(w1.shape[1], side, side)
+        """The first layer as pictures: the MLP's W1 as one 28×28 picture per hidden unit, (hidden, 28, 28), the
+        CNN's filters as 3×3 pictures, (32, 3, 3): what each unit responds to."""
+        return self.model.first_layer_pictures()
 
     def layer_stats(self) -> dict[str, dict[str, np.ndarray]]:
         """Per parameter array (W1, b1, …), statistics over time, each with "step": when they were taken.
@@ -267,7 +285,7 @@ class TrainingRun:
         return self._snapshots.as_arrays(self.step)
 
 
-def _split_state(state, model: MLP) -> list:
+def _split_state(state, model: MLP | CNN) -> list:
     """Per-array views (W1, b1, …) of an optimizer state over the flat parameter vector; the step is shared."""
     flat = model.flat.size
     views = {name: model.split(a) if np.shape(a) == (flat,) else [a] * len(model.params)
