@@ -126,14 +126,17 @@ def landscape_figure(landscape, *, names: dict | None = None, height: int = 520)
     return figure(data, layout)
 
 
-def digit_grid(images: np.ndarray, columns: int = 8) -> np.ndarray:
-    """Tile (n, 28, 28) images into one picture with 2-pixel white gaps, each image scaled to [0, 1]."""
+def digit_grid(images: np.ndarray, columns: int = 8, scale: int = 1) -> np.ndarray:
+    """Tile (n, h, w) images into one picture with 2-pixel white gaps, each image scaled to [0, 1] and enlarged
+    `scale` times by repeating pixels (3×3 filters stay crisp squares instead of a browser's blur)."""
     images = np.asarray(images, dtype=float)
-    n = len(images)
+    if scale > 1:
+        images = images.repeat(scale, axis=1).repeat(scale, axis=2)
+    n, h, w = images.shape
     rows = max(1, -(-n // columns))
     flat = images.reshape(n, -1)
     low, high = flat.min(axis=1), flat.max(axis=1)
     scaled = (images - low[:, None, None]) / np.where(high > low, high - low, 1.0)[:, None, None]
-    tiles = np.ones((rows * columns, 30, 30))  # white padding right and below each digit, and for empty slots
-    tiles[:n, :28, :28] = scaled
-    return tiles.reshape(rows, columns, 30, 30).transpose(0, 2, 1, 3).reshape(rows * 30, columns * 30)
+    tiles = np.ones((rows * columns, h + 2, w + 2))  # white padding right and below each image, and for empty slots
+    tiles[:n, :h, :w] = scaled
+    return tiles.reshape(rows, columns, h + 2, w + 2).transpose(0, 2, 1, 3).reshape(rows * (h + 2), columns * (w + 2))
