@@ -1,6 +1,7 @@
-"""MNIST in NumPy: a verified loader, an MLP and a small CNN trained by optviz's optimizers as a stream of events, and the loss
-landscape around the trajectories. No Streamlit, Plotly or torch in here."""
+"""MNIST in NumPy: a verified loader, an MLP and a small CNN trained by optviz's optimizers as a stream of events,
+and the loss landscape around the trajectories. No Streamlit, Plotly or torch in here."""
 
+from .cnn import CNN
 from .data import (
     MNIST_SHA256,
     MnistData,
@@ -13,7 +14,6 @@ from .data import (
     load_mnist_subset,
     read_idx,
 )
-from .cnn import CNN
 from .landscape import Landscape, loss_landscape
 from .model import MLP
 from .train import PRESETS, TrainingRun, confusion_matrix, train
