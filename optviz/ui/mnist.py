@@ -239,7 +239,8 @@ def _live(job: TrainingJob) -> None:
     left, right = st.columns([6, 1], vertical_alignment="bottom")
     left.progress(fraction, text=text)
     right.button("Stop", key="mnist.stop", on_click=job.stop, type="primary", width="stretch")
-    st.plotly_chart(training_figure(job.snapshot(), names=_names(job), height=340), key="mnist.live", theme=None)
+    st.plotly_chart(training_figure(job.snapshot(), names=_names(job), height=340, epochs=job.config.epochs),
+                    key="mnist.live", theme=None)
     if not job.running:
         st.rerun(scope="app")
 
@@ -268,7 +269,8 @@ def _results(job: TrainingJob) -> None:
         st.warning("Training stopped: the results below are from the steps taken so far (accuracy and loss of "
                    "the completed epochs).")
     st.markdown(f"**{plain(_summary(job.config).replace('Training', 'Trained', 1))}**")
-    st.plotly_chart(training_figure(events, names=_names(job)), key="mnist.final", theme=None)
+    st.plotly_chart(training_figure(events, names=_names(job), epochs=job.config.epochs), key="mnist.final",
+                    theme=None)
     _summary_table(events)
     _epoch_tables(events, job.config.epochs)
     trained = {label: run for label, run in job.runs.items() if events[label]}
