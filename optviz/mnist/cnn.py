@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .model import _count_correct, _softmax_cross_entropy_, _views, mean_cross_entropy
+from .model import Network, _count_correct, _softmax_cross_entropy_, _views
 
 SIDE, KERNEL, FILTERS, HIDDEN, CLASSES = 28, 3, 32, 256, 10
 CONV_SIDE = SIDE - KERNEL + 1      # 26: a 'valid' 3×3 convolution
@@ -29,7 +29,7 @@ FLAT = POOL_SIDE * POOL_SIDE * FILTERS   # 5,408 inputs to the first dense layer
 DROPOUT = (0.25, 0.5)              # after the pooling, after the dense layer
 
 
-class CNN:
+class CNN(Network):
     """Parameters: K (9, 32) the 3×3 filters as rows dy·3+dx, c (32,) their biases, then W1, b1, W2, b2.
 
     Weights are Glorot-uniform, U(±√(6/(fan_in + fan_out))), Keras's default for Conv2D and Dense (for the
@@ -41,6 +41,7 @@ class CNN:
     sizes = ("conv32x3x3", "maxpool2", "dropout0.25", FLAT, "dropout0.5", HIDDEN, CLASSES)   # the architecture
     shapes = [(KERNEL * KERNEL, FILTERS), (FILTERS,), (FLAT, HIDDEN), (HIDDEN,), (HIDDEN, CLASSES), (CLASSES,)]
     fans = [(KERNEL * KERNEL, KERNEL * KERNEL * FILTERS), None, (FLAT, HIDDEN), None, (HIDDEN, CLASSES), None]
+    n_classes, eval_chunk = CLASSES, 500
 
     def __init__(self, seed: int | np.random.Generator = 0, dtype=np.float32,
                  dropout_rng: int | np.random.Generator = 1):
@@ -56,14 +57,6 @@ class CNN:
                 p[...] = rng.uniform(-limit, limit, p.shape)
         self.dropout_rng = np.random.default_rng(dropout_rng)
         self._workspaces: dict[int, _Workspace] = {}
-
-    @property
-    def n_params(self) -> int:
-        return self.flat.size
-
-    def split(self, vector: np.ndarray) -> list[np.ndarray]:
-        """Views of a flat vector shaped like the parameters (K, c, W1, …), e.g. of a weight snapshot."""
-        return _views(np.asarray(vector), self.shapes)
 
     def first_layer_pictures(self) -> np.ndarray:
         """The 32 filters as 3×3 pictures, (32, 3, 3): what each feature map looks for."""
@@ -89,7 +82,7 @@ class CNN:
         self._backward(x, ws, n)
         return loss, correct
 
-    def _forward(self, x: np.ndarray, ws: _Workspace, n: int, train: bool) -> np.ndarray:
+    def _forward(self, x: np.ndarray, ws: _Workspace, n: int, train: bool = False) -> np.ndarray:
         K, c, W1, b1, W2, b2 = self.params
         images = x.reshape(n, SIDE, SIDE)
         pooled, winner = ws.pooled[:n], ws.winner[:n]
@@ -137,41 +130,8 @@ class CNN:
         dpooled.reshape(n, FLAT)[...] *= ws.mask1[:n]
         conv_backward(x.reshape(n, SIDE, SIDE), ws.pooled[:n], ws.winner[:n], dpooled, dK, dc)
 
-    # -----------------------------------------------------------------------------------------------------------
-    # Evaluation (dropout off), in chunks so the workspaces stay small
-
-    def logits(self, x: np.ndarray, chunk: int = 500) -> np.ndarray:
-        """The output scores z₃ for every row of `x`, (N, 10), without dropout."""
-        x = np.ascontiguousarray(x, dtype=self.dtype)
-        out = np.empty((len(x), CLASSES), dtype=self.dtype)
-        ws = self._workspace(min(chunk, len(x)) or 1)
-        for start in range(0, len(x), chunk):
-            rows = x[start:start + chunk]
-            out[start:start + len(rows)] = self._forward(rows, ws, len(rows), train=False)
-        return out
-
-    def probabilities(self, x: np.ndarray) -> np.ndarray:
-        """softmax(z₃), row by row."""
-        z = self.logits(x)
-        z -= z.max(axis=1, keepdims=True)
-        np.exp(z, out=z)
-        z /= z.sum(axis=1, keepdims=True)
-        return z
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        return self.logits(x).argmax(axis=1)
-
-    def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-        """(mean cross-entropy, accuracy) over (x, y), dropout off."""
-        z = self.logits(x).astype(np.float64)
-        return mean_cross_entropy(z, y), float(np.mean(z.argmax(axis=1) == y))
-
-    def _workspace(self, n: int) -> _Workspace:
-        fits = [capacity for capacity in self._workspaces if capacity >= n]
-        if not fits:
-            self._workspaces[n] = _Workspace(n, self.dtype)
-            return self._workspaces[n]
-        return self._workspaces[min(fits)]
+    def _new_workspace(self, n: int) -> _Workspace:
+        return _Workspace(n, self.dtype)
 
 
 class _Workspace:
