@@ -344,8 +344,9 @@ def _squeeze_into(traj: Trajectory, batched: bool, **arrays) -> None:
 def derived_traces(opt: Optimizer, trace: dict[str, np.ndarray], lr: np.ndarray) -> dict[str, np.ndarray]:
     """Bias-corrected moments and the effective step of the Adam family, from the recorded state.
 
-    bc1 = 1 − β1ᵗ, bc2 = 1 − β2ᵗ, m̂ = m/bc1, v̂ = v/bc2 (v_max for AMSGrad, s for AdaBelief),
-    effective step = α·m̂/(√v̂ + ε), per coordinate. Without bias correction bc1 = bc2 = 1.
+    bc1 = 1 − β1ᵗ, bc2 = 1 − β2ᵗ, m̂ = m/bc1, v̂ = v/bc2 (v_max for AMSGrad, s for AdaBelief), and the effective
+    step per coordinate as eps_placement has it: α·m̂/(√v̂ + ε) (outside, torch's), α·m̂/√(v̂ + ε) (inside) or
+    α·√bc2/bc1 · m/(√v + ε̂) (Keras's). Without bias correction bc1 = bc2 = 1.
     """
     h = opt.hparams
     second = next((name for name in ("v_max", "v", "s") if name in trace), None)
@@ -358,6 +359,12 @@ def derived_traces(opt: Optimizer, trace: dict[str, np.ndarray], lr: np.ndarray)
     bc1, bc2 = np.broadcast_to(bc1, lr.shape), np.broadcast_to(bc2, lr.shape)
     m_hat = trace["m"] / bc1[..., None]
     v_hat = trace[second] / bc2[..., None]
-    eps = np.broadcast_to(h.get("eps", 0.0), lr.shape[1:])
-    return {"m_hat": m_hat, "v_hat": v_hat, "bc1": bc1, "bc2": bc2,
-            "effective_step": lr[..., None] * m_hat / (np.sqrt(v_hat) + eps[..., None])}
+    eps = np.broadcast_to(h.get("eps", 0.0), lr.shape[1:])[..., None]
+    placement = h.get("eps_placement", "outside")
+    if placement == "inside":
+        effective = lr[..., None] * m_hat / np.sqrt(v_hat + eps)
+    elif placement == "keras":
+        effective = (lr * np.sqrt(bc2) / bc1)[..., None] * trace["m"] / (np.sqrt(trace[second]) + eps)
+    else:
+        effective = lr[..., None] * m_hat / (np.sqrt(v_hat) + eps)
+    return {"m_hat": m_hat, "v_hat": v_hat, "bc1": bc1, "bc2": bc2, "effective_step": effective}

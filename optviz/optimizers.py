@@ -6,9 +6,14 @@
     params, state = opt.step_(params, grads, state)    # in place: updates the caller's buffers
 
 Update rules follow torch.optim's documented algorithms and defaults (AdaBelief, Lion, QHM and QHAdam follow
-their papers). Hyperparameters may be 1-D arrays of length N that broadcast against the leading batch axis of
-`params`, so one call steps N configurations. Every rule updates its state in place with preallocated scratch
-buffers: temporaries the size of the parameters are what make a NumPy optimizer slow.
+their papers; `eps_placement="keras"` and `"inside"` follow Keras's documented Adam, RMSprop and Adagrad).
+Hyperparameters may be 1-D arrays of length N that broadcast against the leading batch axis of `params`, so one
+call steps N configurations.
+
+Each rule is written once, as a formula on numbers (`*_rule`, the formula in its docstring), with the numbers that
+change only from step to step (bias corrections, NAdam's μ, RAdam's ρ) worked out once per step by its `prepare`.
+Compiled loops apply that one rule everywhere: `step_` over flat arrays here, and the engine's fused loops over
+every step of a race, a sweep or a basin grid (optviz/engine.py).
 """
 
 from __future__ import annotations
@@ -17,11 +22,11 @@ import math
 from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import numpy as np
 
+from .jit import kernel, load, scalar, store
 from .params import Param, lookup, resolve
 from .schedules import Schedule, constant
 
@@ -46,12 +51,369 @@ def _weight_decay(default: float = 0.0, decoupled: bool = False) -> Param:
     return Param("weight_decay", r"\lambda", default, f"weight decay, {how}", low=0.0)
 
 
+def _switch(name: str, meaning: str, default: bool = False) -> Param:
+    return Param(name, r"\text{" + name.replace("_", " ") + "}", default, meaning, kind="bool")
+
+
 BETA1 = _beta("beta1", r"\beta_1", 0.9, "decay rate of the first moment (mean of g)")
 BETA2 = _beta("beta2", r"\beta_2", 0.999, "decay rate of the second moment (mean of g²)")
 MOMENTUM = _beta("momentum", r"\mu", 0.9, "momentum: how much of the previous velocity is kept")
-BIAS_CORRECTION = Param("bias_correction", r"\text{bias correction}", True,
-                        "divide the moments by 1−βᵗ so that m₀ = v₀ = 0 does not shrink the first steps",
-                        kind="bool")
+BIAS_CORRECTION = _switch("bias_correction", "divide the moments by 1−βᵗ so that m₀ = v₀ = 0 does not shrink the "
+                          "first steps", default=True)
+MAXIMIZE = _switch("maximize", "gradient ascent: step along +g (torch's maximize)")
+DECOUPLED = _switch("decoupled_weight_decay", "decay the weights as AdamW does, θ ← θ(1 − αλ), instead of "
+                    "adding λθ to the gradient")
+AMSGRAD = _switch("amsgrad", "divide by the running maximum of v (AMSGrad)")
+
+OUTSIDE, INSIDE, KERAS = 0, 1, 2  # eps_placement, as the index of its choice
+_PLACEMENT_HELP = ("where ε enters the denominator: outside the root (torch), inside it (√(v + ε)) or, for Adam, "
+                   "Keras's ε̂ added to √v before bias correction")
+
+
+def _eps_placement(*choices: str) -> Param:
+    return Param("eps_placement", r"\varepsilon\ \text{placement}", "outside", _PLACEMENT_HELP, kind="choice",
+                 choices=choices)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Shared pieces of the formulas. `c` is the tuple of per-step constants a rule's prepare() returns.
+
+@scalar
+def _decay(p, g, lr, l2, decoupled):
+    """θ ← θ(1 − αλ_d) (decoupled, AdamW's) and g ← g + λθ (L2, torch's weight_decay); one of λ, λ_d is 0."""
+    return p * (1 - lr * decoupled), g + l2 * p
+
+
+@scalar
+def _moments(m, v, g, beta1, beta2):
+    """m ← m + (1−β1)(g − m) (torch's lerp: the EMA β1·m + (1−β1)·g);  v ← β2·v + (1−β2)·g²."""
+    return m + (1 - beta1) * (g - m), beta2 * v + (1 - beta2) * g * g
+
+
+@scalar
+def _decay_kind(weight_decay, decoupled):
+    """(λ, λ_d): the L2 and the decoupled share of the weight decay."""
+    return (0.0, weight_decay) if decoupled else (weight_decay, 0.0)
+
+
+@scalar
+def _eps_split(eps, placement, bc2):
+    """(ε_in, ε_out) of a denominator √(v + ε_in) + ε_out, for v whose bias correction is √(1−β2ᵗ) = √bc2:
+    outside α·m̂/(√v̂ + ε) → (0, ε√bc2); inside α·m̂/√(v̂ + ε) → (ε·bc2, 0); Keras's α_t·m/(√v + ε̂) → (0, ε̂)."""
+    if placement == INSIDE:
+        return eps * bc2, 0.0
+    if placement == KERAS:
+        return 0.0, eps
+    return 0.0, eps * math.sqrt(bc2)
+
+
+@scalar
+def _no_prepare(h, t, q):
+    return (), q
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Update rules: rule(p, g, state, lr, c) -> (p, state) for one number p with gradient g at step t; `state` is the
+# tuple of the rule's state variables, `c` what prepare(h, t, q) worked out for step t from the hyperparameter row
+# h (in spec order) and the per-configuration scalar q (NAdam's μ-product, 1 elsewhere).
+
+@scalar
+def _sgd_prepare(h, t, q):
+    _, weight_decay = h[:2]
+    return (weight_decay,), q
+
+
+@scalar
+def sgd_rule(p, g, s, lr, c):
+    """g ← g + λθ;  θ ← θ − α·g."""
+    (weight_decay,) = c
+    g = g + weight_decay * p
+    return p - lr * g, s
+
+
+def _momentum_prepare(nesterov: bool):
+    @scalar
+    def prepare(h, t, q):
+        if nesterov:
+            _, momentum, weight_decay = h[:3]
+            dampening = 0.0
+        else:
+            _, momentum, dampening, weight_decay = h[:4]
+        # torch keeps no velocity when μ = 0 (plain SGD), so its dampening must not apply there
+        undamped = 1.0 if momentum == 0 else 1 - dampening
+        return (momentum, undamped, weight_decay, t == 1, nesterov), q
+    return prepare
+
+
+@scalar
+def momentum_rule(p, g, s, lr, c):
+    """g ← g + λθ;  b ← g at t = 1, else b ← μ·b + (1−τ)·g;  θ ← θ − α·b, or θ − α·(g + μ·b) for Nesterov."""
+    (b,) = s
+    momentum, undamped, weight_decay, first, nesterov = c
+    g = g + weight_decay * p
+    b = g if first else momentum * b + undamped * g
+    step = g + momentum * b if nesterov else b
+    return p - lr * step, (b,)
+
+
+@scalar
+def _adagrad_prepare(h, t, q):
+    _, lr_decay, weight_decay, _, eps, _, placement = h[:7]
+    eps_in, eps_out = (eps, 0.0) if placement == INSIDE else (0.0, eps)
+    return (weight_decay, 1 + (t - 1) * lr_decay, eps_in, eps_out), q
+
+
+@scalar
+def adagrad_rule(p, g, s, lr, c):
+    """g ← g + λθ;  G ← G + g²;  θ ← θ − α/(1+(t−1)η) · g/(√(G + ε_in) + ε_out)  (ε outside: torch; inside: Keras)."""
+    (total,) = s
+    weight_decay, decay, eps_in, eps_out = c
+    g = g + weight_decay * p
+    total = total + g * g
+    return p - lr / decay * (g / (math.sqrt(total + eps_in) + eps_out)), (total,)
+
+
+@scalar
+def _rmsprop_prepare(h, t, q):
+    _, alpha, eps, weight_decay, momentum, centered, _, placement = h[:8]
+    eps_in, eps_out = (eps, 0.0) if placement == INSIDE else (0.0, eps)
+    return (alpha, eps_in, eps_out, weight_decay, momentum, centered != 0), q
+
+
+@scalar
+def rmsprop_rule(p, g, s, lr, c):
+    """g ← g + λθ;  v ← ρ·v + (1−ρ)·g²;  centered: ḡ ← ḡ + (1−ρ)(g − ḡ), v̄ = v − ḡ², else v̄ = v;
+    d = g/(√(v̄ + ε_in) + ε_out);  with momentum b ← μ·b + d, θ ← θ − α·b;  without, θ ← θ − α·d."""
+    v, g_avg, b = s
+    alpha, eps_in, eps_out, weight_decay, momentum, centered = c
+    g = g + weight_decay * p
+    v = alpha * v + (1 - alpha) * g * g
+    spread = v
+    if centered:
+        g_avg = g_avg + (1 - alpha) * (g - g_avg)
+        spread = v - g_avg * g_avg
+    d = g / (math.sqrt(spread + eps_in) + eps_out)
+    if momentum > 0:
+        b = momentum * b + d
+        d = b
+    return p - lr * d, (v, g_avg, b)
+
+
+@scalar
+def _adadelta_prepare(h, t, q):
+    _, rho, eps, weight_decay = h[:4]
+    return (rho, eps, weight_decay), q
+
+
+@scalar
+def adadelta_rule(p, g, s, lr, c):
+    """g ← g + λθ;  v ← ρ·v + (1−ρ)·g²;  Δ = √(u + ε)/√(v + ε) · g;  u ← ρ·u + (1−ρ)·Δ²;  θ ← θ − α·Δ."""
+    v, u = s
+    rho, eps, weight_decay = c
+    g = g + weight_decay * p
+    v = rho * v + (1 - rho) * g * g
+    delta = math.sqrt(u + eps) / math.sqrt(v + eps) * g
+    u = rho * u + (1 - rho) * delta * delta
+    return p - lr * delta, (v, u)
+
+
+def _adam_prepare(decoupled: bool):
+    @scalar
+    def prepare(h, t, q):
+        _, beta1, beta2, eps, weight_decay, bias_correction, _, placement = h[:8]
+        bc1 = 1 - beta1 ** t if bias_correction else 1.0
+        bc2 = 1 - beta2 ** t if bias_correction else 1.0
+        eps_in, eps_out = _eps_split(eps, placement, bc2)
+        l2, decay = _decay_kind(weight_decay, decoupled)
+        return (beta1, beta2, math.sqrt(bc2) / bc1, eps_in, eps_out, l2, decay), q
+    return prepare
+
+
+@scalar
+def adam_rule(p, g, s, lr, c):
+    """θ ← θ(1 − αλ_d);  g ← g + λθ;  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
+    θ ← θ − α·κ·m/(√(v + ε_in) + ε_out),  κ = √(1−β2ᵗ)/(1−β1ᵗ): torch's α·m̂/(√v̂ + ε) with ε outside."""
+    m, v = s
+    beta1, beta2, scale, eps_in, eps_out, l2, decoupled = c
+    p, g = _decay(p, g, lr, l2, decoupled)
+    m, v = _moments(m, v, g, beta1, beta2)
+    return p - lr * scale * m / (math.sqrt(v + eps_in) + eps_out), (m, v)
+
+
+@scalar
+def amsgrad_rule(p, g, s, lr, c):
+    """Adam's rule with v in the denominator replaced by its running maximum: v_max ← max(v_max, v)."""
+    m, v, v_max = s
+    beta1, beta2, scale, eps_in, eps_out, l2, decoupled = c
+    p, g = _decay(p, g, lr, l2, decoupled)
+    m, v = _moments(m, v, g, beta1, beta2)
+    v_max = max(v_max, v)
+    return p - lr * scale * m / (math.sqrt(v_max + eps_in) + eps_out), (m, v, v_max)
+
+
+@scalar
+def _nadam_prepare(h, t, q):
+    _, beta1, beta2, eps, weight_decay, momentum_decay, decoupled = h[:7]
+    mu = beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
+    mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
+    product = q * mu
+    l2, decay = _decay_kind(weight_decay, decoupled != 0)
+    g_weight = (1 - mu) / (1 - product)
+    m_weight = mu_next / (1 - product * mu_next)
+    return (beta1, beta2, 1 - beta2 ** t, eps, g_weight, m_weight, l2, decay), product
+
+
+@scalar
+def nadam_rule(p, g, s, lr, c):
+    """θ ← θ(1 − αλ_d);  g ← g + λθ;  m, v as Adam;  μ_t = β1(1 − ½·0.96^{tψ});
+    θ ← θ − α·[(1−μ_t)/(1−Πμ_{≤t}) · g + μ_{t+1}/(1−Πμ_{≤t+1}) · m] / (√(v/(1−β2ᵗ)) + ε)."""
+    m, v = s
+    beta1, beta2, bc2, eps, g_weight, m_weight, l2, decoupled = c
+    p, g = _decay(p, g, lr, l2, decoupled)
+    m, v = _moments(m, v, g, beta1, beta2)
+    denom = math.sqrt(v / bc2) + eps
+    p = p - lr * g_weight * (g / denom)
+    return p - lr * m_weight * (m / denom), (m, v)
+
+
+@scalar
+def _radam_prepare(h, t, q):
+    _, beta1, beta2, eps, weight_decay, decoupled = h[:6]
+    beta2_t = beta2 ** t
+    bc2 = 1 - beta2_t
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * t * beta2_t / bc2
+    # the variance is tractable once ρ_t > 5; before that (and always when β2 ≤ 2/3) RAdam is momentum SGD
+    tractable = rho_t > 5
+    rect = 1.0
+    if tractable:
+        rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+    l2, decay = _decay_kind(weight_decay, decoupled != 0)
+    return (beta1, beta2, 1 - beta1 ** t, math.sqrt(bc2), rect, tractable, eps, l2, decay), q
+
+
+@scalar
+def radam_rule(p, g, s, lr, c):
+    """θ ← θ(1 − αλ_d);  g ← g + λθ;  m, v as Adam;  ρ_t = ρ∞ − 2tβ2ᵗ/(1−β2ᵗ);
+    θ ← θ − α·m̂ · r_t·√(1−β2ᵗ)/(√v + ε) where ρ_t > 5, else θ ← θ − α·m̂."""
+    m, v = s
+    beta1, beta2, bc1, bc2_sqrt, rect, tractable, eps, l2, decoupled = c
+    p, g = _decay(p, g, lr, l2, decoupled)
+    m, v = _moments(m, v, g, beta1, beta2)
+    step = m / bc1 * lr
+    if tractable:
+        step = step * (bc2_sqrt / (math.sqrt(v) + eps)) * rect
+    return p - step, (m, v)
+
+
+@scalar
+def _adamax_prepare(h, t, q):
+    _, beta1, beta2, eps, weight_decay = h[:5]
+    return (beta1, beta2, eps, weight_decay, 1 - beta1 ** t), q
+
+
+@scalar
+def adamax_rule(p, g, s, lr, c):
+    """g ← g + λθ;  m ← β1·m + (1−β1)·g;  u ← max(β2·u, |g| + ε);  θ ← θ − α/(1−β1ᵗ) · m/u."""
+    m, u = s
+    beta1, beta2, eps, weight_decay, bc1 = c
+    g = g + weight_decay * p
+    m = m + (1 - beta1) * (g - m)
+    u = max(beta2 * u, abs(g) + eps)
+    return p - lr / bc1 * (m / u), (m, u)
+
+
+@scalar
+def _adabelief_prepare(h, t, q):
+    _, beta1, beta2, eps, weight_decay = h[:5]
+    return (beta1, beta2, eps, weight_decay, 1 - beta1 ** t, 1 - beta2 ** t), q
+
+
+@scalar
+def adabelief_rule(p, g, s, lr, c):
+    """θ ← θ(1 − αλ);  m ← β1·m + (1−β1)·g;  s ← β2·s + (1−β2)(g − m)² + ε;  θ ← θ − α·m̂/(√ŝ + ε)."""
+    m, belief = s
+    beta1, beta2, eps, weight_decay, bc1, bc2 = c
+    p = p * (1 - lr * weight_decay)
+    m = m + (1 - beta1) * (g - m)
+    surprise = g - m
+    belief = beta2 * belief + (1 - beta2) * surprise * surprise + eps
+    return p - lr / bc1 * (m / (math.sqrt(belief / bc2) + eps)), (m, belief)
+
+
+@scalar
+def _lion_prepare(h, t, q):
+    _, beta1, beta2, weight_decay = h[:4]
+    return (beta1, beta2, weight_decay), q
+
+
+@scalar
+def lion_rule(p, g, s, lr, c):
+    """θ ← θ(1 − αλ);  θ ← θ − α·sign(β1·m + (1−β1)·g);  m ← β2·m + (1−β2)·g."""
+    (m,) = s
+    beta1, beta2, weight_decay = c
+    p = p * (1 - lr * weight_decay)
+    p = p - lr * np.sign(beta1 * m + (1 - beta1) * g)
+    return p, (m + (1 - beta2) * (g - m),)
+
+
+@scalar
+def _qhm_prepare(h, t, q):
+    _, momentum, nu, weight_decay = h[:4]
+    return (momentum, nu, weight_decay), q
+
+
+@scalar
+def qhm_rule(p, g, s, lr, c):
+    """g ← g + λθ;  b ← β·b + (1−β)·g;  θ ← θ − α·[(1−ν)·g + ν·b]."""
+    (b,) = s
+    momentum, nu, weight_decay = c
+    g = g + weight_decay * p
+    b = b + (1 - momentum) * (g - b)
+    return p - lr * (g * (1 - nu) + b * nu), (b,)
+
+
+@scalar
+def _qhadam_prepare(h, t, q):
+    _, beta1, beta2, nu1, nu2, eps, weight_decay = h[:7]
+    return (beta1, beta2, nu1, nu2, eps, weight_decay, nu1 / (1 - beta1 ** t), nu2 / (1 - beta2 ** t)), q
+
+
+@scalar
+def qhadam_rule(p, g, s, lr, c):
+    """g ← g + λθ;  m, v as Adam;  θ ← θ − α·[(1−ν1)·g + ν1·m̂] / (√[(1−ν2)·g² + ν2·v̂] + ε)."""
+    m, v = s
+    beta1, beta2, nu1, nu2, eps, weight_decay, m_weight, v_weight = c
+    g = g + weight_decay * p
+    m, v = _moments(m, v, g, beta1, beta2)
+    num = m * m_weight + g * (1 - nu1)
+    den = math.sqrt(g * g * (1 - nu2) + v * v_weight) + eps
+    return p - lr * (num / den), (m, v)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The compiled loop behind step_: one rule over flat arrays
+
+def _step_loop(rule, prepare):
+    """A compiled in-place step of `rule` over params (rows, size), rows being configurations (1 when unbatched).
+
+    hyper (1 or rows, n): hyperparameter rows; lr (1 or rows,): this step's learning rates; shared (1 or rows,): the
+    per-configuration scalar state; sign: −1 for gradient ascent. The step's constants come once per configuration.
+    """
+    def step(params, grads, state, shared, hyper, lr, sign, t):
+        rows, size = params.shape
+        per_row = hyper.shape[0] > 1
+        c, q = prepare(hyper[0], t, shared[0])
+        if not per_row:
+            shared[0] = q
+        for r in range(rows):
+            if per_row:
+                c, shared[r] = prepare(hyper[r], t, shared[r])
+            alpha = lr[r] if lr.size > 1 else lr[0]
+            for i in range(size):
+                params[r, i], s = rule(params[r, i], sign * grads[r, i], load(state, (r, i)), alpha, c)
+                store(state, (r, i), s)
+    return kernel(step)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -67,9 +429,14 @@ class OptimizerSpec:
     state: tuple[str, ...]
     latex: str
     rule: Callable
+    prepare: Callable = _no_prepare
     family: str = "sgd"  # "sgd", "adaptive" or "adam": which traces the UI shows
-    scratch: int = 2
     state_fill: dict[str, str] = field(default_factory=dict)  # state name -> hyperparameter to fill it with
+    shared: str | None = None  # a per-configuration scalar state (NAdam's μ-product), starting at 1
+    # (switch, value, rule, state): the rule and state used instead when hyperparameter `switch` equals `value`
+    variant: tuple | None = None
+    # (hyperparameter, value, old, new): LaTeX edits that make `latex` show the rule a setting selects
+    latex_edits: tuple[tuple[str, Any, str, str], ...] = ()
 
     @property
     def defaults(self) -> dict[str, Any]:
@@ -78,36 +445,45 @@ class OptimizerSpec:
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)
 
+    def layout(self, hparams: dict[str, Any]) -> tuple[Callable, tuple[str, ...]]:
+        """The rule and the state names for these hyperparameters (AdamW with amsgrad=True keeps v_max too)."""
+        if self.variant and hparams.get(self.variant[0]) == self.variant[1]:
+            return self.variant[2], self.variant[3]
+        return self.rule, self.state
 
-class Hyper:
-    """Hyperparameters shaped for one parameter array: `h.lr`, `h.beta1`, ...; `h.pow(name, t)` = value**t.
+    def rule_latex(self, hparams: dict[str, Any] | None = None) -> str:
+        """The update rule in LaTeX, as these hyperparameters select it (ε's placement, AMSGrad, maximize)."""
+        latex = self.latex
+        for name, value, old, new in self.latex_edits:
+            if (hparams or self.defaults).get(name) == value:
+                latex = latex.replace(old, new)
+        return latex
 
-    Array-valued hyperparameters are reshaped to (N, 1, ..., 1) so they broadcast against params (N, ...).
-    `pow` raises only the distinct values: a 200×200 β1×β2 grid needs 200 powers per step, not 40,000.
-    """
+    def hyper_rows(self, hparams: dict[str, Any]) -> np.ndarray:
+        """Hyperparameters as rows of numbers in spec order (switches 0/1, choices their index): one row, or one
+        per configuration when any hyperparameter other than lr is an array (lr is passed on its own)."""
+        columns = [_number(p, hparams[p.name]) for p in self.params]
+        rows = max((np.size(v) for p, v in zip(self.params, columns) if p.name != "lr"), default=1)
+        out = np.empty((rows, len(columns)))
+        for k, (p, value) in enumerate(zip(self.params, columns)):
+            out[:, k] = value if p.name != "lr" or np.ndim(value) == 0 else value[0]
+        return out
 
-    def __init__(self, values: dict[str, Any], ndim: int):
-        self._distinct = {}
-        self._batch_shape = (-1,) + (1,) * (ndim - 1)
-        for name, value in values.items():
-            if isinstance(value, np.ndarray):
-                distinct, inverse = np.unique(value, return_inverse=True)
-                self._distinct[name] = (distinct, inverse.reshape(self._batch_shape))
-                value = value.reshape(self._batch_shape)
-            setattr(self, name, value)
 
-    def shape(self, value):
-        """Reshape a per-configuration array (N,) to broadcast like the hyperparameters; scalars pass through."""
-        return value.reshape(self._batch_shape) if isinstance(value, np.ndarray) and value.ndim == 1 else value
+def _number(param: Param, value):
+    if param.kind == "choice":
+        return float(param.choices.index(value))
+    return float(value) if isinstance(value, bool) else value
 
-    def pow(self, name: str, exponent: float):
-        if name not in self._distinct:
-            return getattr(self, name) ** exponent
-        distinct, inverse = self._distinct[name]
-        # Python's pow, as torch uses: NumPy's vectorized pow can differ in the last bit, and then a batched run
-        # would not reproduce the same run made alone (or in another batch).
-        powers = np.array([value ** exponent for value in distinct.tolist()])
-        return powers[inverse]
+
+_STEP_LOOPS: dict[tuple, Callable] = {}
+
+
+def _compiled_step(rule, prepare):
+    key = (rule, prepare)
+    if key not in _STEP_LOOPS:
+        _STEP_LOOPS[key] = _step_loop(rule, prepare)
+    return _STEP_LOOPS[key]
 
 
 class Optimizer:
@@ -117,13 +493,16 @@ class Optimizer:
         self.spec = spec
         self.hparams = hparams
         self.schedule = schedule or constant()
-        self._constant_lr = self.schedule.is_constant
-        self.State = _state_type(spec)
-        self._cache: dict[tuple, tuple[Hyper, list[np.ndarray]]] = {}
+        self.rule, state = spec.layout(hparams)
+        self.State = _state_type(spec.name, state)
+        self.arrays = tuple(name for name in state if name != spec.shared)  # the state shaped like the params
         sizes = {v.shape[0] for v in hparams.values() if isinstance(v, np.ndarray)}
         if len(sizes) > 1:
             raise ValueError(f"{spec.name}: hyperparameter arrays must all have the same length, got {sorted(sizes)}")
         self.batch = sizes.pop() if sizes else None
+        self.hyper = spec.hyper_rows(hparams)
+        self.sign = -1.0 if hparams.get("maximize") else 1.0
+        self._step = _compiled_step(self.rule, spec.prepare)
 
     @property
     def name(self) -> str:
@@ -139,23 +518,22 @@ class Optimizer:
         if self.batch is not None and (params.ndim == 0 or params.shape[0] != self.batch):
             raise ValueError(f"{self.spec.name}: hyperparameter arrays have length {self.batch}, but params have "
                              f"shape {params.shape}; the leading axis must match")
-        hyper = self._hyper(params.ndim)
         arrays = {}
-        for name in self.spec.state:
+        for name in self.State._fields[1:]:
+            if name == self.spec.shared:
+                arrays[name] = np.ones(() if len(self.hyper) == 1 else len(self.hyper))
+                continue
+            arrays[name] = np.zeros_like(params, dtype=_float_dtype(params))
             fill = self.spec.state_fill.get(name)
-            if name == "mu_product":  # NAdam's running product of momentum coefficients, one per configuration
-                arrays[name] = np.ones(np.broadcast_shapes(np.shape(hyper.beta1), np.shape(hyper.momentum_decay)))
-            else:
-                arrays[name] = np.zeros_like(params, dtype=_float_dtype(params))
-                if fill:
-                    arrays[name] += getattr(hyper, fill)
+            if fill:
+                value = self.hparams[fill]
+                arrays[name] += value.reshape((-1,) + (1,) * (params.ndim - 1)) if np.ndim(value) else value
         return self.State(step=np.zeros((), dtype=np.int64), **arrays)
 
     def lr_at(self, step):
         """The learning rate used at optimizer step `step` (1-based; an int or an array of steps)."""
-        if self._constant_lr:
-            return self.hparams["lr"]
-        return self.schedule(self.hparams["lr"], step - 1)
+        a, b = self.schedule.coefficients(np.asarray(step) - 1)
+        return a * self.hparams["lr"] + b
 
     def step(self, params: np.ndarray, grads: np.ndarray, state):
         """One update; returns new (params, state) and leaves the inputs untouched."""
@@ -167,21 +545,26 @@ class Optimizer:
         """One update in place: `params` and the state's arrays are overwritten and returned."""
         t = state.step.item() + 1
         state.step[()] = t
-        hyper, work = self._prepared(params)
-        lr = hyper.lr if self._constant_lr else _plain(hyper.shape(self.lr_at(t)))
-        self.spec.rule(params, grads, state, hyper, t, lr, work)
+        rows = self.batch or 1
+        arrays = [params] + [getattr(state, name) for name in self.arrays]
+        flat = [_as_rows(a, rows) for a in arrays]
+        grads = np.asarray(grads, dtype=params.dtype)
+        if grads.shape != params.shape:
+            grads = np.broadcast_to(grads, params.shape).copy()
+        grads = np.ascontiguousarray(grads).reshape(rows, -1)
+        shared = (getattr(state, self.spec.shared).reshape(-1) if self.spec.shared
+                  else np.ones(len(self.hyper)))
+        lr = np.array(self.lr_at(t), dtype=np.float64).reshape(-1)
+        self._step(flat[0], grads, tuple(flat[1:]), shared, self.hyper, lr, self.sign, float(t))
+        for original, worked in zip(arrays, flat):
+            if not np.shares_memory(original, worked):  # a non-contiguous caller's array: write the result back
+                original[...] = worked.reshape(original.shape)
         return params, state
 
-    def _hyper(self, ndim: int) -> Hyper:
-        return Hyper(self.hparams, max(ndim, 1))
 
-    def _prepared(self, params: np.ndarray) -> tuple[Hyper, list[np.ndarray]]:
-        """Hyperparameters shaped for `params` and scratch buffers like it, made once per shape and dtype."""
-        key = (params.shape, params.dtype)
-        if key not in self._cache:
-            work = [np.empty_like(params) for _ in range(self.spec.scratch)]
-            self._cache[key] = (self._hyper(params.ndim), work)
-        return self._cache[key]
+def _as_rows(array: np.ndarray, rows: int) -> np.ndarray:
+    """`array` as (rows, size), a view when it is contiguous (a copy otherwise, written back by step_)."""
+    return np.ascontiguousarray(array).reshape(rows, -1)
 
 
 def _float_dtype(params) -> np.dtype:
@@ -189,272 +572,15 @@ def _float_dtype(params) -> np.dtype:
     return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
 
 
-_STATE_TYPES: dict[str, type] = {}
+_STATE_TYPES: dict[tuple, type] = {}
 
 
-def _state_type(spec: OptimizerSpec) -> type:
-    if spec.name not in _STATE_TYPES:
-        title = "".join(part.capitalize() for part in spec.name.split("_"))
-        _STATE_TYPES[spec.name] = namedtuple(f"{title}State", ("step",) + spec.state)
-    return _STATE_TYPES[spec.name]
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# In-place building blocks. `out` is a scratch buffer shaped like the parameters.
-
-def _plain(value):
-    """A 0-d array or NumPy scalar as a Python float. NumPy's own float64 scalars are strongly typed: one of them
-    in `float32_array * c` computes in float64 and costs several times more; a Python float keeps float32."""
-    return value if isinstance(value, np.ndarray) and value.ndim else float(value)  # (np.ndim costs 0.7 µs)
-
-
-def _sqrt(value):
-    """√value, a Python float for a scalar (see _plain), elementwise for arrays."""
-    return np.sqrt(value) if isinstance(value, np.ndarray) and value.ndim else math.sqrt(value)
-
-
-def _is_zero(value) -> bool:
-    return not isinstance(value, np.ndarray) and value == 0
-
-
-def _is_one(value) -> bool:
-    return not isinstance(value, np.ndarray) and value == 1
-
-
-def _l2(g, p, weight_decay, out):
-    """g + λθ (torch's coupled weight decay); returns g itself when λ = 0."""
-    if _is_zero(weight_decay):
-        return g
-    np.multiply(p, weight_decay, out=out)
-    out += g
-    return out
-
-
-def _decay_weights(p, lr, weight_decay):
-    """θ ← θ(1 − αλ) (decoupled weight decay, as in AdamW)."""
-    if not _is_zero(weight_decay):
-        p *= 1 - lr * weight_decay
-
-
-def _lerp(avg, x, weight, out):
-    """avg ← avg + w(x − avg), torch's lerp_: the EMA avg ← (1−w)·avg + w·x."""
-    np.subtract(x, avg, out=out)
-    out *= weight
-    avg += out
-
-
-def _ema_square(avg, x, beta, out):
-    """avg ← β·avg + (1−β)·x²."""
-    avg *= beta
-    np.multiply(x, x, out=out)
-    out *= 1 - beta
-    avg += out
-
-
-def _add_scaled_ratio(p, num, den, scale, out):
-    """θ ← θ − scale · num/den."""
-    np.divide(num, den, out=out)
-    out *= scale
-    p -= out
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Update rules: rule(p, g, s, h, t, lr, w) updates p and the state s in place at step t (1-based).
-
-def _sgd(p, g, s, h, t, lr, w, *, nesterov=False):
-    g = _l2(g, p, h.weight_decay, w[0])
-    if s._fields[1:]:  # momentum variants keep a velocity
-        buf = s.buf
-        if t == 1:
-            buf[...] = g
-        else:
-            buf *= h.momentum
-            undamped = _undamped(h)
-            buf += g if _is_one(undamped) else np.multiply(g, undamped, out=w[1])
-        if nesterov:
-            g = np.add(np.multiply(buf, h.momentum, out=w[1]), g, out=w[1])
-        else:
-            g = buf
-    np.multiply(g, lr, out=w[1])
-    p -= w[1]
-
-
-def _undamped(h):
-    """1 − τ, the share of g added to the velocity. torch's nesterov has no dampening, and with μ = 0 torch keeps
-    no velocity at all (plain SGD), so the dampening must not apply there: 1 − τ becomes 1 where μ = 0."""
-    dampening = getattr(h, "dampening", 0.0)
-    if _is_zero(dampening):
-        return 1.0
-    return 1 - np.where(np.equal(h.momentum, 0), 0.0, dampening)
-
-
-def _adagrad(p, g, s, h, t, lr, w):
-    g = _l2(g, p, h.weight_decay, w[0])
-    total = s.sum
-    total += np.multiply(g, g, out=w[1])
-    std = np.sqrt(total, out=w[1])
-    std += h.eps
-    _add_scaled_ratio(p, g, std, lr / (1 + (t - 1) * h.lr_decay), std)
-
-
-def _rmsprop(p, g, s, h, t, lr, w):
-    g = _l2(g, p, h.weight_decay, w[0])
-    _ema_square(s.v, g, h.alpha, w[1])
-    if h.centered:
-        _lerp(s.g_avg, g, 1 - h.alpha, w[1])
-        np.multiply(s.g_avg, s.g_avg, out=w[1])
-        np.subtract(s.v, w[1], out=w[1])
-        avg = np.sqrt(w[1], out=w[1])
-    else:
-        avg = np.sqrt(s.v, out=w[1])
-    avg += h.eps
-    if _is_zero(h.momentum):
-        _add_scaled_ratio(p, g, avg, lr, avg)
-        return
-    buf = s.buf
-    buf *= h.momentum
-    buf += np.divide(g, avg, out=avg)
-    p -= np.multiply(buf, lr, out=avg)
-
-
-def _adadelta(p, g, s, h, t, lr, w):
-    g = _l2(g, p, h.weight_decay, w[0])
-    _ema_square(s.v, g, h.rho, w[1])
-    delta = w[1]
-    np.add(s.u, h.eps, out=delta)
-    np.sqrt(delta, out=delta)
-    std = np.add(s.v, h.eps, out=w[2])
-    np.sqrt(std, out=std)
-    delta /= std
-    delta *= g
-    _ema_square(s.u, delta, h.rho, w[2])
-    delta *= lr
-    p -= delta
-
-
-def _adam(p, g, s, h, t, lr, w, *, amsgrad=False, decoupled=False):
-    if decoupled:
-        _decay_weights(p, lr, h.weight_decay)
-    else:
-        g = _l2(g, p, h.weight_decay, w[0])
-    _lerp(s.m, g, 1 - h.beta1, w[1])
-    _ema_square(s.v, g, h.beta2, w[1])
-    v = s.v
-    if amsgrad:
-        np.maximum(s.v_max, s.v, out=s.v_max)
-        v = s.v_max
-    if h.bias_correction:
-        bc1, bc2_sqrt = 1 - h.pow("beta1", t), _sqrt(1 - h.pow("beta2", t))
-    else:
-        bc1 = bc2_sqrt = 1.0
-    # torch's α/(1−β₁ᵗ) · m/(√v/√(1−β₂ᵗ) + ε), with √(1−β₂ᵗ) moved from the denominator into the two scalars:
-    # the same number up to rounding, and one pass over the parameters fewer
-    denom = np.sqrt(v, out=w[1])
-    denom += h.eps * bc2_sqrt
-    _add_scaled_ratio(p, s.m, denom, lr * (bc2_sqrt / bc1), w[1])  # one pass over an lr array, not two
-
-
-def _adamax(p, g, s, h, t, lr, w):
-    g = _l2(g, p, h.weight_decay, w[0])
-    _lerp(s.m, g, 1 - h.beta1, w[1])
-    u = s.u
-    u *= h.beta2
-    bound = np.abs(g, out=w[1])
-    bound += h.eps
-    np.maximum(u, bound, out=u)
-    _add_scaled_ratio(p, s.m, s.u, lr / (1 - h.pow("beta1", t)), w[1])
-
-
-def _nadam(p, g, s, h, t, lr, w):
-    g = _l2(g, p, h.weight_decay, w[0])
-    mu = h.beta1 * (1 - 0.5 * 0.96 ** (t * h.momentum_decay))
-    mu_next = h.beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * h.momentum_decay))
-    s.mu_product[...] *= mu
-    _lerp(s.m, g, 1 - h.beta1, w[1])
-    _ema_square(s.v, g, h.beta2, w[1])
-    denom = np.divide(s.v, 1 - h.pow("beta2", t), out=w[1])
-    np.sqrt(denom, out=denom)
-    denom += h.eps
-    w2 = w[2]
-    product = _plain(s.mu_product)
-    _add_scaled_ratio(p, g, denom, lr * (1 - mu) / (1 - product), w2)
-    _add_scaled_ratio(p, s.m, denom, lr * mu_next / (1 - product * mu_next), w2)
-
-
-def _radam(p, g, s, h, t, lr, w):
-    g = _l2(g, p, h.weight_decay, w[0])
-    _lerp(s.m, g, 1 - h.beta1, w[1])
-    _ema_square(s.v, g, h.beta2, w[1])
-    bc1 = 1 - h.pow("beta1", t)
-    beta2_t = h.pow("beta2", t)
-    bc2 = 1 - beta2_t
-    rho_inf = 2 / (1 - h.beta2) - 1
-    rho_t = rho_inf - 2 * t * beta2_t / bc2
-    step = np.divide(s.m, bc1, out=w[2])
-    step *= lr
-    # The rectifier is defined once the variance is tractable (ρ_t > 5); before that RAdam takes momentum-SGD steps.
-    tractable = rho_t > 5
-    if np.ndim(tractable) == 0 and not tractable:
-        p -= step
-        return
-    # where ρ_t ≤ 5 (and always when ρ∞ ≤ 5, i.e. β2 ≤ 2/3) the rectifier is NaN or infinite; those entries are
-    # replaced below, so the warnings are noise
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rect = _plain(np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)))
-    adaptive = np.sqrt(s.v, out=w[1])
-    adaptive += h.eps
-    np.divide(_sqrt(bc2), adaptive, out=adaptive)
-    adaptive *= rect
-    # where not tractable the adaptive factor is 1: plain bias-corrected momentum
-    np.copyto(adaptive, 1.0, where=~np.broadcast_to(tractable, adaptive.shape))
-    step *= adaptive
-    p -= step
-
-
-def _adabelief(p, g, s, h, t, lr, w):
-    _decay_weights(p, lr, h.weight_decay)
-    _lerp(s.m, g, 1 - h.beta1, w[1])
-    np.subtract(g, s.m, out=w[0])
-    belief = s.s
-    _ema_square(belief, w[0], h.beta2, w[1])
-    belief += h.eps
-    denom = np.divide(s.s, 1 - h.pow("beta2", t), out=w[1])
-    np.sqrt(denom, out=denom)
-    denom += h.eps
-    _add_scaled_ratio(p, s.m, denom, lr / (1 - h.pow("beta1", t)), w[1])
-
-
-def _lion(p, g, s, h, t, lr, w):
-    _decay_weights(p, lr, h.weight_decay)
-    c = np.multiply(s.m, h.beta1, out=w[0])
-    c += np.multiply(g, 1 - h.beta1, out=w[1])
-    np.sign(c, out=c)
-    c *= lr
-    p -= c
-    _lerp(s.m, g, 1 - h.beta2, w[1])
-
-
-def _qhm(p, g, s, h, t, lr, w):
-    g = _l2(g, p, h.weight_decay, w[0])
-    _lerp(s.buf, g, 1 - h.momentum, w[1])
-    step = np.multiply(g, 1 - h.nu, out=w[1])
-    step += np.multiply(s.buf, h.nu, out=w[2])
-    step *= lr
-    p -= step
-
-
-def _qhadam(p, g, s, h, t, lr, w):
-    g = _l2(g, p, h.weight_decay, w[0])
-    _lerp(s.m, g, 1 - h.beta1, w[1])
-    _ema_square(s.v, g, h.beta2, w[1])
-    num = np.multiply(s.m, h.nu1 / (1 - h.pow("beta1", t)), out=w[1])
-    num += np.multiply(g, 1 - h.nu1, out=w[2])
-    den = np.multiply(g, g, out=w[2])
-    den *= 1 - h.nu2
-    den += np.multiply(s.v, h.nu2 / (1 - h.pow("beta2", t)), out=w[3])
-    np.sqrt(den, out=den)
-    den += h.eps
-    _add_scaled_ratio(p, num, den, lr, w[1])
+def _state_type(name: str, fields: tuple[str, ...]) -> type:
+    key = (name, fields)
+    if key not in _STATE_TYPES:
+        title = "".join(part.capitalize() for part in name.split("_"))
+        _STATE_TYPES[key] = namedtuple(f"{title}State", ("step",) + fields)
+    return _STATE_TYPES[key]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -463,96 +589,123 @@ def _qhadam(p, g, s, h, t, lr, w):
 _DAMPENING = Param("dampening", r"\tau", 0.0, "dampening: the share of the gradient left out of the velocity",
                    low=0.0, high=1.0)
 _NU = Param("nu", r"\nu", 0.7, "immediate discount: 0 is plain SGD, 1 is momentum", low=0.0, high=1.0)
+_ADAM_STEP = r"\theta_t = \theta_{t-1} - \alpha \frac{\hat m_t}{\sqrt{\hat v_t} + \varepsilon}"
 _ADAM_LATEX = (r"m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t,\quad v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2"
-               r"\\ \hat m_t = \frac{m_t}{1-\beta_1^t},\quad \hat v_t = \frac{v_t}{1-\beta_2^t},\quad"
-               r"\theta_t = \theta_{t-1} - \alpha \frac{\hat m_t}{\sqrt{\hat v_t} + \varepsilon}")
+               r"\\ \hat m_t = \frac{m_t}{1-\beta_1^t},\quad \hat v_t = \frac{v_t}{1-\beta_2^t},\quad" + _ADAM_STEP)
+_MAXIMIZE_EDIT = ("maximize", True, r"\theta_t = \theta_{t-1} -", r"\theta_t = \theta_{t-1} +")
+_ADAM_EDITS = (
+    ("eps_placement", "inside", r"\sqrt{\hat v_t} + \varepsilon", r"\sqrt{\hat v_t + \varepsilon}"),
+    ("eps_placement", "keras", _ADAM_STEP,
+     r"\theta_t = \theta_{t-1} - \alpha\frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t}"
+     r" \frac{m_t}{\sqrt{v_t} + \hat\varepsilon}"),
+    ("bias_correction", False, r"\hat m_t = \frac{m_t}{1-\beta_1^t},\quad \hat v_t = \frac{v_t}{1-\beta_2^t}",
+     r"\hat m_t = m_t,\quad \hat v_t = v_t"),
+    _MAXIMIZE_EDIT,
+)
+_AMSGRAD_LATEX = _ADAM_LATEX.replace(r"\hat v_t = \frac{v_t}", r"\hat v_t = \frac{\max_{s\le t} v_s}")
+_ADAMW_LATEX = _ADAM_LATEX.replace(r"\theta_t = \theta_{t-1} -", r"\theta_t = \theta_{t-1}(1-\alpha\lambda) -")
 
 
 def _adam_params(lr: float, weight_decay: Param) -> tuple[Param, ...]:
     return (_lr(lr), BETA1, BETA2, _eps(1e-8), weight_decay)
 
 
+def _adam_like(name: str, title: str, latex: str, weight_decay: Param, rule, state, decoupled: bool,
+               variant=None, edits=()) -> OptimizerSpec:
+    params = _adam_params(1e-3, weight_decay) + (BIAS_CORRECTION, MAXIMIZE, _eps_placement("outside", "inside",
+                                                                                            "keras"))
+    return OptimizerSpec(name, title, params + ((AMSGRAD,) if variant else ()), state, latex, rule,
+                         _adam_prepare(decoupled), family="adam", variant=variant, latex_edits=_ADAM_EDITS + edits)
+
+
 SPECS: dict[str, OptimizerSpec] = {spec.name: spec for spec in [
-    OptimizerSpec("sgd", "SGD", (_lr(1e-3), _weight_decay()), (),
-                  r"\theta_t = \theta_{t-1} - \alpha g_t", _sgd),
-    OptimizerSpec("momentum", "SGD with momentum", (_lr(1e-3), MOMENTUM, _DAMPENING, _weight_decay()), ("buf",),
-                  r"b_t = \mu b_{t-1} + (1-\tau) g_t,\quad \theta_t = \theta_{t-1} - \alpha b_t", _sgd),
-    OptimizerSpec("nesterov", "Nesterov momentum", (_lr(1e-3), MOMENTUM, _weight_decay()), ("buf",),
+    OptimizerSpec("sgd", "SGD", (_lr(1e-3), _weight_decay(), MAXIMIZE), (),
+                  r"\theta_t = \theta_{t-1} - \alpha g_t", sgd_rule, _sgd_prepare, latex_edits=(_MAXIMIZE_EDIT,)),
+    OptimizerSpec("momentum", "SGD with momentum", (_lr(1e-3), MOMENTUM, _DAMPENING, _weight_decay(), MAXIMIZE),
+                  ("buf",), r"b_t = \mu b_{t-1} + (1-\tau) g_t,\quad \theta_t = \theta_{t-1} - \alpha b_t",
+                  momentum_rule, _momentum_prepare(nesterov=False), latex_edits=(_MAXIMIZE_EDIT,)),
+    OptimizerSpec("nesterov", "Nesterov momentum", (_lr(1e-3), MOMENTUM, _weight_decay(), MAXIMIZE), ("buf",),
                   r"b_t = \mu b_{t-1} + g_t,\quad \theta_t = \theta_{t-1} - \alpha (g_t + \mu b_t)",
-                  partial(_sgd, nesterov=True)),
+                  momentum_rule, _momentum_prepare(nesterov=True), latex_edits=(_MAXIMIZE_EDIT,)),
     OptimizerSpec("adagrad", "AdaGrad",
                   (_lr(1e-2), Param("lr_decay", r"\eta", 0.0, "learning-rate decay: α/(1+(t−1)η)", low=0.0),
                    _weight_decay(), Param("initial_accumulator_value", r"G_0", 0.0,
                                           "starting value of the sum of squared gradients", low=0.0),
-                   _eps(1e-10)),
+                   _eps(1e-10), MAXIMIZE, _eps_placement("outside", "inside")),
                   ("sum",),
                   r"G_t = G_{t-1} + g_t^2,\quad \theta_t = \theta_{t-1} - \frac{\alpha}{1+(t-1)\eta}"
-                  r"\frac{g_t}{\sqrt{G_t}+\varepsilon}", _adagrad, family="adaptive",
-                  state_fill={"sum": "initial_accumulator_value"}),
+                  r"\frac{g_t}{\sqrt{G_t}+\varepsilon}", adagrad_rule, _adagrad_prepare, family="adaptive",
+                  state_fill={"sum": "initial_accumulator_value"},
+                  latex_edits=(("eps_placement", "inside", r"\sqrt{G_t}+\varepsilon", r"\sqrt{G_t+\varepsilon}"),
+                               _MAXIMIZE_EDIT)),
     OptimizerSpec("rmsprop", "RMSProp",
                   (_lr(1e-2), Param("alpha", r"\rho", 0.99, "smoothing constant of the mean of g²", low=0.0,
                                     high=1.0, high_open=True),
                    _eps(1e-8), _weight_decay(), Param("momentum", r"\mu", 0.0, "momentum", low=0.0, high=1.0,
                                                       high_open=True),
-                   Param("centered", r"\text{centered}", False, "divide by the variance estimate v − E[g]²",
-                         kind="bool")),
+                   _switch("centered", "divide by the variance estimate v − E[g]²"), MAXIMIZE,
+                   _eps_placement("outside", "inside")),
                   ("v", "g_avg", "buf"),
                   r"v_t = \rho v_{t-1} + (1-\rho) g_t^2,\quad b_t = \mu b_{t-1} + \frac{g_t}{\sqrt{v_t}+"
-                  r"\varepsilon},\quad \theta_t = \theta_{t-1} - \alpha b_t", _rmsprop, family="adaptive"),
+                  r"\varepsilon},\quad \theta_t = \theta_{t-1} - \alpha b_t", rmsprop_rule, _rmsprop_prepare,
+                  family="adaptive",
+                  latex_edits=(("eps_placement", "inside", r"\sqrt{v_t}+\varepsilon", r"\sqrt{v_t+\varepsilon}"),
+                               _MAXIMIZE_EDIT)),
     OptimizerSpec("adadelta", "Adadelta",
                   (_lr(1.0), Param("rho", r"\rho", 0.9, "decay rate of both running averages", low=0.0, high=1.0),
-                   _eps(1e-6), _weight_decay()),
+                   _eps(1e-6), _weight_decay(), MAXIMIZE),
                   ("v", "u"),
                   r"v_t = \rho v_{t-1} + (1-\rho) g_t^2,\quad \Delta_t = \frac{\sqrt{u_{t-1}+\varepsilon}}"
                   r"{\sqrt{v_t+\varepsilon}} g_t,\quad u_t = \rho u_{t-1} + (1-\rho)\Delta_t^2,\quad"
-                  r"\theta_t = \theta_{t-1} - \alpha\Delta_t", _adadelta, family="adaptive", scratch=3),
-    OptimizerSpec("adam", "Adam", _adam_params(1e-3, _weight_decay()) + (BIAS_CORRECTION,), ("m", "v"),
-                  _ADAM_LATEX, _adam, family="adam"),
-    OptimizerSpec("amsgrad", "AMSGrad", _adam_params(1e-3, _weight_decay()) + (BIAS_CORRECTION,),
-                  ("m", "v", "v_max"),
-                  _ADAM_LATEX.replace(r"\hat v_t = \frac{v_t}", r"\hat v_t = \frac{\max_{s\le t} v_s}"),
-                  partial(_adam, amsgrad=True), family="adam"),
-    OptimizerSpec("adamw", "AdamW", _adam_params(1e-3, _weight_decay(1e-2, decoupled=True)) + (BIAS_CORRECTION,),
-                  ("m", "v"),
-                  _ADAM_LATEX.replace(r"\theta_t = \theta_{t-1}", r"\theta_t = \theta_{t-1}(1-\alpha\lambda)"),
-                  partial(_adam, decoupled=True), family="adam"),
+                  r"\theta_t = \theta_{t-1} - \alpha\Delta_t", adadelta_rule, _adadelta_prepare, family="adaptive",
+                  latex_edits=(_MAXIMIZE_EDIT,)),
+    _adam_like("adam", "Adam", _ADAM_LATEX, _weight_decay(), adam_rule, ("m", "v"), decoupled=False),
+    _adam_like("amsgrad", "AMSGrad", _AMSGRAD_LATEX, _weight_decay(), amsgrad_rule, ("m", "v", "v_max"),
+               decoupled=False),
+    _adam_like("adamw", "AdamW", _ADAMW_LATEX, _weight_decay(1e-2, decoupled=True), adam_rule, ("m", "v"),
+               decoupled=True, variant=("amsgrad", True, amsgrad_rule, ("m", "v", "v_max")),
+               edits=(("amsgrad", True, r"\hat v_t = \frac{v_t}", r"\hat v_t = \frac{\max_{s\le t} v_s}"),)),
     OptimizerSpec("nadam", "NAdam",
                   _adam_params(2e-3, _weight_decay()) + (
                       Param("momentum_decay", r"\psi", 4e-3, "momentum schedule: μ_t = β₁(1 − ½·0.96^{tψ})",
-                            low=0.0),),
+                            low=0.0), DECOUPLED, MAXIMIZE),
                   ("m", "v", "mu_product"),
                   r"\mu_t = \beta_1(1-\tfrac12 0.96^{t\psi}),\quad \theta_t = \theta_{t-1} - \alpha\left("
                   r"\frac{\mu_{t+1} m_t}{1-\prod_{i\le t+1}\mu_i} + \frac{(1-\mu_t) g_t}{1-\prod_{i\le t}\mu_i}"
-                  r"\right)\Big/\left(\sqrt{\hat v_t}+\varepsilon\right)", _nadam, family="adam", scratch=3),
-    OptimizerSpec("radam", "RAdam", _adam_params(1e-3, _weight_decay()), ("m", "v"),
+                  r"\right)\Big/\left(\sqrt{\hat v_t}+\varepsilon\right)", nadam_rule, _nadam_prepare,
+                  family="adam", shared="mu_product", latex_edits=(_MAXIMIZE_EDIT,)),
+    OptimizerSpec("radam", "RAdam", _adam_params(1e-3, _weight_decay()) + (DECOUPLED, MAXIMIZE), ("m", "v"),
                   r"\rho_t = \rho_\infty - \frac{2t\beta_2^t}{1-\beta_2^t},\quad \theta_t = \theta_{t-1} - "
                   r"\alpha \hat m_t \cdot \begin{cases} r_t \frac{\sqrt{1-\beta_2^t}}{\sqrt{v_t}+\varepsilon} & "
-                  r"\rho_t > 5 \\ 1 & \text{otherwise}\end{cases}", _radam, family="adam", scratch=3),
-    OptimizerSpec("adamax", "Adamax", _adam_params(2e-3, _weight_decay()), ("m", "u"),
+                  r"\rho_t > 5 \\ 1 & \text{otherwise}\end{cases}", radam_rule, _radam_prepare, family="adam",
+                  latex_edits=(_MAXIMIZE_EDIT,)),
+    OptimizerSpec("adamax", "Adamax", _adam_params(2e-3, _weight_decay()) + (MAXIMIZE,), ("m", "u"),
                   r"u_t = \max(\beta_2 u_{t-1}, |g_t| + \varepsilon),\quad \theta_t = \theta_{t-1} - "
-                  r"\frac{\alpha}{1-\beta_1^t}\frac{m_t}{u_t}", _adamax, family="adam"),
+                  r"\frac{\alpha}{1-\beta_1^t}\frac{m_t}{u_t}", adamax_rule, _adamax_prepare, family="adam",
+                  latex_edits=(_MAXIMIZE_EDIT,)),
     OptimizerSpec("adabelief", "AdaBelief", _adam_params(1e-3, _weight_decay(decoupled=True))[:3]
                   + (_eps(1e-16), _weight_decay(decoupled=True)), ("m", "s"),
                   r"s_t = \beta_2 s_{t-1} + (1-\beta_2)(g_t - m_t)^2 + \varepsilon,\quad \theta_t = "
-                  r"\theta_{t-1} - \alpha \frac{\hat m_t}{\sqrt{\hat s_t} + \varepsilon}", _adabelief,
-                  family="adam"),
+                  r"\theta_{t-1} - \alpha \frac{\hat m_t}{\sqrt{\hat s_t} + \varepsilon}", adabelief_rule,
+                  _adabelief_prepare, family="adam"),
     OptimizerSpec("lion", "Lion",
                   (_lr(1e-4), BETA1, _beta("beta2", r"\beta_2", 0.99, "decay rate of the momentum"),
                    _weight_decay(decoupled=True)), ("m",),
                   r"c_t = \beta_1 m_{t-1} + (1-\beta_1) g_t,\quad \theta_t = \theta_{t-1} - \alpha\,"
-                  r"\mathrm{sign}(c_t),\quad m_t = \beta_2 m_{t-1} + (1-\beta_2) g_t", _lion),
+                  r"\mathrm{sign}(c_t),\quad m_t = \beta_2 m_{t-1} + (1-\beta_2) g_t", lion_rule, _lion_prepare),
     OptimizerSpec("qhm", "QHM",
                   (_lr(1e-3), _beta("momentum", r"\beta", 0.999, "decay rate of the momentum buffer"), _NU,
                    _weight_decay()), ("buf",),
                   r"b_t = \beta b_{t-1} + (1-\beta) g_t,\quad \theta_t = \theta_{t-1} - \alpha[(1-\nu) g_t"
-                  r" + \nu b_t]", _qhm, scratch=3),
+                  r" + \nu b_t]", qhm_rule, _qhm_prepare),
     OptimizerSpec("qhadam", "QHAdam",
                   (_lr(1e-3), _beta("beta1", r"\beta_1", 0.995, BETA1.help), BETA2,
                    Param("nu1", r"\nu_1", 0.7, "immediate discount of the first moment", low=0.0, high=1.0),
                    Param("nu2", r"\nu_2", 1.0, "immediate discount of the second moment", low=0.0, high=1.0),
                    _eps(1e-8), _weight_decay()), ("m", "v"),
                   r"\theta_t = \theta_{t-1} - \alpha\frac{(1-\nu_1) g_t + \nu_1 \hat m_t}"
-                  r"{\sqrt{(1-\nu_2) g_t^2 + \nu_2 \hat v_t} + \varepsilon}", _qhadam, family="adam", scratch=4),
+                  r"{\sqrt{(1-\nu_2) g_t^2 + \nu_2 \hat v_t} + \varepsilon}", qhadam_rule, _qhadam_prepare,
+                  family="adam"),
 ]}
 
 
@@ -560,4 +713,3 @@ def optimizer(name: str, schedule: Schedule | None = None, **hparams) -> Optimiz
     """Build an optimizer by name, validating every hyperparameter against its spec."""
     spec = lookup(SPECS, name, "optimizer")
     return Optimizer(spec, resolve(spec.params, hparams, spec.name), schedule)
-

@@ -15,7 +15,7 @@ class Param:
 
     `low`/`high` bound the range; `*_open` says whether that end is excluded. `log` asks for a log-scale
     control; with `low == 0` and `low_open=False` the control must also offer exactly 0 (as for ε).
-    `kind` is "float", "int" or "bool"; bools have no range.
+    `kind` is "float", "int", "bool" or "choice" (one of the strings in `choices`); bools and choices have no range.
     """
 
     name: str
@@ -28,10 +28,13 @@ class Param:
     high_open: bool = False
     log: bool = False
     kind: str = "float"
+    choices: tuple[str, ...] = ()
 
     def describe_range(self) -> str:
         if self.kind == "bool":
             return "True or False"
+        if self.kind == "choice":
+            return "one of " + ", ".join(repr(c) for c in self.choices)
         left = "(" if self.low_open or self.low == -math.inf else "["
         right = ")" if self.high_open or self.high == math.inf else "]"
         return f"{left}{_fmt_bound(self.low)}, {_fmt_bound(self.high)}{right}"
@@ -42,12 +45,16 @@ class Param:
         return above & below
 
     def validate(self, value: Any, owner: str = "") -> Any:
-        """Return `value` as a float, int, bool or 1-D float array; raise ValueError naming the range."""
+        """Return `value` as a float, int, bool, choice or 1-D float array; raise ValueError naming the range."""
         where = f"{owner} " if owner else ""
         if self.kind == "bool":
             if isinstance(value, (bool, np.bool_)):
                 return bool(value)
             raise ValueError(f"{where}{self.name} must be True or False, got {value!r}")
+        if self.kind == "choice":
+            if isinstance(value, str) and value in self.choices:
+                return value
+            raise ValueError(f"{where}{self.name} must be {self.describe_range()}, got {value!r}")
         try:
             array = np.asarray(value, dtype=float)
         except (TypeError, ValueError):

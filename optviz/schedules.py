@@ -92,6 +92,12 @@ class Schedule:
         warm = _linear(base, np.minimum(t, self.warmup), self.warmup_start_factor, 1.0, self.warmup)
         return np.where(t < self.warmup, warm, main)
 
+    def coefficients(self, t):
+        """(a, b) with schedule(base, t) = a·base + b: every schedule here is affine in the base rate, so a batch of
+        base rates (a sweep's lr axis) needs the schedule evaluated once per step, not once per configuration."""
+        b = self(0.0, t)
+        return self(1.0, t) - b, b
+
     def values(self, base: float, steps: int) -> np.ndarray:
         """The learning rate at each of `steps` optimizer steps."""
         return np.broadcast_to(self(base, np.arange(steps)), (steps,)).astype(float)

@@ -206,3 +206,24 @@ def test_losses_evaluated_at_the_end_equal_losses_evaluated_step_by_step(surface
     for i in (0, 17, 39):
         alone = optviz.run(surf, "adam", starts[i], 150, lr=0.02, record="path")
         np.testing.assert_array_equal(alone.loss, each_step.loss[:, i])
+
+
+@pytest.mark.parametrize("placement", ["outside", "inside", "keras"])
+@pytest.mark.parametrize("name", ["adam", "amsgrad", "adamw"])
+def test_effective_step_follows_the_eps_placement(name, placement):
+    """Without weight decay the effective step is exactly the update taken, wherever ε sits."""
+    traj = optviz.run("rosenbrock", name, start=START, steps=30, lr=0.02, eps=1e-3, weight_decay=0.0,
+                      eps_placement=placement)
+    np.testing.assert_allclose(traj.trace["update"], -traj.trace["effective_step"], rtol=1e-11, atol=1e-15)
+
+
+def test_the_rule_in_latex_follows_the_settings():
+    spec = optviz.OPTIMIZERS["adam"]
+    assert r"\sqrt{\hat v_t} + \varepsilon" in spec.rule_latex()
+    assert r"\sqrt{\hat v_t + \varepsilon}" in spec.rule_latex({**spec.defaults, "eps_placement": "inside"})
+    assert r"\hat\varepsilon" in spec.rule_latex({**spec.defaults, "eps_placement": "keras"})
+    adamw = optviz.OPTIMIZERS["adamw"]
+    assert r"\max_{s\le t} v_s" in adamw.rule_latex({**adamw.defaults, "amsgrad": True})
+    assert r"\max" not in adamw.rule_latex()
+    sgd = optviz.OPTIMIZERS["sgd"]
+    assert r"\theta_{t-1} + \alpha" in sgd.rule_latex({**sgd.defaults, "maximize": True})

@@ -122,7 +122,7 @@ def test_eps_zero_is_accepted(name):
 def test_defaults_fill_what_is_not_given():
     opt = optviz.optimizer("adam", lr=0.01)
     assert opt.hparams == {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0,
-                           "bias_correction": True}
+                           "bias_correction": True, "maximize": False, "eps_placement": "outside"}
 
 
 def test_hyperparameter_arrays_must_be_one_dimensional_and_equally_long():

@@ -223,7 +223,7 @@ def test_tune_matches_an_explicit_loop_and_never_picks_a_diverged_rate():
     key, config, traj = explicit_best("rosenbrock", "sgd", [{"lr": lr} for lr in lrs])
     assert result.diverged.any() and not result.diverged[result.index]
     assert result.lr == config["lr"] and result.value == traj.final_loss
-    assert result.hparams == {"lr": config["lr"], "weight_decay": 0.0}
+    assert result.hparams == {"lr": config["lr"], "weight_decay": 0.0, "maximize": False}
     np.testing.assert_array_equal(result.curve, np.where(result.diverged, np.nan, result.final_loss))
     assert result.curve.shape == lrs.shape and result.also is None
 

@@ -182,6 +182,8 @@ def reference_for(name: str, hparams: dict) -> tuple[str, str, dict]:
     reference's own default (torch's or the paper's), so the "defaults" cases also check optviz's defaults.
     """
     kwargs = dict(hparams)
+    if kwargs.pop("eps_placement", "outside") != "outside":
+        raise ValueError("torch puts ε outside the root only; the other placements are checked in the tests")
     if "beta1" in kwargs or "beta2" in kwargs:
         default = {"lion": (0.9, 0.99), "qhadam": (0.995, 0.999)}.get(name, (0.9, 0.999))
         kwargs["betas"] = (kwargs.pop("beta1", default[0]), kwargs.pop("beta2", default[1]))
@@ -269,6 +271,29 @@ CASES: list[tuple[str, dict]] = [
     ("qhadam", {"lr": 0.01, "nu1": 0.8, "nu2": 0.5}),
     ("qhadam", {"lr": 0.01, "beta1": 0.9, "beta2": 0.99, "weight_decay": 0.1}),
     ("qhadam", {"lr": 0.01, "eps": 0.0, "nu2": 0.9}),
+    # gradient ascent (torch's maximize): small steps, since ascent amplifies rounding differences
+    ("sgd", {"lr": 1e-4, "maximize": True}),
+    ("momentum", {"lr": 2e-5, "maximize": True}),
+    ("nesterov", {"lr": 2e-5, "maximize": True, "weight_decay": 0.1}),
+    ("adagrad", {"lr": 0.02, "maximize": True}),
+    ("rmsprop", {"lr": 1e-3, "maximize": True, "centered": True}),
+    ("adadelta", {"lr": 0.5, "maximize": True}),
+    ("adam", {"lr": 0.005, "maximize": True}),
+    ("amsgrad", {"lr": 0.005, "maximize": True}),
+    ("adamw", {"lr": 0.005, "maximize": True}),
+    ("nadam", {"lr": 0.005, "maximize": True}),
+    ("radam", {"lr": 0.005, "maximize": True}),
+    ("adamax", {"lr": 0.005, "maximize": True}),
+    # AdamW with AMSGrad, NAdam and RAdam with decoupled weight decay
+    ("adamw", {"lr": 0.02, "amsgrad": True}),
+    ("adamw", {"lr": 0.01, "amsgrad": True, "weight_decay": 0.3, "beta2": 0.9}),
+    ("adamw", {"lr": 0.01, "amsgrad": True, "maximize": True, "eps": 1e-4}),
+    ("nadam", {"lr": 0.01, "weight_decay": 0.2, "decoupled_weight_decay": True}),
+    ("nadam", {"lr": 0.01, "weight_decay": 0.5, "decoupled_weight_decay": True, "momentum_decay": 0.01}),
+    ("radam", {"lr": 0.01, "weight_decay": 0.2, "decoupled_weight_decay": True}),
+    ("radam", {"lr": 0.02, "weight_decay": 0.5, "decoupled_weight_decay": True, "beta2": 0.9}),
+    # ε outside the root, said explicitly: torch's placement
+    ("adam", {"lr": 0.01, "eps": 1e-3, "eps_placement": "outside"}),
 ]
 
 # optimizer + schedule runs: (optimizer, hparams, schedule name, schedule params, warmup, warmup_start_factor)

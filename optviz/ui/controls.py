@@ -30,6 +30,8 @@ def number_text(value) -> str:
     """Compact display of a number: 0.001 → 1e-03, 0.9 → 0.9."""
     if isinstance(value, bool):
         return "on" if value else "off"
+    if isinstance(value, str):  # a choice, such as eps_placement
+        return value
     if value == 0:
         return "0"
     if abs(value) < 1e-3 or abs(value) >= 1e4:
@@ -145,6 +147,8 @@ def param_control(param: Param, key: str):
     label = f"${param.symbol}$ {param.name.replace('_', ' ')}"
     if param.kind == "bool":
         return st.toggle(label, key=key, help=param.help)
+    if param.kind == "choice":
+        return st.selectbox(label, param.choices, key=key, help=param.help)
     if param.kind == "int":
         high = int(param.high) if math.isfinite(param.high) else None
         return st.number_input(label, min_value=int(param.low), max_value=high, step=1, key=key, help=param.help)

@@ -340,11 +340,11 @@ def _equations(settings: Settings, labels: list[str]) -> None:
     for entry, label in zip(settings.entries, labels):
         spec = OPTIMIZERS[entry.optimizer]
         st.markdown(f"**{plain(label)}**")
-        st.latex(spec.latex)
+        st.latex(spec.rule_latex(entry.hparams))
         values = ", ".join(f"{p.symbol} = {latex_number(entry.hparams[p.name])}" for p in spec.params
-                           if p.kind != "bool")
+                           if p.kind not in ("bool", "choice"))
         switches = [f"{p.name.replace('_', ' ')} {number_text(entry.hparams[p.name])}" for p in spec.params
-                    if p.kind == "bool"]
+                    if p.kind in ("bool", "choice")]
         st.latex(values + (r"\quad \text{" + ", ".join(switches) + "}" if switches else ""))
         if entry.schedule != "constant" or entry.schedule_params:
             st.latex(SCHEDULES[entry.schedule].latex)

@@ -234,6 +234,10 @@ def _parse_value(text: str, param: Param):
         if text.lower() in ("0", "false", "no", "off"):
             return False
         raise ValueError(f"{param.name} must be true or false, got {_show(text)}")
+    if param.kind == "choice":
+        if text in param.choices:
+            return text
+        raise ValueError(f"{param.name} must be one of {', '.join(param.choices)}, got {_show(text)}")
     try:
         return float(text)
     except ValueError:
@@ -279,7 +283,7 @@ def _fmt(value) -> str:
     """Shortest text that reads back to exactly the same number."""
     if isinstance(value, bool):
         return "1" if value else "0"
-    if isinstance(value, int):
+    if isinstance(value, (int, str)):
         return str(value)
     text = repr(float(value))
     return text[:-2] if text.endswith(".0") else text
