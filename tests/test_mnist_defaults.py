@@ -78,8 +78,6 @@ KERAS = {
     "rmsprop": (keras_rmsprop, dict(lr=0.001, rho=0.9, epsilon=1e-7)),
     "sgd": (keras_sgd, dict(lr=0.01)),
 }
-# the rules whose Keras form needs an option optviz.optimizers has (rather than only other values)
-MATCHED = [name for name in KERAS if not framework_hparams("keras", name)[1]]
 
 
 def optviz_trajectory(name: str, hparams: dict, start: np.ndarray) -> np.ndarray:
@@ -91,7 +89,7 @@ def optviz_trajectory(name: str, hparams: dict, start: np.ndarray) -> np.ndarray
     return theta
 
 
-@pytest.mark.parametrize("name", MATCHED)
+@pytest.mark.parametrize("name", list(KERAS))
 def test_keras_preset_updates_follow_kerass_documented_algorithm(name):
     start = np.linspace(-1.5, 2.0, SIZE)
     reference, keras_defaults = KERAS[name]
