@@ -195,21 +195,20 @@ def _page_connected():
     return lambda: server.is_active_session(session_id)
 
 
-def _buttons(data, config: JobConfig | None, busy: bool) -> bool:
+def _buttons(data, config: JobConfig | None) -> bool:
     """Train, and the classic comparison in two lengths, with how long each takes on this server."""
     speed = _speed("cnn", (), CLASSIC_BATCH)
     n_train, n_test = len(data.y_train), len(data.y_test)
     classic, lesson = (duration(estimated_seconds(speed, len(CLASSIC), e, n_train, n_test))
                        for e in (CLASSIC_EPOCHS, LESSON_EPOCHS))
     cols = st.columns([1, 2.2, 1.6])
-    pressed = cols[0].button("Train", key="mnist.train", type="primary", disabled=config is None or busy,
-                             width="stretch")
+    pressed = cols[0].button("Train", key="mnist.train", type="primary", disabled=config is None, width="stretch")
     cols[1].button("Classic comparison (CNN, Keras defaults)", key="mnist.classic", on_click=_classic,
-                   args=(CLASSIC_EPOCHS,), disabled=busy, width="stretch",
+                   args=(CLASSIC_EPOCHS,), width="stretch",
                    help="Adadelta, Adagrad, Adam, RMSprop and SGD at Keras's defaults, batch 64, 10 epochs: the "
                         "widely read comparison. Starts at once.")
     cols[2].button(f"Lesson version ({LESSON_EPOCHS} epochs)", key="mnist.lesson", on_click=_classic,
-                   args=(LESSON_EPOCHS,), disabled=busy, width="stretch",
+                   args=(LESSON_EPOCHS,), width="stretch",
                    help="The same comparison, shorter, to fit in a lesson. Starts at once.")
     times = (f"On this server now ({speed[0]:,.0f} CNN digits/s measured): the classic comparison takes ≈ {classic} "
              f"({len(CLASSIC)} optimizers × {CLASSIC_EPOCHS} epochs of {n_train:,} digits), the lesson version "
@@ -402,7 +401,7 @@ def render() -> None:
         return
     st.caption(f"Dataset: {plain(data.source)}")
     config = _controls(data)
-    if _buttons(data, config, busy=False) and config is not None:
+    if _buttons(data, config) and config is not None:
         _start(data, config)
         st.rerun()
     if job is None:
