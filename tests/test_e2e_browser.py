@@ -283,7 +283,7 @@ def loss_points(page) -> int:
 def test_mnist_trains_live_on_the_offline_subset_and_stops(page):
     page.get_by_role("tab", name="MNIST").click()
     wait_for(lambda: page.get_by_text("Dataset:").count() > 0)
-    assert "5,000-digit" in page.get_by_text("Dataset:").first.text_content()  # no download, no cache here
+    assert "subset shipped with optviz" in page.get_by_text("Dataset:").first.text_content()  # no download here
     epochs = page.get_by_label("Epochs")
     epochs.fill("20")
     epochs.press("Enter")

@@ -119,3 +119,14 @@ def test_bad_settings_are_refused_on_the_page_not_in_the_thread(data):
     bad = JobConfig(["Adam"], ["adam"], [{"lr": -1.0}], (16,), 1, 64, 0)
     with pytest.raises(ValueError, match="lr"):
         TrainingJob(data, bad, slots=TrainingSlots(1))
+
+
+def test_a_cnn_job_on_the_first_digits_trains_every_optimizer_alike(data):
+    config = JobConfig(["Adam", "SGD"], ["adam", "sgd"], [{}, {"lr": 0.01}], (), 1, 64, 0, model="cnn",
+                       train_digits=128)
+    job = TrainingJob(data, config, slots=TrainingSlots(1)).start()
+    assert wait(lambda: job.seen() or job.finished, timeout=120) and not job.error and not job.stopped
+    assert len(job.data.y_train) == 128 and len(job.data.y_test) == len(data.y_test)
+    runs = list(job.runs.values())
+    assert all(run.model.n_params == runs[0].model.n_params and run.finished for run in runs)
+    assert [e["step"] for e in job.snapshot()["Adam"]][-1] == 2   # 128 digits in batches of 64

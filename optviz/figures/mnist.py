@@ -12,10 +12,13 @@ from .ticks import log_ticks
 AXIS = dict(showline=True, linecolor="#888", mirror=True, zeroline=False)
 
 
-def training_figure(histories: dict, *, names: dict | None = None, height: int = 380) -> go.Figure:
+def training_figure(histories: dict, *, names: dict | None = None, height: int = 380,
+                    epochs: int | None = None) -> go.Figure:
     """Left: training loss against samples seen (log y); right: test accuracy after each epoch.
 
     histories: label -> list of training events (dicts with samples, loss, and test_accuracy at epoch ends).
+    `epochs`, the planned number, fixes the accuracy panel's epoch axis from the start (before the first epoch
+    ends it is otherwise an empty, meaningless range).
     """
     colors = palette(list(histories), names)
     data, losses = [], []
@@ -36,8 +39,11 @@ def training_figure(histories: dict, *, names: dict | None = None, height: int =
                   xaxis=dict(AXIS, domain=[0, 0.55], title=dict(text="training digits seen")),
                   yaxis=dict(AXIS, type="log", title=dict(text="training loss"),
                              **log_ticks(np.concatenate(losses) if losses else [])),
-                  xaxis2=dict(AXIS, domain=[0.65, 1], anchor="y2", title=dict(text="epoch"), dtick=1),
-                  yaxis2=dict(AXIS, anchor="x2", title=dict(text="test accuracy (%)")),
+                  xaxis2=dict(AXIS, domain=[0.65, 1], anchor="y2", title=dict(text="epoch"), dtick=1,
+                              **({"range": [0.5, epochs + 0.5]} if epochs else {})),
+                  yaxis2=dict(AXIS, anchor="x2", title=dict(text="test accuracy (%)"),
+                              **({} if any("test_accuracy" in e for h in histories.values() for e in h)
+                                 else {"range": [0, 100]})),
                   legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"), margin=dict(l=70, r=20, t=50, b=50),
                   uirevision="training")
     return figure(data, layout)
@@ -126,14 +132,17 @@ def landscape_figure(landscape, *, names: dict | None = None, height: int = 520)
     return figure(data, layout)
 
 
-def digit_grid(images: np.ndarray, columns: int = 8) -> np.ndarray:
-    """Tile (n, 28, 28) images into one picture with 2-pixel white gaps, each image scaled to [0, 1]."""
+def digit_grid(images: np.ndarray, columns: int = 8, scale: int = 1) -> np.ndarray:
+    """Tile (n, h, w) images into one picture with 2-pixel white gaps, each image scaled to [0, 1] and enlarged
+    `scale` times by repeating pixels (3×3 filters stay crisp squares instead of a browser's blur)."""
     images = np.asarray(images, dtype=float)
-    n = len(images)
+    if scale > 1:
+        images = images.repeat(scale, axis=1).repeat(scale, axis=2)
+    n, h, w = images.shape
     rows = max(1, -(-n // columns))
     flat = images.reshape(n, -1)
     low, high = flat.min(axis=1), flat.max(axis=1)
     scaled = (images - low[:, None, None]) / np.where(high > low, high - low, 1.0)[:, None, None]
-    tiles = np.ones((rows * columns, 30, 30))  # white padding right and below each digit, and for empty slots
-    tiles[:n, :28, :28] = scaled
-    return tiles.reshape(rows, columns, 30, 30).transpose(0, 2, 1, 3).reshape(rows * 30, columns * 30)
+    tiles = np.ones((rows * columns, h + 2, w + 2))  # white padding right and below each image, and for empty slots
+    tiles[:n, :h, :w] = scaled
+    return tiles.reshape(rows, columns, h + 2, w + 2).transpose(0, 2, 1, 3).reshape(rows * (h + 2), columns * (w + 2))

@@ -1,6 +1,7 @@
-"""MNIST in NumPy: a verified loader, an MLP trained by optviz's optimizers as a stream of events, and the loss
-landscape around the trajectories. No Streamlit, Plotly or torch in here."""
+"""MNIST in NumPy: a verified loader, an MLP and a small CNN trained by optviz's optimizers as a stream of events,
+and the loss landscape around the trajectories. No Streamlit, Plotly or torch in here."""
 
+from .cnn import CNN
 from .data import (
     MNIST_SHA256,
     MnistData,
@@ -17,6 +18,6 @@ from .landscape import Landscape, loss_landscape
 from .model import MLP
 from .train import PRESETS, TrainingRun, confusion_matrix, train
 
-__all__ = ["MLP", "MNIST_SHA256", "PRESETS", "Landscape", "MnistData", "MnistDownloadError", "MnistFileError",
+__all__ = ["CNN", "MLP", "MNIST_SHA256", "PRESETS", "Landscape", "MnistData", "MnistDownloadError", "MnistFileError",
            "MnistUnavailableError", "TrainingRun", "confusion_matrix", "default_cache_dir", "fetch_url",
            "load_mnist", "load_mnist_subset", "loss_landscape", "read_idx", "train"]

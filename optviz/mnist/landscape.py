@@ -67,8 +67,8 @@ def loss_landscape(runs: Sequence[TrainingRun] | Mapping[str, TrainingRun], data
     alpha, beta = (_axis(np.concatenate([p[:, k] for p in paths.values()]), resolution, margin) for k in (0, 1))
     total = resolution * resolution + sum(len(p) for p in paths.values())
     report = progress or (lambda done, total: None)
-    model = MLP(next(iter(sizes)))
-    plane = _PlaneLoss(model, origin, directions, x, y)
+    model = _like(next(iter(labelled.values())).model)
+    plane = (_PlaneLoss if isinstance(model, MLP) else _WeightsPlaneLoss)(model, origin, directions, x, y)
     loss = np.empty((resolution, resolution))
     for j, b in enumerate(beta):
         loss[j] = plane.row(alpha, b)
@@ -155,6 +155,32 @@ class _PlaneLoss:
             self.acts[k] += bias
             h = self.acts[k]
         return mean_cross_entropy(h.astype(np.float64), self.y)
+
+
+class _WeightsPlaneLoss:
+    """Loss at θ* + α d₁ + β d₂ by setting the weights and evaluating the network (dropout off): for models
+    without the MLP's shortcut (the CNN's first layer is followed by pooling, and costs little anyway)."""
+
+    def __init__(self, model, origin: np.ndarray, directions: np.ndarray, x: np.ndarray, y: np.ndarray):
+        self.model, self.origin, self.x, self.y = model, origin, x, y
+        self.d1, self.d2 = np.ascontiguousarray(directions[:, 0]), np.ascontiguousarray(directions[:, 1])
+        self.row_origin = np.empty_like(origin)
+
+    def row(self, alpha: np.ndarray, b: float) -> np.ndarray:
+        np.multiply(self.d2, float(b), out=self.row_origin)
+        self.row_origin += self.origin
+        return np.array([self._at(a) for a in np.asarray(alpha, dtype=float).tolist()])
+
+    def _at(self, a: float) -> float:
+        w = self.model.flat
+        np.multiply(self.d1, a, out=w)
+        w += self.row_origin
+        return mean_cross_entropy(self.model.logits(self.x).astype(np.float64), self.y)
+
+
+def _like(model):
+    """A fresh network of the same architecture (its weights are overwritten point by point)."""
+    return MLP(model.sizes) if isinstance(model, MLP) else type(model)()
 
 
 def _labelled(runs) -> dict[str, TrainingRun]:

@@ -11,12 +11,64 @@ up in the epoch time at MNIST's size.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
 
-class MLP:
+class Network:
+    """What the networks here share: evaluation built on `_forward`, flat parameter views, and workspaces.
+
+    A subclass has `flat`, `params`, `dtype`, `n_classes`, `eval_chunk`, `_forward(x, ws, n)` (dropout off) and
+    `_new_workspace(n)`.
+    """
+
+    @property
+    def n_params(self) -> int:
+        return self.flat.size
+
+    def split(self, vector: np.ndarray) -> list[np.ndarray]:
+        """Views of a flat vector shaped like the parameters, e.g. of a weight snapshot."""
+        return _views(np.asarray(vector), [p.shape for p in self.params])
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """The output scores for every row of `x`, (N, classes), in chunks so the workspaces stay small."""
+        x = np.ascontiguousarray(x, dtype=self.dtype)
+        chunk = self.eval_chunk
+        out = np.empty((len(x), self.n_classes), dtype=self.dtype)
+        ws = self._workspace(min(chunk, len(x)) or 1)
+        for start in range(0, len(x), chunk):
+            rows = x[start:start + chunk]
+            out[start:start + len(rows)] = self._forward(rows, ws, len(rows))
+        return out
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """softmax(z_L) = exp(z − max z) / Σ exp(z − max z), row by row (the shift avoids overflow)."""
+        z = self.logits(x)
+        z -= z.max(axis=1, keepdims=True)
+        np.exp(z, out=z)
+        z /= z.sum(axis=1, keepdims=True)
+        return z
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.logits(x).argmax(axis=1)
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """(mean cross-entropy, accuracy) over (x, y)."""
+        z = self.logits(x).astype(np.float64)
+        return mean_cross_entropy(z, y), float(np.mean(z.argmax(axis=1) == y))
+
+    def _workspace(self, n: int):
+        """A workspace for at least n rows: the smallest one made so far that fits, else a new one for n."""
+        fits = [capacity for capacity in self._workspaces if capacity >= n]
+        if not fits:
+            self._workspaces[n] = self._new_workspace(n)
+            return self._workspaces[n]
+        return self._workspaces[min(fits)]
+
+
+class MLP(Network):
     """`sizes` = (inputs, hidden…, classes), e.g. (784, 256, 10). Parameters: W1, b1, W2, b2, …
 
     Weights are He-initialized, Wₗ ~ N(0, 2/fan_in), which keeps the variance of ReLU activations constant
@@ -40,6 +92,8 @@ class MLP:
         self._init_weights(np.random.default_rng(seed))
         self._workspaces: dict[int, _Workspace] = {}
 
+    eval_chunk = 1000
+
     @property
     def weights(self) -> list[np.ndarray]:
         return self.params[0::2]
@@ -49,12 +103,14 @@ class MLP:
         return self.params[1::2]
 
     @property
-    def n_params(self) -> int:
-        return self.flat.size
+    def n_classes(self) -> int:
+        return self.sizes[-1]
 
-    def split(self, vector: np.ndarray) -> list[np.ndarray]:
-        """Views of a flat vector shaped like the parameters (W1, b1, W2, …), e.g. of a weight snapshot."""
-        return _views(np.asarray(vector), [p.shape for p in self.params])
+    def first_layer_pictures(self) -> np.ndarray:
+        """W1 as one 28×28 picture per hidden unit, (hidden, 28, 28): what each unit responds to."""
+        w1 = self.weights[0]
+        side = math.isqrt(w1.shape[0])
+        return np.ascontiguousarray(w1.T).reshape(w1.shape[1], side, side)
 
     def _init_weights(self, rng: np.random.Generator) -> None:
         for w in self.weights:
@@ -107,42 +163,8 @@ class MLP:
             d *= alive
             delta = d
 
-    # -----------------------------------------------------------------------------------------------------------
-    # Evaluation (no gradients), in chunks so the workspaces stay small
-
-    def logits(self, x: np.ndarray, chunk: int = 1000) -> np.ndarray:
-        """The output scores z_L for every row of `x`, (N, classes)."""
-        x = np.asarray(x, dtype=self.dtype)
-        out = np.empty((len(x), self.sizes[-1]), dtype=self.dtype)
-        ws = self._workspace(min(chunk, len(x)) or 1)
-        for start in range(0, len(x), chunk):
-            rows = x[start:start + chunk]
-            out[start:start + len(rows)] = self._forward(rows, ws, len(rows))
-        return out
-
-    def probabilities(self, x: np.ndarray) -> np.ndarray:
-        """softmax(z_L) = exp(z − max z) / Σ exp(z − max z), row by row (the shift avoids overflow)."""
-        z = self.logits(x)
-        z -= z.max(axis=1, keepdims=True)
-        np.exp(z, out=z)
-        z /= z.sum(axis=1, keepdims=True)
-        return z
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        return self.logits(x).argmax(axis=1)
-
-    def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-        """(mean cross-entropy, accuracy) over (x, y)."""
-        z = self.logits(x).astype(np.float64)
-        return mean_cross_entropy(z, y), float(np.mean(z.argmax(axis=1) == y))
-
-    def _workspace(self, n: int) -> _Workspace:
-        """A workspace for at least n rows: the smallest one made so far that fits, else a new one for n."""
-        fits = [capacity for capacity in self._workspaces if capacity >= n]
-        if not fits:
-            self._workspaces[n] = _Workspace(self.sizes, n, self.dtype)
-            return self._workspaces[n]
-        return self._workspaces[min(fits)]
+    def _new_workspace(self, n: int) -> _Workspace:
+        return _Workspace(self.sizes, n, self.dtype)
 
 
 def mean_cross_entropy(logits: np.ndarray, y: np.ndarray) -> float:

@@ -1,4 +1,4 @@
-"""Training an MLP on MNIST with any optviz optimizer, as a stream of progress events.
+"""Training an MLP or the CNN on MNIST with any optviz optimizer, as a stream of progress events.
 
     run = train(data, "adam", epochs=5, lr=1e-3)
     for event in run:                      # dicts, every `eval_every` batches and at each epoch's end
@@ -10,8 +10,9 @@
 The parameters are updated by the same optimizer implementation as the 2-D races, `optviz.optimizer(...)`,
 through its in-place `step_`, with one optimizer state per parameter array (W1, b1, W2, b2, …).
 
-Fair comparisons: the seed alone fixes the initial weights and the order of the digits in every epoch, so
-runs with the same seed and different optimizers see exactly the same data from exactly the same start.
+Fair comparisons: the seed alone fixes the initial weights, the order of the digits in every epoch and the
+CNN's dropout masks, so runs with the same seed and different optimizers see exactly the same data (and drop
+the same units) from exactly the same start.
 Several runs stream side by side with zip: `for adam_event, sgd_event in zip(adam_run, sgd_run): ...`.
 """
 
@@ -27,6 +28,7 @@ from ..optimizers import Optimizer
 from ..optimizers import optimizer as make_optimizer
 from ..schedules import SCHEDULES, Schedule
 from ..schedules import schedule as make_schedule
+from .cnn import CNN
 from .model import MLP
 
 # Keyword arguments of train(). With Adam at lr 1e-3, batch 128, 5 epochs (benchmarks/bench_mnist.py):
@@ -40,11 +42,14 @@ FLUSH_EVERY = 16   # steps between two flushes of the optimizer state's subnorma
 SECOND_MOMENTS = ("v_max", "v", "s")   # the denominator's moment, as in optviz.engine: AMSGrad, Adam…, AdaBelief
 
 
-def train(data, optimizer: str | Optimizer = "adam", hidden: Sequence[int] = (256,), epochs: int = 5,
-          batch_size: int = 128, seed: int = 0, eval_every: int = 25, *, schedule: Schedule | str | None = None,
-          snapshots: int = 40, stats_every: int = 25, label: str | None = None,
-          **hparams) -> TrainingRun:
+def train(data, optimizer: str | Optimizer = "adam", hidden: Sequence[int] | None = None, epochs: int = 5,
+          batch_size: int = 128, seed: int = 0, eval_every: int = 25, *, model: str = "mlp",
+          schedule: Schedule | str | None = None, snapshots: int = 40, stats_every: int = 25,
+          label: str | None = None, **hparams) -> TrainingRun:
     """A training run to iterate: yields a progress dict every `eval_every` batches and at each epoch's end.
+
+    `model` is "mlp" (784-`hidden`-10, `hidden` by default (256,)) or "cnn" (the fixed convolutional network
+    of optviz.mnist.cnn, which takes no `hidden`).
 
     Every event has: "optimizer" (the label), "epoch" (1-based), "step" (optimizer steps so far),
     "samples" (digits seen so far), "loss" and "batch_accuracy" (means over the batches since the last
@@ -73,8 +78,53 @@ def train(data, optimizer: str | Optimizer = "adam", hidden: Sequence[int] = (25
             total_steps = epochs * math.ceil(len(data.y_train) / batch_size)
             schedule = _whole_run_schedule(schedule, total_steps)
         opt = make_optimizer(optimizer, schedule, **hparams)
-    return TrainingRun(data, opt, tuple(hidden), epochs, batch_size, seed, eval_every, snapshots,
+    return TrainingRun(data, opt, _architecture(model, hidden), epochs, batch_size, seed, eval_every, snapshots,
                        stats_every, label or opt.name)
+
+
+def _architecture(model: str, hidden: Sequence[int] | None) -> tuple[int, ...] | str:
+    """What TrainingRun builds: the MLP's hidden widths, or "cnn"."""
+    if model == "cnn":
+        if hidden is not None:
+            raise ValueError("the CNN's layers are fixed: give hidden only with model='mlp'")
+        return "cnn"
+    if model != "mlp":
+        raise ValueError(f"model must be 'mlp' or 'cnn', got {model!r}")
+    return tuple((256,) if hidden is None else hidden)
+
+
+def measured_speed(model: str = "mlp", hidden: Sequence[int] | None = None, batch_size: int = 64,
+                   steps: int = 12) -> tuple[float, float]:
+    """(training digits per second, evaluation digits per second) on this machine now, from a few Adam steps on
+    random digits after one warm-up step. The optimizers' own costs differ by less than a shared server's noise,
+    so one measurement serves for all of them."""
+    rng = np.random.default_rng(0)
+    n_train, n_test = batch_size * (steps + 1), 500
+    data = _Digits(rng.random((n_train, 784), dtype=np.float32), rng.integers(0, 10, n_train),
+                   rng.random((n_test, 784), dtype=np.float32), rng.integers(0, 10, n_test))
+    run = train(data, "adam", hidden, model=model, epochs=1, batch_size=batch_size, snapshots=3)
+    batches = np.arange(n_train).reshape(steps + 1, batch_size)
+    run._train_batch(batches[0])
+    seconds = []
+    for batch in batches[1:]:   # the median step: one burst of another process's load does not count
+        start = time.perf_counter()
+        run._train_batch(batch)
+        seconds.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    run.model.evaluate(data.x_test, data.y_test)
+    return batch_size / float(np.median(seconds)), n_test / (time.perf_counter() - start)
+
+
+def estimated_seconds(speed: tuple[float, float], runs: int, epochs: int, n_train: int, n_test: int) -> float:
+    """How long `runs` trainings of `epochs` epochs take at `speed` (from measured_speed), each epoch ending
+    with an evaluation of the test digits."""
+    training, evaluation = speed
+    return runs * epochs * (n_train / training + n_test / evaluation)
+
+
+class _Digits:
+    def __init__(self, x_train, y_train, x_test, y_test):
+        self.x_train, self.y_train, self.x_test, self.y_test = x_train, y_train, x_test, y_test
 
 
 def _whole_run_schedule(name: str, total_steps: int) -> Schedule:
@@ -97,7 +147,7 @@ class TrainingRun:
     model, statistics and snapshots are those of the last completed step).
     """
 
-    def __init__(self, data, opt: Optimizer, hidden: tuple[int, ...], epochs: int, batch_size: int, seed: int,
+    def __init__(self, data, opt: Optimizer, hidden: tuple[int, ...] | str, epochs: int, batch_size: int, seed: int,
                  eval_every: int, snapshots: int, stats_every: int, label: str):
         self.data = data
         self.optimizer = opt
@@ -107,12 +157,15 @@ class TrainingRun:
         self.eval_every = _positive("eval_every", eval_every)
         self.stats_every = _positive("stats_every", stats_every)
         _positive("snapshots", snapshots)
-        if any(not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
+        if hidden != "cnn" and any(not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
             raise ValueError(f"hidden must be a sequence of layer widths ≥ 1, got {hidden!r}")
         self.seed = seed
-        init_seq, order_seq = np.random.SeedSequence(seed).spawn(2)   # independent streams: init and data order
+        # independent streams: initial weights, order of the digits, dropout masks (the CNN's)
+        init_seq, order_seq, dropout_seq = np.random.SeedSequence(seed).spawn(3)
         self._order_rng = np.random.default_rng(order_seq)
-        self.model = MLP((data.x_train.shape[1], *hidden, N_CLASSES), seed=np.random.default_rng(init_seq))
+        init_rng = np.random.default_rng(init_seq)
+        self.model = (CNN(init_rng, dropout_rng=np.random.default_rng(dropout_seq)) if hidden == "cnn" else
+                      MLP((data.x_train.shape[1], *hidden, N_CLASSES), seed=init_rng))
         # One state over the flat parameter vector: the rules are elementwise, so this is the same update as one
         # state per array, made in one call per step instead of one per array; `states` views it per array.
         self.state = opt.init(self.model.flat)
@@ -246,10 +299,9 @@ class TrainingRun:
         return wrong[np.argsort(-confidence, kind="stable")]
 
     def first_layer_weights(self) -> np.ndarray:
-        """W1 as one 28×28 picture per hidden unit, (hidden, 28, 28): what each unit responds to."""
-        w1 = self.model.weights[0]
-        side = math.isqrt(w1.shape[0])
-        return np.ascontiguousarray(w1.T).reshape(w1.shape[1], side, side)
+        """The first layer as pictures: the MLP's W1 as one 28×28 picture per hidden unit, (hidden, 28, 28), the
+        CNN's filters as 3×3 pictures, (32, 3, 3): what each unit responds to."""
+        return self.model.first_layer_pictures()
 
     def layer_stats(self) -> dict[str, dict[str, np.ndarray]]:
         """Per parameter array (W1, b1, …), statistics over time, each with "step": when they were taken.
@@ -267,7 +319,7 @@ class TrainingRun:
         return self._snapshots.as_arrays(self.step)
 
 
-def _split_state(state, model: MLP) -> list:
+def _split_state(state, model: MLP | CNN) -> list:
     """Per-array views (W1, b1, …) of an optimizer state over the flat parameter vector; the step is shared."""
     flat = model.flat.size
     views = {name: model.split(a) if np.shape(a) == (flat,) else [a] * len(model.params)

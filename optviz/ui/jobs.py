@@ -79,6 +79,8 @@ class JobConfig:
     epochs: int
     batch_size: int
     seed: int
+    model: str = "mlp"             # "mlp" (with `hidden`) or "cnn"
+    train_digits: int | None = None   # train on the first this many training digits (None: all)
 
 
 @dataclass
@@ -100,6 +102,8 @@ class TrainingJob:
 
     def __post_init__(self):
         self.slots = self.slots or SLOTS
+        if self.config.train_digits is not None:
+            self.data = self.data.subset(self.config.train_digits)
         self.waiting = True
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -168,8 +172,9 @@ class TrainingJob:
         self.started_at = time.time()
         try:
             c = self.config
-            self.runs = {label: train(self.data, opt, hidden=c.hidden, epochs=c.epochs, batch_size=c.batch_size,
-                                      seed=c.seed, label=label, eval_every=EVENT_EVERY)
+            hidden = c.hidden if c.model == "mlp" else None
+            self.runs = {label: train(self.data, opt, hidden=hidden, model=c.model, epochs=c.epochs,
+                                      batch_size=c.batch_size, seed=c.seed, label=label, eval_every=EVENT_EVERY)
                          for label, opt in self._optimizers.items()}
             self.waiting = False
             active = dict(self.runs)

@@ -1,0 +1,214 @@
+"""The small convolutional network of the classic optimizer comparison, in NumPy and numba, float32.
+
+    Conv2D(32 filters 3×3, ReLU) → MaxPool 2×2 → Dropout 0.25 → Flatten → Dense 256 ReLU → Dropout 0.5 → Dense 10
+    softmax, cross-entropy
+
+Layout is channels-last (NHWC), as in Keras, so a flattened pooled map is (13, 13, 32) row-major. The two dense
+layers are BLAS matmuls. The convolution is the first layer, so its input gradient is never needed; it is fused
+with ReLU and max-pooling into one compiled pass that keeps, per pooled cell and channel, which of the four
+positions won (the first maximum, as argmax does). Its backward pass then visits only those winners: the
+weight gradient ∂K[k, c] = Σ x[n, i+di, j+dj] · ∂z[n, i, j, c] has at most a quarter of its terms non-zero.
+Both kernels compute exactly the convolution (no approximation), in the arrays' own dtype (float32 for
+training, float64 for the gradient check).
+
+Dropout is inverted dropout (kept units scaled by 1/(1 − p), as torch and Keras do), so evaluation simply
+leaves it out. Its masks come from `self.dropout_rng`: the same seed gives the same masks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .model import Network, _count_correct, _softmax_cross_entropy_, _views
+
+SIDE, KERNEL, FILTERS, HIDDEN, CLASSES = 28, 3, 32, 256, 10
+CONV_SIDE = SIDE - KERNEL + 1      # 26: a 'valid' 3×3 convolution
+POOL_SIDE = CONV_SIDE // 2         # 13
+FLAT = POOL_SIDE * POOL_SIDE * FILTERS   # 5,408 inputs to the first dense layer
+DROPOUT = (0.25, 0.5)              # after the pooling, after the dense layer
+
+
+class CNN(Network):
+    """Parameters: K (9, 32) the 3×3 filters as rows dy·3+dx, c (32,) their biases, then W1, b1, W2, b2.
+
+    Weights are Glorot-uniform, U(±√(6/(fan_in + fan_out))), Keras's default for Conv2D and Dense (for the
+    convolution fan_in = 9·1 and fan_out = 9·32, receptive field times channels); biases start at 0. Drawn in
+    float64 then cast, so networks of either dtype from one seed hold the same weights up to rounding.
+    """
+
+    names = ["K", "c", "W1", "b1", "W2", "b2"]
+    sizes = ("conv32x3x3", "maxpool2", "dropout0.25", FLAT, "dropout0.5", HIDDEN, CLASSES)   # the architecture
+    shapes = [(KERNEL * KERNEL, FILTERS), (FILTERS,), (FLAT, HIDDEN), (HIDDEN,), (HIDDEN, CLASSES), (CLASSES,)]
+    fans = [(KERNEL * KERNEL, KERNEL * KERNEL * FILTERS), None, (FLAT, HIDDEN), None, (HIDDEN, CLASSES), None]
+    n_classes, eval_chunk = CLASSES, 500
+
+    def __init__(self, seed: int | np.random.Generator = 0, dtype=np.float32,
+                 dropout_rng: int | np.random.Generator = 1):
+        self.dtype = np.dtype(dtype)
+        self.flat = np.zeros(sum(int(np.prod(s)) for s in self.shapes), dtype=self.dtype)
+        self.flat_grad = np.zeros_like(self.flat)
+        self.params = _views(self.flat, self.shapes)
+        self.grads = _views(self.flat_grad, self.shapes)
+        rng = np.random.default_rng(seed)
+        for p, fans in zip(self.params, self.fans):
+            if fans is not None:
+                limit = np.sqrt(6.0 / sum(fans))
+                p[...] = rng.uniform(-limit, limit, p.shape)
+        self.dropout_rng = np.random.default_rng(dropout_rng)
+        self._workspaces: dict[int, _Workspace] = {}
+
+    def first_layer_pictures(self) -> np.ndarray:
+        """The 32 filters as 3×3 pictures, (32, 3, 3): what each feature map looks for."""
+        return np.ascontiguousarray(self.params[0].T).reshape(FILTERS, KERNEL, KERNEL)
+
+    # -----------------------------------------------------------------------------------------------------------
+    # Training
+
+    def loss_and_grad(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+        """Mean cross-entropy on the batch with fresh dropout masks; gradients written in `self.grads`.
+
+        `x` is (n, 784) of the network's dtype, `y` (n,) labels. Returns (loss, n correct on the batch, with
+        dropout on). Backpropagation, with δ = ∂loss/∂(pre-activation) and m₁, m₂ the scaled dropout masks:
+            δ₃ = (softmax(z₃) − onehot(y)) / n;   ∂W2 = h₂ᵀδ₃, ∂b2 = Σδ₃
+            δ₂ = (δ₃ W2ᵀ) ⊙ m₂ ⊙ [z₂ > 0];        ∂W1 = h₁ᵀδ₂, ∂b1 = Σδ₂   (h₁ = pooled ⊙ m₁, h₂ = ReLU(z₂) ⊙ m₂)
+            ∂pooled = (δ₂ W1ᵀ) ⊙ m₁, routed to each window's winner where it is > 0;  ∂K, ∂c from the patches
+        """
+        n = len(x)
+        ws = self._workspace(n)
+        logits = self._forward(x, ws, n, train=True)
+        correct = _count_correct(logits, y, ws, n)
+        loss = _softmax_cross_entropy_(logits, y, ws, n)
+        self._backward(x, ws, n)
+        return loss, correct
+
+    def _forward(self, x: np.ndarray, ws: _Workspace, n: int, train: bool = False) -> np.ndarray:
+        K, c, W1, b1, W2, b2 = self.params
+        images = x.reshape(n, SIDE, SIDE)
+        pooled, winner = ws.pooled[:n], ws.winner[:n]
+        conv_relu_pool(images, K, c, pooled, winner)
+        h1 = pooled.reshape(n, FLAT)
+        if train:
+            h1 *= self._dropout_mask(ws.mask1[:n], DROPOUT[0])
+        z2 = ws.h2[:n]
+        np.matmul(h1, W1, out=z2)
+        z2 += b1
+        np.maximum(z2, 0, out=z2)
+        if train:
+            z2 *= self._dropout_mask(ws.mask2[:n], DROPOUT[1])
+        z3 = ws.z3[:n]
+        np.matmul(z2, W2, out=z3)
+        z3 += b2
+        return z3
+
+    def _dropout_mask(self, mask: np.ndarray, rate: float) -> np.ndarray:
+        """mask ← [u ≥ rate] / (1 − rate), u uniform on [0, 1): kept units are scaled so the mean is unchanged."""
+        self.dropout_rng.random(out=mask, dtype=mask.dtype)
+        np.greater_equal(mask, rate, out=mask)   # 1.0 or 0.0, in place
+        mask *= 1 / (1 - rate)
+        return mask
+
+    def _backward(self, x: np.ndarray, ws: _Workspace, n: int) -> None:
+        dK, dc, dW1, db1, dW2, db2 = self.grads
+        _, _, W1, _, W2, _ = self.params
+        delta3 = ws.z3[:n]   # holds ∂loss/∂z₃ after the loss
+        h2 = ws.h2[:n]
+        h1 = ws.pooled[:n].reshape(n, FLAT)
+        np.matmul(h2.T, delta3, out=dW2)
+        np.sum(delta3, axis=0, out=db2)
+        delta2 = ws.delta2[:n]
+        np.matmul(delta3, W2.T, out=delta2)
+        # h₂ = ReLU(z₂)·m₂ is > 0 exactly where both factors are, so m₂ ⊙ [z₂ > 0] = m₂ ⊙ [h₂ > 0]
+        alive = ws.alive[:n]
+        np.greater(h2, 0, out=alive)
+        delta2 *= alive
+        delta2 *= ws.mask2[:n]
+        np.matmul(h1.T, delta2, out=dW1)
+        np.sum(delta2, axis=0, out=db1)
+        dpooled = ws.dpooled[:n]
+        np.matmul(delta2, W1.T, out=dpooled.reshape(n, FLAT))
+        dpooled.reshape(n, FLAT)[...] *= ws.mask1[:n]
+        conv_backward(x.reshape(n, SIDE, SIDE), ws.pooled[:n], ws.winner[:n], dpooled, dK, dc)
+
+    def _new_workspace(self, n: int) -> _Workspace:
+        return _Workspace(n, self.dtype)
+
+
+class _Workspace:
+    """Buffers for batches of up to `capacity` digits; a batch of n uses the first n (contiguous views)."""
+
+    def __init__(self, capacity: int, dtype: np.dtype):
+        self.pooled = np.empty((capacity, POOL_SIDE, POOL_SIDE, FILTERS), dtype=dtype)
+        self.winner = np.empty((capacity, POOL_SIDE, POOL_SIDE, FILTERS), dtype=np.uint8)
+        self.dpooled = np.empty_like(self.pooled)
+        self.mask1 = np.empty((capacity, FLAT), dtype=dtype)
+        self.h2 = np.empty((capacity, HIDDEN), dtype=dtype)
+        self.delta2 = np.empty_like(self.h2)
+        self.alive = np.empty((capacity, HIDDEN), dtype=bool)
+        self.mask2 = np.empty_like(self.h2)
+        self.z3 = np.empty((capacity, CLASSES), dtype=dtype)
+        self.row_max = np.empty((capacity, 1), dtype=dtype)
+        self.row_sum = np.empty((capacity, 1), dtype=dtype)
+        self.predicted = np.empty(capacity, dtype=np.intp)
+        self.rows = np.arange(capacity)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The compiled convolution. Loops run image → pooled cell → window position → tap → channel, the channel
+# innermost and contiguous, so that the 32 channels of one position are computed together (SIMD).
+
+@njit(cache=True, nogil=True)
+def conv_relu_pool(images, K, c, pooled, winner):
+    """pooled[n, p, q, ch] = ReLU(max over the 2×2 window (i, j) = (2p + a, 2q + b) of z[n, i, j, ch]),
+    z[n, i, j, ch] = c[ch] + Σ_{dy,dx} images[n, i+dy, j+dx] · K[3·dy + dx, ch];
+    winner[n, p, q, ch] = 2a + b of the window's first maximum of z (ReLU after the max equals max after ReLU)."""
+    n_images, n_pool, channels = images.shape[0], pooled.shape[1], K.shape[1]
+    z = np.empty(channels, dtype=pooled.dtype)
+    best = np.empty(channels, dtype=pooled.dtype)
+    for n in range(n_images):
+        for p in range(n_pool):
+            for q in range(n_pool):
+                for w in range(4):
+                    i, j = 2 * p + w // 2, 2 * q + w % 2
+                    for ch in range(channels):
+                        z[ch] = c[ch]
+                    for dy in range(3):
+                        for dx in range(3):
+                            pixel = images[n, i + dy, j + dx]
+                            if pixel != 0:   # MNIST is mostly blank: skip the taps that add nothing
+                                row = 3 * dy + dx
+                                for ch in range(channels):
+                                    z[ch] += pixel * K[row, ch]
+                    if w == 0:
+                        for ch in range(channels):
+                            best[ch] = z[ch]
+                            winner[n, p, q, ch] = 0
+                    else:
+                        for ch in range(channels):
+                            if z[ch] > best[ch]:
+                                best[ch] = z[ch]
+                                winner[n, p, q, ch] = w
+                for ch in range(channels):
+                    pooled[n, p, q, ch] = max(best[ch], 0)
+
+
+@njit(cache=True, nogil=True)
+def conv_backward(images, pooled, winner, dpooled, dK, dc):
+    """∂K[3·dy + dx, ch] = Σ images[n, i+dy, j+dx] · ∂z[n, i, j, ch] and ∂c[ch] = Σ ∂z[n, i, j, ch], where ∂z is
+    ∂pooled at each window's winner (i, j) if the pooled value is > 0 (ReLU passes it), and 0 elsewhere."""
+    n_images, n_pool, channels = images.shape[0], pooled.shape[1], dK.shape[1]
+    dK[...] = 0
+    dc[...] = 0
+    for n in range(n_images):
+        for p in range(n_pool):
+            for q in range(n_pool):
+                for ch in range(channels):
+                    g = dpooled[n, p, q, ch]
+                    if g == 0 or pooled[n, p, q, ch] <= 0:
+                        continue
+                    w = winner[n, p, q, ch]
+                    i, j = 2 * p + w // 2, 2 * q + w % 2
+                    dc[ch] += g
+                    for dy in range(3):
+                        for dx in range(3):
+                            dK[3 * dy + dx, ch] += images[n, i + dy, j + dx] * g
