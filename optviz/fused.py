@@ -25,8 +25,9 @@ NEVER = -1
 
 def fusable(surf: Surface) -> bool:
     """Whether the surface's gradient is one of the built-in formulas (compiled into the loop). Typed surfaces and
-    surfaces that compute their gradient at each step (step_grad overridden, e.g. from data) are stepped in NumPy."""
-    return type(surf).step_grad is Surface.step_grad and SURFACES.get(surf.name) is surf.spec
+    surfaces whose gradient changes from step to step (a data surface's mini-batches) are stepped in NumPy."""
+    return (type(surf).step_grad is Surface.step_grad and getattr(surf, "model", None) is None
+            and SURFACES.get(surf.name) is surf.spec)
 
 
 def _loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:

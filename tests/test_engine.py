@@ -254,7 +254,18 @@ def test_a_recording_over_the_memory_budget_is_refused_in_words():
     assert optviz.run("rosenbrock", "adam", START, 5000, lr=lrs[:10], record=False).final.shape == (10, 2)
 
 
-@pytest.mark.parametrize("name", list(optviz.SURFACES))
+FUSABLE = [name for name in optviz.SURFACES if optviz.surface(name).model is None]
+
+
+def test_data_surfaces_are_not_fused_their_gradient_changes_every_step():
+    from optviz.fused import fusable
+
+    assert not fusable(optviz.surface("linear_regression", batch_size=4))
+    assert not fusable(optviz.surface("logistic_regression"))
+    assert fusable(optviz.surface("rosenbrock")) and len(FUSABLE) >= 10
+
+
+@pytest.mark.parametrize("name", FUSABLE)
 def test_the_compiled_gradient_of_every_built_in_surface_is_its_numpy_formula(name):
     from optviz.fused import _gradient
 
