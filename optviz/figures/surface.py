@@ -206,8 +206,7 @@ def surface_3d_figure(races: dict, surface: Surface | None = None, *, n: int = S
                  hovertemplate=f"x = %{{x:.3f}}, y = %{{y:.3f}}<br>{scale.label} = %{{z:.3g}}<extra></extra>")]
     data += [_path_3d(label, traj, surface, scale, (xs, ys, z), colors[label]) for label, traj in races.items()]
     x0, x1, y0, y1 = surface.window
-    scene = dict(xaxis=dict(title=dict(text=surface.axis_names[0]), range=[x0, x1]),
-                 yaxis=dict(title=dict(text=surface.axis_names[1]), range=[y0, y1]),
+    scene = dict(xaxis=dict(title=dict(text="x"), range=[x0, x1]), yaxis=dict(title=dict(text="y"), range=[y0, y1]),
                  zaxis=dict(title=dict(text=scale.label), nticks=5), aspectmode="manual",
                  aspectratio=dict(x=1, y=(y1 - y0) / (x1 - x0), z=0.6), camera=dict(eye=dict(x=-0.7, y=-1.3, z=1.9)))
     layout = dict(scene=scene, height=height, font=FONT, title=dict(text=f"{surface.title} in 3-D", x=0.01),

@@ -212,7 +212,9 @@ def _cell_details(result, cell: tuple[int, int], optimizer: str) -> None:
     st.button("Add this setting to the race", key="sw.add", on_click=explorer.add_to_race,
               args=(optimizer, config, label[:40]))
     traj = result.trajectory(i, j)
-    race_viewer(figures.race_payload({label: traj}, result.surface), key="sw.cellrace")
+    cell = {label: traj}
+    race_viewer(figures.race_payload(cell, result.surface, data_panel=figures.data_panel(cell, result.surface)),
+                key="sw.cellrace")
 
 
 def _tune_section(settings: Settings, context: str) -> None:
