@@ -12,6 +12,7 @@ its outcome was fixed at the step it left the bound.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -244,3 +245,28 @@ class FusedRun:
             shared = self.shared_trace
             out[self.opt.spec.shared] = shared[:, 0] if shared.shape[1] == 1 else shared
         return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Warming up
+
+DEFAULT_PAGE = (("rosenbrock", "adam"), ("rosenbrock", "sgd"))  # the race explorer's defaults (optviz/ui/settings)
+_warming: threading.Thread | None = None
+
+
+def warm_up(pairs=DEFAULT_PAGE) -> threading.Thread:
+    """Compile (or load from the disk cache) the race and batch loops of these (surface, optimizer) pairs in a
+    background thread, once per process: the first page a server shows then finds them ready."""
+    global _warming
+    if _warming is None:
+        _warming = threading.Thread(target=_warm, args=(pairs,), name="optviz-warm-up", daemon=True)
+        _warming.start()
+    return _warming
+
+
+def _warm(pairs) -> None:
+    from .engine import run  # the engine imports this module
+
+    for surface, name in pairs:
+        run(surface, name, steps=2)  # the race loop
+        run(surface, name, steps=2, record=False, lr=np.array([1e-3, 1e-2]))  # the batch loop
