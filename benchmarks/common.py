@@ -34,6 +34,64 @@ def naive_adam_rosenbrock(lr, beta1=0.9, beta2=0.999, eps=1e-8, *, start=(-1.5, 
     return np.stack(path) if record else np.stack([x, y], axis=1)
 
 
+def naive_adam_himmelblau(starts, lr=0.05, beta1=0.9, beta2=0.999, eps=1e-8, *, steps=500) -> np.ndarray:
+    """The naive NumPy Adam of naive_adam_rosenbrock on Himmelblau's surface from N starts (N, 2) at once, as a basin
+    grid runs it. Returns the final points (N, 2)."""
+    x, y = np.array(starts[:, 0], dtype=float), np.array(starts[:, 1], dtype=float)
+    mx, my, vx, vy = (np.zeros(len(x)) for _ in range(4))
+    for t in range(1, steps + 1):
+        u, w = x * x + y - 11, x + y * y - 7
+        gx, gy = 4 * x * u + 2 * w, 2 * u + 4 * y * w
+        mx, my = beta1 * mx + (1 - beta1) * gx, beta1 * my + (1 - beta1) * gy
+        vx, vy = beta2 * vx + (1 - beta2) * gx * gx, beta2 * vy + (1 - beta2) * gy * gy
+        bc1, bc2 = 1 - beta1 ** t, 1 - beta2 ** t
+        x = x - lr * (mx / bc1) / (np.sqrt(vx / bc2) + eps)
+        y = y - lr * (my / bc1) / (np.sqrt(vy / bc2) + eps)
+    return np.stack([x, y], axis=1)
+
+
+RACE_DEFAULTS = {"adam": 1e-3, "sgd": 1e-3, "momentum": 1e-3, "nesterov": 1e-3, "rmsprop": 1e-2, "adagrad": 1e-2}
+
+
+def numpy_race(names=tuple(RACE_DEFAULTS), *, start=(-1.5, 2.0), steps=1000) -> dict[str, dict[str, np.ndarray]]:
+    """A plain per-step NumPy race on Rosenbrock with torch's default settings: each optimizer's textbook rule on a
+    2-vector, recording what optviz.race records (path, gradients, state after every step). Returns, per optimizer,
+    {"path": (steps+1, 2), "grad": (steps, 2), state name: (steps, 2)}."""
+    out = {}
+    for name in names:
+        lr, p = RACE_DEFAULTS[name], np.array(start, dtype=float)
+        s = {"m": np.zeros(2), "v": np.zeros(2), "buf": np.zeros(2), "sum": np.zeros(2)}
+        path, grads, trace = [p], [], {k: [] for k in _RACE_STATE[name]}
+        for t in range(1, steps + 1):
+            r = p[1] - p[0] * p[0]
+            g = np.array([2 * (p[0] - 1) - 400 * p[0] * r, 200 * r])
+            if name == "sgd":
+                p = p - lr * g
+            elif name in ("momentum", "nesterov"):
+                s["buf"] = g if t == 1 else 0.9 * s["buf"] + g
+                p = p - lr * (g + 0.9 * s["buf"] if name == "nesterov" else s["buf"])
+            elif name == "adagrad":
+                s["sum"] = s["sum"] + g * g
+                p = p - lr * (g / (np.sqrt(s["sum"]) + 1e-10))
+            elif name == "rmsprop":
+                s["v"] = 0.99 * s["v"] + (1 - 0.99) * g * g
+                p = p - lr * (g / (np.sqrt(s["v"]) + 1e-8))
+            else:  # adam
+                s["m"] = 0.9 * s["m"] + 0.1 * g
+                s["v"] = 0.999 * s["v"] + 0.001 * g * g
+                p = p - lr * (s["m"] / (1 - 0.9 ** t)) / (np.sqrt(s["v"] / (1 - 0.999 ** t)) + 1e-8)
+            path.append(p)
+            grads.append(g)
+            for k in trace:
+                trace[k].append(s[k])
+        out[name] = {"path": np.array(path), "grad": np.array(grads), **{k: np.array(v) for k, v in trace.items()}}
+    return out
+
+
+_RACE_STATE = {"sgd": (), "momentum": ("buf",), "nesterov": ("buf",), "adagrad": ("sum",), "rmsprop": ("v",),
+               "adam": ("m", "v")}
+
+
 def inplace_adam_rosenbrock(lr, beta1=0.9, beta2=0.999, eps=1e-8, *, start=(-1.5, 2.0), steps=500) -> np.ndarray:
     """The floor of NumPy here: the same sweep in place, a (2, N) layout, every buffer allocated once, the bias
     corrections folded into two scalars, and nothing else (no checks, no recording, scalar β1 only).

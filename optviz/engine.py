@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .fused import FusedRun, fusable
+from .fused import NEVER, FusedRun, fusable
 from .optimizers import Optimizer
 from .optimizers import optimizer as make_optimizer
 from .schedules import Schedule
@@ -237,7 +237,8 @@ def _fused_trajectories(surf, contestants, starts, n, batched, steps, record, to
     blocks = [slice(i * n, (i + 1) * n) for i in range(len(contestants))]
     if record is False:
         diverged, converged = np.concatenate([r.diverged for r in runs]), np.concatenate([r.converged for r in runs])
-        last = np.concatenate([r.last.T for r in runs])
+        # the runs that never diverged end where they stopped; the others at their last good point
+        last = np.concatenate([np.where(r.diverged[:, None] == NEVER, r.position.T, r.last.T) for r in runs])
         final_loss = surf.value(last[:, 0], last[:, 1])
         return [_trajectory(label, opt, surf, batched, block, last, final_loss, diverged, converged)
                 for (label, opt), block in zip(contestants, blocks)]

@@ -1,18 +1,22 @@
 """Fused loops: a built-in surface's gradient and an optimizer's rule, compiled together over every step of a batch.
 
 One loop serves races, runs, sweeps, basins and tuning: steps outer and runs inner (so the inner loop runs over
-contiguous arrays of runs), runs split in chunks that the cores share (`prange`), and only what the caller asks
+contiguous arrays of runs), the runs shared out between the cores (threads: the loop releases the GIL) and
+stepped CHUNK at a time so that a chunk's state stays in cache through all the steps, and only what the caller asks
 for is written: the whole history (a race), the path (a recorded batch) or, for sweeps and basins, nothing but
 each run's outcome, watched as it goes (first step out of bounds, first step near a minimum, last good point).
-A run that has diverged is not stepped again when only its outcome is kept.
+A run that diverged is still stepped (to inf or NaN, harmlessly) so that the hot loop has no branch and vectorizes;
+its outcome was fixed at the step it left the bound.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from numba import prange
 
 from .jit import kernel, load, scalar, scalar_twin, store
 from .optimizers import Optimizer
@@ -30,71 +34,118 @@ def fusable(surf: Surface) -> bool:
             and SURFACES.get(surf.name) is surf.spec)
 
 
-def _loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
-    def run(position, state, shared, hyper, lr, coef, sign, noise, surface, bound, tol, minima,
-            path, grads, traces, shared_trace, diverged, converged, last):
-        steps, runs = coef.shape[0], position.shape[1]
-        recording, full = path.shape[0] > 0, grads.shape[0] > 0
+def _advance(rule: Callable, grad: Callable) -> Callable:
+    @scalar
+    def advance(x, y, state_x, state_y, r, alpha, c, sign, nx, ny, surface):
+        """One step of run r: the gradient at its point (plus the step's noise), then the rule on x and on y."""
+        gx, gy = grad(x[r], y[r], surface)
+        gx, gy = sign * (gx + nx), sign * (gy + ny)
+        x[r], s = rule(x[r], gx, load(state_x, r), alpha, c)
+        store(state_x, r, s)
+        y[r], s = rule(y[r], gy, load(state_y, r), alpha, c)
+        store(state_y, r, s)
+        return gx, gy
+    return advance
+
+
+def _race_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
+    """Every step of a few runs with everything recorded: path, gradients, state (races, record=True)."""
+    advance = _advance(rule, grad)
+
+    def run(position, state, shared, hyper, lr, coef, sign, noise, surface, path, grads, traces, shared_trace):
         per_row = hyper.shape[0] > 1
-        chunks = (runs + CHUNK - 1) // CHUNK
-        for chunk in prange(chunks):
-            low, high = chunk * CHUNK, min(runs, (chunk + 1) * CHUNK)
-            for r in range(low, high):
-                if recording:
-                    path[0, 0, r], path[0, 1, r] = position[0, r], position[1, r]
-                else:
-                    _watch(position, r, 0, bound, tol, minima, diverged, converged, last)
+        x, y, state_x, state_y = position[0], position[1], load(state, 0), load(state, 1)
+        path[0, 0], path[0, 1] = x, y
+        for t in range(1, coef.shape[0] + 1):
+            c, q = prepare(hyper[0], float(t), shared[0])
+            if not per_row:
+                shared[0] = shared_trace[t - 1, 0] = q
+            nx, ny = (noise[t - 1, 0], noise[t - 1, 1]) if noise.shape[0] > 0 else (0.0, 0.0)
+            for r in range(x.size):
+                if per_row:
+                    c, shared[r] = prepare(hyper[r], float(t), shared[r])
+                    shared_trace[t - 1, r] = shared[r]
+                alpha = coef[t - 1, 0] * lr[r] + coef[t - 1, 1]
+                grads[t - 1, 0, r], grads[t - 1, 1, r] = advance(x, y, state_x, state_y, r, alpha, c, sign, nx, ny,
+                                                                 surface)
+                store(traces, (t - 1, 0, r), load(state_x, r))
+                store(traces, (t - 1, 1, r), load(state_y, r))
+            path[t, 0], path[t, 1] = x, y
+    return run
+
+
+def _batch_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
+    """Every step of a batch of runs (a thread's share of it), recording the path or only the outcomes."""
+    advance = _advance(rule, grad)
+
+    def run(position, state, shared, hyper, lr, coef, sign, noise, surface, bound, tol, minima, path,
+            diverged, converged, last, first, stop):
+        recording, per_row = path.shape[0] > 0, hyper.shape[0] > 1
+        x, y, state_x, state_y = position[0], position[1], load(state, 0), load(state, 1)
+        for chunk in range((stop - first + CHUNK - 1) // CHUNK):
+            low, high = first + chunk * CHUNK, min(stop, first + (chunk + 1) * CHUNK)
+            # the chunk's runs as 1-D arrays indexed from 0: LLVM then sees distinct arrays walked in step, with no
+            # negative index to wrap around, and vectorizes the loop over them
+            part = slice(low, high)
+            xs, ys, sx, sy, alphas = x[part], y[part], load(state_x, part), load(state_y, part), lr[part]
+            dv, cv, last_x, last_y = diverged[part], converged[part], last[0][part], last[1][part]
+            before_x, before_y = xs.copy(), ys.copy()  # the points one step back, for the last good point
+            if recording:
+                path[0, 0, part], path[0, 1, part] = xs, ys
+            else:
+                _watch(xs, ys, before_x, before_y, 0, bound, tol, minima, dv, cv, last_x, last_y)
             q = shared[0]
-            for t in range(1, steps + 1):
-                step = float(t)
-                c, q = prepare(hyper[0], step, q)
+            for t in range(1, coef.shape[0] + 1):
+                c, q = prepare(hyper[0], float(t), q)
                 if chunk == 0 and not per_row:
                     shared[0] = q
-                    if shared_trace.shape[0] > 0:
-                        shared_trace[t - 1, 0] = q
-                for r in range(low, high):
-                    if not recording and diverged[r] != NEVER:
-                        continue
-                    if per_row:
-                        c, shared[r] = prepare(hyper[r], step, shared[r])
-                        if shared_trace.shape[0] > 0:
-                            shared_trace[t - 1, r] = shared[r]
-                    alpha = coef[t - 1, 0] * (lr[r] if lr.size > 1 else lr[0]) + coef[t - 1, 1]
-                    gx, gy = grad(position[0, r], position[1, r], surface)
-                    if noise.shape[0] > 0:
-                        gx, gy = gx + noise[t - 1, 0], gy + noise[t - 1, 1]
-                    gx, gy = sign * gx, sign * gy
-                    position[0, r], s = rule(position[0, r], gx, load(state, (0, r)), alpha, c)
-                    store(state, (0, r), s)
-                    if full:
-                        store(traces, (t - 1, 0, r), s)
-                    position[1, r], s = rule(position[1, r], gy, load(state, (1, r)), alpha, c)
-                    store(state, (1, r), s)
-                    if full:
-                        store(traces, (t - 1, 1, r), s)
-                        grads[t - 1, 0, r], grads[t - 1, 1, r] = gx, gy
-                    if recording:
-                        path[t, 0, r], path[t, 1, r] = position[0, r], position[1, r]
-                    else:
-                        _watch(position, r, t, bound, tol, minima, diverged, converged, last)
+                a, b = coef[t - 1, 0], coef[t - 1, 1]
+                nx, ny = (noise[t - 1, 0], noise[t - 1, 1]) if noise.shape[0] > 0 else (0.0, 0.0)
+                if not recording:
+                    before_x[:], before_y[:] = xs, ys
+                if per_row:  # constants of each configuration's own
+                    for i in range(high - low):
+                        c, shared[low + i] = prepare(hyper[low + i], float(t), shared[low + i])
+                        advance(xs, ys, sx, sy, i, a * alphas[i] + b, c, sign, nx, ny, surface)
+                else:  # the hot loop of sweeps and basins: the same constants for every run
+                    for i in range(high - low):
+                        advance(xs, ys, sx, sy, i, a * alphas[i] + b, c, sign, nx, ny, surface)
+                if recording:
+                    path[t, 0, part], path[t, 1, part] = xs, ys
+                else:
+                    _watch(xs, ys, before_x, before_y, t, bound, tol, minima, dv, cv, last_x, last_y)
     return run
 
 
 @scalar
-def _watch(position, r, t, bound, tol, minima, diverged, converged, last):
-    """The outcome of run r after step t: the first step out of bounds (or not finite), the first step within tol
-    of a listed minimum, and the last point before divergence."""
-    x, y = position[0, r], position[1, r]
-    if not (abs(x) <= bound and abs(y) <= bound):
-        diverged[r] = t
+def _watch(xs, ys, before_x, before_y, t, bound, tol, minima, diverged, converged, last_x, last_y):
+    """The outcomes of a chunk of runs after step t: the first step out of bounds (or not finite), the first step
+    within tol of a listed minimum, and the last point before divergence (before_x, before_y: the points at step
+    t − 1). Events are rare: a read-only pass that vectorizes (no branches, the minima an unrolled tuple) asks
+    whether any run has one, and only then are the runs gone through one by one."""
+    events = 0
+    for i in range(xs.size):
+        events += _event(xs[i], ys[i], bound, tol, minima, diverged[i], converged[i])
+    if events == 0:
         return
-    last[0, r], last[1, r] = x, y
-    if converged[r] == NEVER:
-        for k in range(minima.shape[0]):
-            dx, dy = x - minima[k, 0], y - minima[k, 1]
-            if dx * dx + dy * dy <= tol * tol:
-                converged[r] = t
-                break
+    for i in range(xs.size):
+        if _event(xs[i], ys[i], bound, tol, minima, diverged[i], converged[i]):
+            if abs(xs[i]) <= bound and abs(ys[i]) <= bound:
+                converged[i] = t
+            else:
+                diverged[i] = t
+                last_x[i], last_y[i] = before_x[i], before_y[i]
+
+
+@scalar
+def _event(x, y, bound, tol, minima, diverged, converged):
+    """Whether a live run has just left the bound, or come near a minimum for the first time."""
+    inside = (abs(x) <= bound) & (abs(y) <= bound)
+    near = False
+    for k in range(len(minima)):
+        dx, dy = x - minima[k][0], y - minima[k][1]
+        near = near | (dx * dx + dy * dy <= tol * tol)
+    return (diverged == NEVER) & (~inside | (near & (converged == NEVER)))
 
 
 _LOOPS: dict[tuple, Callable] = {}
@@ -114,14 +165,27 @@ def _gradient(spec) -> Callable:
     raise ValueError(f"surface {spec.name}: fused loops take surfaces of up to two parameters")
 
 
-def compiled_loop(opt: Optimizer, surf: Surface, parallel: bool) -> Callable:
-    """The fused loop of this optimizer's rule on this surface (compiled at its first call, then cached on disk)."""
+def compiled_loop(opt: Optimizer, surf: Surface, race: bool) -> Callable:
+    """The fused loop of this optimizer's rule on this surface, the race loop (everything recorded) or the batch
+    loop (path or outcomes): compiled at its first call, then cached on disk."""
     if surf.name not in _GRADS:
         _GRADS[surf.name] = _gradient(surf.spec)
-    key = (opt.rule, opt.spec.prepare, surf.name, parallel)
+    key = (opt.rule, opt.spec.prepare, surf.name, race)
     if key not in _LOOPS:
-        _LOOPS[key] = kernel(_loop(opt.rule, opt.spec.prepare, _GRADS[surf.name]), parallel=parallel)
+        make = _race_loop if race else _batch_loop
+        _LOOPS[key] = kernel(make(opt.rule, opt.spec.prepare, _GRADS[surf.name]))
     return _LOOPS[key]
+
+
+THREADS = os.cpu_count() or 1
+_POOL = ThreadPoolExecutor(THREADS, thread_name_prefix="optviz-fused") if THREADS > 1 else None
+
+
+def _shares(runs: int) -> list[tuple[int, int]]:
+    """Contiguous ranges of whole chunks, one per thread (a single range for a race or a small batch)."""
+    chunks = -(-runs // CHUNK)
+    per_thread = -(-chunks // min(THREADS, chunks))
+    return [(low * CHUNK, min(runs, (low + per_thread) * CHUNK)) for low in range(0, chunks, per_thread)]
 
 
 class FusedRun:
@@ -140,7 +204,7 @@ class FusedRun:
         self.state = tuple(np.ascontiguousarray(np.asarray(getattr(state, n)).T) for n in opt.arrays)
         self.shared = (np.asarray(getattr(state, opt.spec.shared), dtype=np.float64).reshape(-1).copy()
                        if opt.spec.shared else np.ones(len(opt.hyper)))
-        self.lr = np.array(opt.hparams["lr"], dtype=np.float64).reshape(-1)
+        self.lr = np.array(np.broadcast_to(opt.hparams["lr"], runs), dtype=np.float64)
         a, b = opt.schedule.coefficients(np.arange(steps))
         self.coef = np.ascontiguousarray(np.broadcast_to(np.stack([a, b], axis=-1), (steps, 2)), dtype=np.float64)
         self.noise = np.zeros((0, 2)) if noise is None else np.ascontiguousarray(noise, dtype=np.float64)
@@ -149,7 +213,7 @@ class FusedRun:
         self.path = np.empty((steps + 1 if record else 0, 2, runs))
         self.grads = np.empty((steps if full else 0, 2, runs))
         self.state_traces = tuple(np.empty((steps if full else 0, 2, runs)) for _ in opt.arrays)
-        self.shared_trace = np.empty((steps if full and opt.spec.shared else 0, len(self.shared)))
+        self.shared_trace = np.empty((steps if full else 0, len(self.shared)))
         self.diverged = np.full(runs, NEVER, dtype=np.int64)
         self.converged = np.full(runs, NEVER, dtype=np.int64)
         self.last = self.position.copy()
@@ -157,11 +221,22 @@ class FusedRun:
     def run(self) -> FusedRun:
         surf, opt = self.surf, self.opt
         runs = self.position.shape[1]
-        loop = compiled_loop(opt, surf, parallel=runs > CHUNK)
         parameters = tuple(float(v) for v in surf._shape_params.values())
-        loop(self.position, self.state, self.shared, opt.hyper, self.lr, self.coef, opt.sign, self.noise,
-             parameters, self.bound, self.tol, np.ascontiguousarray(surf.minima, dtype=np.float64).reshape(-1, 2),
-             self.path, self.grads, self.state_traces, self.shared_trace, self.diverged, self.converged, self.last)
+        common = (self.position, self.state, self.shared, opt.hyper, self.lr, self.coef, opt.sign, self.noise,
+                  parameters)
+        if self.record is True:
+            compiled_loop(opt, surf, race=True)(*common, self.path, self.grads, self.state_traces,
+                                                self.shared_trace)
+            return self
+        # a tuple, so that the loop over minima unrolls; a surface without minima gets one that is never reached
+        minima = tuple((float(mx), float(my)) for mx, my in surf.minima) or ((np.inf, np.inf),)
+        loop = compiled_loop(opt, surf, race=False)
+        args = common + (self.bound, self.tol, minima, self.path, self.diverged, self.converged, self.last)
+        shares = _shares(runs)
+        if len(shares) == 1 or _POOL is None:
+            loop(*args, 0, runs)
+        else:
+            list(_POOL.map(lambda share: loop(*args, *share), shares))
         return self
 
     @property
@@ -171,3 +246,28 @@ class FusedRun:
             shared = self.shared_trace
             out[self.opt.spec.shared] = shared[:, 0] if shared.shape[1] == 1 else shared
         return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Warming up
+
+DEFAULT_PAGE = (("rosenbrock", "adam"), ("rosenbrock", "sgd"))  # the race explorer's defaults (optviz/ui/settings)
+_warming: threading.Thread | None = None
+
+
+def warm_up(pairs=DEFAULT_PAGE) -> threading.Thread:
+    """Compile (or load from the disk cache) the race and batch loops of these (surface, optimizer) pairs in a
+    background thread, once per process: the first page a server shows then finds them ready."""
+    global _warming
+    if _warming is None:
+        _warming = threading.Thread(target=_warm, args=(pairs,), name="optviz-warm-up", daemon=True)
+        _warming.start()
+    return _warming
+
+
+def _warm(pairs) -> None:
+    from .engine import run  # the engine imports this module
+
+    for surface, name in pairs:
+        run(surface, name, steps=2)  # the race loop
+        run(surface, name, steps=2, record=False, lr=np.array([1e-3, 1e-2]))  # the batch loop

@@ -25,7 +25,7 @@ from numba.core.caching import FunctionCache
 from numba.core.registry import CPUDispatcher
 from numba.extending import overload
 
-__all__ = ["kernel", "load", "scalar", "scalar_twin", "store"]
+__all__ = ["kernel", "load", "per_step", "scalar", "scalar_twin", "store"]
 
 
 def scalar(fn):
@@ -33,9 +33,16 @@ def scalar(fn):
     return njit(inline="always", error_model="numpy")(fn)
 
 
-def kernel(fn, parallel: bool = False):
-    """Compile a loop (lazily, at its first call), caching the machine code on disk when the install allows it."""
-    dispatcher = njit(error_model="numpy", parallel=parallel)(fn)
+def per_step(fn):
+    """A function of the hyperparameter row worked out once per step: compiled on its own (LLVM inlines it),
+    since numba's own inlining of a function taking an array trips its parallel-loop analysis."""
+    return njit(error_model="numpy")(fn)
+
+
+def kernel(fn):
+    """Compile a loop (lazily, at its first call), caching the machine code on disk when the install allows it.
+    The loop releases the GIL, so that threads can share out a batch."""
+    dispatcher = njit(error_model="numpy", nogil=True)(fn)
     try:
         dispatcher._cache = _FingerprintCache(dispatcher.py_func)
     except RuntimeError:  # numba finds no writable cache directory: compile in memory, as without cache=True

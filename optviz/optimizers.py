@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .jit import kernel, load, scalar, store
+from .jit import kernel, load, per_step, scalar, store
 from .params import Param, lookup, resolve
 from .schedules import Schedule, constant
 
@@ -107,7 +107,7 @@ def _eps_split(eps, placement, bc2):
     return 0.0, eps * math.sqrt(bc2)
 
 
-@scalar
+@per_step
 def _no_prepare(h, t, q):
     return (), q
 
@@ -115,11 +115,12 @@ def _no_prepare(h, t, q):
 # ---------------------------------------------------------------------------------------------------------------
 # Update rules: rule(p, g, state, lr, c) -> (p, state) for one number p with gradient g at step t; `state` is the
 # tuple of the rule's state variables, `c` what prepare(h, t, q) worked out for step t from the hyperparameter row
-# h (in spec order) and the per-configuration scalar q (NAdam's μ-product, 1 elsewhere).
+# h (spec order; h[0] is lr, which the loops pass on its own since it may differ per run) and the
+# per-configuration scalar q (NAdam's μ-product, 1 elsewhere).
 
-@scalar
+@per_step
 def _sgd_prepare(h, t, q):
-    _, weight_decay = h[:2]
+    weight_decay = h[1]
     return (weight_decay,), q
 
 
@@ -132,13 +133,13 @@ def sgd_rule(p, g, s, lr, c):
 
 
 def _momentum_prepare(nesterov: bool):
-    @scalar
+    @per_step
     def prepare(h, t, q):
         if nesterov:
-            _, momentum, weight_decay = h[:3]
+            momentum, weight_decay = h[1], h[2]
             dampening = 0.0
         else:
-            _, momentum, dampening, weight_decay = h[:4]
+            momentum, dampening, weight_decay = h[1], h[2], h[3]
         # torch keeps no velocity when μ = 0 (plain SGD), so its dampening must not apply there
         undamped = 1.0 if momentum == 0 else 1 - dampening
         return (momentum, undamped, weight_decay, t == 1, nesterov), q
@@ -156,9 +157,9 @@ def momentum_rule(p, g, s, lr, c):
     return p - lr * step, (b,)
 
 
-@scalar
+@per_step
 def _adagrad_prepare(h, t, q):
-    _, lr_decay, weight_decay, _, eps, _, placement = h[:7]
+    lr_decay, weight_decay, eps, placement = h[1], h[2], h[4], h[6]
     eps_in, eps_out = (eps, 0.0) if placement == INSIDE else (0.0, eps)
     return (weight_decay, 1 + (t - 1) * lr_decay, eps_in, eps_out), q
 
@@ -173,9 +174,9 @@ def adagrad_rule(p, g, s, lr, c):
     return p - lr / decay * (g / (math.sqrt(total + eps_in) + eps_out)), (total,)
 
 
-@scalar
+@per_step
 def _rmsprop_prepare(h, t, q):
-    _, alpha, eps, weight_decay, momentum, centered, _, placement = h[:8]
+    alpha, eps, weight_decay, momentum, centered, placement = h[1], h[2], h[3], h[4], h[5], h[7]
     eps_in, eps_out = (eps, 0.0) if placement == INSIDE else (0.0, eps)
     return (alpha, eps_in, eps_out, weight_decay, momentum, centered != 0), q
 
@@ -199,9 +200,9 @@ def rmsprop_rule(p, g, s, lr, c):
     return p - lr * d, (v, g_avg, b)
 
 
-@scalar
+@per_step
 def _adadelta_prepare(h, t, q):
-    _, rho, eps, weight_decay = h[:4]
+    rho, eps, weight_decay = h[1], h[2], h[3]
     return (rho, eps, weight_decay), q
 
 
@@ -218,9 +219,9 @@ def adadelta_rule(p, g, s, lr, c):
 
 
 def _adam_prepare(decoupled: bool):
-    @scalar
+    @per_step
     def prepare(h, t, q):
-        _, beta1, beta2, eps, weight_decay, bias_correction, _, placement = h[:8]
+        beta1, beta2, eps, weight_decay, bias_correction, placement = h[1], h[2], h[3], h[4], h[5], h[7]
         bc1 = 1 - beta1 ** t if bias_correction else 1.0
         bc2 = 1 - beta2 ** t if bias_correction else 1.0
         eps_in, eps_out = _eps_split(eps, placement, bc2)
@@ -251,9 +252,9 @@ def amsgrad_rule(p, g, s, lr, c):
     return p - lr * scale * m / (math.sqrt(v_max + eps_in) + eps_out), (m, v, v_max)
 
 
-@scalar
+@per_step
 def _nadam_prepare(h, t, q):
-    _, beta1, beta2, eps, weight_decay, momentum_decay, decoupled = h[:7]
+    beta1, beta2, eps, weight_decay, momentum_decay, decoupled = h[1], h[2], h[3], h[4], h[5], h[6]
     mu = beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
     mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
     product = q * mu
@@ -276,9 +277,9 @@ def nadam_rule(p, g, s, lr, c):
     return p - lr * m_weight * (m / denom), (m, v)
 
 
-@scalar
+@per_step
 def _radam_prepare(h, t, q):
-    _, beta1, beta2, eps, weight_decay, decoupled = h[:6]
+    beta1, beta2, eps, weight_decay, decoupled = h[1], h[2], h[3], h[4], h[5]
     beta2_t = beta2 ** t
     bc2 = 1 - beta2_t
     rho_inf = 2 / (1 - beta2) - 1
@@ -306,9 +307,9 @@ def radam_rule(p, g, s, lr, c):
     return p - step, (m, v)
 
 
-@scalar
+@per_step
 def _adamax_prepare(h, t, q):
-    _, beta1, beta2, eps, weight_decay = h[:5]
+    beta1, beta2, eps, weight_decay = h[1], h[2], h[3], h[4]
     return (beta1, beta2, eps, weight_decay, 1 - beta1 ** t), q
 
 
@@ -323,9 +324,9 @@ def adamax_rule(p, g, s, lr, c):
     return p - lr / bc1 * (m / u), (m, u)
 
 
-@scalar
+@per_step
 def _adabelief_prepare(h, t, q):
-    _, beta1, beta2, eps, weight_decay = h[:5]
+    beta1, beta2, eps, weight_decay = h[1], h[2], h[3], h[4]
     return (beta1, beta2, eps, weight_decay, 1 - beta1 ** t, 1 - beta2 ** t), q
 
 
@@ -341,9 +342,9 @@ def adabelief_rule(p, g, s, lr, c):
     return p - lr / bc1 * (m / (math.sqrt(belief / bc2) + eps)), (m, belief)
 
 
-@scalar
+@per_step
 def _lion_prepare(h, t, q):
-    _, beta1, beta2, weight_decay = h[:4]
+    beta1, beta2, weight_decay = h[1], h[2], h[3]
     return (beta1, beta2, weight_decay), q
 
 
@@ -357,9 +358,9 @@ def lion_rule(p, g, s, lr, c):
     return p, (m + (1 - beta2) * (g - m),)
 
 
-@scalar
+@per_step
 def _qhm_prepare(h, t, q):
-    _, momentum, nu, weight_decay = h[:4]
+    momentum, nu, weight_decay = h[1], h[2], h[3]
     return (momentum, nu, weight_decay), q
 
 
@@ -373,9 +374,9 @@ def qhm_rule(p, g, s, lr, c):
     return p - lr * (g * (1 - nu) + b * nu), (b,)
 
 
-@scalar
+@per_step
 def _qhadam_prepare(h, t, q):
-    _, beta1, beta2, nu1, nu2, eps, weight_decay = h[:7]
+    beta1, beta2, nu1, nu2, eps, weight_decay = h[1], h[2], h[3], h[4], h[5], h[6]
     return (beta1, beta2, nu1, nu2, eps, weight_decay, nu1 / (1 - beta1 ** t), nu2 / (1 - beta2 ** t)), q
 
 

@@ -34,3 +34,24 @@ def test_naive_reference_takes_a_beta1_grid():
 
 def test_inplace_floor_matches_the_engine(engine_final):
     np.testing.assert_allclose(inplace_adam_rosenbrock(LRS, start=START, steps=STEPS), engine_final, rtol=1e-12)
+
+
+def test_numpy_race_reference_records_what_the_engine_records():
+    from benchmarks.common import RACE_DEFAULTS, numpy_race
+
+    reference = numpy_race(steps=200)
+    races = optviz.race("rosenbrock", list(RACE_DEFAULTS), start=START, steps=200)
+    for name, recorded in reference.items():
+        for key, values in recorded.items():
+            got = races[name].path if key == "path" else races[name].grad if key == "grad" else races[name].trace[key]
+            np.testing.assert_allclose(got, values, rtol=1e-9, atol=1e-12, err_msg=f"{name} {key}")
+
+
+def test_naive_basin_reference_matches_the_engine():
+    from benchmarks.common import naive_adam_himmelblau
+    from optviz.sweeps import basins
+
+    grid = basins("himmelblau", "adam", n=12, steps=150, lr=0.05)
+    x, y = np.meshgrid(grid.xs, grid.ys)
+    final = naive_adam_himmelblau(np.column_stack([x.ravel(), y.ravel()]), lr=0.05, steps=150)
+    np.testing.assert_allclose(final.reshape(12, 12, 2), grid.final, rtol=1e-9, atol=1e-12)

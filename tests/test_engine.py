@@ -296,3 +296,42 @@ def test_a_surface_with_its_own_step_gradient_takes_the_generic_path():
                                 grads=[np.add(np.concatenate(base.grad(p[:1], p[1:])), [0.1 * np.cos(t + 1), 0])
                                        for t, p in enumerate(traj.path[:-1])])
     np.testing.assert_array_equal(traj.path, path)
+
+
+def test_a_kernel_compiles_in_memory_when_no_cache_directory_is_writable(monkeypatch):
+    import optviz.jit as jit
+
+    def unwritable(py_func):
+        raise RuntimeError("cannot cache function: no locator available")
+
+    monkeypatch.setattr(jit, "_FingerprintCache", unwritable)
+
+    def double(a):
+        for i in range(a.size):
+            a[i] *= 2
+
+    compiled = jit.kernel(double)
+    values = np.arange(3.0)
+    compiled(values)
+    np.testing.assert_array_equal(values, [0.0, 2.0, 4.0])
+
+
+def test_the_disk_cache_key_is_the_same_in_every_process():
+    """numba would key a closure by a pickle that differs per process, so a restarted server would recompile."""
+    import subprocess
+    import sys
+
+    code = ("import optviz, optviz.jit as j; from optviz.fused import compiled_loop; "
+            "print(j._fingerprint(compiled_loop(optviz.optimizer('adam'), optviz.surface('beale'), True).py_func))")
+    keys = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+            for _ in range(2)}
+    assert len(keys) == 1 and len(keys.pop().strip()) == 64
+
+
+def test_warm_up_runs_once_in_the_background():
+    from optviz.fused import warm_up
+
+    first = warm_up((("beale", "sgd"),))
+    assert warm_up() is first
+    first.join(timeout=120)
+    assert not first.is_alive()
