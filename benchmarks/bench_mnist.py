@@ -1,7 +1,7 @@
 """MNIST benchmarks: accuracy of the presets, epoch time beside PyTorch and the matmuls alone, streaming cost.
 
     python benchmarks/bench_mnist.py [--data-dir DIR] [--repeat 5] [--quick]
-    python benchmarks/bench_mnist.py --cnn [--cnn-epochs 10] [--classic adadelta,adagrad,adam,rmsprop,sgd]
+    python benchmarks/bench_mnist.py --cnn [--cnn-epochs 10] [--classic adadelta,adagrad,adam,rmsprop,sgd] [--classic-epochs 10]
 
 Needs the full MNIST (--data-dir, else $OPTVIZ_MNIST_DIR, else ../shared/data/mnist beside the checkout;
 otherwise the loader's own search, which may end on the shipped subset: the source is printed). PyTorch is
@@ -463,7 +463,7 @@ def cnn_benchmarks(data: MnistData, args) -> None:
     if args.cnn_epochs:
         cnn_accuracy(data, args.cnn_epochs)
     if args.classic:
-        cnn_classic(data, args.cnn_epochs, args.classic.split(","))
+        cnn_classic(data, args.classic_epochs, args.classic.split(","))
 
 
 def main() -> None:
@@ -478,6 +478,7 @@ def main() -> None:
     parser.add_argument("--cnn-batches", type=int, default=200, help="steps per timed CNN measurement (0: no timing)")
     parser.add_argument("--classic", default="", help="with --cnn: also the classic comparison at Keras's defaults "
                         "for these optimizers, e.g. adadelta,adagrad,adam,rmsprop,sgd")
+    parser.add_argument("--classic-epochs", type=int, default=10, help="epochs of the classic comparison")
     args = parser.parse_args()
     if args.quick:
         args.epochs, args.repeat = 1, 2
