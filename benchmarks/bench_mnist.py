@@ -1,7 +1,7 @@
 """MNIST benchmarks: accuracy of the presets, epoch time beside PyTorch and the matmuls alone, streaming cost.
 
     python benchmarks/bench_mnist.py [--data-dir DIR] [--repeat 5] [--quick]
-    python benchmarks/bench_mnist.py --cnn [--cnn-epochs 10] [--classic adadelta,adagrad,adam,rmsprop,sgd] [--classic-epochs 10]
+    python benchmarks/bench_mnist.py --cnn [--cnn-epochs 10] [--classic adadelta,adam,… --classic-epochs 10]
 
 Needs the full MNIST (--data-dir, else $OPTVIZ_MNIST_DIR, else ../shared/data/mnist beside the checkout;
 otherwise the loader's own search, which may end on the shipped subset: the source is printed). PyTorch is
