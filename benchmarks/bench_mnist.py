@@ -1,7 +1,7 @@
 """MNIST benchmarks: accuracy of the presets, epoch time beside PyTorch and the matmuls alone, streaming cost.
 
     python benchmarks/bench_mnist.py [--data-dir DIR] [--repeat 5] [--quick]
-    python benchmarks/bench_mnist.py --cnn [--cnn-epochs 10] [--classic adadelta,adagrad,adam,rmsprop,sgd]
+    python benchmarks/bench_mnist.py --cnn [--cnn-epochs 10] [--classic adadelta,adam,… --classic-epochs 10]
 
 Needs the full MNIST (--data-dir, else $OPTVIZ_MNIST_DIR, else ../shared/data/mnist beside the checkout;
 otherwise the loader's own search, which may end on the shipped subset: the source is printed). PyTorch is
@@ -458,10 +458,12 @@ def cnn_epoch_times(data: MnistData, repeat: int, batches: int, with_torch: bool
 
 
 def cnn_benchmarks(data: MnistData, args) -> None:
-    cnn_epoch_times(data, args.repeat, args.cnn_batches, not args.no_torch)
-    cnn_accuracy(data, args.cnn_epochs)
+    if args.cnn_batches:
+        cnn_epoch_times(data, args.repeat, args.cnn_batches, not args.no_torch)
+    if args.cnn_epochs:
+        cnn_accuracy(data, args.cnn_epochs)
     if args.classic:
-        cnn_classic(data, args.cnn_epochs, args.classic.split(","))
+        cnn_classic(data, args.classic_epochs, args.classic.split(","))
 
 
 def main() -> None:
@@ -472,10 +474,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1 accuracy epoch, 2 timed epochs: a smoke run")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch column")
     parser.add_argument("--cnn", action="store_true", help="the CNN's benchmarks only (issue 17)")
-    parser.add_argument("--cnn-epochs", type=int, default=2, help="epochs of the CNN's accuracy runs")
-    parser.add_argument("--cnn-batches", type=int, default=200, help="steps per timed CNN measurement")
+    parser.add_argument("--cnn-epochs", type=int, default=2, help="epochs of the CNN's accuracy runs (0: none)")
+    parser.add_argument("--cnn-batches", type=int, default=200, help="steps per timed CNN measurement (0: no timing)")
     parser.add_argument("--classic", default="", help="with --cnn: also the classic comparison at Keras's defaults "
                         "for these optimizers, e.g. adadelta,adagrad,adam,rmsprop,sgd")
+    parser.add_argument("--classic-epochs", type=int, default=10, help="epochs of the classic comparison")
     args = parser.parse_args()
     if args.quick:
         args.epochs, args.repeat = 1, 2
