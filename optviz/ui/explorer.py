@@ -14,11 +14,21 @@ from ..engine import race
 from ..figures._plotly import freeze
 from ..figures.export import race_html, trajectories_csv
 from ..optimizers import SPECS as OPTIMIZERS
-from ..scenarios import LESSONS
+from ..scenarios import LESSONS, WELCOME
 from ..schedules import SCHEDULES, WARMUP_PARAMS
 from ..surfaces import SPECS as SURFACES
 from ..tuning import default_lr
-from .controls import ensure_value, latex_number, number_text, param_control, plain, table, wrapped_formula
+from .controls import (
+    bounded_number,
+    display_latex,
+    ensure_value,
+    latex_number,
+    number_text,
+    param_control,
+    plain,
+    table,
+    wrapped_formula,
+)
 from .settings import (
     CUSTOM,
     DEFAULT_EXPRESSION,
@@ -134,12 +144,14 @@ def _on_expression_change() -> None:
 
 
 def _on_lesson_change() -> None:
-    """Load the chosen lesson's race: a lesson is written exactly like a shared link."""
+    """Load the chosen lesson's race: a lesson is written exactly like a shared link. Everything its text talks
+    about is shown, so the moments of every contestant are traced."""
     key = st.session_state["lesson"]
     if key:
         settings, _ = from_query(LESSONS[key].query)
         _load(settings)
         st.session_state["lesson_settings"] = canonical(settings)
+        st.session_state["traced"] = settings.labels()
 
 
 def _on_optimizers_change() -> None:
@@ -257,18 +269,15 @@ def _sidebar() -> None:
             st.sidebar.error(plain(state[_key("expr_error")]))
     spec = surface_for(_read()).spec
     st.sidebar.latex(r"\small " + wrapped_formula(spec.latex))  # the sidebar is narrow
-    st.sidebar.caption(spec.description)
+    st.sidebar.caption(plain(spec.description))  # a typed formula is part of it
     if spec.params and spec.name in SURFACES:
         with st.sidebar.expander("Surface parameters"):
             for param in spec.params:
                 ensure_value(_key("sp", param.name), param.default)
                 param_control(param, _key("sp", param.name))
-    left, right = st.sidebar.columns(2)
-    x0, x1, y0, y1 = spec.window
-    left.number_input("start x", min_value=-1e6, max_value=1e6, key=_key("start_x"), format="%.4g", step=0.1)
-    right.number_input("start y", min_value=-1e6, max_value=1e6, key=_key("start_y"), format="%.4g", step=0.1)
-    st.sidebar.caption(f"…or click on the contour to start there. Window: x ∈ [{x0:g}, {x1:g}], y ∈ [{y0:g}, {y1:g}].")
-    st.sidebar.number_input("Steps", min_value=1, max_value=MAX_STEPS, step=50, key=_key("steps"))
+    _start_controls(surface_for(_read()))
+    with st.sidebar:
+        bounded_number("Steps", _key("steps"), 1, MAX_STEPS, kind="int", step=50)
 
     st.sidebar.header("Optimizers")
     ids = state[_key("ids")]
@@ -282,42 +291,88 @@ def _sidebar() -> None:
     st.sidebar.caption("The address bar holds every setting: copy it to share this exact race.")
 
 
+def _start_controls(surface) -> None:
+    """Start x and y, within the divergence bound, and where the map's window is; a start off the map says so."""
+    state = st.session_state
+    x0, x1, y0, y1 = surface.window
+    bound = surface.bound
+    with st.sidebar:
+        left, right = st.columns(2)
+        for column, axis in ((left, "x"), (right, "y")):
+            with column:
+                bounded_number(f"start {axis}", _key(f"start_{axis}"), -bound, bound, step=0.1, format="%.4g")
+    window = f"x ∈ [{x0:g}, {x1:g}], y ∈ [{y0:g}, {y1:g}]"
+    x, y = float(state[_key("start_x")]), float(state[_key("start_y")])
+    if x0 <= x <= x1 and y0 <= y <= y1:
+        st.sidebar.caption(f"…or click on the contour to start there. The map shows {window}; a run that goes "
+                           f"beyond ±{bound:g} has diverged.")
+    else:
+        st.sidebar.warning(start_outside_message(surface, (x, y)))
+
+
+def start_outside_message(surface, start) -> str:
+    """What a start off the map means, in words: where the map is, and that the path begins outside it."""
+    x0, x1, y0, y1 = surface.window
+    return (f"The start ({start[0]:g}, {start[1]:g}) is outside the map, which shows x ∈ [{x0:g}, {x1:g}], "
+            f"y ∈ [{y0:g}, {y1:g}]: the path begins off the map. Click on the contour or type a start inside it.")
+
+
 def _entry_controls(entry_id: int, label: str) -> None:
     state = st.session_state
     spec = OPTIMIZERS[state[_key(entry_id, "opt")]]
     with st.sidebar.expander(label):
         st.text_input("Label", key=_key(entry_id, "label"), max_chars=40, placeholder=spec.title)
+        surface, expression = state[_key("surface")], state[_key("expr_ok")]
         for param in spec.params:
             ensure_value(_key(entry_id, "h", param.name), param.default)
-            param_control(param, _key(entry_id, "h", param.name))
+            reference = default_lr(surface, spec.name, expression if surface == CUSTOM else "") \
+                if param.name == "lr" else None
+            param_control(param, _key(entry_id, "h", param.name), reference)
         st.selectbox("Learning-rate schedule", list(SCHEDULES), key=_key(entry_id, "sched"),
                      format_func=lambda name: SCHEDULES[name].title)
         for param in SCHEDULES[state[_key(entry_id, "sched")]].params + WARMUP_PARAMS:
             ensure_value(_key(entry_id, "s", param.name), param.default)
             param_control(param, _key(entry_id, "s", param.name))
-        cols = st.columns(3)
-        cols[0].button("Defaults", key=_key(entry_id, "reset"), on_click=_reset, args=(entry_id,),
-                       help="Reset every hyperparameter to its default (learning rate suited to this surface)")
-        cols[1].button("Variant", key=_key(entry_id, "dup"), on_click=_duplicate, args=(entry_id,),
-                       help="Add a copy of this optimizer to compare another setting side by side")
-        cols[2].button("Remove", key=_key(entry_id, "remove"), on_click=_remove, args=(entry_id,))
+        # a row that wraps: three equal columns cut the labels to "De…", "Va…", "Re…" in a narrow sidebar
+        with st.container(horizontal=True, gap="small"):
+            st.button("Defaults", key=_key(entry_id, "reset"), on_click=_reset, args=(entry_id,), width="content",
+                      help="Reset every hyperparameter to its default (learning rate suited to this surface)")
+            st.button("Variant", key=_key(entry_id, "dup"), on_click=_duplicate, args=(entry_id,), width="content",
+                      help="Add a copy of this optimizer to compare another setting side by side")
+            st.button("Remove", key=_key(entry_id, "remove"), on_click=_remove, args=(entry_id,), width="content",
+                      help="Take this optimizer out of the race")
 
 
 def _results_table(races, surface) -> None:
+    """One row per run; the best (lowest final loss among runs that did not diverge) is starred, and a cell with
+    no number says why."""
+    finite = {label: traj.final_loss for label, traj in races.items()
+              if traj.diverged_at is None and np.isfinite(traj.final_loss)}
+    best = min(finite.values()) if finite else None
+    has_minima = len(surface.minima) > 0
     rows = []
     for label, traj in races.items():
-        _, distance = surface.nearest_minimum(traj.final)
-        rows.append({
-            "optimizer": label,
-            "final loss": traj.final_loss,
-            "distance to nearest minimum": float(distance) if len(surface.minima) else None,
-            "steps to reach a minimum": traj.converged_at,
-            "diverged at step": traj.diverged_at,
-        })
+        row = {"best": "★" if best is not None and finite.get(label) == best else "",
+               "optimizer": label, "final loss": traj.final_loss}
+        if has_minima:
+            row["to minimum"] = float(surface.nearest_minimum(traj.final)[1])
+        row["reached at step"] = "not reached" if traj.converged_at is None else f"{traj.converged_at:,}"
+        row["diverged at step"] = "never" if traj.diverged_at is None else f"{traj.diverged_at:,}"
+        rows.append(row)
     table(rows, {
-        "final loss": st.column_config.NumberColumn(format="%.4g"),
-        "distance to nearest minimum": st.column_config.NumberColumn(format="%.3g"),
+        "best": st.column_config.TextColumn("★", width=36, help="The lowest final loss among runs that did not "
+                                                                 "diverge"),
+        "optimizer": st.column_config.TextColumn(width="medium"),
+        "final loss": st.column_config.NumberColumn(format="%.4g", width="small", help="f(θ) after the last step"),
+        "to minimum": st.column_config.NumberColumn(format="%.3g", width="small",
+                                                    help="Distance from the last point to the nearest minimum"),
+        "reached at step": st.column_config.TextColumn(
+            width="small", help="First step within 10⁻³ of a minimum; 'not reached' if it never got there"),
+        "diverged at step": st.column_config.TextColumn(
+            width="small", help="Step at which the run left the plot far behind; 'never' if it did not"),
     })
+    if not has_minima:
+        st.caption(f"{plain(surface.title)} has no minimum: there is no distance to one, and none is reached.")
 
 
 def _step_inspector(races, steps: int) -> None:
@@ -340,7 +395,7 @@ def _equations(settings: Settings, labels: list[str]) -> None:
     for entry, label in zip(settings.entries, labels):
         spec = OPTIMIZERS[entry.optimizer]
         st.markdown(f"**{plain(label)}**")
-        st.latex(spec.latex)
+        st.latex(display_latex(spec.latex))
         values = ", ".join(f"{p.symbol} = {latex_number(entry.hparams[p.name])}" for p in spec.params
                            if p.kind != "bool")
         switches = [f"{p.name.replace('_', ' ')} {number_text(entry.hparams[p.name])}" for p in spec.params
@@ -353,6 +408,8 @@ def _equations(settings: Settings, labels: list[str]) -> None:
 def _lesson_box(settings: Settings) -> None:
     key = st.session_state.get("lesson")
     if not key:
+        if canonical(settings) == _welcome_settings():
+            st.markdown(f"**What to look at:** {WELCOME.watch}", help=f"Why: {WELCOME.why}")
         return
     lesson = LESSONS[key]
     changed = st.session_state.get("lesson_settings") != canonical(settings)
@@ -364,6 +421,11 @@ def _lesson_box(settings: Settings) -> None:
             st.caption("You have changed the lesson's settings since: the text describes the original race.")
         if lesson.chart == "counterexample":
             st.plotly_chart(_counterexample_figure(), key="lesson_chart", theme=None)
+
+
+@st.cache_resource(show_spinner=False)
+def _welcome_settings() -> str:
+    return canonical(from_query(WELCOME.query)[0])
 
 
 @st.cache_resource(show_spinner=False)
@@ -379,7 +441,9 @@ def sidebar() -> Settings:
     """
     state = st.session_state
     if _key("surface") not in state:
-        settings, warnings = from_query({key: st.query_params.get_all(key) for key in st.query_params})
+        query = {key: st.query_params.get_all(key) for key in st.query_params}
+        # a bare address opens the welcome race, whose lesson shows at a glance
+        settings, warnings = from_query(query if set(query) - {"tab"} else WELCOME.query)
         _load(settings)
         state["explorer_warnings"] = warnings
     if state.get("explorer_warnings"):
@@ -407,6 +471,9 @@ def render(settings: Settings) -> None:
     except ValueError as error:
         st.error(f"These settings cannot run: {plain(error)}")
         return
+    x0, x1, y0, y1 = surface.window
+    if not (x0 <= settings.start[0] <= x1 and y0 <= settings.start[1] <= y1):
+        st.warning(start_outside_message(surface, settings.start))
 
     options = st.columns([1, 1, 1.7, 2.6])  # room for "Presentation mode" in its own large type
     presenting = options[2].toggle("Presentation mode", key="present",
