@@ -27,10 +27,10 @@ class Lesson:
 WELCOME = Lesson(
     "welcome", "Adam vs SGD in Rosenbrock's curved valley",
     "Adam (red) follows the curved valley to the minimum ★; SGD (blue) reaches the flat valley floor, then "
-    "crawls: still far from ★ after 1,000 steps. The sidebar's lessons show more.",
+    "crawls: still far from ★ after 500 steps. The sidebar's lessons show more.",
     "The valley floor is almost flat, so SGD's steps, proportional to the gradient, become tiny there; Adam divides "
     "each coordinate by its own gradient scale, so its steps keep their size.",
-    {"surface": "rosenbrock", "start": "-1.5,2", "steps": "1000", "opt": ["adam;lr=0.05", "sgd;lr=0.001"]},
+    {"surface": "rosenbrock", "start": "-1.5,2", "steps": "500", "opt": ["adam;lr=0.1", "sgd;lr=0.001"]},
     focus="SGD")
 
 LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [

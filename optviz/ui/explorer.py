@@ -9,7 +9,7 @@ import streamlit as st
 
 from .. import figures
 from ..counterexample import reddi_run
-from ..custom import custom_surface
+from ..custom import custom_surface, not_finite_share
 from ..engine import race
 from ..figures._plotly import freeze
 from ..figures.export import race_html, trajectories_csv
@@ -41,6 +41,11 @@ from .settings import (
 )
 
 PREFIX = "x."  # every session-state key of this tab starts with it
+# On the MNIST tab the sidebar's race settings do nothing: hidden (still drawn, so they keep their values).
+HIDE_SIDEBAR_CSS = """<style>
+section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"]
+{ display: none; }
+</style>"""
 PRESENTATION_CSS = """<style>
 section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] { display: none; }
 .block-container { max-width: 100% !important; padding-left: 1.5rem; padding-right: 1.5rem; }
@@ -224,6 +229,12 @@ def _surface(name: str, params: str, expression: str = ""):
     return validate_surface(Settings(name, json.loads(params), (0.0, 0.0), 1, [], expression))
 
 
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
+def _not_finite_share(expression: str) -> float:
+    share = not_finite_share(custom_surface(expression))
+    return share if share == 0 else max(share, 0.01)  # a sliver still reads "1%", not "0%"
+
+
 def canonical(settings: Settings) -> str:
     """A stable text for the settings: the cache key of everything computed from them."""
     return json.dumps(settings.to_query(), sort_keys=True)
@@ -270,6 +281,9 @@ def _sidebar() -> None:
     spec = surface_for(_read()).spec
     st.sidebar.latex(r"\small " + wrapped_formula(spec.latex))  # the sidebar is narrow
     st.sidebar.caption(plain(spec.description))  # a typed formula is part of it
+    if state[_key("surface")] == CUSTOM and (share := _not_finite_share(state[_key("expr_ok")])) > 0:
+        st.sidebar.warning(f"f is not a finite number on {share:.0%} of the map: it overflows or is undefined "
+                           "there. That region is hatched; a run that enters it stops and counts as diverged.")
     if spec.params and spec.name in SURFACES:
         with st.sidebar.expander("Surface parameters"):
             for param in spec.params:
@@ -457,6 +471,11 @@ def sidebar() -> Settings:
     settings = _read()
     st.query_params.from_dict(settings.to_query())
     return settings
+
+
+def hide_sidebar() -> None:
+    """Hide the race settings, for a tab they do not apply to."""
+    st.html(HIDE_SIDEBAR_CSS)
 
 
 def render(settings: Settings) -> None:
