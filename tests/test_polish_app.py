@@ -162,3 +162,19 @@ def test_multi_line_rules_render_as_rows_not_a_katex_warning():
     at = start()
     rule = next(element.value for element in at.latex if "m_t" in element.value)
     assert r"\begin{gathered}" in rule
+
+
+def test_the_step_inspector_says_a_run_diverged_instead_of_none():
+    at = start({"opt": ["sgd;lr=0.1", "adam;lr=0.05"], "steps": "200"})
+    widget(at, "slider", "x.inspect").set_value(150).run()
+    table = next(df for df in at.dataframe if "quantity" in df.value.columns).value
+    diverged = table[table["optimizer"] == "SGD"]
+    assert len(diverged) == 1 and diverged["quantity"].iloc[0].startswith("— diverged at step")
+    assert table.notna().all().all()
+
+
+def test_the_amsgrad_lesson_draws_its_counterexample_chart():
+    at = start()
+    widget(at, "selectbox", "lesson").set_value("amsgrad").run()
+    assert not at.exception
+    assert any(chart.proto.id and "online problem" in chart.proto.spec for chart in at.get("plotly_chart"))

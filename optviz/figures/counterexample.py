@@ -28,7 +28,7 @@ def counterexample_figure(runs: dict, *, height: int = 420) -> go.Figure:
     layout = dict(height=height, font=FONT, plot_bgcolor="white", hovermode="closest",
                   xaxis=dict(axis, domain=[0, 0.46], title=dict(text="step t")),
                   yaxis=dict(axis, range=[-1.1, 1.1], title=dict(text="iterate x<sub>t</sub>")),
-                  xaxis2=dict(axis, step_ticks, domain=[0.56, 1], anchor="y2", type="log",
+                  xaxis2=dict(axis, **step_ticks, domain=[0.56, 1], anchor="y2", type="log",
                               title=dict(text="step t (log scale)")),
                   yaxis2=dict(axis, anchor="x2", title=dict(text="average regret R<sub>t</sub> / t")),
                   # the title heads the legend, so the two cannot overlap or clip each other

@@ -208,7 +208,8 @@ def surface_3d_figure(races: dict, surface: Surface | None = None, *, n: int = S
         xs, ys, values = surface.grid(n)
         scale = value_scale(surface)
         z = scale(values)
-    z = np.where(np.isfinite(z), z, np.nan)  # where f overflows or is undefined the surface has a hole
+    # where f overflows or is undefined (or lies beyond float32, what Plotly is sent) the surface has a hole
+    z = np.where(np.abs(z) <= np.finfo(np.float32).max, z, np.nan)
     lo, hi = float(np.nanmin(z)), float(np.nanmax(z))
     colors = {**palette(races), **(colors or {})}
     data = [dict(type="surface", x=f32(xs), y=f32(ys), z=f32(z), colorscale=SURFACE_SCALE, showscale=False,
@@ -222,7 +223,7 @@ def surface_3d_figure(races: dict, surface: Surface | None = None, *, n: int = S
     scene = dict(xaxis=dict(title=dict(text="x"), range=[x0, x1]), yaxis=dict(title=dict(text="y"), range=[y0, y1]),
                  zaxis=dict(title=dict(text=""), nticks=5), aspectmode="manual",
                  aspectratio=dict(x=1, y=(y1 - y0) / (x1 - x0), z=0.6),
-                 camera=dict(eye=dict(x=-0.85, y=-1.3, z=0.95), center=dict(x=0, y=0, z=-0.1)),
+                 camera=dict(eye=dict(x=-0.9, y=-1.35, z=0.85), center=dict(x=0, y=0, z=-0.3)),
                  domain=dict(x=[0, 1], y=[0, 1]))
     layout = dict(scene=scene, height=height, font=FONT,
                   legend=titled_legend(f"{surface.title} in 3-D · height: {scale.label}"),

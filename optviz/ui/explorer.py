@@ -381,9 +381,9 @@ def _results_table(races, surface) -> None:
         "to minimum": st.column_config.NumberColumn(format="%.3g", width="small",
                                                     help="Distance from the last point to the nearest minimum"),
         "reached at step": st.column_config.TextColumn(
-            width="small", help="First step within 10⁻³ of a minimum; 'not reached' if it never got there"),
+            width="small", alignment="right", help="First step within 10⁻³ of a minimum; 'not reached' if it never got there"),
         "diverged at step": st.column_config.TextColumn(
-            width="small", help="Step at which the run left the plot far behind; 'never' if it did not"),
+            width="small", alignment="right", help="Step at which the run left the plot far behind; 'never' if it did not"),
     })
     if not has_minima:
         st.caption(f"{plain(surface.title)} has no minimum: there is no distance to one, and none is reached.")
@@ -394,15 +394,16 @@ def _step_inspector(races, steps: int) -> None:
     rows = []
     for label, traj in races.items():
         if traj.diverged_at is not None and t >= traj.diverged_at:
-            rows.append({"optimizer": label, "quantity": "diverged", "x": None, "y": None})
+            rows.append({"optimizer": label, "quantity": f"— diverged at step {traj.diverged_at}", "x": "", "y": ""})
             continue
         quantities = {"θ (position)": traj.path[t], "g (gradient)": traj.grad[t - 1]}
         quantities.update({name: values[t - 1] for name, values in traj.trace.items()})
         for name, value in quantities.items():
             value = np.broadcast_to(value, (2,)) if np.ndim(value) < 2 else value
-            rows.append({"optimizer": label, "quantity": name, "x": float(value[0]), "y": float(value[1])})
-    table(rows, {
-        "x": st.column_config.NumberColumn(format="%.6g"), "y": st.column_config.NumberColumn(format="%.6g")})
+            rows.append({"optimizer": label, "quantity": name, "x": f"{float(value[0]):.6g}",
+                         "y": f"{float(value[1]):.6g}"})
+    # text cells: a diverged run's row has no numbers, and an empty number cell would read "None"
+    table(rows, {axis: st.column_config.TextColumn(alignment="right") for axis in ("x", "y")})
 
 
 def _equations(settings: Settings, labels: list[str]) -> None:
