@@ -374,7 +374,7 @@ def _results_table(races, surface) -> None:
         row["diverged at step"] = "never" if traj.diverged_at is None else f"{traj.diverged_at:,}"
         rows.append(row)
     table(rows, {
-        "best": st.column_config.TextColumn("★", width=36, help="The lowest final loss among runs that did not "
+        "best": st.column_config.TextColumn("best", width=50, help="The lowest final loss among runs that did not "
                                                                  "diverge"),
         "optimizer": st.column_config.TextColumn(width="medium"),
         "final loss": st.column_config.NumberColumn(format="%.4g", width="small", help="f(θ) after the last step"),
@@ -524,13 +524,11 @@ def render(settings: Settings) -> None:
     if diverged:
         st.warning("Diverged: " + ", ".join(f"{plain(label)} at step {races[label].diverged_at}" for label in diverged))
 
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Loss")
-        st.plotly_chart(figures.loss_figure(races), key="loss_chart", theme=None)
-    with right:
-        st.subheader("Results")
-        _results_table(races, surface)
+    # the table first and across the page: beside the loss chart its last columns were cut off at 1280 and 1600
+    st.subheader("Results")
+    _results_table(races, surface)
+    st.subheader("Loss")
+    st.plotly_chart(figures.loss_figure(races), key="loss_chart", theme=None)
     st.subheader("Every quantity at one step")
     _step_inspector(races, settings.steps)
     st.subheader("Update rules")
