@@ -178,3 +178,23 @@ def test_the_amsgrad_lesson_draws_its_counterexample_chart():
     widget(at, "selectbox", "lesson").set_value("amsgrad").run()
     assert not at.exception
     assert any(chart.proto.id and "online problem" in chart.proto.spec for chart in at.get("plotly_chart"))
+
+
+def test_sweep_captions_name_the_colours_of_the_chosen_colouring():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["tab"] = "Sweeps & basins"
+    at.run()
+    captions = [c.value for c in at.caption]
+    sweep = next(c for c in captions if c.startswith("Click a cell"))
+    assert "dark purple lowest" in sweep and "red: diverged" in sweep and "dark: diverged" not in sweep
+    basins = next(c for c in captions if c.startswith("Each pixel"))
+    assert "one scale shared by both maps" in basins
+
+
+def test_defaults_and_lessons_refresh_the_typed_value():
+    at = start()
+    widget(at, "text_input", "x.0.h.lr.typed").input("0.0123").run()
+    next(b for b in at.button if b.key == "x.0.reset").click().run()
+    assert widget(at, "text_input", "x.0.h.lr.typed").value == "0.1"  # Adam's suited rate on Rosenbrock
+    widget(at, "selectbox", "lesson").set_value("valley").run()
+    assert widget(at, "text_input", "x.0.h.lr.typed").value == "0.05"  # the lesson's Adam
