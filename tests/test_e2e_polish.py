@@ -11,7 +11,6 @@ import time
 
 import pytest
 from playwright.sync_api import sync_playwright
-
 from test_e2e_browser import ARGS, ARTIFACTS, CHROMIUM, server, wait_for  # noqa: F401  (server is a fixture)
 
 SIZES = [(1280, 720), (1600, 1000)]
@@ -44,9 +43,11 @@ def settled(page, text, timeout=60):
     time.sleep(2.0)  # charts draw after the script run ends
 
 
-@pytest.mark.parametrize("tab, marker", [("", "Trace moments of"), ("?tab=Sweeps+%26+basins", "Basins of attraction"),
-                                         ("?tab=MNIST", "Train")])
-def test_first_load_of_each_tab_leaves_a_clean_console(browser, server, tab, marker):
+FIRST_LOADS = [("", "Trace moments of"), ("?tab=Sweeps+%26+basins", "Basins of attraction"), ("?tab=MNIST", "Train")]
+
+
+@pytest.mark.parametrize("tab, marker", FIRST_LOADS)
+def test_first_load_of_each_tab_leaves_a_clean_console(browser, server, tab, marker):  # noqa: F811
     page = open_page(browser, server + "/" + tab, SIZES[1])
     settled(page, marker)
     if not tab:  # the lesson with the most formulas and its own chart
@@ -58,7 +59,8 @@ def test_first_load_of_each_tab_leaves_a_clean_console(browser, server, tab, mar
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_sidebar_buttons_show_whole_labels_and_the_mnist_tab_hides_the_race_settings(browser, server, size):
+def test_sidebar_buttons_show_whole_labels_and_the_mnist_tab_hides_the_race_settings(browser, server,  # noqa: F811
+                                                                                     size):
     page = open_page(browser, server, size)
     settled(page, "Trace moments of")
     page.locator('[data-testid="stSidebar"] [data-testid="stExpander"] summary', has_text="Adam").first.click()

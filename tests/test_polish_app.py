@@ -4,35 +4,13 @@ import math
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_explorer_app import APP, results, start, widget
+from test_explorer_app import settings_in_url as url_settings
 
 from optviz.optimizers import SPECS as OPTIMIZERS
 from optviz.scenarios import LESSONS
 from optviz.ui.controls import bound_words, display_latex, options_for
 from optviz.ui.settings import from_query
-
-APP = "../app.py"
-
-
-def start(query=None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    return at.run()
-
-
-def widget(at, kind, key):
-    return next(w for w in getattr(at, kind) if w.key == key)
-
-
-def results(at) -> dict:
-    table = next(df for df in at.dataframe if "final loss" in df.value.columns).value
-    return {row["optimizer"]: row for _, row in table.iterrows()}
-
-
-def url_settings(at):
-    settings, warnings = from_query(dict(at.query_params))
-    assert warnings == []
-    return settings
 
 
 @pytest.mark.parametrize("key", ["saddle", "amsgrad"])

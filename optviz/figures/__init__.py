@@ -19,6 +19,6 @@ from .rows import ROWS
 from .surface import contour_figure, minimum_value, surface_3d_figure
 from .sweeps import basins_figure, basins_panels_figure, heatmap_figure, sensitivity_figure
 
-__all__ = ["PALETTE", "ROWS", "basins_figure", "basins_panels_figure", "contour_figure", "counterexample_figure", "frame_steps",
-           "heatmap_figure", "loss_figure", "minimum_value", "palette", "race_figure", "sensitivity_figure",
-           "surface_3d_figure"]
+__all__ = ["PALETTE", "ROWS", "basins_figure", "basins_panels_figure", "contour_figure", "counterexample_figure",
+           "frame_steps", "heatmap_figure", "loss_figure", "minimum_value", "palette", "race_figure",
+           "sensitivity_figure", "surface_3d_figure"]

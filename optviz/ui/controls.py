@@ -174,6 +174,10 @@ def _bound_text(value: float) -> str:
     return f"{value:g}" if abs(value) < 1e6 else number_text(value)
 
 
+def _param_words(param: Param) -> str:
+    return bound_words(param.low, param.high, param.kind, param.low_open, param.high_open)
+
+
 def _note_key(key: str) -> str:
     return key + ".note"
 
@@ -263,7 +267,7 @@ def param_control(param: Param, key: str, reference: float | None = None):
         return _log_control(param, key, label, options)
     if options is not None:
         return st.select_slider(label, options=options, key=key, format_func=number_text,
-                                help=f"{param.help}. Range: {bound_words(param.low, param.high, 'float', param.low_open, param.high_open)}.")
+                                help=f"{param.help}. Range: {_param_words(param)}.")
     if math.isfinite(param.low) and math.isfinite(param.high):
         return st.slider(label, float(param.low), float(param.high), key=key, help=param.help)
     return bounded_number(label, key, param.low, param.high, format="%g", help=param.help)
@@ -274,7 +278,7 @@ def _log_control(param: Param, key: str, label: str, options: list):
     shown = _parse_typed(st.session_state.get(typed))
     if shown is None or not math.isclose(shown, st.session_state[key], rel_tol=1e-5, abs_tol=0.0):
         st.session_state[typed] = _typed_text(st.session_state[key])  # the value was set elsewhere (a lesson, a reset)
-    words = bound_words(param.low, param.high, "float", param.low_open, param.high_open)
+    words = _param_words(param)
     slider, box = st.columns([2.3, 1], vertical_alignment="bottom", gap="small")
     value = slider.select_slider(label, options=options, key=key, format_func=number_text, on_change=_show_current,
                                  args=(key,), help=f"{param.help}. The slider spans the useful values; type any "

@@ -381,9 +381,11 @@ def _results_table(races, surface) -> None:
         "to minimum": st.column_config.NumberColumn(format="%.3g", width="small",
                                                     help="Distance from the last point to the nearest minimum"),
         "reached at step": st.column_config.TextColumn(
-            width="small", alignment="right", help="First step within 10⁻³ of a minimum; 'not reached' if it never got there"),
+            width="small", alignment="right",
+            help="First step within 10⁻³ of a minimum; 'not reached' if it never got there"),
         "diverged at step": st.column_config.TextColumn(
-            width="small", alignment="right", help="Step at which the run left the plot far behind; 'never' if it did not"),
+            width="small", alignment="right",
+            help="Step at which the run left the plot far behind; 'never' if it did not"),
     })
     if not has_minima:
         st.caption(f"{plain(surface.title)} has no minimum: there is no distance to one, and none is reached.")

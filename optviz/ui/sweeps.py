@@ -265,7 +265,8 @@ def _basins_section(settings: Settings, context: str) -> None:
     st.plotly_chart(fig, key=f"basin.chart.{left}.{right}", theme=None)
     if panels[0][3] is None:
         st.caption("Each pixel is a start point, coloured by its run's final loss on one scale shared by both "
-                   "maps (dark purple: lowest); red: diverged; ★ minima, × saddle points. Hyperparameters are the race's.")
+                   "maps (dark purple: lowest); red: diverged; ★ minima, × saddle points. Hyperparameters are the "
+                   "race's.")
     else:
         st.caption("Each pixel is a start point, coloured by the minimum its run ends in (light grey: did not "
                    "settle, red: diverged); ★ minima, × saddle points. Hyperparameters are the race's.")
