@@ -31,10 +31,12 @@ def test_the_first_screen_says_what_to_look_at_and_the_note_goes_once_the_race_c
     assert not any("What to look at" in m.value for m in at.markdown)
 
 
-def test_a_switch_is_labelled_once():
+def test_a_switch_and_a_parameter_named_by_its_symbol_are_labelled_once():
     at = start()
     toggle = widget(at, "toggle", "x.0.h.bias_correction")
     assert toggle.label == "bias correction"
+    assert widget(at, "select_slider", "x.sp.b").label == "$b$"
+    assert widget(at, "select_slider", "x.0.h.lr").label == r"$\alpha$ lr"
 
 
 def test_a_typed_surface_caption_is_shown_as_typed():

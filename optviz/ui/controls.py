@@ -245,9 +245,12 @@ def _typed_text(value: float) -> str:
 
 
 def param_label(param: Param) -> str:
-    """The control's label: the symbol and the name, or the name alone for a switch (whose symbol is its name)."""
+    """The control's label: the symbol and the name, each once: a switch's symbol is its name in words (bias
+    correction), and some parameters are named by their symbol (Rosenbrock's a and b)."""
     name = param.name.replace("_", " ")
-    return name if param.kind == "bool" else f"${param.symbol}$ {name}"
+    if param.kind == "bool":
+        return name
+    return f"${param.symbol}$" if param.symbol == param.name else f"${param.symbol}$ {name}"
 
 
 def param_control(param: Param, key: str, reference: float | None = None):
