@@ -51,8 +51,8 @@ def test_first_load_of_each_tab_leaves_a_clean_console(browser, server, tab, mar
     page = open_page(browser, server + "/" + tab, SIZES[1])
     settled(page, marker)
     if not tab:  # the lesson with the most formulas and its own chart
-        page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
-        page.get_by_role("option", name=re.compile("Adam's non-convergence")).click()
+        page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click(timeout=90_000)
+        page.get_by_role("option", name=re.compile("Adam's non-convergence")).click(timeout=90_000)
         settled(page, "Reddi, Kale")
     assert page.problems == []
     page.close()
@@ -82,5 +82,36 @@ def test_sidebar_buttons_show_whole_labels_and_the_mnist_tab_hides_the_race_sett
     page.get_by_role("tab", name="Race explorer").click()
     settled(page, "Trace moments of")
     assert sidebar.is_visible() and "rosenbrock" in page.url  # the same race, kept while hidden
+    assert page.problems == []
+    page.close()
+
+
+def test_at_1280_the_results_table_shows_every_column_and_basin_maps_are_not_dwarfed(browser, server):  # noqa: F811
+    page = open_page(browser, server + "/?opt=sgd%3Blr%3D0.1&opt=adam%3Blr%3D0.05&steps=200", SIZES[0])
+    settled(page, "Trace moments of")
+    page.get_by_text("Results", exact=True).scroll_into_view_if_needed()
+    time.sleep(1.0)
+    overflow = page.evaluate("""() => {
+        const grid = document.querySelector('[data-testid="stDataFrame"] .dvn-scroller');
+        return grid ? grid.scrollWidth - grid.clientWidth : null; }""")
+    assert overflow is not None and overflow <= 1  # no column cut off behind a horizontal scroll
+    page.screenshot(path=str(ARTIFACTS / "polish-results-1280.png"))
+
+    page.get_by_role("tab", name="Sweeps & basins").click()
+    settled(page, "Basins of attraction")
+    page.get_by_text("Each pixel is a start point").first.scroll_into_view_if_needed()
+    time.sleep(1.5)
+    sizes = page.evaluate("""() => {
+        const chart = [...document.querySelectorAll('.js-plotly-plot')].find(el => el._fullLayout &&
+            el._fullLayout.xaxis2 && el._fullLayout.coloraxis);
+        if (!chart) return null;
+        const map = chart.querySelector('.xy .nsewdrag').getBoundingClientRect();
+        const bar = chart.querySelector('.colorbar .cbbg').getBoundingClientRect();
+        return {map: [map.width, map.height], bar: bar.height}; }""")
+    assert sizes is not None
+    width, height = sizes["map"]
+    assert width >= 250 and height >= 250  # each of the two maps
+    assert sizes["bar"] <= 1.15 * height  # the colour bar no taller than the maps it explains
+    page.screenshot(path=str(ARTIFACTS / "polish-basins-1280.png"))
     assert page.problems == []
     page.close()
