@@ -183,13 +183,15 @@ def _note_key(key: str) -> str:
 
 
 def bounded_number(label: str, key: str, low: float, high: float, *, kind: str = "float", step=None,
-                   format: str | None = None, help: str | None = None, container=None, unit: str = ""):
+                   format: str | None = None, help: str | None = None, container=None, unit: str = "",
+                   notes=None):
     """A number box bound to st.session_state[key] that says its range and brings what is typed into it.
 
     Streamlit's own min/max turn the box red with an icon and no words; here a value beyond the range is set
-    to the nearest bound, and a note under the box says so and why.
+    to the nearest bound, and a note under the box (or in `notes`, e.g. below a row of boxes) says so and why.
     """
     container = container or st
+    notes = notes or container
     words = bound_words(low, high, kind)
     show = (lambda v: f"{int(v):,}" if float(v).is_integer() else f"{v:g}") if kind == "int" else (lambda v: f"{v:g}")
 
@@ -207,7 +209,7 @@ def bounded_number(label: str, key: str, low: float, high: float, *, kind: str =
     container.number_input(f"{label} ({words}{unit})", key=key, step=step, format=format, on_change=clamp,
                            help=help)
     if st.session_state.get(_note_key(key)):
-        container.warning(plain(st.session_state[_note_key(key)]))
+        notes.warning(plain(st.session_state[_note_key(key)]))
 
 
 def _typed_key(key: str) -> str:

@@ -290,8 +290,7 @@ def _sidebar() -> None:
                 ensure_value(_key("sp", param.name), param.default)
                 param_control(param, _key("sp", param.name))
     _start_controls(surface_for(_read()))
-    with st.sidebar:
-        bounded_number("Steps", _key("steps"), 1, MAX_STEPS, kind="int", step=50)
+    bounded_number("Steps", _key("steps"), 1, MAX_STEPS, kind="int", step=50, container=st.sidebar)
 
     st.sidebar.header("Optimizers")
     ids = state[_key("ids")]
@@ -310,11 +309,11 @@ def _start_controls(surface) -> None:
     state = st.session_state
     x0, x1, y0, y1 = surface.window
     bound = surface.bound
-    with st.sidebar:
-        left, right = st.columns(2)
-        for column, axis in ((left, "x"), (right, "y")):
-            with column:
-                bounded_number(f"start {axis}", _key(f"start_{axis}"), -bound, bound, step=0.1, format="%.4g")
+    left, right = st.sidebar.columns(2)
+    notes = st.sidebar.container()  # below both boxes: a half-width note wraps a word a line
+    for column, axis in ((left, "x"), (right, "y")):
+        bounded_number(f"start {axis}", _key(f"start_{axis}"), -bound, bound, step=0.1, format="%.4g",
+                       container=column, notes=notes)
     window = f"x ∈ [{x0:g}, {x1:g}], y ∈ [{y0:g}, {y1:g}]"
     x, y = float(state[_key("start_x")]), float(state[_key("start_y")])
     if x0 <= x <= x1 and y0 <= y <= y1:
