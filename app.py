@@ -19,5 +19,6 @@ if sweeps_tab.open:
     with sweeps_tab:
         sweeps.render(settings)
 if mnist_tab.open:
+    explorer.hide_sidebar()  # the race settings do nothing here
     with mnist_tab:
         mnist.render()

@@ -1003,3 +1003,11 @@ def _spans_decades(program: _Program, window) -> bool:
         return False
     p05, p95 = np.percentile(finite - finite.min(), [5, 95])
     return bool(p95 > 1e3 * max(p05, 1e-300))
+
+
+def not_finite_share(surface, n: int = 120) -> float:
+    """The share of the surface's window where f is not a finite number: it overflows there (exp(exp(x)) for
+    x ≳ 6.5), or is undefined (log of a negative number). The map hatches that region."""
+    with np.errstate(all="ignore"):
+        values = surface.grid(n)[2]
+    return float(np.mean(~np.isfinite(values)))

@@ -17,7 +17,21 @@ class Lesson:
     why: str  # why it happens
     query: dict[str, object] = field(default_factory=dict)
     chart: str | None = None  # a lesson with its own chart instead of (or besides) the race
+    # The label of the optimizer the lesson is about. Paths are drawn in entry order, the last on top, so it
+    # comes last: where paths overlap, the one the text talks about is the one seen.
+    focus: str | None = None
 
+
+# The first screen: a race whose lesson shows at a glance, with a line saying what to look at. SGD (drawn last,
+# on top) stops on the valley's flank, far from the minimum; Adam follows the valley to the ★.
+WELCOME = Lesson(
+    "welcome", "Adam vs SGD in Rosenbrock's curved valley",
+    "Adam (red) follows the curved valley to the minimum ★; SGD (blue) reaches the flat valley floor, then "
+    "crawls: still far from ★ after 500 steps. The sidebar's lessons show more.",
+    "The valley floor is almost flat, so SGD's steps, proportional to the gradient, become tiny there; Adam divides "
+    "each coordinate by its own gradient scale, so its steps keep their size.",
+    {"surface": "rosenbrock", "start": "-1.5,2", "steps": "500", "opt": ["adam;lr=0.1", "sgd;lr=0.001"]},
+    focus="SGD")
 
 LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
     Lesson(
@@ -28,7 +42,7 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
         "steep direction, so it is tiny along the valley. Momentum accumulates the small, consistent gradient "
         "along the floor; Adam divides each coordinate by its own gradient scale √v̂.",
         {"surface": "rosenbrock", "start": "-1.5,2", "steps": "1500",
-         "opt": ["adam;lr=0.05", "sgd;lr=0.001", "momentum;lr=0.0002;momentum=0.95"]}),
+         "opt": ["adam;lr=0.05", "momentum;lr=0.0002;momentum=0.95", "sgd;lr=0.001"]}, focus="SGD"),
     Lesson(
         "saddle", "Escaping a saddle point",
         "Starting almost exactly on the ridge line (y = 0.001), SGD slides into the saddle at the origin and "
@@ -37,7 +51,7 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
         "initial offset. Momentum keeps its velocity through the flat region, and Adam's normalisation turns a "
         "tiny but consistent gradient in y into a full-size step.",
         {"surface": "saddle", "start": "-1.8,0.001", "steps": "300",
-         "opt": ["sgd;lr=0.01", "momentum;lr=0.01;momentum=0.9", "adam;lr=0.05"]}),
+         "opt": ["adam;lr=0.05", "momentum;lr=0.01;momentum=0.9", "sgd;lr=0.01"]}, focus="SGD"),
     Lesson(
         "nesterov", "Momentum overshoot and Nesterov's correction",
         "With heavy momentum (μ = 0.95) the ball overshoots the minimum and spirals in; Nesterov's look-ahead "
@@ -46,7 +60,8 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
         "Nesterov evaluates the correction g + μb with the freshly updated velocity, a look-ahead that brakes "
         "earlier.",
         {"surface": "quadratic", "sp": "condition:10,angle:20", "start": "-2.5,2", "steps": "200",
-         "opt": ["momentum;lr=0.05;momentum=0.95", "nesterov;lr=0.05;momentum=0.95", "sgd;lr=0.05"]}),
+         "opt": ["momentum;lr=0.05;momentum=0.95", "sgd;lr=0.05", "nesterov;lr=0.05;momentum=0.95"]},
+        focus="Nesterov momentum"),
     Lesson(
         "adagrad", "AdaGrad's ever-shrinking steps vs RMSProp's moving average",
         "Both start fast; AdaGrad's steps keep shrinking (watch its accumulator grow in the state rows), while "
@@ -54,7 +69,7 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
         "AdaGrad divides by the square root of the sum of all past squared gradients, which never decreases. "
         "RMSProp uses an exponential moving average instead, which forgets old gradients.",
         {"surface": "rosenbrock", "start": "-1.5,2", "steps": "1500",
-         "opt": ["adagrad;lr=0.5", "rmsprop;lr=0.005"]}),
+         "opt": ["rmsprop;lr=0.005", "adagrad;lr=0.5"]}, focus="AdaGrad"),
     Lesson(
         "bias", "Bias correction on vs off: Adam's first steps",
         "With bias correction Adam's very first step has length α in each coordinate. Without it the first steps "
@@ -62,8 +77,8 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
         "The moments start at m₀ = v₀ = 0, so early on m_t and v_t are biased towards 0 by factors 1−β₁ᵗ and "
         "1−β₂ᵗ. Uncorrected, m is shrunk by 1−β₁ᵗ ≈ 0.1 but √v by √(1−β₂ᵗ) ≈ 0.03: the ratio is too big.",
         {"surface": "rosenbrock", "start": "-1.5,2", "steps": "150",
-         "opt": ["adam;lr=0.02;label=Adam (bias-corrected)",
-                 "adam;lr=0.02;bias_correction=0;label=Adam, no bias correction"]}),
+         "opt": ["adam;lr=0.02;bias_correction=0;label=Adam, no bias correction",
+                 "adam;lr=0.02;label=Adam (bias-corrected)"]}, focus="Adam (bias-corrected)"),
     Lesson(
         "epsilon", "β₂ too small and ε = 0; ε between sign-like and SGD-like steps",
         "With β₂ = 0.9 and ε = 0 Adam keeps taking large, erratic steps near the minimum. With a large ε (= 100, "
@@ -73,8 +88,8 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
         "of full size even near the minimum. ε ≫ √v̂ makes the update α·m̂/ε: SGD with momentum and a "
         "learning rate of α/ε.",
         {"surface": "beale", "start": "1,1.4", "steps": "600",
-         "opt": ["adam;lr=0.05;label=Adam (defaults)", "adam;lr=0.05;beta2=0.9;eps=0;label=Adam β₂=0.9 ε=0",
-                 "adam;lr=1;eps=100;label=Adam ε=100, α=1"]}),
+         "opt": ["adam;lr=1;eps=100;label=Adam ε=100, α=1", "adam;lr=0.05;label=Adam (defaults)",
+                 "adam;lr=0.05;beta2=0.9;eps=0;label=Adam β₂=0.9 ε=0"]}, focus="Adam β₂=0.9 ε=0"),
     Lesson(
         "conditioning", "Ill-conditioning: SGD zig-zags, Adam goes straight",
         "SGD bounces across the narrow valley while creeping along it; Adam's path is nearly straight.",
@@ -82,7 +97,7 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
         "rescales every coordinate by its own √v̂, equalising the two directions (exactly so when the valley is "
         "aligned with the axes; rotate it with φ to see the limits).",
         {"surface": "quadratic", "sp": "condition:100,angle:0", "start": "-2.5,2", "steps": "300",
-         "opt": ["sgd;lr=1.9", "adam;lr=0.05"]}),
+         "opt": ["sgd;lr=1.9", "adam;lr=0.05"]}, focus="Adam"),
     Lesson(
         "noise", "Noisy gradients: Adam vs SGD with and without momentum",
         "Every optimizer sees exactly the same noise, and none of them settles. SGD at α = 0.1 wanders widely; "
@@ -92,16 +107,20 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
         "proportion to α, momentum by averaging about 1/(1−μ) noisy gradients into smooth steps that add up like "
         "SGD with α/(1−μ), and Adam by dividing by √v̂, which tracks the noise itself, so its steps do not shrink.",
         {"surface": "noisy_quadratic", "sp": "condition:4,angle:30,noise:0.5,seed:0", "start": "-2.5,2",
-         "steps": "1500", "opt": ["sgd;lr=0.1", "sgd;lr=0.02;label=SGD α=0.02", "momentum;lr=0.01;momentum=0.9",
-                                  "adam;lr=0.05"]}),
+         "steps": "1500", "opt": ["sgd;lr=0.02;label=SGD α=0.02", "adam;lr=0.05", "momentum;lr=0.01;momentum=0.9",
+                                  "sgd;lr=0.1"]}, focus="SGD"),
     Lesson(
         "amsgrad", "Adam's non-convergence counterexample, and how AMSGrad fixes it",
-        "On this online problem the best point is x = −1, yet Adam drifts to x = +1 and stays there; AMSGrad, "
-        "which never lets v decrease, heads to −1.",
+        "The chart: on this online problem the best point is x = −1, yet Adam drifts to x = +1 and stays there; "
+        "AMSGrad, which never lets v decrease, heads to −1. The race: on a plain bowl, with the same short memory "
+        "β₂ = 0.9, Adam never settles (its loss stops falling near 10⁻⁵) while AMSGrad's loss keeps falling.",
         "Reddi, Kale & Kumar (ICLR 2018): the gradient is C once every three steps and −1 otherwise. Adam's short "
         "memory forgets the rare large gradient quickly, so the two small ones in the other direction dominate. "
-        "AMSGrad keeps the largest v seen, so the large gradient keeps its weight.",
-        {"surface": "rosenbrock", "opt": ["adam;lr=0.02", "amsgrad;lr=0.02"]}, chart="counterexample"),
+        "AMSGrad keeps the largest v seen, so the large gradient keeps its weight. In the race the same forgetting "
+        "shows near the minimum: as the gradient shrinks, Adam's v shrinks with it, so m̂/√v̂ stays large and Adam "
+        "keeps circling; AMSGrad divides by the largest v so far, so its steps shrink with the gradient.",
+        {"surface": "quadratic", "sp": "condition:10,angle:30", "start": "-2.5,2", "steps": "300",
+         "opt": ["adam;lr=0.2;beta2=0.9", "amsgrad;lr=0.2;beta2=0.9"]}, chart="counterexample", focus="AMSGrad"),
     Lesson(
         "himmelblau", "Multiple minima: where each optimizer ends up",
         "From the same start the optimizers end in different minima of Himmelblau's function. The sweeps tab's "

@@ -104,7 +104,63 @@ def test_counterexample_adam_goes_to_plus_one_and_amsgrad_to_minus_one():
     assert adam.regret[-1] > 0.5 > 0.05 > amsgrad.regret[-1]
 
 
+def test_amsgrad_race_adam_never_settles_while_amsgrad_converges():
+    _, races = lesson_race("amsgrad")
+    late = slice(-100, None)
+    adam, amsgrad = races["Adam"], races["AMSGrad"]
+    assert np.mean(adam.loss[late]) > 1e-6 > 1e-9 > np.mean(amsgrad.loss[late])
+    adam_steps = np.linalg.norm(adam.trace["update"][late], axis=1)
+    amsgrad_steps = np.linalg.norm(amsgrad.trace["update"][late], axis=1)
+    assert adam_steps.mean() > 1000 * amsgrad_steps.mean()  # Adam keeps stepping; AMSGrad's steps die out
+
+
 def test_himmelblau_optimizers_end_in_different_minima():
     surface, races = lesson_race("himmelblau")
     ends = {int(surface.nearest_minimum(traj.final)[0]) for traj in races.values()}
     assert len(ends) >= 2
+
+
+def _dense(path, spacing):
+    """The polyline through `path`, sampled every `spacing` at most (as a drawn line covers the gaps)."""
+    path = path[np.isfinite(path).all(axis=1)]
+    segments = np.diff(path, axis=0)
+    counts = np.maximum(1, np.ceil(np.linalg.norm(segments, axis=1) / spacing).astype(int))
+    return np.concatenate([path[:1]] + [start + step * np.arange(1, n + 1)[:, None] / n
+                                        for start, step, n in zip(path, segments, counts)])
+
+
+def visible_share(surface, paths: list, index: int, width: float = 0.01) -> float:
+    """The share of path `index` (within the window) that lies farther than `width` (a fraction of the window)
+    from every path drawn after it: paths are drawn in order, the last on top."""
+    x0, x1, y0, y1 = surface.window
+    scale = np.array([x1 - x0, y1 - y0])
+    spacing = width / 4
+    mine = _dense(paths[index], spacing * scale.max()) / scale
+    mine = mine[((mine >= (x0, y0) / scale) & (mine <= (x1, y1) / scale)).all(axis=1)]
+    later = [_dense(p, spacing * scale.max()) / scale for p in paths[index + 1:]]
+    if not later:
+        return 1.0
+    later = np.concatenate(later)
+    nearest = np.full(len(mine), np.inf)
+    for chunk in range(0, len(later), 2000):
+        gaps = np.linalg.norm(mine[:, None, :] - later[None, chunk:chunk + 2000, :], axis=2)
+        nearest = np.minimum(nearest, gaps.min(axis=1))
+    return float(np.mean(nearest > width))
+
+
+@pytest.mark.parametrize("key", list(LESSONS))
+def test_the_optimizer_a_lesson_is_about_is_drawn_last_and_every_path_shows(key):
+    surface, races = lesson_race(key)
+    labels = list(races)
+    if LESSONS[key].focus is not None:
+        assert labels[-1] == LESSONS[key].focus  # drawn on top
+    paths = [traj.path for traj in races.values()]
+    for index, label in enumerate(labels):
+        assert visible_share(surface, paths, index) > 0.05, f"{label}'s path hides under the later ones"
+
+
+def test_visible_share_sees_a_path_hidden_under_a_later_one():
+    surface, races = lesson_race("conditioning")
+    path = races["Adam"].path
+    assert visible_share(surface, [path, path + 1e-4], 0) == 0.0
+    assert visible_share(surface, [path + 0.5, path], 0) > 0.9

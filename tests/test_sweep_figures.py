@@ -109,7 +109,8 @@ def test_basins_figure_colours_each_start_by_its_minimum():
 
 
 def viridis(fig):
-    return next(t for t in fig.data if t.type == "heatmap" and t.colorscale and len(t.colorscale) > 2)
+    """The heatmap of values: on the shared colour axis (basins) or with a colour scale of its own (sweeps)."""
+    return next(t for t in fig.data if t.type == "heatmap" and (t.coloraxis or len(t.colorscale or ()) > 2))
 
 
 def test_basins_figure_uses_final_loss_for_a_single_minimum_and_paints_diverged_starts_dark():
@@ -117,7 +118,7 @@ def test_basins_figure_uses_final_loss_for_a_single_minimum_and_paints_diverged_
     result = sweeps.basins("rosenbrock", "sgd", 20, lr=2e-3, steps=200)
     assert 0 < result.diverged.sum() < result.diverged.size
     fig = figures.basins_figure(result.surface, result.xs, result.ys, loss=result.loss_grid)
-    assert viridis(fig).colorbar.title.text == "final loss (log₁₀)"
+    assert fig.layout.coloraxis.colorbar.title.text == "final loss (log₁₀)"
     dark = next(t for t in fig.data if t.name == "diverged")
     np.testing.assert_array_equal(np.isfinite(np.asarray(dark.z, float)), result.diverged)
     np.testing.assert_array_equal(np.isnan(np.asarray(viridis(fig).z, float)), result.diverged)

@@ -81,7 +81,9 @@ def test_a_selected_cell_joins_the_race_with_its_settings():
 
 def test_basins_and_sensitivity_follow_the_race_optimizers():
     at = start({"surface": "himmelblau", "opt": ["momentum", "rmsprop"]})
-    titles = list(charts(at))
+    # the two basin maps are panels of one figure, each titled above itself
+    titles = list(charts(at)) + [note["text"] for spec in charts(at).values()
+                                 for note in spec["layout"].get("annotations", [])]
     assert any(t and t.startswith("SGD with momentum, α =") for t in titles)
     assert any(t and t.startswith("RMSProp, α =") for t in titles)
     sensitivity = charts(at)["Learning-rate sensitivity (× along the top: diverged)"]

@@ -17,8 +17,8 @@ from .loss import loss_figure
 from .race_payload import race_payload
 from .rows import ROWS
 from .surface import contour_figure, minimum_value, surface_3d_figure
-from .sweeps import basins_figure, heatmap_figure, sensitivity_figure
+from .sweeps import basins_figure, basins_panels_figure, heatmap_figure, sensitivity_figure
 
-__all__ = ["PALETTE", "ROWS", "basins_figure", "contour_figure", "counterexample_figure", "data_panel",
-           "heatmap_figure", "loss_figure", "minimum_value", "palette", "race_payload", "sensitivity_figure",
-           "surface_3d_figure"]
+__all__ = ["PALETTE", "ROWS", "basins_figure", "basins_panels_figure", "contour_figure", "counterexample_figure",
+           "data_panel", "heatmap_figure", "loss_figure", "minimum_value", "palette", "race_payload",
+           "sensitivity_figure", "surface_3d_figure"]

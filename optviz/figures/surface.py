@@ -14,10 +14,10 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..surfaces import Surface
-from ._plotly import FONT, f32, figure
+from ._plotly import FONT, f32, figure, titled_legend
 from .colors import palette
 from .labels import legend_label
-from .raster import colorscale_rgb, data_uri, palette_image, png_indexed, shaded_levels
+from .raster import ALPHA_STEPS, colorscale_rgb, data_uri, palette_image, png_indexed, shaded_levels
 
 MAP_PIXELS = 720  # the longer side of the map picture: sharp on a projector, 100–250 kB for most surfaces
 SURFACE_GRID = 80
@@ -107,10 +107,20 @@ def _render_map(surface: Surface, pixels: int) -> bytes:
     ys = y1 - (np.arange(height) + 0.5) * (y1 - y0) / height  # the picture's first row is the window's top
     with np.errstate(all="ignore"):
         z = value_scale(surface)(surface.value(xs[None, :], ys[:, None]))
+    undefined = ~np.isfinite(z)  # f overflows or is undefined there: hatched, not a band of its own
+    z = np.where(undefined, np.nan, z)
     start, size, bands = _levels(z)
     band, coverage = shaded_levels(np.nan_to_num(z, nan=start), start, size)
     band_rgb = colorscale_rgb(MAP_SCALE, (np.arange(bands) + 0.5) / bands)
-    return png_indexed(*palette_image(band, coverage, band_rgb))
+    index, colors = palette_image(band, coverage, band_rgb)
+    index[undefined] = _hatch(index.shape)[undefined]
+    return png_indexed(index, colors)
+
+
+def _hatch(shape: tuple[int, int], period: int = 8) -> np.ndarray:
+    """Palette indices of diagonal stripes: the lowest band, plain and under a full-strength level line."""
+    rows, cols = np.indices(shape)
+    return np.where((rows + cols) % period < period // 2, ALPHA_STEPS - 1, 0).astype(np.uint8)
 
 
 def _picture_size(width: float, height: float, pixels: int) -> tuple[int, int]:
@@ -195,9 +205,12 @@ def surface_3d_figure(races: dict, surface: Surface | None = None, *, n: int = S
     would squash the view.
     """
     surface = surface or next(iter(races.values())).surface
-    xs, ys, values = surface.grid(n)
-    scale = value_scale(surface)
-    z = scale(values)
+    with np.errstate(all="ignore"):
+        xs, ys, values = surface.grid(n)
+        scale = value_scale(surface)
+        z = scale(values)
+    # where f overflows or is undefined (or lies beyond float32, what Plotly is sent) the surface has a hole
+    z = np.where(np.abs(z) <= np.finfo(np.float32).max, z, np.nan)
     lo, hi = float(np.nanmin(z)), float(np.nanmax(z))
     colors = {**palette(races), **(colors or {})}
     data = [dict(type="surface", x=f32(xs), y=f32(ys), z=f32(z), colorscale=SURFACE_SCALE, showscale=False,
@@ -206,11 +219,16 @@ def surface_3d_figure(races: dict, surface: Surface | None = None, *, n: int = S
                  hovertemplate=f"x = %{{x:.3f}}, y = %{{y:.3f}}<br>{scale.label} = %{{z:.3g}}<extra></extra>")]
     data += [_path_3d(label, traj, surface, scale, (xs, ys, z), colors[label]) for label, traj in races.items()]
     x0, x1, y0, y1 = surface.window
+    # The height's name goes in the title: as the z axis's own title Plotly draws it over the tick labels.
+    # The camera sits close enough for the surface to fill the view from any of its windows' aspect ratios.
     scene = dict(xaxis=dict(title=dict(text="x"), range=[x0, x1]), yaxis=dict(title=dict(text="y"), range=[y0, y1]),
-                 zaxis=dict(title=dict(text=scale.label), nticks=5), aspectmode="manual",
-                 aspectratio=dict(x=1, y=(y1 - y0) / (x1 - x0), z=0.6), camera=dict(eye=dict(x=-0.7, y=-1.3, z=1.9)))
-    layout = dict(scene=scene, height=height, font=FONT, title=dict(text=f"{surface.title} in 3-D", x=0.01),
-                  legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"), margin=dict(l=0, r=0, t=80, b=0))
+                 zaxis=dict(title=dict(text=""), nticks=5), aspectmode="manual",
+                 aspectratio=dict(x=1, y=(y1 - y0) / (x1 - x0), z=0.6),
+                 camera=dict(eye=dict(x=-0.9, y=-1.35, z=0.85), center=dict(x=0, y=0, z=-0.3)),
+                 domain=dict(x=[0, 1], y=[0, 1]))
+    layout = dict(scene=scene, height=height, font=FONT,
+                  legend=titled_legend(f"{surface.title} in 3-D · height: {scale.label}"),
+                  margin=dict(l=0, r=0, t=60, b=0))
     return figure(data, layout)
 
 

@@ -20,8 +20,10 @@ METRICS = {
     "diverged": "diverged",
 }
 NEVER_COLOR = "#d9d9d9"  # cells that never converged or diverged: grey, outside the colour scale
-DIVERGED_COLOR = "#3a3a3a"
-BASIN_COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d")
+# Red, which no colour scale here uses: charcoal read as the dark end of Viridis, the best final loss.
+DIVERGED_COLOR = "#c0262d"
+DIVERGED_SCALE = [[0, "#f2f2f2"], [1, DIVERGED_COLOR]]  # 0: did not diverge, 1: diverged
+BASIN_COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e377c2", "#72b7b2", "#b279a2", "#17becf", "#9d755d")
 
 
 def _index_axis(title: str, values: np.ndarray, scale: str = "linear") -> dict:
@@ -86,7 +88,7 @@ def heatmap_figure(x_values, y_values, grid, *, metric: str, x_title: str, y_tit
     data = [_flat(rows, cols, np.ones(grid.shape, bool), NEVER_COLOR, "no value")]
     if diverged is not None and metric != "diverged":
         data.append(_flat(rows, cols, np.asarray(diverged, bool), DIVERGED_COLOR, "diverged"))
-    data.append(dict(type="heatmap", z=f32(values), colorscale="Greys" if metric == "diverged" else "Viridis",
+    data.append(dict(type="heatmap", z=f32(values), colorscale=DIVERGED_SCALE if metric == "diverged" else "Viridis",
                      colorbar=colorbar, zsmooth=False, hoverongaps=False, customdata=f32(custom),
                      hovertemplate=f"{x_title} = %{{customdata[0]:.4g}}<br>{y_title} = %{{customdata[1]:.4g}}<br>"
                                    f"{METRICS[metric]} = %{{customdata[2]:.4g}}<extra></extra>"))
@@ -211,8 +213,55 @@ def basins_figure(surface: Surface, xs, ys, labels=None, loss=None, *, title: st
                   height: int = 520) -> go.Figure:
     """Start points coloured by the minimum their run ends in (labels: index, -1 unsettled, -2 diverged),
     or by final loss (log) for surfaces with a single minimum."""
-    xs, ys = np.asarray(xs, float), np.asarray(ys, float)
-    data = []
+    return basins_panels_figure(surface, [(title, xs, ys, labels, loss)], height=height)
+
+
+def basins_panels_figure(surface: Surface, panels: list[tuple], *, height: int = 440) -> go.Figure:
+    """Basin maps side by side, one per (title, xs, ys, labels, loss) panel (see basins_figure), in one figure.
+
+    Final losses share one colour scale and one colour bar, so a colour means the same loss in every panel;
+    one figure rather than one per panel also gives the maps the width a colour bar per panel took.
+    """
+    if not panels:
+        raise ValueError("basins_panels_figure needs at least one panel")
+    losses = [np.asarray(loss, float) for *_, labels, loss in panels if labels is None]
+    origin, name = _loss_origin(np.concatenate([v.ravel() for v in losses]) if losses else np.zeros(0),
+                                minimum_value(surface))
+    gaps = [_log_gap(v, origin) for v in losses]
+    finite = np.concatenate([g[np.isfinite(g)] for g in gaps]) if gaps else np.zeros(0)
+    data, layout, annotations = [], {}, []
+    n = len(panels)
+    right = 0.9 if losses else 1.0  # room for the shared colour bar
+    width = right / n
+    for k, (title, xs, ys, labels, loss) in enumerate(panels):
+        suffix = "" if k == 0 else str(k + 1)
+        axes = (f"x{suffix}", f"y{suffix}")
+        domain = (k * width + 0.03, (k + 1) * width - 0.03)  # equal widths: the maps are drawn the same size
+        xaxis, yaxis = map_axes(surface, domain).values()
+        yaxis.update(scaleanchor=axes[0], anchor=axes[0])
+        xaxis.update(anchor=axes[1])
+        if k:
+            yaxis["title"] = dict(text="")  # the left map's "y" says it; here it would sit on the left map
+        layout[f"xaxis{suffix}"], layout[f"yaxis{suffix}"] = xaxis, yaxis
+        # placed on the map's own frame (which equal aspect shrinks), not on the figure's top edge
+        annotations.append(dict(text=title, x=0.5, y=1.0, xref=f"{axes[0]} domain", yref=f"{axes[1]} domain",
+                                xanchor="center", yanchor="bottom", yshift=4, showarrow=False, font=dict(size=15)))
+        data += _basin_traces(surface, np.asarray(xs, float), np.asarray(ys, float), labels,
+                              None if labels is not None else _log_gap(np.asarray(loss, float), origin), name, axes)
+        data += [dict(t, showlegend=False) for t in landmark_traces(surface, axes)]  # ★ needs no legend
+    if losses:
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        layout["coloraxis"] = dict(colorscale="Viridis", cmin=low, cmax=high,
+                                   colorbar=dict(title=dict(text=f"{name} (log₁₀)", side="right"), len=0.85,
+                                                 x=right + 0.01, xanchor="left"))
+    layout.update(height=height, font=FONT, plot_bgcolor="white", annotations=annotations,
+                  margin=dict(l=60, r=20, t=40, b=50))
+    return figure(data, layout)
+
+
+def _basin_traces(surface: Surface, xs: np.ndarray, ys: np.ndarray, labels, log_gap, name: str,
+                  axes: tuple[str, str]) -> list[dict]:
+    on = dict(xaxis=axes[0], yaxis=axes[1])
     if labels is not None:
         labels = np.asarray(labels)
         k = max(len(surface.minima), 1)
@@ -223,22 +272,13 @@ def basins_figure(surface: Surface, xs, ys, labels=None, loss=None, *, title: st
             scale += [[i / len(colors), color], [(i + 1) / len(colors), color]]
         names = ["diverged", "did not settle"] + [f"minimum ({m[0]:.3g}, {m[1]:.3g})" for m in surface.minima]
         text = np.array(names, dtype=object)[labels + 2]
-        data.append(dict(type="heatmap", x=f32(xs), y=f32(ys), z=(labels + 2).astype("f4"), zmin=-0.5,
-                         zmax=len(colors) - 0.5, colorscale=scale, showscale=False, text=text,
-                         hovertemplate="start (%{x:.3g}, %{y:.3g}) → %{text}<extra></extra>"))
-    else:
-        loss = np.asarray(loss, float)
-        origin, name = _loss_origin(loss, minimum_value(surface))
-        # diverged starts (NaN loss) painted dark under the colours, as the heatmap of a sweep does
-        data.append(dict(type="heatmap", x=f32(xs), y=f32(ys), z=np.where(np.isnan(loss), 1, np.nan).astype("f4"),
-                         colorscale=[[0, DIVERGED_COLOR], [1, DIVERGED_COLOR]], showscale=False, name="diverged",
-                         hovertemplate="start (%{x:.3g}, %{y:.3g}) → diverged<extra></extra>"))
-        data.append(dict(type="heatmap", x=f32(xs), y=f32(ys), z=f32(_log_gap(loss, origin)), colorscale="Viridis",
-                         colorbar=dict(title=dict(text=f"{name} (log₁₀)", side="right")), hoverongaps=False,
-                         hovertemplate=f"start (%{{x:.3g}}, %{{y:.3g}}): log₁₀({name.split(',')[0]}) "
-                                       "%{z:.3g}<extra></extra>"))
-    data += landmark_traces(surface)
-    layout = dict(height=height, font=FONT, plot_bgcolor="white", title=dict(text=title, x=0.01),
-                  **map_axes(surface), legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"),
-                  margin=dict(l=60, r=20, t=80, b=50))
-    return figure(data, layout)
+        return [dict(type="heatmap", x=f32(xs), y=f32(ys), z=(labels + 2).astype("f4"), zmin=-0.5,
+                     zmax=len(colors) - 0.5, colorscale=scale, showscale=False, text=text, **on,
+                     hovertemplate="start (%{x:.3g}, %{y:.3g}) → %{text}<extra></extra>")]
+    # diverged starts (NaN loss) painted under the colours, as the heatmap of a sweep does
+    return [dict(type="heatmap", x=f32(xs), y=f32(ys), z=np.where(np.isnan(log_gap), 1, np.nan).astype("f4"),
+                 colorscale=[[0, DIVERGED_COLOR], [1, DIVERGED_COLOR]], showscale=False, name="diverged", **on,
+                 hovertemplate="start (%{x:.3g}, %{y:.3g}) → diverged<extra></extra>"),
+            dict(type="heatmap", x=f32(xs), y=f32(ys), z=f32(log_gap), coloraxis="coloraxis", hoverongaps=False,
+                 **on, hovertemplate=f"start (%{{x:.3g}}, %{{y:.3g}}): log₁₀({name.split(',')[0]}) "
+                                     "%{z:.3g}<extra></extra>")]

@@ -125,13 +125,29 @@ def _visible_length(latex: str) -> int:
     return len(text) + len(re.findall(r"[-+=]|\\sim", latex))   # binary operators are drawn with space around
 
 
-def options_for(param: Param, current) -> list | None:
-    """The discrete choices of a slider for `param`, always including the current value; None for free input."""
+SLIDER_DECADES = (3, 2)  # a log slider spans its reference value ÷ 10³ … × 10²: five decades, 30 notches
+ZERO_OK_RANGE = (1e-10, 1e2)  # a log value that may be 0 (ε): from negligible to dominant, with 0 itself
+ZERO_OK_MANTISSAS = (1, 3)
+
+
+def options_for(param: Param, current, reference: float | None = None) -> list | None:
+    """The discrete choices of a slider for `param`, always including the current value; None for free input.
+
+    A log slider spans five decades around `reference` (e.g. the learning rate suited to this optimizer on this
+    surface; the default if not given), not the whole valid range: 1e-12 … 700 in 90 notches left a handful of
+    useful ones. Values beyond it can be typed (see `param_control`).
+    """
     if param.log:
-        low = param.low if param.low > 0 else 1e-12
-        high = param.high if math.isfinite(param.high) else 100.0
-        grid = [m * 10.0 ** e for e in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
-                for m in LOG_MANTISSAS]
+        if param.low == 0 and not param.low_open:
+            low, high = ZERO_OK_RANGE
+            mantissas = ZERO_OK_MANTISSAS
+        else:
+            center = reference if reference is not None else param.default
+            low, high = center / 10.0 ** SLIDER_DECADES[0], center * 10.0 ** SLIDER_DECADES[1]
+            mantissas = LOG_MANTISSAS
+        grid = [m * 10.0 ** e for e in range(math.floor(math.log10(low) + 1e-9), math.ceil(math.log10(high)) + 1)
+                for m in mantissas]
+        grid = [v for v in grid if low * (1 - 1e-9) <= v <= high * (1 + 1e-9)]
         if param.low == 0 and not param.low_open:
             grid.append(0.0)
     elif param.low == 0 and param.high == 1 and param.kind == "float":
@@ -142,9 +158,112 @@ def options_for(param: Param, current) -> list | None:
     return sorted(v for v in values if param.contains(np.asarray(v)))
 
 
-def param_control(param: Param, key: str):
-    """Draw the control for `param` bound to st.session_state[key] (which must hold a valid value)."""
-    label = f"${param.symbol}$ {param.name.replace('_', ' ')}"
+def bound_words(low: float, high: float, kind: str = "float", low_open: bool = False, high_open: bool = False) -> str:
+    """A range in words, as a control says it: "1 to 5,000", "at least 0", "greater than 0"."""
+    show = (lambda v: f"{int(v):,}") if kind == "int" else _bound_text
+    has_low, has_high = math.isfinite(low), math.isfinite(high)
+    if has_low and has_high and not (low_open or high_open):
+        return f"{show(low)} to {show(high)}"
+    parts = []
+    if has_low:
+        parts.append(f"{'greater than' if low_open else 'at least'} {show(low)}")
+    if has_high:
+        parts.append(f"{'less than' if high_open else 'at most'} {show(high)}")
+    return ", ".join(parts) or "any number"
+
+
+def _bound_text(value: float) -> str:
+    return f"{value:g}" if abs(value) < 1e6 else number_text(value)
+
+
+def _param_words(param: Param) -> str:
+    return bound_words(param.low, param.high, param.kind, param.low_open, param.high_open)
+
+
+def _note_key(key: str) -> str:
+    return key + ".note"
+
+
+def bounded_number(label: str, key: str, low: float, high: float, *, kind: str = "float", step=None,
+                   format: str | None = None, help: str | None = None, container=None, unit: str = "",
+                   notes=None):
+    """A number box bound to st.session_state[key] that says its range and brings what is typed into it.
+
+    Streamlit's own min/max turn the box red with an icon and no words; here a value beyond the range is set
+    to the nearest bound, and a note under the box (or in `notes`, e.g. below a row of boxes) says so and why.
+    """
+    container = container or st
+    notes = notes or container
+    words = bound_words(low, high, kind)
+    show = (lambda v: f"{int(v):,}" if float(v).is_integer() else f"{v:g}") if kind == "int" else (lambda v: f"{v:g}")
+
+    def clamp() -> None:
+        value = st.session_state[key]
+        if value is None:
+            value = low if math.isfinite(low) else 0
+        kept = min(max(value, low), high)
+        if kind == "int":
+            kept = int(round(kept))
+        st.session_state[_note_key(key)] = (
+            "" if kept == value else f"{label} must be {words}{unit}: {show(value)} was set to {show(kept)}.")
+        st.session_state[key] = kept
+
+    container.number_input(f"{label} ({words}{unit})", key=key, step=step, format=format, on_change=clamp,
+                           help=help)
+    if st.session_state.get(_note_key(key)):
+        notes.warning(plain(st.session_state[_note_key(key)]))
+
+
+def _typed_key(key: str) -> str:
+    return key + ".typed"
+
+
+def _parse_typed(text: str | None) -> float | None:
+    try:
+        return float(str(text).strip().replace("−", "-").replace("×10^", "e"))
+    except ValueError:
+        return None
+
+
+def _exact_value(param: Param, key: str) -> None:
+    """Callback of a log control's typing box: use the typed value if it is valid, else say why not."""
+    text = st.session_state[_typed_key(key)]
+    value = _parse_typed(text)
+    try:
+        if value is None:
+            raise ValueError(f"{param.name} must be a number, e.g. 0.003 or 3e-3; got {text!r}")
+        st.session_state[key] = param.validate(value)
+        st.session_state[_note_key(key)] = ""
+    except ValueError as error:
+        st.session_state[_note_key(key)] = f"{error}. Keeping {number_text(st.session_state[key])}."
+
+
+def _show_current(key: str) -> None:
+    """Callback of a log slider: its typing box shows the value chosen."""
+    st.session_state[_typed_key(key)] = _typed_text(st.session_state[key])
+    st.session_state[_note_key(key)] = ""
+
+
+def _typed_text(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def param_label(param: Param) -> str:
+    """The control's label: the symbol and the name, each once: a switch's symbol is its name in words (bias
+    correction), and some parameters are named by their symbol (Rosenbrock's a and b)."""
+    name = param.name.replace("_", " ")
+    if param.kind == "bool":
+        return name
+    return f"${param.symbol}$" if param.symbol == param.name else f"${param.symbol}$ {name}"
+
+
+def param_control(param: Param, key: str, reference: float | None = None):
+    """Draw the control for `param` bound to st.session_state[key] (which must hold a valid value).
+
+    `reference` centres a log slider (e.g. the learning rate suited to the surface); a log control also gets a
+    box to type an exact value, anywhere in the valid range.
+    """
+    label = param_label(param)
     if param.kind == "bool":
         return st.toggle(label, key=key, help=param.help)
     if param.kind == "choice":
@@ -152,15 +271,42 @@ def param_control(param: Param, key: str):
         return st.selectbox(label, param.choices, key=key, help=param.help,
                             format_func=lambda choice: titles.get(choice, choice))
     if param.kind == "int":
-        high = int(param.high) if math.isfinite(param.high) else None
-        return st.number_input(label, min_value=int(param.low), max_value=high, step=1, key=key, help=param.help)
-    options = options_for(param, st.session_state[key])
+        high = int(param.high) if math.isfinite(param.high) else math.inf
+        return bounded_number(label, key, int(param.low), high, kind="int", step=1, help=param.help)
+    options = options_for(param, st.session_state[key], reference)
+    if options is not None and param.log:
+        return _log_control(param, key, label, options)
     if options is not None:
-        return st.select_slider(label, options=options, key=key, format_func=number_text, help=param.help)
+        return st.select_slider(label, options=options, key=key, format_func=number_text,
+                                help=f"{param.help}. Range: {_param_words(param)}.")
     if math.isfinite(param.low) and math.isfinite(param.high):
         return st.slider(label, float(param.low), float(param.high), key=key, help=param.help)
-    return st.number_input(label, min_value=float(param.low) if math.isfinite(param.low) else None, key=key,
-                           format="%g", help=param.help)
+    return bounded_number(label, key, param.low, param.high, format="%g", help=param.help)
+
+
+def _log_control(param: Param, key: str, label: str, options: list):
+    typed = _typed_key(key)
+    shown = _parse_typed(st.session_state.get(typed))
+    if shown is None or not math.isclose(shown, st.session_state[key], rel_tol=1e-5, abs_tol=0.0):
+        st.session_state[typed] = _typed_text(st.session_state[key])  # the value was set elsewhere (a lesson, a reset)
+    words = _param_words(param)
+    slider, box = st.columns([2.3, 1], vertical_alignment="bottom", gap="small")
+    value = slider.select_slider(label, options=options, key=key, format_func=number_text, on_change=_show_current,
+                                 args=(key,), help=f"{param.help}. The slider spans the useful values; type any "
+                                                   f"value {words} in the box.")
+    box.text_input(f"exact {param.name}", key=typed, on_change=_exact_value, args=(param, key),
+                   label_visibility="collapsed", help=f"Type an exact value, {words} (e.g. 3e-4)")
+    if st.session_state.get(_note_key(key)):
+        st.warning(plain(st.session_state[_note_key(key)]))
+    return value
+
+
+def display_latex(latex: str) -> str:
+    r"""`latex` for st.latex (KaTeX display mode), where a top-level \\ does nothing but log a warning: lines
+    broken with \\ outside any environment become the rows of a gathered block."""
+    if r"\\" not in latex or r"\begin{" in latex:
+        return latex
+    return r"\begin{gathered}" + latex + r"\end{gathered}"
 
 
 # What each choice means, where its name alone does not say it (the link keeps the short name).

@@ -9,17 +9,19 @@ import streamlit as st
 
 from .. import figures
 from ..counterexample import reddi_run
-from ..custom import custom_surface
+from ..custom import custom_surface, not_finite_share
 from ..engine import race
 from ..figures.export import race_html, trajectories_csv
 from ..figures.race_payload import race_payload
 from ..optimizers import SPECS as OPTIMIZERS
-from ..scenarios import LESSONS
+from ..scenarios import LESSONS, WELCOME
 from ..schedules import SCHEDULES, WARMUP_PARAMS
 from ..surfaces import SPECS as SURFACES
 from ..tuning import default_lr
 from .controls import (
     batch_size_control,
+    bounded_number,
+    display_latex,
     ensure_value,
     latex_number,
     number_text,
@@ -45,6 +47,11 @@ PAGE_CSS = "<style>.block-container { padding-top: 3.2rem !important; padding-bo
 RACE_KEY = "race"  # the race viewer's component key: its clicks are read from st.session_state[RACE_KEY]
 # A projector shows the race, not the app's chrome: no sidebar, no header bar (toolbar and menu), little padding.
 # (config.toml sets client.toolbarMode = "minimal" for everyone: a classroom server has no Deploy button.)
+# On the MNIST tab the sidebar's race settings do nothing: hidden (still drawn, so they keep their values).
+HIDE_SIDEBAR_CSS = """<style>
+section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"]
+{ display: none; }
+</style>"""
 PRESENTATION_CSS = """<style>
 section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
 [data-testid="stToolbar"] { display: none !important; }
@@ -154,12 +161,14 @@ def _on_expression_change() -> None:
 
 
 def _on_lesson_change() -> None:
-    """Load the chosen lesson's race: a lesson is written exactly like a shared link."""
+    """Load the chosen lesson's race: a lesson is written exactly like a shared link. Everything its text talks
+    about is shown, so the moments of every contestant are traced."""
     key = st.session_state["lesson"]
     if key:
         settings, _ = from_query(LESSONS[key].query)
         _load(settings)
         st.session_state["lesson_settings"] = canonical(settings)
+        st.session_state["traced"] = settings.labels()
 
 
 def _on_optimizers_change() -> None:
@@ -230,6 +239,12 @@ def _surface(name: str, params: str, expression: str = ""):
     return validate_surface(Settings(name, json.loads(params), (0.0, 0.0), 1, [], expression))
 
 
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
+def _not_finite_share(expression: str) -> float:
+    share = not_finite_share(custom_surface(expression))
+    return share if share == 0 else max(share, 0.01)  # a sliver still reads "1%", not "0%"
+
+
 def canonical(settings: Settings) -> str:
     """A stable text for the settings: the cache key of everything computed from them."""
     return json.dumps(settings.to_query(), sort_keys=True)
@@ -276,7 +291,10 @@ def _sidebar() -> None:
     surface = surface_for(_read())
     spec = surface.spec
     st.sidebar.latex(r"\small " + wrapped_formula(spec.latex))  # the sidebar is narrow
-    st.sidebar.caption(spec.description)
+    st.sidebar.caption(plain(spec.description))  # a typed formula is part of it
+    if state[_key("surface")] == CUSTOM and (share := _not_finite_share(state[_key("expr_ok")])) > 0:
+        st.sidebar.warning(f"f is not a finite number on {share:.0%} of the map: it overflows or is undefined "
+                           "there. That region is hatched; a run that enters it stops and counts as diverged.")
     if surface.model is not None:
         with st.sidebar:
             batch_size_control(_key("sp", "batch_size"), surface.model.n)
@@ -287,14 +305,8 @@ def _sidebar() -> None:
                     continue  # drawn above, with its named settings
                 ensure_value(_key("sp", param.name), param.default)
                 param_control(param, _key("sp", param.name))
-    left, right = st.sidebar.columns(2)
-    x0, x1, y0, y1 = spec.window
-    x_name, y_name = surface.axis_names
-    left.number_input(f"start {x_name}", min_value=-1e6, max_value=1e6, key=_key("start_x"), format="%.4g", step=0.1)
-    right.number_input(f"start {y_name}", min_value=-1e6, max_value=1e6, key=_key("start_y"), format="%.4g", step=0.1)
-    st.sidebar.caption(f"…or click on the contour to start there. Window: {x_name} ∈ [{x0:g}, {x1:g}], "
-                       f"{y_name} ∈ [{y0:g}, {y1:g}].")
-    st.sidebar.number_input("Steps", min_value=1, max_value=MAX_STEPS, step=50, key=_key("steps"))
+    _start_controls(surface)
+    bounded_number("Steps", _key("steps"), 1, MAX_STEPS, kind="int", step=50, container=st.sidebar)
     if surface.model is not None:
         st.sidebar.caption(_epochs_text(surface, int(state[_key("steps")])))
 
@@ -316,6 +328,35 @@ def _epochs_text(surface, steps: int) -> str:
             f"epochs: a full-batch step costs {n} gradients, an epoch of single examples makes {n} steps.")
 
 
+def _start_controls(surface) -> None:
+    """Start x and y, within the divergence bound, and where the map's window is; a start off the map says so."""
+    state = st.session_state
+    x0, x1, y0, y1 = surface.window
+    bound = surface.bound
+    left, right = st.sidebar.columns(2)
+    notes = st.sidebar.container()  # below both boxes: a half-width note wraps a word a line
+    x_name, y_name = surface.axis_names
+    for column, axis, name in ((left, "x", x_name), (right, "y", y_name)):
+        bounded_number(f"start {name}", _key(f"start_{axis}"), -bound, bound, step=0.1, format="%.4g",
+                       container=column, notes=notes)
+    window = f"{x_name} ∈ [{x0:g}, {x1:g}], {y_name} ∈ [{y0:g}, {y1:g}]"
+    x, y = float(state[_key("start_x")]), float(state[_key("start_y")])
+    if x0 <= x <= x1 and y0 <= y <= y1:
+        st.sidebar.caption(f"…or click on the contour to start there. The map shows {window}; a run that goes "
+                           f"beyond ±{bound:g} has diverged.")
+    else:
+        st.sidebar.warning(start_outside_message(surface, (x, y)))
+
+
+def start_outside_message(surface, start) -> str:
+    """What a start off the map means, in words: where the map is, and that the path begins outside it."""
+    x0, x1, y0, y1 = surface.window
+    x_name, y_name = surface.axis_names
+    return (f"The start ({start[0]:g}, {start[1]:g}) is outside the map, which shows {x_name} ∈ [{x0:g}, {x1:g}], "
+            f"{y_name} ∈ [{y0:g}, {y1:g}]: the path begins off the map. Click on the contour or type a start "
+            "inside it.")
+
+
 def _entry_controls(entry_id: int, label: str, surface) -> None:
     state = st.session_state
     spec = OPTIMIZERS[state[_key(entry_id, "opt")]]
@@ -325,41 +366,63 @@ def _entry_controls(entry_id: int, label: str, surface) -> None:
             ensure_value(_key(entry_id, "sp", "batch_size"), None)
             batch_size_control(_key(entry_id, "sp", "batch_size"), surface.model.n,
                                inherit=surface.params["batch_size"])
+        name, expression = state[_key("surface")], state[_key("expr_ok")]
         for param in spec.params:
             ensure_value(_key(entry_id, "h", param.name), param.default)
-            param_control(param, _key(entry_id, "h", param.name))
+            reference = default_lr(name, spec.name, expression if name == CUSTOM else "") \
+                if param.name == "lr" else None
+            param_control(param, _key(entry_id, "h", param.name), reference)
         st.selectbox("Learning-rate schedule", list(SCHEDULES), key=_key(entry_id, "sched"),
                      format_func=lambda name: SCHEDULES[name].title)
         for param in SCHEDULES[state[_key(entry_id, "sched")]].params + WARMUP_PARAMS:
             ensure_value(_key(entry_id, "s", param.name), param.default)
             param_control(param, _key(entry_id, "s", param.name))
-        cols = st.columns(3)
-        cols[0].button("Defaults", key=_key(entry_id, "reset"), on_click=_reset, args=(entry_id,),
-                       help="Reset every hyperparameter to its default (learning rate suited to this surface)")
-        cols[1].button("Variant", key=_key(entry_id, "dup"), on_click=_duplicate, args=(entry_id,),
-                       help="Add a copy of this optimizer to compare another setting side by side")
-        cols[2].button("Remove", key=_key(entry_id, "remove"), on_click=_remove, args=(entry_id,))
+        # a row that wraps: three equal columns cut the labels to "De…", "Va…", "Re…" in a narrow sidebar
+        with st.container(horizontal=True, gap="small"):
+            st.button("Defaults", key=_key(entry_id, "reset"), on_click=_reset, args=(entry_id,), width="content",
+                      help="Reset every hyperparameter to its default (learning rate suited to this surface)")
+            st.button("Variant", key=_key(entry_id, "dup"), on_click=_duplicate, args=(entry_id,), width="content",
+                      help="Add a copy of this optimizer to compare another setting side by side")
+            st.button("Remove", key=_key(entry_id, "remove"), on_click=_remove, args=(entry_id,), width="content",
+                      help="Take this optimizer out of the race")
 
 
 def _results_table(races, surface) -> None:
+    """One row per run; the best (lowest final loss among runs that did not diverge) is starred, and a cell with
+    no number says why."""
+    finite = {label: traj.final_loss for label, traj in races.items()
+              if traj.diverged_at is None and np.isfinite(traj.final_loss)}
+    best = min(finite.values()) if finite else None
+    has_minima = len(surface.minima) > 0
     rows = []
     for label, traj in races.items():
-        _, distance = surface.nearest_minimum(traj.final)
-        rows.append({
-            "optimizer": label,
-            "final loss": traj.final_loss,
-            "distance to nearest minimum": float(distance) if len(surface.minima) else None,
-            "steps to reach a minimum": traj.converged_at,
-            "diverged at step": traj.diverged_at,
-        })
+        row = {"best": "★" if best is not None and finite.get(label) == best else "",
+               "optimizer": label, "final loss": traj.final_loss}
+        if has_minima:
+            row["to minimum"] = float(surface.nearest_minimum(traj.final)[1])
+        row["reached at step"] = "not reached" if traj.converged_at is None else f"{traj.converged_at:,}"
+        row["diverged at step"] = "never" if traj.diverged_at is None else f"{traj.diverged_at:,}"
         if surface.model is not None:  # what the steps cost: a full-batch step is an epoch
-            rows[-1]["batch size"] = traj.surface.params["batch_size"]
-            rows[-1]["epochs"] = float(traj.surface.epochs(traj.steps))
+            row["batch size"] = traj.surface.params["batch_size"]
+            row["epochs"] = float(traj.surface.epochs(traj.steps))
+        rows.append(row)
     table(rows, {
-        "final loss": st.column_config.NumberColumn(format="%.4g"),
-        "distance to nearest minimum": st.column_config.NumberColumn(format="%.3g"),
-        "epochs": st.column_config.NumberColumn(format="%.3g"),
+        "best": st.column_config.TextColumn("best", width=50, help="The lowest final loss among runs that did not "
+                                                                 "diverge"),
+        "optimizer": st.column_config.TextColumn(width="medium"),
+        "final loss": st.column_config.NumberColumn(format="%.4g", width="small", help="f(θ) after the last step"),
+        "to minimum": st.column_config.NumberColumn(format="%.3g", width="small",
+                                                    help="Distance from the last point to the nearest minimum"),
+        "reached at step": st.column_config.TextColumn(
+            width="small", alignment="right",
+            help="First step within 10⁻³ of a minimum; 'not reached' if it never got there"),
+        "diverged at step": st.column_config.TextColumn(
+            width="small", alignment="right",
+            help="Step at which the run left the plot far behind; 'never' if it did not"),
+        "epochs": st.column_config.NumberColumn(format="%.3g", width="small"),
     })
+    if not has_minima:
+        st.caption(f"{plain(surface.title)} has no minimum: there is no distance to one, and none is reached.")
 
 
 def _loss_chart(races, surface) -> None:
@@ -376,22 +439,23 @@ def _step_inspector(races, steps: int) -> None:
     rows = []
     for label, traj in races.items():
         if traj.diverged_at is not None and t >= traj.diverged_at:
-            rows.append({"optimizer": label, "quantity": "diverged", "x": None, "y": None})
+            rows.append({"optimizer": label, "quantity": f"— diverged at step {traj.diverged_at}", "x": "", "y": ""})
             continue
         quantities = {"θ (position)": traj.path[t], "g (gradient)": traj.grad[t - 1]}
         quantities.update({name: values[t - 1] for name, values in traj.trace.items()})
         for name, value in quantities.items():
             value = np.broadcast_to(value, (2,)) if np.ndim(value) < 2 else value
-            rows.append({"optimizer": label, "quantity": name, "x": float(value[0]), "y": float(value[1])})
-    table(rows, {
-        "x": st.column_config.NumberColumn(format="%.6g"), "y": st.column_config.NumberColumn(format="%.6g")})
+            rows.append({"optimizer": label, "quantity": name, "x": f"{float(value[0]):.6g}",
+                         "y": f"{float(value[1]):.6g}"})
+    # text cells: a diverged run's row has no numbers, and an empty number cell would read "None"
+    table(rows, {axis: st.column_config.TextColumn(alignment="right") for axis in ("x", "y")})
 
 
 def _equations(settings: Settings, labels: list[str]) -> None:
     for entry, label in zip(settings.entries, labels):
         spec = OPTIMIZERS[entry.optimizer]
         st.markdown(f"**{plain(label)}**")
-        st.latex(spec.rule_latex(entry.hparams))
+        st.latex(display_latex(spec.rule_latex(entry.hparams)))
         values = ", ".join(f"{p.symbol} = {latex_number(entry.hparams[p.name])}" for p in spec.params
                            if p.kind not in ("bool", "choice"))
         switches = [f"{p.name.replace('_', ' ')} {number_text(entry.hparams[p.name])}" for p in spec.params
@@ -404,6 +468,8 @@ def _equations(settings: Settings, labels: list[str]) -> None:
 def _lesson_box(settings: Settings) -> None:
     key = st.session_state.get("lesson")
     if not key:
+        if canonical(settings) == _welcome_settings():
+            st.markdown(f"**What to look at:** {WELCOME.watch}", help=f"Why: {WELCOME.why}")
         return
     lesson = LESSONS[key]
     changed = st.session_state.get("lesson_settings") != canonical(settings)
@@ -415,6 +481,11 @@ def _lesson_box(settings: Settings) -> None:
             st.caption("You have changed the lesson's settings since: the text describes the original race.")
         if lesson.chart == "counterexample":
             st.plotly_chart(_counterexample_figure(), key="lesson_chart", theme=None)
+
+
+@st.cache_resource(show_spinner=False)
+def _welcome_settings() -> str:
+    return canonical(from_query(WELCOME.query)[0])
 
 
 @st.cache_resource(show_spinner=False)
@@ -430,7 +501,9 @@ def sidebar() -> Settings:
     """
     state = st.session_state
     if _key("surface") not in state:
-        settings, warnings = from_query({key: st.query_params.get_all(key) for key in st.query_params})
+        query = {key: st.query_params.get_all(key) for key in st.query_params}
+        # a bare address opens the welcome race, whose lesson shows at a glance
+        settings, warnings = from_query(query if set(query) - {"tab"} else WELCOME.query)
         _load(settings)
         state["explorer_warnings"] = warnings
     if state.get("explorer_warnings"):
@@ -446,6 +519,11 @@ def sidebar() -> Settings:
     return settings
 
 
+def hide_sidebar() -> None:
+    """Hide the race settings, for a tab they do not apply to."""
+    st.html(HIDE_SIDEBAR_CSS)
+
+
 def render(settings: Settings) -> None:
     """Draw the race explorer tab for the sidebar's settings."""
     _lesson_box(settings)
@@ -458,6 +536,9 @@ def render(settings: Settings) -> None:
     except ValueError as error:
         st.error(f"These settings cannot run: {plain(error)}")
         return
+    x0, x1, y0, y1 = surface.window
+    if not (x0 <= settings.start[0] <= x1 and y0 <= settings.start[1] <= y1):
+        st.warning(start_outside_message(surface, settings.start))
 
     # room for "Presentation mode" in its own large type, and for the traced optimizers when not presenting
     options = st.columns([3, 1.6, 1.8, 2.6] if st.session_state.get("present") else [2.1, 1.3, 1.5, 3.6])

@@ -28,6 +28,12 @@ THEORY_CAPTION = (
 RESOLUTIONS = (20, 50, 100, 150, 200)
 BASIN_RESOLUTIONS = (50, 100, 150, 200)
 METRIC_NAMES = {"final_loss": "Final loss", "steps_to_tol": "Steps to reach a minimum", "diverged": "Diverged"}
+SWEEP_COLOURS = {  # what the colours of a sweep's heatmap mean, per metric
+    "final_loss": "Colour: final loss (dark purple lowest, yellow highest); red: diverged.",
+    "steps_to_tol": "Colour: steps to reach a minimum (dark purple fewest); light grey: never reached one; red: "
+                    "diverged.",
+    "diverged": "Red: diverged; light grey: did not.",
+}
 OBJECTIVE_NAMES = {"final_loss": "lowest final loss", "steps_to_tol": "fewest steps to a minimum"}
 
 
@@ -150,8 +156,8 @@ def _sweep_section(settings: Settings, context: str) -> None:
         if cell != selected:
             st.session_state[cell_key] = selected = cell
             st.rerun()
-    st.caption("Click a cell to see that run. Grey: never reached a minimum; dark: diverged. "
-               "Fixed hyperparameters are this optimizer's settings in the race (or its defaults).")
+    st.caption(f"Click a cell to see that run. {SWEEP_COLOURS[metric]} Fixed hyperparameters are this "
+               "optimizer's settings in the race (or its defaults).")
     if boundary is not None and _in_view(boundary, result, x_param):
         st.caption(THEORY_CAPTION)
     if selected is not None:
@@ -302,18 +308,23 @@ def _basins_section(settings: Settings, context: str) -> None:
     right = cols[1].selectbox("Right", list(OPTIMIZERS), index=list(OPTIMIZERS).index(names[1]), key="basin.b",
                               format_func=lambda n: OPTIMIZERS[n].title)
     n = cols[2].select_slider("Start points per axis", BASIN_RESOLUTIONS, value=100, key="basin.n")
-    panels = st.columns(2)
-    for panel, name in zip(panels, (left, right)):
-        hparams = _race_hparams(settings, name)
-        with panel, st.spinner("Running every start…"):
+    panels = []
+    with st.spinner("Running every start…"):
+        for name in (left, right):
+            hparams = _race_hparams(settings, name)
             result = _basins(context, name, n, json.dumps(hparams, sort_keys=True))
             title = f"{OPTIMIZERS[name].title}, α = {number_text(hparams['lr'])}"
             loss = result.loss_grid
-            fig = figures.basins_figure(result.surface, result.xs, result.ys,
-                                        labels=None if loss is not None else result.labels, loss=loss, title=title)
-            st.plotly_chart(fig, key=f"basin.chart.{name}.{panel is panels[1]}", theme=None)
-    st.caption("Each pixel is a start point, coloured by the minimum its run ends in (grey: did not settle, dark: "
-               "diverged), or by final loss where the surface has a single minimum. Hyperparameters are the race's.")
+            panels.append((title, result.xs, result.ys, None if loss is not None else result.labels, loss))
+    fig = figures.basins_panels_figure(result.surface, panels)
+    st.plotly_chart(fig, key=f"basin.chart.{left}.{right}", theme=None)
+    if panels[0][3] is None:
+        st.caption("Each pixel is a start point, coloured by its run's final loss on one scale shared by both "
+                   "maps (dark purple: lowest); red: diverged; ★ minima, × saddle points. Hyperparameters are the "
+                   "race's.")
+    else:
+        st.caption("Each pixel is a start point, coloured by the minimum its run ends in (light grey: did not "
+                   "settle, red: diverged); ★ minima, × saddle points. Hyperparameters are the race's.")
 
 
 def render(settings: Settings) -> None:

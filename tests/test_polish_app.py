@@ -1,0 +1,180 @@
+"""What a new user tripped over in the explorer's sidebar, lessons and results (issue 15), through AppTest."""
+
+import math
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from test_explorer_app import APP, results, start, widget
+from test_explorer_app import settings_in_url as url_settings
+
+from optviz.optimizers import SPECS as OPTIMIZERS
+from optviz.scenarios import LESSONS
+from optviz.ui.controls import bound_words, display_latex, options_for
+from optviz.ui.settings import from_query
+
+
+@pytest.mark.parametrize("key", ["saddle", "amsgrad"])
+def test_a_lesson_traces_the_moments_of_every_contestant(key):
+    at = start()
+    widget(at, "multiselect", "traced").set_value(["Adam"]).run()  # a choice left over from before
+    widget(at, "selectbox", "lesson").set_value(key).run()
+    assert not at.exception
+    labels = from_query(LESSONS[key].query)[0].labels()
+    assert widget(at, "multiselect", "traced").value == labels
+
+
+def test_the_first_screen_says_what_to_look_at_and_the_note_goes_once_the_race_changes():
+    at = start()
+    assert any("What to look at" in m.value for m in at.markdown)
+    assert [e.optimizer for e in url_settings(at).entries] == ["adam", "sgd"]
+    widget(at, "multiselect", "x.chosen").select("momentum").run()
+    assert not any("What to look at" in m.value for m in at.markdown)
+
+
+def test_a_switch_and_a_parameter_named_by_its_symbol_are_labelled_once():
+    at = start()
+    toggle = widget(at, "toggle", "x.0.h.bias_correction")
+    assert toggle.label == "bias correction"
+    assert widget(at, "select_slider", "x.sp.b").label == "$b$"
+    assert widget(at, "select_slider", "x.0.h.lr").label == r"$\alpha$ lr"
+
+
+def test_a_typed_surface_caption_is_shown_as_typed():
+    at = start({"surface": "custom", "f": "x**2 + y**2"})
+    captions = [c.value for c in at.sidebar.caption]
+    described = next(c for c in captions if "Typed by hand" in c)
+    assert r"x\*\*2" in described and "**" not in described.replace(r"\*\*", "")
+
+
+def test_steps_beyond_the_maximum_are_brought_back_with_a_note_in_words():
+    at = start()
+    steps = widget(at, "number_input", "x.steps")
+    assert "5,000" in steps.label
+    steps.set_value(99999).run()
+    assert not at.exception
+    assert widget(at, "number_input", "x.steps").value == 5000
+    assert url_settings(at).steps == 5000
+    assert any("5,000" in w.value and "99999" in w.value.replace(",", "") for w in at.sidebar.warning)
+
+
+def test_a_start_outside_the_window_says_where_the_window_is():
+    at = start()
+    widget(at, "number_input", "x.start_x").set_value(5.0).run()
+    assert not at.exception
+    messages = [w.value for w in at.warning] + [w.value for w in at.sidebar.warning]
+    assert any("outside the map" in m and "x ∈ [-2, 2], y ∈ [-1, 3]" in m for m in messages)
+
+
+def test_a_start_far_beyond_the_bound_is_brought_to_it():
+    at = start()
+    widget(at, "number_input", "x.start_x").set_value(1e6).run()
+    assert not at.exception
+    x = url_settings(at).start[0]
+    assert x == 300.0  # Rosenbrock: 100 × the window's largest coordinate
+    assert any("outside the map" in w.value for w in at.warning)
+    assert any("must be -300 to 300" in w.value for w in at.sidebar.warning)
+
+
+def test_results_say_why_a_cell_has_no_number_and_star_the_best_run():
+    at = start({"opt": ["sgd;lr=0.1", "adam;lr=0.05", "sgd;lr=0.0001;label=slow"], "steps": "200"})
+    rows = results(at)
+    assert all(row.notna().all() for row in rows.values())  # no empty cell reading "None"
+    assert rows["slow"]["reached at step"] == "not reached"
+    assert rows["Adam"]["diverged at step"] == "never"
+    assert int(rows["SGD"]["diverged at step"]) > 0
+    stars = [label for label, row in rows.items() if row["best"] == "★"]
+    assert stars == ["Adam"]
+
+
+def test_a_surface_without_minimum_has_no_distance_column_and_says_why():
+    at = start({"surface": "saddle_unbounded", "opt": "adam", "steps": "50"})
+    assert "to minimum" not in next(df for df in at.dataframe if "final loss" in df.value.columns).value.columns
+    assert any("has no minimum" in c.value for c in at.caption)
+
+
+def test_the_learning_rate_slider_spans_five_decades_around_the_rate_suited_to_the_surface():
+    at = start()
+    slider = widget(at, "select_slider", "x.0.h.lr")
+    values = [float(v) for v in slider.options]
+    assert 20 <= len(values) <= 40
+    assert min(values) >= 1e-5 and max(values) <= 10  # Adam on Rosenbrock: suited rate 0.1
+    widget(at, "selectbox", "x.surface").select("himmelblau").run()
+    assert [float(v) for v in widget(at, "select_slider", "x.0.h.lr").options] != values
+
+
+def test_epsilon_slider_reaches_zero_and_large_values_in_few_notches():
+    eps = OPTIMIZERS["adam"].param("eps")
+    values = options_for(eps, 1e-8)
+    assert 0.0 in values and 100.0 in values and 1e-8 in values and len(values) <= 30
+
+
+def test_an_exact_value_can_be_typed_and_a_bad_one_is_refused_in_words():
+    at = start()
+    widget(at, "text_input", "x.0.h.lr.typed").input("0.0123").run()
+    assert not at.exception
+    assert url_settings(at).entries[0].hparams["lr"] == 0.0123
+    assert widget(at, "select_slider", "x.0.h.lr").value == 0.0123
+    widget(at, "text_input", "x.0.h.lr.typed").input("-1").run()
+    assert not at.exception
+    assert url_settings(at).entries[0].hparams["lr"] == 0.0123
+    assert any("lr must be" in w.value and "0.0123" in w.value for w in at.sidebar.warning)
+    widget(at, "text_input", "x.0.h.lr.typed").input("fast").run()
+    assert any("must be a number" in w.value for w in at.sidebar.warning)
+
+
+def test_moving_the_slider_updates_the_typed_value():
+    at = start()
+    widget(at, "select_slider", "x.0.h.lr").set_value(0.02).run()
+    assert widget(at, "text_input", "x.0.h.lr.typed").value == "0.02"
+
+
+def test_bounds_in_words():
+    assert bound_words(1, 5000, "int") == "1 to 5,000"
+    assert bound_words(0, math.inf) == "at least 0"
+    assert bound_words(0, math.inf, low_open=True) == "greater than 0"
+    assert bound_words(-math.inf, math.inf) == "any number"
+
+
+def test_multi_line_rules_render_as_rows_not_a_katex_warning():
+    adam = OPTIMIZERS["adam"].latex
+    assert display_latex(adam).startswith(r"\begin{gathered}") and display_latex(adam).endswith(r"\end{gathered}")
+    assert display_latex(r"\theta_t = \theta_{t-1} - \alpha g_t") == r"\theta_t = \theta_{t-1} - \alpha g_t"
+    at = start()
+    rule = next(element.value for element in at.latex if "m_t" in element.value)
+    assert r"\begin{gathered}" in rule
+
+
+def test_the_step_inspector_says_a_run_diverged_instead_of_none():
+    at = start({"opt": ["sgd;lr=0.1", "adam;lr=0.05"], "steps": "200"})
+    widget(at, "slider", "x.inspect").set_value(150).run()
+    table = next(df for df in at.dataframe if "quantity" in df.value.columns).value
+    diverged = table[table["optimizer"] == "SGD"]
+    assert len(diverged) == 1 and diverged["quantity"].iloc[0].startswith("— diverged at step")
+    assert table.notna().all().all()
+
+
+def test_the_amsgrad_lesson_draws_its_counterexample_chart():
+    at = start()
+    widget(at, "selectbox", "lesson").set_value("amsgrad").run()
+    assert not at.exception
+    assert any(chart.proto.id and "online problem" in chart.proto.spec for chart in at.get("plotly_chart"))
+
+
+def test_sweep_captions_name_the_colours_of_the_chosen_colouring():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["tab"] = "Sweeps & basins"
+    at.run()
+    captions = [c.value for c in at.caption]
+    sweep = next(c for c in captions if c.startswith("Click a cell"))
+    assert "dark purple lowest" in sweep and "red: diverged" in sweep and "dark: diverged" not in sweep
+    basins = next(c for c in captions if c.startswith("Each pixel"))
+    assert "one scale shared by both maps" in basins
+
+
+def test_defaults_and_lessons_refresh_the_typed_value():
+    at = start()
+    widget(at, "text_input", "x.0.h.lr.typed").input("0.0123").run()
+    next(b for b in at.button if b.key == "x.0.reset").click().run()
+    assert widget(at, "text_input", "x.0.h.lr.typed").value == "0.1"  # Adam's suited rate on Rosenbrock
+    widget(at, "selectbox", "lesson").set_value("valley").run()
+    assert widget(at, "text_input", "x.0.h.lr.typed").value == "0.05"  # the lesson's Adam
