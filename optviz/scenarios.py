@@ -148,14 +148,15 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
         "batch", "GD vs SGD vs mini-batch: one optimizer, three batch sizes",
         "The same SGD (α = 0.05) fits a line to 150 irises. With the full batch it glides straight to the "
         "least-squares fit and stops; on single examples it jitters around the fit and never settles; mini-batches "
-        "of 16 sit in between. Counted in steps the full batch wins, but switch the loss chart to epochs: single "
+        "of 8 sit in between. Counted in steps the full batch wins, but switch the loss chart to epochs: single "
         "examples cut the loss gap to 1% within a quarter of an epoch, the full batch needs 22 epochs.",
         "A batch's mean gradient is an unbiased sample of the full gradient, with a variance that shrinks like "
         "1/B. Near the minimum the full gradient vanishes but a small batch's does not, so SGD keeps moving in "
         "proportion to α. A full-batch step costs all N gradients: a mini-batch buys most of its accuracy for B/N "
         "of the cost, and computes its B gradients in parallel on real hardware — why networks train on them.",
         {"surface": "linear_regression", "sp": "standardize:1,batch_size:150,seed:0", "start": "-0.5,2.5",
-         "steps": "200", "opt": ["sgd;lr=0.05;sp.batch_size=150;label=Full batch (150)",
-                                 "sgd;lr=0.05;sp.batch_size=16;label=Mini-batch (16)",
-                                 "sgd;lr=0.05;sp.batch_size=1;label=Single example (1)"]}),
+         # the smooth full-batch path is drawn last: under the jittery ones it would disappear
+         "steps": "200", "opt": ["sgd;lr=0.05;sp.batch_size=1;label=Single example (1)",
+                                 "sgd;lr=0.05;sp.batch_size=8;label=Mini-batch (8)",
+                                 "sgd;lr=0.05;sp.batch_size=150;label=Full batch (150)"]}, focus="Full batch (150)"),
 ]}

@@ -6,7 +6,7 @@ from test_lessons import lesson_race
 
 def test_batch_lesson_full_batch_settles_single_examples_jitter_and_cost_fewer_epochs():
     surface, races = lesson_race("batch")
-    full, mini, single = races["Full batch (150)"], races["Mini-batch (16)"], races["Single example (1)"]
+    full, mini, single = races["Full batch (150)"], races["Mini-batch (8)"], races["Single example (1)"]
     best = surface.value(*surface.minima[0])
     late = slice(-100, None)
     wander = {name: np.linalg.norm(t.path[late] - surface.minima[0], axis=1).mean()
