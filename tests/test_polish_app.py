@@ -140,12 +140,16 @@ def test_multi_line_rules_render_as_rows_not_a_katex_warning():
     assert display_latex(adam).startswith(r"\begin{gathered}") and display_latex(adam).endswith(r"\end{gathered}")
     assert display_latex(r"\theta_t = \theta_{t-1} - \alpha g_t") == r"\theta_t = \theta_{t-1} - \alpha g_t"
     at = start()
+    at.session_state["details"] = "Update rules"  # the tab below the race that typesets the rules
+    at.run()
     rule = next(element.value for element in at.latex if "m_t" in element.value)
     assert r"\begin{gathered}" in rule
 
 
 def test_the_step_inspector_says_a_run_diverged_instead_of_none():
     at = start({"opt": ["sgd;lr=0.1", "adam;lr=0.05"], "steps": "200"})
+    at.session_state["details"] = "Every quantity at one step"
+    at.run()
     widget(at, "slider", "x.inspect").set_value(150).run()
     table = next(df for df in at.dataframe if "quantity" in df.value.columns).value
     diverged = table[table["optimizer"] == "SGD"]
