@@ -229,12 +229,25 @@ def test_changing_alpha_changes_the_drawn_path(page):
 
 
 def show_step_120_with_a_hover(page):
-    """Mid-race, the mouse on Adam's path near step 40: markers, arrows, cursors and the hover box in the picture."""
+    """Mid-race, the mouse on Adam's path where it is farthest from every other path: markers, arrows, cursors and
+    the hover box in the picture."""
     page.keyboard.press("Home")
     for _ in range(12):
         page.keyboard.press("Shift+ArrowRight")
     x, y = canvas_origin(page)
-    point = page.evaluate(f"() => {{ const v = {VIEWER}; return [v.screen[0][80], v.screen[0][81]]; }}")
+    point = page.evaluate(f"""() => {{
+        const v = {VIEWER}, own = v.screen[0], others = v.screen.slice(1);
+        let best = null, bestGap = -1;
+        for (let i = 0; i + 1 < own.length; i += 2) {{
+            if (!Number.isFinite(own[i]) || !Number.isFinite(own[i + 1])) continue;
+            let gap = Infinity;
+            for (const other of others)
+                for (let j = 0; j + 1 < other.length; j += 2)
+                    gap = Math.min(gap, Math.hypot(own[i] - other[j], own[i + 1] - other[j + 1]));
+            if (gap > bestGap) {{ bestGap = gap; best = [own[i], own[i + 1]]; }}
+        }}
+        return best;
+    }}""")
     page.mouse.move(x + point[0], y + point[1])
     wait_for(lambda: "Adam" in page.locator(".rv-tip").first.text_content(), timeout=5)
 
