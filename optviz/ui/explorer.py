@@ -468,7 +468,8 @@ def _equations(settings: Settings, labels: list[str]) -> None:
 def _lesson_box(settings: Settings) -> None:
     key = st.session_state.get("lesson")
     if not key:
-        if canonical(settings) == _welcome_settings():
+        # on a projector the teacher says it: the note would push the race below the window
+        if canonical(settings) == _welcome_settings() and not st.session_state.get("present"):
             st.markdown(f"**What to look at:** {WELCOME.watch}", help=f"Why: {WELCOME.why}")
         return
     lesson = LESSONS[key]
