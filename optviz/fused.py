@@ -35,13 +35,14 @@ def fusable(surf: Surface) -> bool:
 
 def _advance(rule: Callable, grad: Callable) -> Callable:
     @scalar
-    def advance(x, y, state_x, state_y, r, alpha, c, sign, nx, ny, surface):
-        """One step of run r: the gradient at its point (plus the step's noise), then the rule on x and on y."""
+    def advance(x, y, to_x, to_y, state_x, state_y, r, alpha, c, sign, nx, ny, surface):
+        """One step of run r from (x, y) to (to_x, to_y), which may be the same arrays: the gradient at the point
+        (plus the step's noise), then the rule on each coordinate."""
         gx, gy = grad(x[r], y[r], surface)
         gx, gy = sign * (gx + nx), sign * (gy + ny)
-        x[r], s = rule(x[r], gx, load(state_x, r), alpha, c)
+        to_x[r], s = rule(x[r], gx, load(state_x, r), alpha, c)
         store(state_x, r, s)
-        y[r], s = rule(y[r], gy, load(state_y, r), alpha, c)
+        to_y[r], s = rule(y[r], gy, load(state_y, r), alpha, c)
         store(state_y, r, s)
         return gx, gy
     return advance
@@ -65,8 +66,8 @@ def _race_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
                     c, shared[r] = prepare(hyper[r], float(t), shared[r])
                     shared_trace[t - 1, r] = shared[r]
                 alpha = coef[t - 1, 0] * lr[r] + coef[t - 1, 1]
-                grads[t - 1, 0, r], grads[t - 1, 1, r] = advance(x, y, state_x, state_y, r, alpha, c, sign, nx, ny,
-                                                                 surface)
+                grads[t - 1, 0, r], grads[t - 1, 1, r] = advance(x, y, x, y, state_x, state_y, r, alpha, c, sign,
+                                                                 nx, ny, surface)
                 store(traces, (t - 1, 0, r), load(state_x, r))
                 store(traces, (t - 1, 1, r), load(state_y, r))
             path[t, 0], path[t, 1] = x, y
@@ -74,7 +75,8 @@ def _race_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
 
 
 def _batch_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
-    """Every step of a batch of runs (a thread's share of it), recording the path or only the outcomes."""
+    """Every step of a batch of runs (a thread's share of it), watching their outcomes and recording their path if
+    asked."""
     advance = _advance(rule, grad)
 
     def run(position, state, shared, hyper, lr, coef, sign, noise, surface, bound, tol, minima, path,
@@ -88,11 +90,12 @@ def _batch_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
             part = slice(low, high)
             xs, ys, sx, sy, alphas = x[part], y[part], load(state_x, part), load(state_y, part), lr[part]
             dv, cv, last_x, last_y = diverged[part], converged[part], last[0][part], last[1][part]
-            before_x, before_y = xs.copy(), ys.copy()  # the points one step back, for the last good point
+            # two buffers, stepped from one into the other: the points one step back stay at hand for the last
+            # good point of a run that diverges, without a copy
+            other_x, other_y = xs.copy(), ys.copy()
             if recording:
                 path[0, 0, part], path[0, 1, part] = xs, ys
-            else:
-                _watch(xs, ys, before_x, before_y, 0, bound, tol, minima, dv, cv, last_x, last_y)
+            _watch(xs, ys, xs, ys, 0, bound, tol, minima, dv, cv, last_x, last_y)
             q = shared[0]
             for t in range(1, coef.shape[0] + 1):
                 c, q = prepare(hyper[0], float(t), q)
@@ -100,19 +103,19 @@ def _batch_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
                     shared[0] = q
                 a, b = coef[t - 1, 0], coef[t - 1, 1]
                 nx, ny = (noise[t - 1, 0], noise[t - 1, 1]) if noise.shape[0] > 0 else (0.0, 0.0)
-                if not recording:
-                    before_x[:], before_y[:] = xs, ys
+                from_x, from_y, to_x, to_y = (xs, ys, other_x, other_y) if t % 2 else (other_x, other_y, xs, ys)
                 if per_row:  # constants of each configuration's own
                     for i in range(high - low):
                         c, shared[low + i] = prepare(hyper[low + i], float(t), shared[low + i])
-                        advance(xs, ys, sx, sy, i, a * alphas[i] + b, c, sign, nx, ny, surface)
+                        advance(from_x, from_y, to_x, to_y, sx, sy, i, a * alphas[i] + b, c, sign, nx, ny, surface)
                 else:  # the hot loop of sweeps and basins: the same constants for every run
                     for i in range(high - low):
-                        advance(xs, ys, sx, sy, i, a * alphas[i] + b, c, sign, nx, ny, surface)
+                        advance(from_x, from_y, to_x, to_y, sx, sy, i, a * alphas[i] + b, c, sign, nx, ny, surface)
                 if recording:
-                    path[t, 0, part], path[t, 1, part] = xs, ys
-                else:
-                    _watch(xs, ys, before_x, before_y, t, bound, tol, minima, dv, cv, last_x, last_y)
+                    path[t, 0, part], path[t, 1, part] = to_x, to_y
+                _watch(to_x, to_y, from_x, from_y, t, bound, tol, minima, dv, cv, last_x, last_y)
+            if coef.shape[0] % 2:
+                xs[:], ys[:] = other_x, other_y
     return run
 
 
@@ -262,6 +265,14 @@ def warm_up(pairs=DEFAULT_PAGE) -> threading.Thread:
         _warming = threading.Thread(target=_warm, args=(pairs,), name="optviz-warm-up", daemon=True)
         _warming.start()
     return _warming
+
+
+def warm_all() -> None:
+    """Compile every (surface, optimizer) pair's loops into the disk cache, in this thread: a deployment step
+    (a few minutes of CPU) after which every server started from this install is warm for every pair."""
+    from .optimizers import SPECS as OPTIMIZERS
+
+    _warm([(surface, name) for surface in SURFACES for name in OPTIMIZERS])
 
 
 def _warm(pairs) -> None:
