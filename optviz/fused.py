@@ -79,7 +79,7 @@ def _batch_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
     asked."""
     advance = _advance(rule, grad)
 
-    def run(position, state, shared, hyper, lr, coef, sign, noise, surface, bound, tol, minima, path,
+    def run(position, state, shared, hyper, group, lr, coef, sign, noise, surface, bound, tol, minima, path,
             diverged, converged, last, first, stop):
         recording, per_row = path.shape[0] > 0, hyper.shape[0] > 1
         x, y, state_x, state_y = position[0], position[1], load(state, 0), load(state, 1)
@@ -104,10 +104,18 @@ def _batch_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
                 a, b = coef[t - 1, 0], coef[t - 1, 1]
                 nx, ny = (noise[t - 1, 0], noise[t - 1, 1]) if noise.shape[0] > 0 else (0.0, 0.0)
                 from_x, from_y, to_x, to_y = (xs, ys, other_x, other_y) if t % 2 else (other_x, other_y, xs, ys)
-                if per_row:  # constants of each configuration's own
-                    for i in range(high - low):
-                        c, shared[low + i] = prepare(hyper[low + i], float(t), shared[low + i])
-                        advance(from_x, from_y, to_x, to_y, sx, sy, i, a * alphas[i] + b, c, sign, nx, ny, surface)
+                if per_row:  # constants per configuration: once per stretch of runs with the same hyperparameters
+                    i = 0
+                    while i < high - low:
+                        j = i + 1
+                        while j < high - low and group[low + j] == group[low + i]:
+                            j += 1
+                        c, q_row = prepare(hyper[low + i], float(t), shared[low + i])
+                        for k in range(i, j):
+                            shared[low + k] = q_row
+                            advance(from_x, from_y, to_x, to_y, sx, sy, k, a * alphas[k] + b, c, sign, nx, ny,
+                                    surface)
+                        i = j
                 else:  # the hot loop of sweeps and basins: the same constants for every run
                     for i in range(high - low):
                         advance(from_x, from_y, to_x, to_y, sx, sy, i, a * alphas[i] + b, c, sign, nx, ny, surface)
@@ -233,6 +241,10 @@ class FusedRun:
         # a tuple, so that the loop over minima unrolls; a surface without minima gets one that is never reached
         minima = tuple((float(mx), float(my)) for mx, my in surf.minima) or ((np.inf, np.inf),)
         loop = compiled_loop(opt, surf, race=False)
+        # runs with equal hyperparameters (a sweep's row of learning rates) share their per-step constants
+        group = (np.unique(opt.hyper, axis=0, return_inverse=True)[1].reshape(-1) if len(opt.hyper) > 1
+                 else np.zeros(1, dtype=np.int64))
+        common = common[:4] + (group.astype(np.int64),) + common[4:]
         args = common + (self.bound, self.tol, minima, self.path, self.diverged, self.converged, self.last)
         shares = _shares(runs)
         if len(shares) == 1 or _POOL is None:
