@@ -247,6 +247,10 @@ def _fused_trajectories(surf, contestants, starts, n, batched, steps, record, to
 
     recorder = _Recorder.recorded(surf, tol, record, bound, joined([r.path for r in runs]),
                                   joined([r.grads for r in runs]), [r.traces for r in runs])
+    if record == "path":  # the batch loop watched the outcomes as it went: no second pass over the path
+        recorder.diverged = np.concatenate([r.diverged for r in runs])
+        recorder.converged = np.concatenate([r.converged for r in runs])
+        recorder.watched = True
     return recorder.finish(contestants, blocks, batched)
 
 
@@ -286,7 +290,7 @@ class _Recorder:
         rows = points.shape[2]
         self.diverged, self.converged = np.full(rows, -1), np.full(rows, -1)
         self.last_good = points[0].T.copy()
-        self.loss_each_step = False
+        self.loss_each_step, self.watched = False, False
         return self
 
     def _pack_states(self, steps: int) -> None:
@@ -365,7 +369,8 @@ class _Recorder:
             final_loss = self.surf.value(self.last_good[:, 0], self.last_good[:, 1])
             return [_trajectory(label, opt, self.surf, batched, block, self.last_good, final_loss, self.diverged,
                                 self.converged) for (label, opt), block in zip(contestants, blocks)]
-        self._check(self.points, 0)
+        if not getattr(self, "watched", False):
+            self._check(self.points, 0)
         if not self.loss_each_step:
             self.losses = self.surf.value(self.points[:, 0], self.points[:, 1])
         path, loss = np.moveaxis(self.points, 1, 2), self.losses  # (steps+1, rows, 2), (steps+1, rows)

@@ -36,13 +36,14 @@ def fusable(surf: Surface) -> bool:
 
 def _advance(rule: Callable, grad: Callable) -> Callable:
     @scalar
-    def advance(x, y, state_x, state_y, r, alpha, c, sign, nx, ny, surface):
-        """One step of run r: the gradient at its point (plus the step's noise), then the rule on x and on y."""
+    def advance(x, y, to_x, to_y, state_x, state_y, r, alpha, c, sign, nx, ny, surface):
+        """One step of run r from (x, y) to (to_x, to_y), which may be the same arrays: the gradient at the point
+        (plus the step's noise), then the rule on each coordinate."""
         gx, gy = grad(x[r], y[r], surface)
         gx, gy = sign * (gx + nx), sign * (gy + ny)
-        x[r], s = rule(x[r], gx, load(state_x, r), alpha, c)
+        to_x[r], s = rule(x[r], gx, load(state_x, r), alpha, c)
         store(state_x, r, s)
-        y[r], s = rule(y[r], gy, load(state_y, r), alpha, c)
+        to_y[r], s = rule(y[r], gy, load(state_y, r), alpha, c)
         store(state_y, r, s)
         return gx, gy
     return advance
@@ -66,8 +67,8 @@ def _race_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
                     c, shared[r] = prepare(hyper[r], float(t), shared[r])
                     shared_trace[t - 1, r] = shared[r]
                 alpha = coef[t - 1, 0] * lr[r] + coef[t - 1, 1]
-                grads[t - 1, 0, r], grads[t - 1, 1, r] = advance(x, y, state_x, state_y, r, alpha, c, sign, nx, ny,
-                                                                 surface)
+                grads[t - 1, 0, r], grads[t - 1, 1, r] = advance(x, y, x, y, state_x, state_y, r, alpha, c, sign,
+                                                                 nx, ny, surface)
                 store(traces, (t - 1, 0, r), load(state_x, r))
                 store(traces, (t - 1, 1, r), load(state_y, r))
             path[t, 0], path[t, 1] = x, y
@@ -75,10 +76,11 @@ def _race_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
 
 
 def _batch_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
-    """Every step of a batch of runs (a thread's share of it), recording the path or only the outcomes."""
+    """Every step of a batch of runs (a thread's share of it), watching their outcomes and recording their path if
+    asked."""
     advance = _advance(rule, grad)
 
-    def run(position, state, shared, hyper, lr, coef, sign, noise, surface, bound, tol, minima, path,
+    def run(position, state, shared, hyper, group, lr, coef, sign, noise, surface, bound, tol, minima, path,
             diverged, converged, last, first, stop):
         recording, per_row = path.shape[0] > 0, hyper.shape[0] > 1
         x, y, state_x, state_y = position[0], position[1], load(state, 0), load(state, 1)
@@ -89,11 +91,12 @@ def _batch_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
             part = slice(low, high)
             xs, ys, sx, sy, alphas = x[part], y[part], load(state_x, part), load(state_y, part), lr[part]
             dv, cv, last_x, last_y = diverged[part], converged[part], last[0][part], last[1][part]
-            before_x, before_y = xs.copy(), ys.copy()  # the points one step back, for the last good point
+            # two buffers, stepped from one into the other: the points one step back stay at hand for the last
+            # good point of a run that diverges, without a copy
+            other_x, other_y = xs.copy(), ys.copy()
             if recording:
                 path[0, 0, part], path[0, 1, part] = xs, ys
-            else:
-                _watch(xs, ys, before_x, before_y, 0, bound, tol, minima, dv, cv, last_x, last_y)
+            _watch(xs, ys, xs, ys, 0, bound, tol, minima, dv, cv, last_x, last_y)
             q = shared[0]
             for t in range(1, coef.shape[0] + 1):
                 c, q = prepare(hyper[0], float(t), q)
@@ -101,19 +104,27 @@ def _batch_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
                     shared[0] = q
                 a, b = coef[t - 1, 0], coef[t - 1, 1]
                 nx, ny = (noise[t - 1, 0], noise[t - 1, 1]) if noise.shape[0] > 0 else (0.0, 0.0)
-                if not recording:
-                    before_x[:], before_y[:] = xs, ys
-                if per_row:  # constants of each configuration's own
-                    for i in range(high - low):
-                        c, shared[low + i] = prepare(hyper[low + i], float(t), shared[low + i])
-                        advance(xs, ys, sx, sy, i, a * alphas[i] + b, c, sign, nx, ny, surface)
+                from_x, from_y, to_x, to_y = (xs, ys, other_x, other_y) if t % 2 else (other_x, other_y, xs, ys)
+                if per_row:  # constants per configuration: once per stretch of runs with the same hyperparameters
+                    i = 0
+                    while i < high - low:
+                        j = i + 1
+                        while j < high - low and group[low + j] == group[low + i]:
+                            j += 1
+                        c, q_row = prepare(hyper[low + i], float(t), shared[low + i])
+                        for k in range(i, j):
+                            shared[low + k] = q_row
+                            advance(from_x, from_y, to_x, to_y, sx, sy, k, a * alphas[k] + b, c, sign, nx, ny,
+                                    surface)
+                        i = j
                 else:  # the hot loop of sweeps and basins: the same constants for every run
                     for i in range(high - low):
-                        advance(xs, ys, sx, sy, i, a * alphas[i] + b, c, sign, nx, ny, surface)
+                        advance(from_x, from_y, to_x, to_y, sx, sy, i, a * alphas[i] + b, c, sign, nx, ny, surface)
                 if recording:
-                    path[t, 0, part], path[t, 1, part] = xs, ys
-                else:
-                    _watch(xs, ys, before_x, before_y, t, bound, tol, minima, dv, cv, last_x, last_y)
+                    path[t, 0, part], path[t, 1, part] = to_x, to_y
+                _watch(to_x, to_y, from_x, from_y, t, bound, tol, minima, dv, cv, last_x, last_y)
+            if coef.shape[0] % 2:
+                xs[:], ys[:] = other_x, other_y
     return run
 
 
@@ -231,6 +242,10 @@ class FusedRun:
         # a tuple, so that the loop over minima unrolls; a surface without minima gets one that is never reached
         minima = tuple((float(mx), float(my)) for mx, my in surf.minima) or ((np.inf, np.inf),)
         loop = compiled_loop(opt, surf, race=False)
+        # runs with equal hyperparameters (a sweep's row of learning rates) share their per-step constants
+        group = (np.unique(opt.hyper, axis=0, return_inverse=True)[1].reshape(-1) if len(opt.hyper) > 1
+                 else np.zeros(1, dtype=np.int64))
+        common = common[:4] + (group.astype(np.int64),) + common[4:]
         args = common + (self.bound, self.tol, minima, self.path, self.diverged, self.converged, self.last)
         shares = _shares(runs)
         if len(shares) == 1 or _POOL is None:
@@ -263,6 +278,14 @@ def warm_up(pairs=DEFAULT_PAGE) -> threading.Thread:
         _warming = threading.Thread(target=_warm, args=(pairs,), name="optviz-warm-up", daemon=True)
         _warming.start()
     return _warming
+
+
+def warm_all() -> None:
+    """Compile every (surface, optimizer) pair's loops into the disk cache, in this thread: a deployment step
+    (a few minutes of CPU) after which every server started from this install is warm for every pair."""
+    from .optimizers import SPECS as OPTIMIZERS
+
+    _warm([(surface, name) for surface in SURFACES for name in OPTIMIZERS])
 
 
 def _warm(pairs) -> None:

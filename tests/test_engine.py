@@ -335,3 +335,23 @@ def test_warm_up_runs_once_in_the_background():
     assert warm_up() is first
     first.join(timeout=120)
     assert not first.is_alive()
+
+
+@pytest.mark.parametrize("record", ["path", False])
+def test_configurations_sharing_their_constants_equal_single_runs(record):
+    """Runs with equal hyperparameters other than lr share their per-step constants (NAdam's μ-product too)."""
+    beta1 = np.repeat([0.8, 0.9, 0.95], 3)
+    lrs = np.tile([1e-3, 5e-3, 2e-2], 3)
+    batch = optviz.run("himmelblau", "nadam", (0.0, -0.5), 120, lr=lrs, beta1=beta1, record=record)
+    for i in range(len(lrs)):
+        single = optviz.run("himmelblau", "nadam", (0.0, -0.5), 120, lr=lrs[i], beta1=beta1[i])
+        np.testing.assert_array_equal(batch.final[i], single.final)
+        if record:
+            np.testing.assert_array_equal(batch.path[:, i], single.path)
+
+
+def test_every_configuration_of_a_sweep_sees_the_same_gradient_noise():
+    lrs = np.array([0.01, 0.03, 0.1])
+    batch = optviz.run("noisy_quadratic", "sgd", None, 80, lr=lrs, record=False)
+    for i, lr in enumerate(lrs):
+        np.testing.assert_array_equal(batch.final[i], optviz.run("noisy_quadratic", "sgd", None, 80, lr=lr).final)
