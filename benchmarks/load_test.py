@@ -271,9 +271,16 @@ async def training_classroom(port: int, n: int) -> dict:
     others = [student(port, SCENARIOS["default page" if i % 2 else "own settings"](1000 + i))
               for i in range(n - n_trainers)]
     loads, trainers = await asyncio.gather(asyncio.gather(*others), training)
-    await asyncio.sleep(jobs.DISCONNECT_GRACE_SECONDS + 2.0)   # tabs closed: the slots must free themselves
+    closed = time.perf_counter()
+    await asyncio.sleep(jobs.DISCONNECT_GRACE_SECONDS)   # tabs closed: the slots must free themselves
     after = server_slots(await _mnist_page(port))
-    return {"limit": limit, "trainers": trainers, "loads": list(loads), "after": after}
+    # a running training notices between two of its progress events: on a loaded 2-core machine an event of a
+    # 1,024-unit network can take seconds, so a newcomer looks again until FREED_WITHIN
+    while after[1:] != (0, 0) and time.perf_counter() - closed < FREED_WITHIN:
+        await asyncio.sleep(1.0)
+        after = server_slots(await _mnist_page(port))
+    return {"limit": limit, "trainers": trainers, "loads": list(loads), "after": after,
+            "freed_after": time.perf_counter() - closed}
 
 
 async def _mnist_page(port: int) -> list:
@@ -434,6 +441,7 @@ def browsers(port: int, pages: int) -> list[bool]:
 
 
 TRAINING = "mnist training"
+FREED_WITHIN = 30.0  # seconds after the training tabs closed by which every slot must be free
 
 
 def report_training(pid: int, port: int, n: int) -> list[str]:
@@ -458,7 +466,8 @@ def report_training(pid: int, port: int, n: int) -> list[str]:
     print(f"{'':<14} {'':>3}  {len(trainers)} trainings started, limit {limit}: at most {at_once} seen running at "
           f"once (the server said ≤ {said} while students waited), {queued} queued (places ahead seen: "
           f"{positions}), {len(cancelled)} cancelled from the queue; after the tabs closed: "
-          f"{after[1]} running, {after[2]} waiting; CPU {server_cpu_and_rss(pid)[0] - cpu_before:.1f} s")
+          f"{after[1]} running, {after[2]} waiting ({result['freed_after']:.1f} s after they closed); "
+          f"CPU {server_cpu_and_rss(pid)[0] - cpu_before:.1f} s")
     if at_once > limit or said > limit:
         failures.append(f"{TRAINING}, N={n}: more than {limit} trainings ran at once")
     if not all("running" in s or "waiting" in s for s in states):
@@ -472,7 +481,8 @@ def report_training(pid: int, port: int, n: int) -> list[str]:
     if any(seen.timeline[-1][1] != "cancelled" for seen in cancelled):
         failures.append(f"{TRAINING}, N={n}: a training cancelled from the queue did not say so")
     if after[1:] != (0, 0):
-        failures.append(f"{TRAINING}, N={n}: slots still taken after every training tab closed: {after}")
+        failures.append(f"{TRAINING}, N={n}: slots still taken {FREED_WITHIN:.0f} s after every training tab "
+                        f"closed: {after}")
     return failures
 
 
