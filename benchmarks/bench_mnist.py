@@ -463,7 +463,7 @@ def cnn_benchmarks(data: MnistData, args) -> None:
     if args.cnn_epochs:
         cnn_accuracy(data, args.cnn_epochs)
     if args.classic:
-        cnn_classic(data, args.classic_epochs, args.classic.split(","))
+        cnn_classic(data.subset(args.classic_digits), args.classic_epochs, args.classic.split(","))
 
 
 def main() -> None:
@@ -479,6 +479,8 @@ def main() -> None:
     parser.add_argument("--classic", default="", help="with --cnn: also the classic comparison at Keras's defaults "
                         "for these optimizers, e.g. adadelta,adagrad,adam,rmsprop,sgd")
     parser.add_argument("--classic-epochs", type=int, default=10, help="epochs of the classic comparison")
+    parser.add_argument("--classic-digits", type=int, default=None, help="train the classic comparison on the first "
+                        "this many training digits (all of them if not given)")
     args = parser.parse_args()
     if args.quick:
         args.epochs, args.repeat = 1, 2

@@ -16,6 +16,7 @@ import pytest
 from optviz.mnist import CNN, MnistData, load_mnist_subset, loss_landscape, train
 from optviz.mnist.cnn import DROPOUT, FLAT, conv_relu_pool
 from optviz.mnist.landscape import _sample
+from optviz.mnist.train import estimated_seconds, measured_speed
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -157,3 +158,10 @@ def test_random_data_gives_chance_level_not_a_crash():
                      rng.random((32, 784), dtype=np.float32), rng.integers(0, 10, 32), "random")
     run = train(data, "sgd", model="cnn", epochs=1, batch_size=64, lr=0.01).run_to_end()
     assert np.isfinite(run.history[-1]["test_loss"])
+
+
+def test_the_time_estimate_comes_from_a_measured_speed():
+    training, evaluation = measured_speed("cnn", batch_size=16, steps=2)
+    assert 0 < training < 1e6 and 0 < evaluation < 1e7
+    # 5 runs × 2 epochs × (1,000 digits at 500/s + 200 at 1,000/s) = 10 × 2.2 s
+    assert estimated_seconds((500.0, 1000.0), runs=5, epochs=2, n_train=1000, n_test=200) == pytest.approx(22.0)

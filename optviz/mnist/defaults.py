@@ -54,6 +54,9 @@ FRAMEWORKS = {
             "sgd": {"lr": 0.01},
         },
         offered=("adadelta", "adagrad", "adam", "rmsprop", "sgd"),
+        notes={"adadelta": "Keras's default learning rate is 0.001, and it starts slowly; Keras's documentation "
+                           "says that 1.0 matches the original paper",
+               "adagrad": "Keras starts the accumulator at 0.1, so its first steps are small"},
     ),
 }
 

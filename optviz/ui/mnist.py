@@ -271,7 +271,7 @@ def _results(job: TrainingJob) -> None:
     st.plotly_chart(training_figure(events, names=_names(job), epochs=job.config.epochs), key="mnist.final",
                     theme=None)
     _summary_table(events)
-    _epoch_tables(events, job.config.epochs)
+    _epoch_tables(events)
     trained = {label: run for label, run in job.runs.items() if events[label]}
     if trained:
         _inside(job, trained)
@@ -296,24 +296,28 @@ def _summary_table(events: dict[str, list[dict]]) -> None:
         "digits / s": st.column_config.NumberColumn(format="%,.0f")})
 
 
-def _epoch_tables(events: dict[str, list[dict]], epochs: int) -> None:
+def _epoch_tables(events: dict[str, list[dict]]) -> None:
     """Validation (test-digit) accuracy and loss after each epoch, and each optimizer's total training time: the
-    classic comparison's table. Only completed epochs have numbers, so it always agrees with the chart."""
-    accuracy, loss = [], []
+    classic comparison's table. Only completed epochs are listed, so it always agrees with the chart."""
+    ends = {label: {e["epoch"]: e for e in run_events if "test_accuracy" in e} for label, run_events in events.items()}
+    epochs = max((max(done, default=0) for done in ends.values()), default=0)
+    if not epochs:
+        st.caption("No epoch was completed: the per-epoch validation tables start after the first one.")
+        return
+    columns = [str(k) for k in range(1, epochs + 1)]
+    tables = {"accuracy": [], "loss": []}
     for label, run_events in events.items():
-        ends = {e["epoch"]: e for e in run_events if "test_accuracy" in e}
-        seconds = run_events[-1]["seconds"] if run_events else None
-        accuracy.append({"optimizer": label, **{str(k): 100 * ends[k]["test_accuracy"] if k in ends else None
-                                                 for k in range(1, epochs + 1)}, "training time (s)": seconds})
-        loss.append({"optimizer": label, **{str(k): ends[k]["test_loss"] if k in ends else None
-                                             for k in range(1, epochs + 1)}, "training time (s)": seconds})
+        seconds = {"training time (s)": run_events[-1]["seconds"] if run_events else None}
+        done = ends[label]
+        tables["accuracy"].append({"optimizer": label, **{c: 100 * done[int(c)]["test_accuracy"] if int(c) in done
+                                                          else None for c in columns}, **seconds})
+        tables["loss"].append({"optimizer": label, **{c: done[int(c)]["test_loss"] if int(c) in done else None
+                                                      for c in columns}, **seconds})
     seconds_format = {"training time (s)": st.column_config.NumberColumn(format="%.1f")}
     st.markdown("**Validation accuracy (%) after each epoch** (the test digits)")
-    table(accuracy, {str(k): st.column_config.NumberColumn(format="%.2f") for k in range(1, epochs + 1)}
-          | seconds_format)
+    table(tables["accuracy"], {c: st.column_config.NumberColumn(format="%.2f") for c in columns} | seconds_format)
     st.markdown("**Validation loss after each epoch**")
-    table(loss, {str(k): st.column_config.NumberColumn(format="%.4f") for k in range(1, epochs + 1)}
-          | seconds_format)
+    table(tables["loss"], {c: st.column_config.NumberColumn(format="%.4f") for c in columns} | seconds_format)
 
 
 def _inside(job: TrainingJob, trained: dict) -> None:
