@@ -291,7 +291,6 @@ def warm_all() -> None:
 
 def _warm(pairs) -> None:
     from .engine import run  # the engine imports this module
-
     from .optimizers import optimizer
 
     for surface, name in pairs:
