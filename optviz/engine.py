@@ -168,18 +168,16 @@ def _simulate(surf: Surface, contestants: list[tuple[str, Optimizer]], start, st
     bound = bound or surf.bound
     if fusable(surf):
         return _simulate_fused(surf, contestants, starts, n, batched, steps, record, tol, bound)
-    # One contestant: Fortran order, so x and y are contiguous columns for the surface. Several: C order, so that
-    # each contestant's block of rows is contiguous (ufuncs on small strided views cost twice as much).
-    order = "F" if len(contestants) == 1 else "C"
-    position = np.array(np.tile(starts, (len(contestants), 1)), order=order)
+    # The generic path (typed surfaces, gradients computed per step): the gradient from NumPy, then each
+    # contestant's compiled rule. C order, so that each contestant's block of rows is one contiguous array.
+    position = np.array(np.tile(starts, (len(contestants), 1)), order="C")
     blocks = [slice(i * n, (i + 1) * n) for i in range(len(contestants))]
     states = [opt.init(position[b]) for (_, opt), b in zip(contestants, blocks)]
     recorder = _Recorder(surf, states, position, steps, tol, record, bound)
     noise = surf.gradient_noise(steps)
     grad = np.empty_like(position)
-    # Views made once: slicing inside the loop costs more than the arithmetic on a 2-D race.
-    steppers = [(opt.step_, position[b], grad[b], state) for (_, opt), b, state in zip(contestants, blocks,
-                                                                                      recorder.states)]
+    steppers = [opt.stepper(position[b], grad[b], state, steps) for (_, opt), b, state in zip(contestants, blocks,
+                                                                                              recorder.states)]
     gradients = _gradient_groups(surf, surfaces or [surf] * len(contestants), blocks, position, grad)
     with np.errstate(all="ignore"):  # divergence is an outcome here, not an error
         for t in range(1, steps + 1):
@@ -187,8 +185,8 @@ def _simulate(surf: Surface, contestants: list[tuple[str, Optimizer]], start, st
                 grad_x[...], grad_y[...] = step_grad(x, y, t)
             if noise is not None:
                 grad += noise[t - 1]
-            for step_, p, g, state in steppers:
-                step_(p, g, state)
+            for step in steppers:
+                step(t)
             recorder.record(t, position, grad)
         runs = recorder.finish(contestants, blocks, batched)
     for traj, own in zip(runs, surfaces or []):

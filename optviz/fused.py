@@ -1,12 +1,12 @@
 """Fused loops: a built-in surface's gradient and an optimizer's rule, compiled together over every step of a batch.
 
-One loop serves races, runs, sweeps, basins and tuning: steps outer and runs inner (so the inner loop runs over
-contiguous arrays of runs), the runs shared out between the cores (threads: the loop releases the GIL) and
-stepped CHUNK at a time so that a chunk's state stays in cache through all the steps, and only what the caller asks
-for is written: the whole history (a race), the path (a recorded batch) or, for sweeps and basins, nothing but
-each run's outcome, watched as it goes (first step out of bounds, first step near a minimum, last good point).
-A run that diverged is still stepped (to inf or NaN, harmlessly) so that the hot loop has no branch and vectorizes;
-its outcome was fixed at the step it left the bound.
+Two loops share one step (`advance`): the race loop records everything (path, gradients, state) for a few runs;
+the batch loop serves runs, sweeps, basins and tuning. It goes steps outer and runs inner (the inner loop walks
+contiguous arrays of runs and vectorizes), shares the runs out between the cores (threads: the loop releases the
+GIL), steps them CHUNK at a time so that a chunk's state stays in cache through all the steps, and writes only
+what the caller asks for: the path, or nothing but each run's outcome, watched as it goes (first step out of
+bounds, first step near a minimum, last good point). A run that diverged is still stepped (to inf or NaN,
+harmlessly) so that the hot loop has no branch; its outcome was fixed at the step it left the bound.
 """
 
 from __future__ import annotations
@@ -267,12 +267,14 @@ class FusedRun:
 # Warming up
 
 DEFAULT_PAGE = (("rosenbrock", "adam"), ("rosenbrock", "sgd"))  # the race explorer's defaults (optviz/ui/settings)
+TRAINERS = ("adam", "sgd")  # the MNIST tab's defaults: their float32 step_ loops
 _warming: threading.Thread | None = None
 
 
 def warm_up(pairs=DEFAULT_PAGE) -> threading.Thread:
-    """Compile (or load from the disk cache) the race and batch loops of these (surface, optimizer) pairs in a
-    background thread, once per process: the first page a server shows then finds them ready."""
+    """Compile (or load from the disk cache) the race and batch loops of these (surface, optimizer) pairs and the
+    MNIST tab's step_ loops in a background thread, once per process: the first page a server shows finds them
+    ready."""
     global _warming
     if _warming is None:
         _warming = threading.Thread(target=_warm, args=(pairs,), name="optviz-warm-up", daemon=True)
@@ -290,7 +292,11 @@ def warm_all() -> None:
 
 def _warm(pairs) -> None:
     from .engine import run  # the engine imports this module
+    from .optimizers import optimizer
 
     for surface, name in pairs:
         run(surface, name, steps=2)  # the race loop
         run(surface, name, steps=2, record=False, lr=np.array([1e-3, 1e-2]))  # the batch loop
+    for name in TRAINERS:  # so that a training started (and perhaps cancelled) at once is not held by a compile
+        opt, params = optimizer(name), np.zeros(2, dtype=np.float32)
+        opt.step_(params, params.copy(), opt.init(params))

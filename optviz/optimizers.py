@@ -563,6 +563,25 @@ class Optimizer:
         return params, state
 
 
+    def stepper(self, params: np.ndarray, grads: np.ndarray, state, steps: int) -> Callable[[int], None]:
+        """step(t): what step_(params, grads, state) does at step t, for the engine's loop over `steps` steps with
+        these very (contiguous, float64) arrays: views and learning rates are made once, not at every step."""
+        rows = self.batch or 1
+        flat = [np.asarray(a).reshape(rows, -1) for a in (params, grads)]
+        arrays = tuple(getattr(state, name).reshape(rows, -1) for name in self.arrays)
+        if not all(np.shares_memory(a, b) for a, b in zip(flat + list(arrays), [params, grads] + [
+                getattr(state, name) for name in self.arrays])):
+            raise ValueError("stepper needs contiguous arrays: it steps them in place")
+        shared = getattr(state, self.spec.shared).reshape(-1) if self.spec.shared else np.ones(len(self.hyper))
+        lrs = np.ascontiguousarray(np.broadcast_to(self.lr_at(np.arange(1, steps + 1)[:, None]),
+                                                   (steps, rows if self.batch else 1)), dtype=np.float64)
+
+        def step(t: int) -> None:
+            state.step[()] = t
+            self._step(flat[0], flat[1], arrays, shared, self.hyper, lrs[t - 1], self.sign, float(t))
+        return step
+
+
 def _as_rows(array: np.ndarray, rows: int) -> np.ndarray:
     """`array` as (rows, size), a view when it is contiguous (a copy otherwise, written back by step_)."""
     return np.ascontiguousarray(array).reshape(rows, -1)
