@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .fused import NEVER, FusedRun, fusable
+from .fused import NEVER, FusedRun, fusable, ready
 from .optimizers import Optimizer
 from .optimizers import optimizer as make_optimizer
 from .schedules import Schedule
@@ -166,7 +166,8 @@ def _simulate(surf: Surface, contestants: list[tuple[str, Optimizer]], start, st
         record = "path" if batched else True
     _check_memory(contestants, n, steps, record)
     bound = bound or surf.bound
-    if fusable(surf):
+    if fusable(surf) and ready([opt for _, opt in contestants], surf, record is True,
+                               lambda: _simulate_fused(surf, contestants, starts, n, batched, 1, record, tol, bound)):
         return _simulate_fused(surf, contestants, starts, n, batched, steps, record, tol, bound)
     # The generic path (typed surfaces, gradients computed per step): the gradient from NumPy, then each
     # contestant's compiled rule. C order, so that each contestant's block of rows is one contiguous array.

@@ -188,6 +188,44 @@ def compiled_loop(opt: Optimizer, surf: Surface, race: bool) -> Callable:
     return _LOOPS[key]
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Not waiting for a compiler: a server answers a new pair at once by the generic path while its loop compiles
+
+_background = threading.local()
+_compiling: dict[tuple, threading.Thread] = {}
+_compiling_lock = threading.Lock()
+COMPILE_IN_BACKGROUND = False  # the app turns it on; the library waits for the fused loop (the same numbers)
+READY_WAIT = 0.3  # seconds a request waits for a loop to come from the disk cache (it takes ~0.05 s)
+
+
+def ready(opts: list[Optimizer], surf: Surface, race: bool, compile_with: Callable[[], object]) -> bool:
+    """Whether the fused loops of these optimizers on this surface can run now.
+
+    Always, unless COMPILE_IN_BACKGROUND: then a loop not yet compiled in this process is compiled (or loaded from
+    the disk cache) by `compile_with` in a background thread, and the caller takes the generic path meanwhile
+    (a cold compile takes seconds; the generic path's compiled rule steps a race in ~0.1 s).
+    """
+    if not COMPILE_IN_BACKGROUND or getattr(_background, "compiling", False):
+        return True
+    loops = [compiled_loop(opt, surf, race) for opt in opts]
+    if all(loop.signatures for loop in loops):
+        return True
+    key = tuple(id(loop) for loop in loops)
+    with _compiling_lock:
+        if key not in _compiling:
+            _compiling[key] = threading.Thread(target=_compile, args=(compile_with,), daemon=True,
+                                               name="optviz-compile")
+            _compiling[key].start()
+        thread = _compiling[key]
+    thread.join(READY_WAIT)
+    return not thread.is_alive() and all(loop.signatures for loop in loops)
+
+
+def _compile(compile_with: Callable[[], object]) -> None:
+    _background.compiling = True
+    compile_with()
+
+
 THREADS = os.cpu_count() or 1
 _POOL = ThreadPoolExecutor(THREADS, thread_name_prefix="optviz-fused") if THREADS > 1 else None
 
@@ -292,11 +330,15 @@ def warm_all() -> None:
 
 def _warm(pairs) -> None:
     from .engine import run  # the engine imports this module
+    from .optimizers import SPECS as OPTIMIZERS
     from .optimizers import optimizer
 
+    _background.compiling = True  # this thread waits for the loops: that is its job
     for surface, name in pairs:
         run(surface, name, steps=2)  # the race loop
         run(surface, name, steps=2, record=False, lr=np.array([1e-3, 1e-2]))  # the batch loop
     for name in TRAINERS:  # so that a training started (and perhaps cancelled) at once is not held by a compile
         opt, params = optimizer(name), np.zeros(2, dtype=np.float32)
         opt.step_(params, params.copy(), opt.init(params))
+    for name in OPTIMIZERS:  # every rule on the generic path, which a new pair takes while its loop compiles
+        run("linear_regression", name, steps=2)
