@@ -87,11 +87,13 @@ def run(surface, optimizer, start=None, steps: int = 500, *, schedule: Schedule 
 
 
 def race(surface, optimizers: Iterable, start=None, steps: int = 500, *, hparams: dict | None = None,
-         record=True, tol: float = 1e-3) -> dict[str, Trajectory]:
+         record=True, tol: float = 1e-3, compile_in_background: bool = False) -> dict[str, Trajectory]:
     """Race several optimizers from the same start: names, Entry objects or Optimizer objects.
 
     `hparams` maps an optimizer name (or an entry's label) to settings applied on top of that entry's own.
     Labels are unique: a second "adam" is labelled "adam (2)" unless its Entry names it.
+    compile_in_background=True (the app) races a pair whose fused loop is not compiled yet by the generic path at
+    once, the same numbers, while the loop compiles in the background for the next race.
     """
     surf = _as_surface(surface)
     contestants, surfaces = [], []
@@ -107,7 +109,8 @@ def race(surface, optimizers: Iterable, start=None, steps: int = 500, *, hparams
         surfaces.append(_entry_surface(surf, own, label))
     if not contestants:
         raise ValueError("a race needs at least one optimizer")
-    runs = _simulate(surf, contestants, start, steps, record, tol, surfaces=surfaces)
+    runs = _simulate(surf, contestants, start, steps, record, tol, surfaces=surfaces,
+                     compile_in_background=compile_in_background)
     return {traj.label: traj for traj in runs}
 
 
@@ -147,7 +150,8 @@ def _validate_run(surf: Surface, start, steps, tol) -> tuple[np.ndarray, bool]:
 
 
 def _simulate(surf: Surface, contestants: list[tuple[str, Optimizer]], start, steps: int, record,
-              tol: float, bound: float | None = None, surfaces: list[Surface] | None = None) -> list[Trajectory]:
+              tol: float, bound: float | None = None, surfaces: list[Surface] | None = None,
+              compile_in_background: bool = False) -> list[Trajectory]:
     """Run the contestants in lockstep on `surf`; `surfaces` (one per contestant, the same loss) may give some
     of them their own gradient sampling, e.g. their own batch size."""
     starts, batched = _validate_run(surf, start, steps, tol)
@@ -166,8 +170,9 @@ def _simulate(surf: Surface, contestants: list[tuple[str, Optimizer]], start, st
         record = "path" if batched else True
     _check_memory(contestants, n, steps, record)
     bound = bound or surf.bound
-    if fusable(surf) and ready([opt for _, opt in contestants], surf, record is True,
-                               lambda: _simulate_fused(surf, contestants, starts, n, batched, 1, record, tol, bound)):
+    if fusable(surf) and (not compile_in_background or ready(
+            [opt for _, opt in contestants], surf, record is True,
+            lambda: _simulate_fused(surf, contestants, starts, n, batched, 1, record, tol, bound))):
         return _simulate_fused(surf, contestants, starts, n, batched, steps, record, tol, bound)
     # The generic path (typed surfaces, gradients computed per step): the gradient from NumPy, then each
     # contestant's compiled rule. C order, so that each contestant's block of rows is one contiguous array.

@@ -194,18 +194,16 @@ def compiled_loop(opt: Optimizer, surf: Surface, race: bool) -> Callable:
 _background = threading.local()
 _compiling: dict[tuple, threading.Thread] = {}
 _compiling_lock = threading.Lock()
-COMPILE_IN_BACKGROUND = False  # the app turns it on; the library waits for the fused loop (the same numbers)
 READY_WAIT = 0.3  # seconds a request waits for a loop to come from the disk cache (it takes ~0.05 s)
 
 
 def ready(opts: list[Optimizer], surf: Surface, race: bool, compile_with: Callable[[], object]) -> bool:
-    """Whether the fused loops of these optimizers on this surface can run now.
-
-    Always, unless COMPILE_IN_BACKGROUND: then a loop not yet compiled in this process is compiled (or loaded from
-    the disk cache) by `compile_with` in a background thread, and the caller takes the generic path meanwhile
-    (a cold compile takes seconds; the generic path's compiled rule steps a race in ~0.1 s).
+    """Whether the fused loops of these optimizers on this surface can run now: compiled in this process, or
+    loaded from the disk cache within READY_WAIT. Otherwise `compile_with` compiles them in a background thread
+    (once) and the caller takes the generic path meanwhile: a cold compile takes seconds, the generic path's
+    compiled rule steps a race in a fraction of one.
     """
-    if not COMPILE_IN_BACKGROUND or getattr(_background, "compiling", False):
+    if getattr(_background, "compiling", False):
         return True
     loops = [compiled_loop(opt, surf, race) for opt in opts]
     if all(loop.signatures for loop in loops):

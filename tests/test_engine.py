@@ -362,19 +362,18 @@ def test_a_server_answers_a_new_pair_by_the_generic_path_while_its_fused_loop_co
     gradients, the loop compiles in the background, and the next request takes it; both give the same race."""
     from optviz import engine, fused
 
-    monkeypatch.setattr(fused, "COMPILE_IN_BACKGROUND", True)
     monkeypatch.setattr(fused, "READY_WAIT", 0.0)  # never wait: even a disk-cache load counts as "not yet"
     monkeypatch.setattr(fused, "_LOOPS", {})  # fresh dispatchers, compiled in no thread yet
     monkeypatch.setattr(fused, "_compiling", {})
     taken = []
     monkeypatch.setattr(engine, "FusedRun", type("Counted", (fused.FusedRun,), {
         "run": lambda self: taken.append(self) or fused.FusedRun.run(self)}))
-    first = optviz.race("himmelblau", ["rmsprop"], steps=300)["rmsprop"]
+    first = optviz.race("himmelblau", ["rmsprop"], steps=300, compile_in_background=True)["rmsprop"]
     assert fused._compiling, "no compilation was started"
     for thread in fused._compiling.values():
         thread.join()
     generic_steps = [r.steps for r in taken]
-    second = optviz.race("himmelblau", ["rmsprop"], steps=300)["rmsprop"]
+    second = optviz.race("himmelblau", ["rmsprop"], steps=300, compile_in_background=True)["rmsprop"]
     assert generic_steps == [1] and [r.steps for r in taken][-1] == 300  # the compile's one step, then the race
     np.testing.assert_allclose(first.path, second.path, rtol=1e-12, atol=0)
     np.testing.assert_allclose(first.trace["v"], second.trace["v"], rtol=1e-12, atol=0)
