@@ -186,7 +186,7 @@ class TrainingJob:
                         continue
                     with self._lock:
                         self.events[label].append(event)
-                    if self._stop.is_set():
+                    if self.cancelled():   # after every event: a CNN's is long enough to matter
                         break
             self.stopped = bool(active)
         except Exception as error:  # shown on the page instead of dying silently in a thread
