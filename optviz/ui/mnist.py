@@ -107,7 +107,7 @@ def _classic(epochs: int) -> None:
 
 
 def _init_settings() -> None:
-    ensure_value("mnist.model", "cnn")
+    ensure_value("mnist.model", "mlp")   # the light network by default; the CNN is one click (or a classic) away
     ensure_value("mnist.defaults", "pytorch")
     ensure_value("mnist.opts", ["adam", "sgd"])
     ensure_value("mnist.epochs", 3)
