@@ -10,25 +10,15 @@ import re
 import time
 
 import pytest
-from playwright.sync_api import sync_playwright
-from test_e2e_browser import ARGS, ARTIFACTS, CHROMIUM, server, wait_for  # noqa: F401  (server is a fixture)
+from test_e2e_browser import ARTIFACTS, browser, server, wait_for  # noqa: F401  (browser and server are fixtures)
 
 SIZES = [(1280, 720), (1600, 1000)]
 BROWSER_NOISE = re.compile(r"GL Driver Message|GPU stall|Canvas2D: Multiple readback|WebGL")
 
 
-@pytest.fixture(scope="module")
-def browser():
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-
-
-def open_page(browser, url, size):
+def open_page(chrome, url, size):
     """A fresh page (first load: nothing cached in the session) that records what the console says."""
-    page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+    page = chrome.new_page(viewport={"width": size[0], "height": size[1]})
     page.problems = []
     page.on("pageerror", lambda error: page.problems.append(f"page error: {error!r}"))
     page.on("console", lambda message: page.problems.append(f"console {message.type}: {message.text}")
