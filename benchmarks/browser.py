@@ -90,15 +90,17 @@ def lr_changes(browser, url: str, kind: str) -> list[float]:
         state = f"(() => {{ const v = {VIEWER}; return v && v.p; }})()"
     else:
         thumb = page.locator('input[type="range"]').first
-        state = "document.querySelector('.js-plotly-plot')._fullData[0].y[5]"
+        # Streamlit replaces the chart's element while it redraws: no element, no value yet
+        state = "(document.querySelector('.js-plotly-plot')?._fullData?.[0]?.y?.[5] ?? null)"
     thumb.focus()
     settle(page, kind, 0.0)
+    redrawn = f"{state} !== null && {state} !== window.__before"
     times = []
     for _ in range(CHANGES):
         page.evaluate(f"window.__before = {state}; window.__chartAt = null")
         start = page.evaluate("performance.now()")
         thumb.press("ArrowLeft")
-        times.append(settle(page, kind, start, changed=lambda: page.evaluate(f"{state} !== window.__before")))
+        times.append(settle(page, kind, start, changed=lambda: page.evaluate(redrawn)))
     context.close()
     return times
 
