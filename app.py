@@ -8,17 +8,16 @@ st.set_page_config(page_title="optviz Â· optimizer trajectories", page_icon="ðŸ§
                    initial_sidebar_state="expanded")
 
 st.html(explorer.PAGE_CSS)  # less empty space above the tabs: the race, its controls and legend fit one screen
-settings = explorer.sidebar()  # surface, start, steps and optimizers: shared by the tabs, kept in the URL
+explorer.sidebar()  # lesson and surface; the workspace draws start, steps and optimizers, kept in the URL
 # Only the open tab runs: a page load computes one tab's figures, not all three.
 race_tab, sweeps_tab, mnist_tab = st.tabs(["Race explorer", "Sweeps & basins", "MNIST"], key="tab",
                                           on_change="rerun", bind="query-params")
-if race_tab.open:
-    with race_tab:
-        explorer.render(settings)
-if sweeps_tab.open:
-    with sweeps_tab:
-        sweeps.render(settings)
+for tab, render in ((race_tab, explorer.render), (sweeps_tab, sweeps.render)):
+    if tab.open:
+        with tab:
+            explorer.workspace(render)
 if mnist_tab.open:
     explorer.hide_sidebar()  # the race settings do nothing here
+    explorer.workspace()  # drawn (hidden) all the same, so they keep their values
     with mnist_tab:
         mnist.render()

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -215,16 +216,33 @@ def test_a_click_on_the_map_moves_the_start_there(page):
     wait_for(lambda: abs(viewer(page)["start"][0] - sx) < 1e-3)
 
 
-def test_changing_alpha_changes_the_drawn_path(page):
-    before = viewer(page)["runs"][0]["last"]
-    page.locator('[data-testid="stSidebar"] [data-testid="stExpander"] summary', has_text="Adam").first.click()
+def adam_lr_in_address(page) -> str | None:
+    """Adam's learning rate as the address bar holds it (opt=adam;lr=…)."""
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(address(page)).query)
+    for entry in query.get("opt", []):
+        fields = dict(field.split("=", 1) for field in entry.split(";")[1:] if "=" in field)
+        if entry.split(";")[0] == "adam":
+            return fields.get("lr")
+    return None
+
+
+def lower_adams_alpha(page, clicks: int) -> None:
+    summary = page.locator('[data-testid="stSidebar"] [data-testid="stExpander"] summary', has_text="Adam").first
+    if not summary.evaluate("s => s.parentElement.open"):
+        summary.click()
     thumb = page.locator('[data-testid="stSidebar"] input[type="range"][aria-label$=" lr"]').first  # Adam's α
     thumb.focus()
+    for _ in range(clicks):
+        thumb.press("ArrowLeft")
+
+
+def test_changing_alpha_changes_the_drawn_path_and_the_address(page):
+    before, lr = viewer(page)["runs"][0]["last"], adam_lr_in_address(page)
     step = step_counter(page)
-    thumb.press("ArrowLeft")
-    thumb.press("ArrowLeft")
+    lower_adams_alpha(page, 2)
     wait_for(lambda: viewer(page)["runs"][0]["last"] != before)
-    assert "lr%3D" in address(page) or "lr=" in address(page)
+    wait_for(lambda: adam_lr_in_address(page) not in (None, lr))
+    assert float(adam_lr_in_address(page)) < float(lr)
     assert step_counter(page) == step  # the arrow keys moved the slider, not the race
 
 
@@ -282,6 +300,17 @@ def test_the_sweeps_tab_shows_a_heatmap(page):
     page.get_by_role("tab", name="Sweeps & basins").click()
     wait_for(lambda: any(any(t["type"] == "heatmap" for t in p) for p in plots(page)))
     page.screenshot(path=str(ARTIFACTS / "sweeps.png"), full_page=True)
+
+
+def test_a_sidebar_change_on_the_sweeps_tab_keeps_that_tab_open_and_in_the_address(page):
+    """Start, steps and the optimizers rerun only the settings and the open tab (a fragment): the tab stays."""
+    page.get_by_role("tab", name="Sweeps & basins").click()
+    wait_for(lambda: "tab=" in address(page) and page.get_by_text("change these in the sidebar").count() > 0)
+    lr = adam_lr_in_address(page)
+    lower_adams_alpha(page, 1)
+    wait_for(lambda: adam_lr_in_address(page) not in (None, lr))
+    assert "tab=" in address(page)
+    assert page.get_by_role("tab", name="Sweeps & basins").get_attribute("aria-selected") == "true"
 
 
 def loss_points(page) -> int:

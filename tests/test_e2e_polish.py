@@ -82,8 +82,8 @@ def test_at_1280_the_results_table_shows_every_column_and_basin_maps_are_not_dwa
     page.get_by_text("Results", exact=True).scroll_into_view_if_needed()
     time.sleep(1.0)
     overflow = page.evaluate("""() => {
-        const grid = document.querySelector('[data-testid="stDataFrame"] .dvn-scroller');
-        return grid ? grid.scrollWidth - grid.clientWidth : null; }""")
+        const table = document.querySelector('[data-testid="stTable"]');
+        return table ? table.scrollWidth - table.clientWidth : null; }""")
     assert overflow is not None and overflow <= 1  # no column cut off behind a horizontal scroll
     page.screenshot(path=str(ARTIFACTS / "polish-results-1280.png"))
 

@@ -22,7 +22,7 @@ def start(query=None) -> AppTest:
 
 def results(at) -> dict:
     """The results table, optimizer label -> row."""
-    table = next(df for df in at.dataframe if "final loss" in df.value.columns).value
+    table = next(df for df in at.table if "final loss" in df.value.columns).value
     return {row["optimizer"]: row for _, row in table.iterrows()}
 
 

@@ -88,7 +88,7 @@ def test_results_say_why_a_cell_has_no_number_and_star_the_best_run():
 
 def test_a_surface_without_minimum_has_no_distance_column_and_says_why():
     at = start({"surface": "saddle_unbounded", "opt": "adam", "steps": "50"})
-    assert "to minimum" not in next(df for df in at.dataframe if "final loss" in df.value.columns).value.columns
+    assert "to minimum" not in next(df for df in at.table if "final loss" in df.value.columns).value.columns
     assert any("has no minimum" in c.value for c in at.caption)
 
 
@@ -151,7 +151,7 @@ def test_the_step_inspector_says_a_run_diverged_instead_of_none():
     at.session_state["details"] = "Every quantity at one step"
     at.run()
     widget(at, "slider", "x.inspect").set_value(150).run()
-    table = next(df for df in at.dataframe if "quantity" in df.value.columns).value
+    table = next(df for df in at.table if "quantity" in df.value.columns).value
     diverged = table[table["optimizer"] == "SGD"]
     assert len(diverged) == 1 and diverged["quantity"].iloc[0].startswith("— diverged at step")
     assert table.notna().all().all()

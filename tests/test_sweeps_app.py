@@ -59,7 +59,7 @@ def test_switching_the_optimizer_offers_its_own_hyperparameters():
 
 def test_tuned_learning_rates_are_applied_to_the_race():
     at = start()
-    table = next(df.value for df in at.dataframe if "learning rate" in df.value.columns)
+    table = next(df.value for df in at.table if "learning rate" in df.value.columns)
     tuned = dict(zip(table["optimizer"], table["learning rate"]))
     widget(at, "button", "tune.apply").click().run()
     entries = race_entries(at)

@@ -6,7 +6,7 @@ import math
 import re
 
 import numpy as np
-import pyarrow as pa
+import pandas as pd
 import streamlit as st
 
 from ..params import Param
@@ -17,13 +17,16 @@ DECAY_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97
 LOG_MANTISSAS = (1, 1.5, 2, 3, 5, 7)
 
 
-def table(rows: list[dict], column_config: dict | None = None) -> None:
-    """`rows` (dicts with the same keys) as a read-only table.
+def table(rows: list[dict], formats: dict[str, str] | None = None) -> None:
+    """`rows` (dicts with the same keys) as a static table; `formats` maps a column to the format of its numbers
+    ("{:.4g}"); a cell with no value reads "—".
 
-    Handed to Streamlit as an Arrow table (pyarrow comes with Streamlit): from a list of dicts Streamlit goes
-    through pandas, which cost about a tenth of a page load's CPU on a busy server.
+    A plain HTML table (st.table): the interactive data grid of st.dataframe cost a quarter of a second of every
+    redraw in the browser, more than the race itself, for tables of a few rows.
     """
-    st.dataframe(pa.Table.from_pylist(rows), hide_index=True, column_config=column_config)
+    frame = pd.DataFrame(rows)
+    shown = {column: text for column, text in (formats or {}).items() if column in frame.columns}
+    st.table(frame.style.format(shown, na_rep="—"), border="horizontal", width="content", hide_index=True)
 
 
 def number_text(value) -> str:

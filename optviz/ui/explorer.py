@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import numpy as np
 import streamlit as st
@@ -274,7 +275,8 @@ def _race_payload(key: str, traced: tuple[str, ...]) -> bytes:
 # ---------------------------------------------------------------------------------------------------------------
 # Drawing
 
-def _sidebar() -> None:
+def _surface_sidebar() -> None:
+    """The lesson and the surface: a change here reruns the whole page."""
     state = st.session_state
     st.sidebar.selectbox("Lesson", [None, *LESSONS], key="lesson", on_change=_on_lesson_change,
                          format_func=lambda key: "Free exploration" if key is None else LESSONS[key].title,
@@ -306,6 +308,12 @@ def _sidebar() -> None:
                     continue  # drawn above, with its named settings
                 ensure_value(_key("sp", param.name), param.default)
                 param_control(param, _key("sp", param.name))
+
+
+def _race_sidebar() -> None:
+    """Start, steps and the optimizers: what a student changes most, drawn by the workspace fragment."""
+    state = st.session_state
+    surface = surface_for(_read())
     _start_controls(surface)
     bounded_number("Steps", _key("steps"), 1, MAX_STEPS, kind="int", step=50, container=st.sidebar)
     if surface.model is not None:
@@ -407,21 +415,11 @@ def _results_table(races, surface) -> None:
             row["batch size"] = traj.surface.params["batch_size"]
             row["epochs"] = float(traj.surface.epochs(traj.steps))
         rows.append(row)
-    table(rows, {
-        "best": st.column_config.TextColumn("best", width=50, help="The lowest final loss among runs that did not "
-                                                                 "diverge"),
-        "optimizer": st.column_config.TextColumn(width="medium"),
-        "final loss": st.column_config.NumberColumn(format="%.4g", width="small", help="f(θ) after the last step"),
-        "to minimum": st.column_config.NumberColumn(format="%.3g", width="small",
-                                                    help="Distance from the last point to the nearest minimum"),
-        "reached at step": st.column_config.TextColumn(
-            width="small", alignment="right",
-            help="First step within 10⁻³ of a minimum; 'not reached' if it never got there"),
-        "diverged at step": st.column_config.TextColumn(
-            width="small", alignment="right",
-            help="Step at which the run left the plot far behind; 'never' if it did not"),
-        "epochs": st.column_config.NumberColumn(format="%.3g", width="small"),
-    })
+    table(rows, {"final loss": "{:.4g}", "to minimum": "{:.3g}", "epochs": "{:.3g}"})
+    st.caption("★ the lowest final loss among runs that did not diverge. Final loss: f(θ) after the last step"
+               + (". To minimum: the distance from the last point to the nearest minimum; reached: the first step "
+                  "within 10⁻³ of one" if has_minima else "")
+               + ". Diverged: the step at which the run left the plot far behind.")
     if not has_minima:
         st.caption(f"{plain(surface.title)} has no minimum: there is no distance to one, and none is reached.")
 
@@ -448,8 +446,7 @@ def _step_inspector(races, steps: int) -> None:
             value = np.broadcast_to(value, (2,)) if np.ndim(value) < 2 else value
             rows.append({"optimizer": label, "quantity": name, "x": f"{float(value[0]):.6g}",
                          "y": f"{float(value[1]):.6g}"})
-    # text cells: a diverged run's row has no numbers, and an empty number cell would read "None"
-    table(rows, {axis: st.column_config.TextColumn(alignment="right") for axis in ("x", "y")})
+    table(rows)  # text cells: a diverged run's row has no numbers
 
 
 def _equations(settings: Settings, labels: list[str]) -> None:
@@ -496,8 +493,8 @@ def _counterexample_figure():
     return figures.counterexample_figure(runs)
 
 
-def sidebar() -> Settings:
-    """The sidebar every tab works from (surface, start, steps, optimizers), kept in the URL; returns its settings.
+def sidebar() -> None:
+    """The top of the sidebar every tab works from (lesson, surface); workspace() draws the rest.
 
     The first run of a session reads the link; what it could not use is reported once, above the tabs.
     """
@@ -515,10 +512,30 @@ def sidebar() -> Settings:
             if st.button("Dismiss", key="dismiss_warnings"):
                 state["explorer_warnings"] = []
                 st.rerun()
-    _sidebar()
+    _surface_sidebar()
+
+
+@st.fragment
+def workspace(render: Callable[[Settings], None] | None = None) -> None:
+    """The rest of the sidebar (start, steps, optimizers) and the open tab drawn from its settings (`render`;
+    None draws the settings alone, so they keep their values while another tab shows).
+
+    One fragment: a change of a learning rate or a click on the map reruns this, not the page, which is what
+    makes the race redraw at once. The settings are kept in the URL.
+    """
+    _race_sidebar()
     settings = _read()
-    st.query_params.from_dict(settings.to_query())
-    return settings
+    _keep_in_url(settings.to_query())
+    if render is not None:
+        render(settings)
+
+
+def _keep_in_url(query: dict) -> None:
+    """The address bar holds the settings; the open tab's parameter belongs to the tabs (bound to them)."""
+    params = st.query_params
+    for key in [key for key in params if key not in query and key != "tab"]:
+        del params[key]
+    params.update(query)
 
 
 def hide_sidebar() -> None:

@@ -289,11 +289,8 @@ def _summary_table(events: dict[str, list[dict]]) -> None:
                      "test loss": tested[-1]["test_loss"] if tested else None,
                      "epochs completed": len(tested), "steps": last["step"], "training seconds": last["seconds"],
                      "digits / s": last["samples_per_second"], "diverged": bool(last.get("diverged"))})
-    table(rows, {
-        "test accuracy": st.column_config.NumberColumn(format="%.2f%%"),
-        "test loss": st.column_config.NumberColumn(format="%.4f"),
-        "training seconds": st.column_config.NumberColumn(format="%.1f"),
-        "digits / s": st.column_config.NumberColumn(format="%,.0f")})
+    table(rows, {"test accuracy": "{:.2f}%", "test loss": "{:.4f}", "training seconds": "{:.1f}",
+                 "digits / s": "{:,.0f}"})
 
 
 def _epoch_tables(events: dict[str, list[dict]]) -> None:
@@ -313,11 +310,11 @@ def _epoch_tables(events: dict[str, list[dict]]) -> None:
                                                           else None for c in columns}, **seconds})
         tables["loss"].append({"optimizer": label, **{c: done[int(c)]["test_loss"] if int(c) in done else None
                                                       for c in columns}, **seconds})
-    seconds_format = {"training time (s)": st.column_config.NumberColumn(format="%.1f")}
+    seconds_format = {"training time (s)": "{:.1f}"}
     st.markdown("**Validation accuracy (%) after each epoch** (the test digits)")
-    table(tables["accuracy"], {c: st.column_config.NumberColumn(format="%.2f") for c in columns} | seconds_format)
+    table(tables["accuracy"], dict.fromkeys(columns, "{:.2f}") | seconds_format)
     st.markdown("**Validation loss after each epoch**")
-    table(tables["loss"], {c: st.column_config.NumberColumn(format="%.4f") for c in columns} | seconds_format)
+    table(tables["loss"], dict.fromkeys(columns, "{:.4f}") | seconds_format)
 
 
 def _inside(job: TrainingJob, trained: dict) -> None:

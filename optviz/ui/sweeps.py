@@ -245,17 +245,16 @@ def _tune_section(settings: Settings, context: str) -> None:
     for name, result in results.items():
         if result.hparams is None:
             rows.append({"optimizer": OPTIMIZERS[name].title, "learning rate": None, "also": "",
-                         "objective": "every setting diverged"})
+                         OBJECTIVE_NAMES[objective]: "every setting diverged"})
             continue
         extra = {k: result.hparams[k] for k in ("beta1", "momentum") if also and result.also == k}
         tuned[name] = {"lr": result.hparams["lr"], **extra}
         value = result.value
         rows.append({"optimizer": OPTIMIZERS[name].title, "learning rate": result.hparams["lr"],
                      "also": ", ".join(f"{k} = {number_text(v)}" for k, v in extra.items()),
-                     "objective": f"{value:.4g}" if np.isfinite(value) else "never reached a minimum"})
-    table(rows, {
-        "learning rate": st.column_config.NumberColumn(format="%.3g"),
-        "objective": st.column_config.TextColumn(OBJECTIVE_NAMES[objective])})
+                     OBJECTIVE_NAMES[objective]: f"{value:.4g}" if np.isfinite(value) else
+                     "never reached a minimum"})
+    table(rows, {"learning rate": "{:.3g}"})
     in_race = {name: values for name, values in tuned.items() if name in names}
     st.button("Apply the tuned settings to the race", key="tune.apply", disabled=not in_race,
               on_click=explorer.apply_to_race, args=(in_race,),
