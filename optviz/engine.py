@@ -246,15 +246,16 @@ def _fused_trajectories(surf, contestants, starts, n, batched, steps, record, to
         final_loss = surf.value(last[:, 0], last[:, 1])
         return [_trajectory(label, opt, surf, batched, block, last, final_loss, diverged, converged)
                 for (label, opt), block in zip(contestants, blocks)]
-    def joined(arrays):
-        return arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=2)
+    def joined(arrays, axis=2):
+        return arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=axis)
 
     recorder = _Recorder.recorded(surf, tol, record, bound, joined([r.path for r in runs]),
                                   joined([r.grads for r in runs]), [r.traces for r in runs])
-    if record == "path":  # the batch loop watched the outcomes as it went: no second pass over the path
+    if record == "path":  # the batch loop watched the outcomes and took the losses as it went: no second pass
         recorder.diverged = np.concatenate([r.diverged for r in runs])
         recorder.converged = np.concatenate([r.converged for r in runs])
-        recorder.watched = True
+        recorder.losses = joined([r.losses for r in runs], axis=1)
+        recorder.watched = recorder.loss_each_step = True
     return recorder.finish(contestants, blocks, batched)
 
 

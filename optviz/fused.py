@@ -75,13 +75,18 @@ def _race_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
     return run
 
 
-def _batch_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
-    """Every step of a batch of runs (a thread's share of it), watching their outcomes and recording their path if
-    asked."""
+def _batch_loop(rule: Callable, prepare: Callable, grad: Callable, value: Callable) -> Callable:
+    """Every step of a batch of runs (a thread's share of it), watching their outcomes and recording their path
+    and loss if asked (the loss while the point is at hand: afterwards it is a second pass over the whole path)."""
     advance = _advance(rule, grad)
 
+    @scalar
+    def record_losses(xs, ys, losses, surface):
+        for i in range(xs.size):
+            losses[i] = value(xs[i], ys[i], surface)
+
     def run(position, state, shared, hyper, group, lr, coef, sign, noise, surface, bound, tol, minima, path,
-            diverged, converged, last, first, stop):
+            losses, diverged, converged, last, first, stop):
         recording, per_row = path.shape[0] > 0, hyper.shape[0] > 1
         x, y, state_x, state_y = position[0], position[1], load(state, 0), load(state, 1)
         for chunk in range((stop - first + CHUNK - 1) // CHUNK):
@@ -96,6 +101,7 @@ def _batch_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
             other_x, other_y = xs.copy(), ys.copy()
             if recording:
                 path[0, 0, part], path[0, 1, part] = xs, ys
+                record_losses(xs, ys, losses[0, part], surface)
             _watch(xs, ys, xs, ys, 0, bound, tol, minima, dv, cv, last_x, last_y)
             q = shared[0]
             for t in range(1, coef.shape[0] + 1):
@@ -122,6 +128,7 @@ def _batch_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
                         advance(from_x, from_y, to_x, to_y, sx, sy, i, a * alphas[i] + b, c, sign, nx, ny, surface)
                 if recording:
                     path[t, 0, part], path[t, 1, part] = to_x, to_y
+                    record_losses(to_x, to_y, losses[t, part], surface)
                 _watch(to_x, to_y, from_x, from_y, t, bound, tol, minima, dv, cv, last_x, last_y)
             if coef.shape[0] % 2:
                 xs[:], ys[:] = other_x, other_y
@@ -160,12 +167,13 @@ def _event(x, y, bound, tol, minima, diverged, converged):
 
 
 _LOOPS: dict[tuple, Callable] = {}
-_GRADS: dict[str, Callable] = {}
+_FORMULAS: dict[str, tuple[Callable, Callable]] = {}
 
 
-def _gradient(spec) -> Callable:
-    """The surface's gradient formula compiled as grad(x, y, parameters), its parameters a tuple in spec order."""
-    formula = scalar_twin(spec.grad)
+def _compiled(fn: Callable, spec) -> Callable:
+    """A formula of the surface (its value or its gradient) compiled as fn(x, y, parameters), its parameters a
+    tuple in spec order."""
+    formula = scalar_twin(fn)
     arity = sum(p.name not in ("noise", "seed") for p in spec.params)
     if arity == 0:
         return scalar(lambda x, y, p: formula(x, y))
@@ -179,12 +187,14 @@ def _gradient(spec) -> Callable:
 def compiled_loop(opt: Optimizer, surf: Surface, race: bool) -> Callable:
     """The fused loop of this optimizer's rule on this surface, the race loop (everything recorded) or the batch
     loop (path or outcomes): compiled at its first call, then cached on disk."""
-    if surf.name not in _GRADS:
-        _GRADS[surf.name] = _gradient(surf.spec)
+    if surf.name not in _FORMULAS:
+        _FORMULAS[surf.name] = _compiled(surf.spec.grad, surf.spec), _compiled(surf.spec.value, surf.spec)
+    grad, value = _FORMULAS[surf.name]
     key = (opt.rule, opt.spec.prepare, surf.name, race)
     if key not in _LOOPS:
-        make = _race_loop if race else _batch_loop
-        _LOOPS[key] = kernel(make(opt.rule, opt.spec.prepare, _GRADS[surf.name]))
+        loop = _race_loop(opt.rule, opt.spec.prepare, grad) if race else \
+            _batch_loop(opt.rule, opt.spec.prepare, grad, value)
+        _LOOPS[key] = kernel(loop)
     return _LOOPS[key]
 
 
@@ -258,6 +268,7 @@ class FusedRun:
         self.bound, self.tol = float(bound), float(tol)
         full = record is True
         self.path = np.empty((steps + 1 if record else 0, 2, runs))
+        self.losses = np.empty((steps + 1 if record == "path" else 0, runs))  # the race loop leaves them to finish()
         self.grads = np.empty((steps if full else 0, 2, runs))
         self.state_traces = tuple(np.empty((steps if full else 0, 2, runs)) for _ in opt.arrays)
         self.shared_trace = np.empty((steps if full else 0, len(self.shared)))
@@ -282,7 +293,8 @@ class FusedRun:
         group = (np.unique(opt.hyper, axis=0, return_inverse=True)[1].reshape(-1) if len(opt.hyper) > 1
                  else np.zeros(1, dtype=np.int64))
         common = common[:4] + (group.astype(np.int64),) + common[4:]
-        args = common + (self.bound, self.tol, minima, self.path, self.diverged, self.converged, self.last)
+        args = common + (self.bound, self.tol, minima, self.path, self.losses, self.diverged, self.converged,
+                         self.last)
         shares = _shares(runs)
         if len(shares) == 1 or _POOL is None:
             loop(*args, 0, runs)

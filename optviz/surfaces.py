@@ -221,6 +221,11 @@ def _rosenbrock_grad(x, y, a, b):
     return 2 * (x - a) - 4 * b * x * r, 2 * b * r
 
 
+def _beale_value(x, y):
+    u, v, w = _beale_terms(x, y)
+    return u * u + v * v + w * w
+
+
 def _beale_terms(x, y):
     return 1.5 - x + x * y, 2.25 - x + x * y ** 2, 2.625 - x + x * y ** 3
 
@@ -293,7 +298,7 @@ SPECS: dict[str, SurfaceSpec] = {s.name: s for s in [
     SurfaceSpec(
         "beale", "Beale", "Flat plateaus and sharp ridges around a minimum at (3, ½).",
         r"f = (1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2",
-        lambda x, y: sum(t * t for t in _beale_terms(x, y)), _beale_grad,
+        _beale_value, _beale_grad,
         lambda: [(3.0, 0.5)], (-4.5, 4.5, -4.5, 4.5), (-1.0, 1.5), log_levels=True),
     SurfaceSpec(
         "himmelblau", "Himmelblau", "Four minima of equal depth: which one a run ends in depends on the path.",

@@ -200,8 +200,9 @@ def test_convergence_to_any_of_several_minima_counts_the_earliest():
 @pytest.mark.parametrize("surface", ["rastrigin", "styblinski_tang",
                                      lambda: optviz.custom_surface("sin(x)*cos(y) + exp(-x**2) + log(1 + y**2)")])
 def test_losses_evaluated_at_the_end_equal_losses_evaluated_step_by_step(surface, monkeypatch):
-    """Races evaluate their losses once on the whole path, big batches step by step: the numbers are the same,
-    and a run alone has the losses of its cell in a batch."""
+    """Races evaluate their losses once on the whole path, big batches step by step (a built-in surface's fused
+    loop as it steps, by the compiled twin of the formula): the numbers are the same, to the last bits of the
+    formula's evaluation, and a run alone has the losses of its cell in a batch."""
     from optviz import engine
     surf = surface() if callable(surface) else optviz.surface(surface)
     starts = np.random.default_rng(3).uniform(-2, 2, (40, 2))
@@ -211,7 +212,7 @@ def test_losses_evaluated_at_the_end_equal_losses_evaluated_step_by_step(surface
     at_end = optviz.run(surf, "adam", starts, 150, lr=0.02, record="path")
     np.testing.assert_array_equal(at_end.path, each_step.path)
     np.testing.assert_array_equal(at_end.loss, each_step.loss)
-    np.testing.assert_array_equal(at_end.loss, surf.value(at_end.path[..., 0], at_end.path[..., 1]))
+    np.testing.assert_allclose(at_end.loss, surf.value(at_end.path[..., 0], at_end.path[..., 1]), rtol=1e-13)
     for i in (0, 17, 39):
         alone = optviz.run(surf, "adam", starts[i], 150, lr=0.02, record="path")
         np.testing.assert_array_equal(alone.loss, each_step.loss[:, i])
@@ -266,15 +267,16 @@ def test_data_surfaces_are_not_fused_their_gradient_changes_every_step():
 
 
 @pytest.mark.parametrize("name", FUSABLE)
-def test_the_compiled_gradient_of_every_built_in_surface_is_its_numpy_formula(name):
-    from optviz.fused import _gradient
+def test_the_compiled_gradient_and_value_of_every_built_in_surface_are_its_numpy_formulas(name):
+    from optviz.fused import _compiled
 
     surf = optviz.surface(name)
-    grad = _gradient(surf.spec)
+    grad, value = _compiled(surf.spec.grad, surf.spec), _compiled(surf.spec.value, surf.spec)
     parameters = tuple(float(v) for v in surf._shape_params.values())
     x0, x1, y0, y1 = surf.window
     for x, y in np.random.default_rng(0).uniform((x0, y0), (x1, y1), size=(20, 2)):
         np.testing.assert_allclose(grad(x, y, parameters), surf.grad(x, y), rtol=1e-13, atol=1e-13)
+        np.testing.assert_allclose(value(x, y, parameters), surf.value(x, y), rtol=1e-13, atol=1e-13)
 
 
 def test_a_surface_with_its_own_step_gradient_takes_the_generic_path():
