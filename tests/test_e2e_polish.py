@@ -89,6 +89,8 @@ def test_at_1280_the_results_table_shows_every_column_and_basin_maps_are_not_dwa
 
     page.get_by_role("tab", name="Sweeps & basins").click()
     settled(page, "Basins of attraction")
+    page.get_by_role("tab", name="Basins of attraction").click()
+    settled(page, "Each pixel is a start point")
     page.get_by_text("Each pixel is a start point").first.scroll_into_view_if_needed()
     time.sleep(1.5)
     sizes = page.evaluate("""() => {

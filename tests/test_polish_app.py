@@ -168,10 +168,11 @@ def test_sweep_captions_name_the_colours_of_the_chosen_colouring():
     at = AppTest.from_file(APP, default_timeout=120)
     at.session_state["tab"] = "Sweeps & basins"
     at.run()
-    captions = [c.value for c in at.caption]
-    sweep = next(c for c in captions if c.startswith("Click a cell"))
+    sweep = next(c.value for c in at.caption if c.value.startswith("Click a cell"))
     assert "dark purple lowest" in sweep and "red: diverged" in sweep and "dark: diverged" not in sweep
-    basins = next(c for c in captions if c.startswith("Each pixel"))
+    at.session_state["sweeps.section"] = "Basins of attraction"
+    at.run()
+    basins = next(c.value for c in at.caption if c.value.startswith("Each pixel"))
     assert "one scale shared by both maps" in basins
 
 

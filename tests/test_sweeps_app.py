@@ -6,15 +6,17 @@ import json
 from streamlit.testing.v1 import AppTest
 
 from optviz.ui.settings import from_query
+from optviz.ui.sweeps import SECTION_KEY
 
 APP = "../app.py"
 
 
-def start(query=None) -> AppTest:
+def start(query=None, section: str = "Sweep two hyperparameters") -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     for key, value in (query or {}).items():
         at.query_params[key] = value
     at.session_state["tab"] = "Sweeps & basins"  # only the open tab runs
+    at.session_state[SECTION_KEY] = section  # and of its sections, only the open one
     return at.run()
 
 
@@ -58,7 +60,7 @@ def test_switching_the_optimizer_offers_its_own_hyperparameters():
 
 
 def test_tuned_learning_rates_are_applied_to_the_race():
-    at = start()
+    at = start(section="Tune each optimizer for a fair race")
     table = next(df.value for df in at.table if "learning rate" in df.value.columns)
     tuned = dict(zip(table["optimizer"], table["learning rate"]))
     widget(at, "button", "tune.apply").click().run()
@@ -79,13 +81,24 @@ def test_a_selected_cell_joins_the_race_with_its_settings():
     assert entries[2].hparams["beta1"] != entries[0].hparams["beta1"]
 
 
+def test_only_the_open_section_of_the_sweeps_tab_runs():
+    at = start()
+    assert len(charts(at)) == 1 and not at.table  # the sweep's heatmap; no tuning table, no basin maps
+    at.session_state[SECTION_KEY] = "Basins of attraction"
+    at.run()
+    assert not at.exception and all(title is None or "settings ×" not in title for title in charts(at))
+    assert any(c.value.startswith("Each pixel") for c in at.caption)
+
+
 def test_basins_and_sensitivity_follow_the_race_optimizers():
-    at = start({"surface": "himmelblau", "opt": ["momentum", "rmsprop"]})
+    at = start({"surface": "himmelblau", "opt": ["momentum", "rmsprop"]}, section="Basins of attraction")
     # the two basin maps are panels of one figure, each titled above itself
     titles = list(charts(at)) + [note["text"] for spec in charts(at).values()
                                  for note in spec["layout"].get("annotations", [])]
     assert any(t and t.startswith("SGD with momentum, α =") for t in titles)
     assert any(t and t.startswith("RMSProp, α =") for t in titles)
+    at.session_state[SECTION_KEY] = "Learning-rate sensitivity"
+    at.run()
     sensitivity = charts(at)["Learning-rate sensitivity (× along the top: diverged)"]
     assert {trace["name"] for trace in sensitivity["data"]} >= {"SGD with momentum", "RMSProp"}
 

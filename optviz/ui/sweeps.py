@@ -105,7 +105,6 @@ def _basins(context: str, optimizer: str, n: int, hparams: str):
 # ---------------------------------------------------------------------------------------------------------------
 
 def _sweep_section(settings: Settings, context: str) -> None:
-    st.subheader("Sweep two hyperparameters")
     names = [e.optimizer for e in settings.entries] or ["adam"]
     cols = st.columns([1.2, 1, 1, 1])
     optimizer = cols[0].selectbox("Optimizer", list(OPTIMIZERS), index=list(OPTIMIZERS).index(names[0]),
@@ -224,7 +223,6 @@ def _cell_details(result, cell: tuple[int, int], optimizer: str) -> None:
 
 
 def _tune_section(settings: Settings, context: str) -> None:
-    st.subheader("Tune each optimizer for a fair race")
     st.caption("Compares optimizers at their own best learning rate instead of one shared α: one batched run "
                "over 61 learning rates (× 10 values of β₁ or momentum if asked) per optimizer.")
     names = list(dict.fromkeys(e.optimizer for e in settings.entries))
@@ -262,7 +260,6 @@ def _tune_section(settings: Settings, context: str) -> None:
 
 
 def _sensitivity_section(settings: Settings, context: str) -> None:
-    st.subheader("Learning-rate sensitivity")
     names = list(dict.fromkeys(e.optimizer for e in settings.entries))
     cols = st.columns([3, 1])
     chosen = cols[0].multiselect("Optimizers", list(OPTIMIZERS), default=names, key="sens.opts",
@@ -299,7 +296,6 @@ def _stability_limits(surface, chosen: list[str], hparams: dict[str, dict]) -> d
 
 
 def _basins_section(settings: Settings, context: str) -> None:
-    st.subheader("Basins of attraction")
     names = [e.optimizer for e in settings.entries] + ["adam", "sgd"]
     cols = st.columns([1, 1, 1])
     left = cols[0].selectbox("Left", list(OPTIMIZERS), index=list(OPTIMIZERS).index(names[0]), key="basin.a",
@@ -332,10 +328,14 @@ def render(settings: Settings) -> None:
     title = plain(explorer.surface_for(settings).title)
     st.caption(f"On **{title}** from ({settings.start[0]:g}, {settings.start[1]:g}) for {settings.steps} steps — "
                "change these in the sidebar.")
-    _sweep_section(settings, context)
-    st.divider()
-    _tune_section(settings, context)
-    st.divider()
-    _sensitivity_section(settings, context)
-    st.divider()
-    _basins_section(settings, context)
+    # one section at a time, and only the open one runs: a student asking for a sweep waits for that sweep
+    sections = st.tabs(list(SECTIONS), key=SECTION_KEY, on_change="rerun")
+    for section, draw in zip(sections, SECTIONS.values()):
+        if section.open:
+            with section:
+                draw(settings, context)
+
+
+SECTIONS = {"Sweep two hyperparameters": _sweep_section, "Tune each optimizer for a fair race": _tune_section,
+            "Learning-rate sensitivity": _sensitivity_section, "Basins of attraction": _basins_section}
+SECTION_KEY = "sweeps.section"  # st.session_state[SECTION_KEY]: the open section's title
