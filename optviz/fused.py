@@ -234,7 +234,9 @@ def _compile(compile_with: Callable[[], object]) -> None:
     compile_with()
 
 
-THREADS = os.cpu_count() or 1
+# a batch is shared out over this many threads: every core, unless a supervisor shares the cores out over
+# replicas (optviz.serve sets OPTVIZ_THREADS), where threads beyond a replica's share would only take turns
+THREADS = max(1, int(os.environ.get("OPTVIZ_THREADS") or os.cpu_count() or 1))
 _POOL = ThreadPoolExecutor(THREADS, thread_name_prefix="optviz-fused") if THREADS > 1 else None
 
 

@@ -94,10 +94,13 @@ def streamlit_command(app: Path, address: str, port: int, options: list[str]) ->
 
 
 def replica_environment(replicas: int) -> dict[str, str]:
-    """The replicas' environment: the machine's cores shared out as MNIST training slots, K per replica, unless
-    the teacher set OPTVIZ_MAX_TRAININGS (then that many per replica)."""
+    """The replicas' environment: the machine's cores shared out, as MNIST training slots (K per replica, unless
+    the teacher set OPTVIZ_MAX_TRAININGS: then that many per replica) and as threads of the compiled sweeps and of
+    BLAS (each replica its share of the cores, not all of them: replicas would otherwise take turns)."""
+    share = str(max(1, cores() // replicas))
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    env.setdefault("OPTVIZ_MAX_TRAININGS", str(max(1, cores() // replicas)))
+    for name in ("OPTVIZ_MAX_TRAININGS", "OPTVIZ_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        env.setdefault(name, share)
     return env
 
 

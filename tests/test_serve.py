@@ -77,13 +77,24 @@ def test_without_haproxy_serve_says_how_to_install_it(monkeypatch):
         serve.find_haproxy()
 
 
-def test_training_slots_are_shared_out_between_replicas_unless_the_teacher_sets_them(monkeypatch):
+def test_training_slots_and_threads_are_shared_out_between_replicas_unless_the_teacher_sets_them(monkeypatch):
     monkeypatch.setattr(serve, "cores", lambda: 8)
-    monkeypatch.delenv("OPTVIZ_MAX_TRAININGS", raising=False)
+    for name in ("OPTVIZ_MAX_TRAININGS", "OPTVIZ_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
     assert serve.replica_environment(2)["OPTVIZ_MAX_TRAININGS"] == "4"
     assert serve.replica_environment(16)["OPTVIZ_MAX_TRAININGS"] == "1"
+    shared = serve.replica_environment(4)
+    assert shared["OPTVIZ_THREADS"] == shared["OPENBLAS_NUM_THREADS"] == shared["OMP_NUM_THREADS"] == "2"
     monkeypatch.setenv("OPTVIZ_MAX_TRAININGS", "3")
     assert serve.replica_environment(2)["OPTVIZ_MAX_TRAININGS"] == "3"
+
+
+@pytest.mark.parametrize("threads", ["1", "3"])
+def test_a_replica_shares_its_batches_over_the_threads_it_is_given(threads):
+    code = "import optviz.fused as f; print(f.THREADS, len(f._shares(10**6)))"
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "OPTVIZ_THREADS": threads},
+                         capture_output=True, text=True, check=True, cwd=ROOT).stdout.split()
+    assert out == [threads, threads]
 
 
 @pytest.mark.parametrize("replicas", [1, 2])
