@@ -214,6 +214,8 @@ def test_a_click_on_the_map_moves_the_start_there(page):
     sx, sy = (float(v) for v in address(page).split("start=")[1].split("&")[0].replace("%2C", ",").split(","))
     assert abs(sx - 1.0) < 0.05 and abs(sy - 2.0) < 0.05  # Rosenbrock's window is [-2, 2] × [-1, 3]
     wait_for(lambda: abs(viewer(page)["start"][0] - sx) < 1e-3)
+    start_x = page.locator('[data-testid="stSidebar"]').locator('input[aria-label^="start x"]')  # the sidebar too
+    wait_for(lambda: abs(float(start_x.input_value()) - sx) < 1e-3)
 
 
 def adam_lr_in_address(page) -> str | None:
@@ -244,6 +246,8 @@ def test_changing_alpha_changes_the_drawn_path_and_the_address(page):
     wait_for(lambda: adam_lr_in_address(page) not in (None, lr))
     assert float(adam_lr_in_address(page)) < float(lr)
     assert step_counter(page) == step  # the arrow keys moved the slider, not the race
+    exact = page.locator('[data-testid="stSidebar"]').get_by_label("exact lr", exact=True).first  # drawn anew too
+    wait_for(lambda: exact.input_value() == adam_lr_in_address(page))
 
 
 def show_step_120_with_a_hover(page):

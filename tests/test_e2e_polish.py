@@ -6,6 +6,7 @@ A clean console: no page error, no console error, and no console warning except 
 performance notes (they come from the headless browser's software rendering, not from the app).
 """
 
+import math
 import re
 import time
 
@@ -105,5 +106,23 @@ def test_at_1280_the_results_table_shows_every_column_and_basin_maps_are_not_dwa
     assert width >= 250 and height >= 250  # each of the two maps
     assert sizes["bar"] <= 1.15 * height  # the colour bar no taller than the maps it explains
     page.screenshot(path=str(ARTIFACTS / "polish-basins-1280.png"))
+    assert page.problems == []
+    page.close()
+
+
+def test_tuned_rates_applied_from_the_sweeps_tab_show_in_the_sidebar(browser, server):  # noqa: F811
+    """The view's callbacks set the sidebar's widgets (here every entry's rate): the boxes show the new values."""
+    from test_e2e_browser import adam_lr_in_address
+    page = open_page(browser, server + "/?tab=Sweeps+%26+basins", SIZES[1])
+    settled(page, "Basins of attraction")
+    page.get_by_role("tab", name="Tune each optimizer for a fair race").click()
+    settled(page, "Apply the tuned settings to the race", timeout=120)
+    page.locator('[data-testid="stSidebar"] [data-testid="stExpander"] summary', has_text="Adam").first.click()
+    exact = page.locator('[data-testid="stSidebar"]').get_by_label("exact lr", exact=True).first
+    wait_for(lambda: exact.count() > 0)
+    before = exact.input_value()
+    page.get_by_role("button", name="Apply the tuned settings to the race").click()
+    wait_for(lambda: adam_lr_in_address(page) not in (None, before), timeout=60)
+    wait_for(lambda: math.isclose(float(exact.input_value()), float(adam_lr_in_address(page)), rel_tol=1e-5))  # 6 digits
     assert page.problems == []
     page.close()

@@ -7,29 +7,40 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tables import table_with
+
 from optviz.figures.race_payload import decode
-from optviz.ui.settings import from_query
+from optviz.ui.explorer import open_key
+from optviz.ui.settings import MAX_ENTRIES, from_query
 
 APP = "../app.py"
 
 
-def start(query=None) -> AppTest:
+def start(query=None, opened=True) -> AppTest:
+    """The app on a link; `opened`: every optimizer's settings open in the sidebar (closed ones draw no widgets)."""
     at = AppTest.from_file(APP, default_timeout=60)
     for key, value in (query or {}).items():
         at.query_params[key] = value
+    for entry_id in range(MAX_ENTRIES if opened else 0):
+        at.session_state[open_key(entry_id)] = True
     return at.run()
 
 
 def results(at) -> dict:
     """The results table, optimizer label -> row."""
-    table = next(df for df in at.table if "final loss" in df.value.columns).value
-    return {row["optimizer"]: row for _, row in table.iterrows()}
+    return {row["optimizer"]: row for _, row in table_with(at, "final loss").iterrows()}
 
 
 def settings_in_url(at):
     settings, warnings = from_query(dict(at.query_params))
     assert warnings == []
     return settings
+
+
+def whole_page(at) -> AppTest:
+    """The page as the browser shows it after a change that reran only some fragments (an optimizer's setting
+    reruns its control and the view): the browser keeps the rest, AppTest's tree holds only what was sent."""
+    return at.run()
 
 
 def widget(at, kind, key):
@@ -96,6 +107,7 @@ def test_epsilon_can_be_set_to_zero():
 def test_a_shared_link_reproduces_the_race():
     first = start()
     widget(first, "select_slider", "x.0.h.lr").set_value(0.03).run()
+    whole_page(first)
     widget(first, "multiselect", "x.chosen").select("rmsprop").run()
     link = dict(first.query_params)
     second = start(link)
@@ -216,3 +228,35 @@ def test_only_the_open_tab_is_computed():
     at.run()
     assert any(b.key == "mnist.train" for b in at.button)
     assert not any(b.key == "dl_html" for b in at.get("download_button"))
+
+
+def test_a_closed_optimizer_draws_no_widgets_and_keeps_its_settings():
+    at = start({"opt": ["adam;lr=0.03;beta1=0.8", "sgd;lr=0.001"]}, opened=False)
+    assert not any(w.key and w.key.startswith("x.0.") for w in at.select_slider)  # closed: nothing drawn
+    at.session_state[open_key(0)] = True
+    at.run()
+    widget(at, "select_slider", "x.0.h.lr").set_value(0.02).run()
+    at.session_state[open_key(0)] = False  # closed again: its widgets go, their values stay
+    at.run()
+    at.run()
+    adam = settings_in_url(at).entries[0]
+    assert adam.hparams["lr"] == 0.02 and adam.hparams["beta1"] == 0.8
+    at.session_state[open_key(0)] = True
+    at.run()
+    assert widget(at, "select_slider", "x.0.h.lr").value == 0.02
+    assert widget(at, "select_slider", "x.0.h.beta1").value == 0.8
+
+
+def test_an_optimizers_setting_reruns_the_race_and_its_own_control_not_the_sidebar():
+    at = start()
+    path, typed_before = adam_path(at), widget(at, "text_input", "x.0.h.lr.typed").value
+    widget(at, "select_slider", "x.0.h.beta1").set_value(0.5).run()
+    assert not at.exception
+    assert not any(box.key == "x.start_x" for box in at.number_input)  # the sidebar was not sent again
+    assert not at.select_slider  # nor the slider itself, which shows its value already
+    assert not np.array_equal(adam_path(at), path) and settings_in_url(at).entries[0].hparams["beta1"] == 0.5
+    widget(whole_page(at), "select_slider", "x.0.h.lr").set_value(0.02).run()
+    assert [s.key for s in at.select_slider] == ["x.0.h.lr"]  # the log slider and its box, redrawn together
+    assert widget(at, "text_input", "x.0.h.lr.typed").value == "0.02" != typed_before
+    assert settings_in_url(at).entries[0].hparams["lr"] == 0.02
+

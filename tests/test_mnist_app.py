@@ -6,6 +6,7 @@ import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from tables import numbers, table_with
 
 from optviz.ui.mnist import parse_hidden
 
@@ -53,7 +54,7 @@ def test_training_runs_in_the_background_and_the_page_updates_live():
     assert wait(lambda: sum(map(len, job.snapshot().values())) > first)  # still growing
     assert wait(lambda: job.seen() or not job.running, timeout=300)   # (seen: the page's heartbeat, as _live sends)
     at.run()
-    table = next(df.value for df in at.table if "test accuracy" in df.value.columns)
+    table = table_with(at, "test accuracy")
     assert list(table["optimizer"]) == ["Adam", "SGD"]
     assert table["test accuracy"].max() > 50  # clearly better than chance (10%)
 
@@ -123,10 +124,10 @@ def test_after_stop_the_tables_count_the_completed_epochs_like_the_chart():
     assert wait(lambda: not job.running)
     at.run()
     points = {label: sum("test_accuracy" in e for e in events) for label, events in job.snapshot().items()}
-    summary = next(df.value for df in at.table if "epochs completed" in df.value.columns)
+    summary = table_with(at, "epochs completed")
     assert dict(zip(summary["optimizer"], summary["epochs completed"])) == points
-    by_epoch = next(df.value for df in at.table if "1" in df.value.columns and "training time (s)" in
-                    df.value.columns)
+    by_epoch = numbers(next(t.value for t in at.table if "1" in t.value.columns and "training time (s)" in
+                            t.value.columns))
     for label, row in zip(by_epoch["optimizer"], by_epoch.itertuples(index=False)):
         filled = [v for v in row[1:-1] if v is not None and v == v]
         assert len(filled) == points[label]

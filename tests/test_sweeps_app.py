@@ -4,6 +4,7 @@ cell joins the race, basins and sensitivity follow the race's optimizers, bad ra
 import json
 
 from streamlit.testing.v1 import AppTest
+from tables import table_with
 
 from optviz.ui.settings import from_query
 from optviz.ui.sweeps import SECTION_KEY
@@ -61,12 +62,12 @@ def test_switching_the_optimizer_offers_its_own_hyperparameters():
 
 def test_tuned_learning_rates_are_applied_to_the_race():
     at = start(section="Tune each optimizer for a fair race")
-    table = next(df.value for df in at.table if "learning rate" in df.value.columns)
+    table = table_with(at, "learning rate")
     tuned = dict(zip(table["optimizer"], table["learning rate"]))
     widget(at, "button", "tune.apply").click().run()
     entries = race_entries(at)
-    assert entries[0].hparams["lr"] == tuned["Adam"]
-    assert entries[1].hparams["lr"] == tuned["SGD"]
+    assert float(f"{entries[0].hparams['lr']:.3g}") == tuned["Adam"]  # the table shows 3 digits
+    assert float(f"{entries[1].hparams['lr']:.3g}") == tuned["SGD"]
 
 
 def test_a_selected_cell_joins_the_race_with_its_settings():
@@ -79,6 +80,7 @@ def test_a_selected_cell_joins_the_race_with_its_settings():
     assert len(entries) == 3 and entries[2].optimizer == "adam"
     assert entries[2].label.startswith("Adam lr=")
     assert entries[2].hparams["beta1"] != entries[0].hparams["beta1"]
+    assert [e.label for e in at.sidebar.expander if e.label.startswith("Adam lr=")] == [entries[2].label]  # listed
 
 
 def test_only_the_open_section_of_the_sweeps_tab_runs():

@@ -46,6 +46,7 @@ from .settings import (
 PREFIX = "x."  # every session-state key of this tab starts with it
 PAGE_CSS = "<style>.block-container { padding-top: 3.2rem !important; padding-bottom: 2rem; }</style>"
 RACE_KEY = "race"  # the race viewer's component key: its clicks are read from st.session_state[RACE_KEY]
+VIEW, WORKSPACE = "view", "workspace"  # fragment keys: the open tab, and the race settings with it
 # A projector shows the race, not the app's chrome: no sidebar, no header bar (toolbar and menu), little padding.
 # (config.toml sets client.toolbarMode = "minimal" for everyone: a classroom server has no Deploy button.)
 # On the MNIST tab the sidebar's race settings do nothing: hidden (still drawn, so they keep their values).
@@ -206,8 +207,7 @@ def _on_map_click() -> None:
     """A click on the map moves the start point there (three decimals: a pixel is coarser than that)."""
     point = race_click(RACE_KEY)
     if point and all(isinstance(point.get(axis), (int, float)) for axis in "xy"):
-        st.session_state[_key("start_x")] = round(float(point["x"]), 3)
-        st.session_state[_key("start_y")] = round(float(point["y"]), 3)
+        _set_in_sidebar({_key("start_x"): round(float(point["x"]), 3), _key("start_y"): round(float(point["y"]), 3)})
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -220,14 +220,26 @@ def add_to_race(optimizer: str, hparams: dict, label: str) -> None:
         entry.hparams.update(hparams)
         entry.label = label
         _add_entry(entry)
+        st.rerun(WORKSPACE)  # the sidebar lists it
 
 
 def apply_to_race(settings_by_optimizer: dict[str, dict]) -> None:
     """Callback: set the hyperparameters of every race entry of these optimizers (e.g. tuned learning rates)."""
     state = st.session_state
-    for entry_id in state[_key("ids")]:
-        for name, value in settings_by_optimizer.get(state[_key(entry_id, "opt")], {}).items():
-            state[_key(entry_id, "h", name)] = value
+    _set_in_sidebar({_key(entry_id, "h", name): value for entry_id in state[_key("ids")]
+                     for name, value in settings_by_optimizer.get(state[_key(entry_id, "opt")], {}).items()})
+
+
+PENDING = "sidebar.pending"  # values for the sidebar's widgets, set by the view's callbacks
+
+
+def _set_in_sidebar(values: dict) -> None:
+    """Callback of the view: set these widgets of the sidebar and rerun the workspace that draws them.
+
+    The values are set as the workspace starts, not here: set in the view's callback, they reached the session
+    but the sidebar's boxes kept showing the old ones (in chromium); set in the run that draws them, they show."""
+    st.session_state[PENDING] = {**st.session_state.get(PENDING, {}), **values}
+    st.rerun(WORKSPACE)
 
 
 def surface_for(settings: Settings):
@@ -369,7 +381,13 @@ def start_outside_message(surface, start) -> str:
 def _entry_controls(entry_id: int, label: str, surface) -> None:
     state = st.session_state
     spec = OPTIMIZERS[state[_key(entry_id, "opt")]]
-    with st.sidebar.expander(label):
+    # A closed entry draws no widgets (a page redraws every widget on every run, ~3 ms each in the browser): six
+    # optimizers would otherwise put ~90 of them in the sidebar. Opening one reruns the settings.
+    box = st.sidebar.expander(label, key=open_key(entry_id), on_change="rerun")
+    if not box.open:
+        _keep_values(entry_id)
+        return
+    with box:
         st.text_input("Label", key=_key(entry_id, "label"), max_chars=40, placeholder=spec.title)
         if surface.model is not None:
             ensure_value(_key(entry_id, "sp", "batch_size"), None)
@@ -380,12 +398,12 @@ def _entry_controls(entry_id: int, label: str, surface) -> None:
             ensure_value(_key(entry_id, "h", param.name), param.default)
             reference = default_lr(name, spec.name, expression if name == CUSTOM else "") \
                 if param.name == "lr" else None
-            param_control(param, _key(entry_id, "h", param.name), reference)
+            param_control(param, _key(entry_id, "h", param.name), reference, redraw=(VIEW,))
         st.selectbox("Learning-rate schedule", list(SCHEDULES), key=_key(entry_id, "sched"),
                      format_func=lambda name: SCHEDULES[name].title)
         for param in SCHEDULES[state[_key(entry_id, "sched")]].params + WARMUP_PARAMS:
             ensure_value(_key(entry_id, "s", param.name), param.default)
-            param_control(param, _key(entry_id, "s", param.name))
+            param_control(param, _key(entry_id, "s", param.name), redraw=(VIEW,))
         # a row that wraps: three equal columns cut the labels to "De…", "Va…", "Re…" in a narrow sidebar
         with st.container(horizontal=True, gap="small"):
             st.button("Defaults", key=_key(entry_id, "reset"), on_click=_reset, args=(entry_id,), width="content",
@@ -394,6 +412,21 @@ def _entry_controls(entry_id: int, label: str, surface) -> None:
                       help="Add a copy of this optimizer to compare another setting side by side")
             st.button("Remove", key=_key(entry_id, "remove"), on_click=_remove, args=(entry_id,), width="content",
                       help="Take this optimizer out of the race")
+
+
+def open_key(entry_id: int) -> str:
+    """The session-state key of whether an entry's settings are open (outside PREFIX: a lesson or a link that
+    reloads the settings leaves the sidebar as the user arranged it)."""
+    return f"open.{entry_id}"
+
+
+def _keep_values(entry_id: int) -> None:
+    """Keep the values of an entry whose widgets are not drawn this run (Streamlit forgets a widget's value when
+    the widget is not drawn): written back, they are plain session state until the entry opens again."""
+    state = st.session_state
+    prefix = _key(entry_id, "")
+    for key in [key for key in state if isinstance(key, str) and key.startswith(prefix)]:
+        state[key] = state[key]
 
 
 def _results_table(races, surface) -> None:
@@ -515,15 +548,23 @@ def sidebar() -> None:
     _surface_sidebar()
 
 
-@st.fragment
+@st.fragment(key=WORKSPACE)
 def workspace(render: Callable[[Settings], None] | None = None) -> None:
     """The rest of the sidebar (start, steps, optimizers) and the open tab drawn from its settings (`render`;
     None draws the settings alone, so they keep their values while another tab shows).
 
-    One fragment: a change of a learning rate or a click on the map reruns this, not the page, which is what
-    makes the race redraw at once. The settings are kept in the URL.
+    One fragment: a change of the start, the steps or the optimizers reruns this, not the page; a change of an
+    optimizer's setting reruns only the view (the sidebar stays as it is in the browser), which is what makes
+    the race redraw at once.
     """
+    st.session_state.update(st.session_state.pop(PENDING, {}))
     _race_sidebar()
+    _view(render)
+
+
+@st.fragment(key=VIEW)
+def _view(render: Callable[[Settings], None] | None) -> None:
+    """The open tab drawn from the settings, which are kept in the URL."""
     settings = _read()
     _keep_in_url(settings.to_query())
     if render is not None:
