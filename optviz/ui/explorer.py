@@ -600,30 +600,29 @@ def render(settings: Settings) -> None:
     if not (x0 <= settings.start[0] <= x1 and y0 <= settings.start[1] <= y1):
         st.warning(start_outside_message(surface, settings.start))
 
-    # room for "Presentation mode" in its own large type, and for the traced optimizers when not presenting
-    options = st.columns([3, 1.6, 1.8, 2.6] if st.session_state.get("present") else [2.1, 1.3, 1.5, 3.6])
-    presenting = options[0].toggle("Presentation mode", key="present",
-                                   help="Large text, no sidebar or toolbar, the race fitted to the window: "
-                                        "for a projector")
+    # one row that sizes itself (not columns: every block is an element the browser redraws on each change)
+    options = st.container(horizontal=True, gap="medium", vertical_alignment="center")
+    presenting = options.toggle("Presentation mode", key="present",
+                                help="Large text, no sidebar or toolbar, the race fitted to the window: for a projector")
     if presenting:
         st.html(PRESENTATION_CSS)
-    show_3d = options[1].toggle("3-D view", key="view3d")
-    map_only = options[2].toggle("Map only", key="map_only", help="The map alone, without the state rows")
+    show_3d = options.toggle("3-D view", key="view3d")
+    map_only = options.toggle("Map only", key="map_only", help="The map alone, without the state rows")
     traced = labels
     if not presenting:  # on a projector the choice is the whole race or the map alone: one line of controls
-        traced = options[3].multiselect("Trace moments of", labels, default=labels, key="traced",
-                                        placeholder="No moment traces", disabled=map_only)
+        traced = options.multiselect("Trace moments of", labels, default=labels, key="traced",
+                                     placeholder="No moment traces", disabled=map_only)
     if show_3d:
         st.plotly_chart(figures.surface_3d_figure(races, surface), key="surface3d", theme=None)
     else:
         race_viewer(_race_payload(canonical(settings), tuple(traced)), key=RACE_KEY, on_start=_on_map_click,
                     presenting=presenting, rows=not map_only)
 
-    downloads = st.columns([1, 1, 4])
-    downloads[0].download_button("Download HTML", lambda: race_html(races, surface), file_name="optviz-race.html",
+    downloads = st.container(horizontal=True, gap="small")
+    downloads.download_button("Download HTML", lambda: race_html(races, surface), file_name="optviz-race.html",
                                  mime="text/html", key="dl_html", on_click="ignore",
                                  help="A standalone page with the animation that plays offline, e.g. on a slide")
-    downloads[1].download_button("Download CSV", lambda: trajectories_csv(races), file_name="optviz-race.csv",
+    downloads.download_button("Download CSV", lambda: trajectories_csv(races), file_name="optviz-race.csv",
                                  mime="text/csv", key="dl_csv", on_click="ignore",
                                  help="Every step of every optimizer: position, loss, gradient, lr and state")
 
