@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
@@ -248,6 +249,42 @@ def test_changing_alpha_changes_the_drawn_path_and_the_address(page):
     assert step_counter(page) == step  # the arrow keys moved the slider, not the race
     exact = page.locator('[data-testid="stSidebar"]').get_by_label("exact lr", exact=True).first  # drawn anew too
     wait_for(lambda: exact.input_value() == adam_lr_in_address(page))
+
+
+
+def sent_elements(frames: list) -> list[tuple[str, str]]:
+    """(kind, label) of every element the server sent in these websocket frames (labels of widgets, else "")."""
+    sent = []
+    for frame in frames:
+        message = ForwardMsg.FromString(frame if isinstance(frame, bytes) else frame.encode())
+        if message.WhichOneof("type") == "delta" and message.delta.WhichOneof("type") == "new_element":
+            kind = message.delta.new_element.WhichOneof("type")
+            sent.append((kind, getattr(getattr(message.delta.new_element, kind), "label", "")))
+    return sent
+
+
+def test_an_alpha_change_sends_the_optimizers_settings_and_the_race_not_the_start_and_steps(browser, server,
+                                                                                               console):
+    """The race redraws at once because a learning-rate change reruns only a fragment: its optimizer's settings
+    and the open tab; the start and steps boxes above them stay as they are in the browser."""
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    frames = []
+    page.on("websocket", lambda socket: socket.on("framereceived", lambda frame: frames.append(frame)))
+    page.on("pageerror", lambda e: console.append(str(e)))
+    page.goto(server)
+    wait_for(lambda: viewer(page))
+    lower_adams_alpha(page, 0)
+    time.sleep(1.0)
+    before = viewer(page)["runs"][0]["last"]
+    frames.clear()
+    lower_adams_alpha(page, 1)
+    wait_for(lambda: viewer(page)["runs"][0]["last"] != before)
+    wait_for(lambda: any(ForwardMsg.FromString(f).WhichOneof("type") == "script_finished" for f in frames))
+    sent = sent_elements(frames)
+    assert ("bidi_component", "") in sent  # the race
+    assert any(kind == "slider" and label.endswith(" lr") for kind, label in sent)  # Adam's settings
+    assert not any(label.startswith(("start x", "start y", "Steps")) for _, label in sent)
+    page.close()
 
 
 def show_step_120_with_a_hover(page):

@@ -4,7 +4,7 @@ import math
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_explorer_app import APP, results, start, whole_page, widget
+from test_explorer_app import APP, results, start, widget
 from test_explorer_app import settings_in_url as url_settings
 
 from optviz.optimizers import SPECS as OPTIMIZERS
@@ -179,7 +179,7 @@ def test_sweep_captions_name_the_colours_of_the_chosen_colouring():
 def test_defaults_and_lessons_refresh_the_typed_value():
     at = start()
     widget(at, "text_input", "x.0.h.lr.typed").input("0.0123").run()
-    next(b for b in whole_page(at).button if b.key == "x.0.reset").click().run()
+    next(b for b in at.button if b.key == "x.0.reset").click().run()
     assert widget(at, "text_input", "x.0.h.lr.typed").value == "0.1"  # Adam's suited rate on Rosenbrock
     widget(at, "selectbox", "lesson").set_value("valley").run()
     assert widget(at, "text_input", "x.0.h.lr.typed").value == "0.05"  # the lesson's Adam

@@ -234,7 +234,7 @@ def _parse_typed(text: str | None) -> float | None:
         return None
 
 
-def _exact_value(param: Param, key: str, redraw: tuple[str, ...] = ()) -> None:
+def _exact_value(param: Param, key: str) -> None:
     """Callback of a log control's typing box: use the typed value if it is valid, else say why not."""
     text = st.session_state[_typed_key(key)]
     value = _parse_typed(text)
@@ -245,16 +245,12 @@ def _exact_value(param: Param, key: str, redraw: tuple[str, ...] = ()) -> None:
         st.session_state[_note_key(key)] = ""
     except ValueError as error:
         st.session_state[_note_key(key)] = f"{error}. Keeping {number_text(st.session_state[key])}."
-    if redraw:
-        _redraw(redraw)
 
 
-def _show_current(key: str, redraw: tuple[str, ...] = ()) -> None:
+def _show_current(key: str) -> None:
     """Callback of a log slider: its typing box shows the value chosen."""
     st.session_state[_typed_key(key)] = _typed_text(st.session_state[key])
     st.session_state[_note_key(key)] = ""
-    if redraw:
-        _redraw(redraw)
 
 
 def _typed_text(value: float) -> str:
@@ -270,58 +266,44 @@ def param_label(param: Param) -> str:
     return f"${param.symbol}$" if param.symbol == param.name else f"${param.symbol}$ {name}"
 
 
-def param_control(param: Param, key: str, reference: float | None = None, redraw: tuple[str, ...] = ()):
+def param_control(param: Param, key: str, reference: float | None = None):
     """Draw the control for `param` bound to st.session_state[key] (which must hold a valid value).
 
     `reference` centres a log slider (e.g. the learning rate suited to the surface); a log control also gets a
     box to type an exact value, anywhere in the valid range.
-    `redraw`: the keys of the fragments a change reruns instead of the one the control is in (e.g. the race it
-    sets): the browser redraws every element sent, and the rest of the sidebar need not be. A control whose
-    change shows elsewhere in it (a number box's note, a log slider's box) also reruns a fragment of its own.
     """
     label = param_label(param)
-    changed = dict(on_change=_redraw, args=(redraw,)) if redraw else {}
     if param.kind == "bool":
-        return st.toggle(label, key=key, help=param.help, **changed)
+        return st.toggle(label, key=key, help=param.help)
     if param.kind == "choice":
         titles = CHOICE_TITLES.get(param.name, {})
         return st.selectbox(label, param.choices, key=key, help=param.help,
-                            format_func=lambda choice: titles.get(choice, choice), **changed)
+                            format_func=lambda choice: titles.get(choice, choice))
     if param.kind == "int":
         high = int(param.high) if math.isfinite(param.high) else math.inf
         return bounded_number(label, key, int(param.low), high, kind="int", step=1, help=param.help)
-    if param.log:
-        if not redraw:
-            return _log_control(param, key, reference, ())
-        own = key + ".fragment"
-        return st.fragment(key=own)(_log_control)(param, key, reference, (*redraw, own))
     options = options_for(param, st.session_state[key], reference)
+    if options is not None and param.log:
+        return _log_control(param, key, label, options)
     if options is not None:
         return st.select_slider(label, options=options, key=key, format_func=number_text,
-                                help=f"{param.help}. Range: {_param_words(param)}.", **changed)
+                                help=f"{param.help}. Range: {_param_words(param)}.")
     if math.isfinite(param.low) and math.isfinite(param.high):
-        return st.slider(label, float(param.low), float(param.high), key=key, help=param.help, **changed)
+        return st.slider(label, float(param.low), float(param.high), key=key, help=param.help)
     return bounded_number(label, key, param.low, param.high, format="%g", help=param.help)
 
 
-def _redraw(fragments: tuple[str, ...]) -> None:
-    st.rerun(list(fragments))
-
-
-def _log_control(param: Param, key: str, reference: float | None, redraw: tuple[str, ...]):
-    """A log slider and a box for an exact value. (Its own fragment reruns it with these same arguments: the
-    options follow the value, so they are computed here.)"""
-    label, options = param_label(param), options_for(param, st.session_state[key], reference)
+def _log_control(param: Param, key: str, label: str, options: list):
     typed = _typed_key(key)
     shown = _parse_typed(st.session_state.get(typed))
     if shown is None or not math.isclose(shown, st.session_state[key], rel_tol=1e-5, abs_tol=0.0):
         st.session_state[typed] = _typed_text(st.session_state[key])  # the value was set elsewhere (a lesson, a reset)
     words = _param_words(param)
-    slider, box = st.columns([2.3, 1], vertical_alignment="bottom", gap="small")
-    value = slider.select_slider(label, options=options, key=key, format_func=number_text, on_change=_show_current,
-                                 args=(key, redraw), help=f"{param.help}. The slider spans the useful values; "
-                                                          f"type any value {words} in the box.")
-    box.text_input(f"exact {param.name}", key=typed, on_change=_exact_value, args=(param, key, redraw),
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")  # one block, not three columns
+    value = row.select_slider(label, options=options, key=key, format_func=number_text, on_change=_show_current,
+                              args=(key,), width="stretch", help=f"{param.help}. The slider spans the useful values; "
+                                                                 f"type any value {words} in the box.")
+    row.text_input(f"exact {param.name}", key=typed, on_change=_exact_value, args=(param, key), width=84,
                    label_visibility="collapsed", help=f"Type an exact value, {words} (e.g. 3e-4)")
     if st.session_state.get(_note_key(key)):
         st.warning(plain(st.session_state[_note_key(key)]))

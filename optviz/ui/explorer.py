@@ -46,7 +46,7 @@ from .settings import (
 PREFIX = "x."  # every session-state key of this tab starts with it
 PAGE_CSS = "<style>.block-container { padding-top: 3.2rem !important; padding-bottom: 2rem; }</style>"
 RACE_KEY = "race"  # the race viewer's component key: its clicks are read from st.session_state[RACE_KEY]
-VIEW, WORKSPACE = "view", "workspace"  # fragment keys: the open tab, and the race settings with it
+VIEW, WORKSPACE = "view", "workspace"  # fragment keys: the optimizers' settings with the open tab; all around it
 # A projector shows the race, not the app's chrome: no sidebar, no header bar (toolbar and menu), little padding.
 # (config.toml sets client.toolbarMode = "minimal" for everyone: a classroom server has no Deploy button.)
 # On the MNIST tab the sidebar's race settings do nothing: hidden (still drawn, so they keep their values).
@@ -207,7 +207,7 @@ def _on_map_click() -> None:
     """A click on the map moves the start point there (three decimals: a pixel is coarser than that)."""
     point = race_click(RACE_KEY)
     if point and all(isinstance(point.get(axis), (int, float)) for axis in "xy"):
-        _set_in_sidebar({_key("start_x"): round(float(point["x"]), 3), _key("start_y"): round(float(point["y"]), 3)})
+        _set_in_workspace({_key("start_x"): round(float(point["x"]), 3), _key("start_y"): round(float(point["y"]), 3)})
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -220,21 +220,22 @@ def add_to_race(optimizer: str, hparams: dict, label: str) -> None:
         entry.hparams.update(hparams)
         entry.label = label
         _add_entry(entry)
-        st.rerun(WORKSPACE)  # the sidebar lists it
+        st.rerun(WORKSPACE)  # the optimizers' list shows it
 
 
 def apply_to_race(settings_by_optimizer: dict[str, dict]) -> None:
     """Callback: set the hyperparameters of every race entry of these optimizers (e.g. tuned learning rates)."""
-    state = st.session_state
-    _set_in_sidebar({_key(entry_id, "h", name): value for entry_id in state[_key("ids")]
-                     for name, value in settings_by_optimizer.get(state[_key(entry_id, "opt")], {}).items()})
+    state = st.session_state  # (the view, which reruns, draws them)
+    for entry_id in state[_key("ids")]:
+        for name, value in settings_by_optimizer.get(state[_key(entry_id, "opt")], {}).items():
+            state[_key(entry_id, "h", name)] = value
 
 
-PENDING = "sidebar.pending"  # values for the sidebar's widgets, set by the view's callbacks
+PENDING = "workspace.pending"  # values for the workspace's widgets, set by the view's callbacks
 
 
-def _set_in_sidebar(values: dict) -> None:
-    """Callback of the view: set these widgets of the sidebar and rerun the workspace that draws them.
+def _set_in_workspace(values: dict) -> None:
+    """Callback of the view: set these widgets of the workspace (start, steps) and rerun it.
 
     The values are set as the workspace starts, not here: set in the view's callback, they reached the session
     but the sidebar's boxes kept showing the old ones (in chromium); set in the run that draws them, they show."""
@@ -337,10 +338,6 @@ def _race_sidebar() -> None:
     st.sidebar.multiselect("Optimizers", list(OPTIMIZERS), key=_key("chosen"), on_change=_on_optimizers_change,
                            format_func=lambda name: OPTIMIZERS[name].title, label_visibility="collapsed",
                            max_selections=MAX_ENTRIES)
-    labels = _read().labels()
-    for entry_id, label in zip(ids, labels):
-        _entry_controls(entry_id, label, surface)
-    st.sidebar.caption("The address bar holds every setting: copy it to share this exact race.")
 
 
 def _epochs_text(surface, steps: int) -> str:
@@ -398,12 +395,12 @@ def _entry_controls(entry_id: int, label: str, surface) -> None:
             ensure_value(_key(entry_id, "h", param.name), param.default)
             reference = default_lr(name, spec.name, expression if name == CUSTOM else "") \
                 if param.name == "lr" else None
-            param_control(param, _key(entry_id, "h", param.name), reference, redraw=(VIEW,))
+            param_control(param, _key(entry_id, "h", param.name), reference)
         st.selectbox("Learning-rate schedule", list(SCHEDULES), key=_key(entry_id, "sched"),
                      format_func=lambda name: SCHEDULES[name].title)
         for param in SCHEDULES[state[_key(entry_id, "sched")]].params + WARMUP_PARAMS:
             ensure_value(_key(entry_id, "s", param.name), param.default)
-            param_control(param, _key(entry_id, "s", param.name), redraw=(VIEW,))
+            param_control(param, _key(entry_id, "s", param.name))
         # a row that wraps: three equal columns cut the labels to "De…", "Va…", "Re…" in a narrow sidebar
         with st.container(horizontal=True, gap="small"):
             st.button("Defaults", key=_key(entry_id, "reset"), on_click=_reset, args=(entry_id,), width="content",
@@ -553,9 +550,8 @@ def workspace(render: Callable[[Settings], None] | None = None) -> None:
     """The rest of the sidebar (start, steps, optimizers) and the open tab drawn from its settings (`render`;
     None draws the settings alone, so they keep their values while another tab shows).
 
-    One fragment: a change of the start, the steps or the optimizers reruns this, not the page; a change of an
-    optimizer's setting reruns only the view (the sidebar stays as it is in the browser), which is what makes
-    the race redraw at once.
+    One fragment: a change of the start, the steps or the choice of optimizers reruns this, not the page; a
+    change of an optimizer's setting reruns only the view, which draws those settings too.
     """
     st.session_state.update(st.session_state.pop(PENDING, {}))
     _race_sidebar()
@@ -564,7 +560,15 @@ def workspace(render: Callable[[Settings], None] | None = None) -> None:
 
 @st.fragment(key=VIEW)
 def _view(render: Callable[[Settings], None] | None) -> None:
-    """The open tab drawn from the settings, which are kept in the URL."""
+    """Each optimizer's settings (in the sidebar) and the open tab drawn from all settings, kept in the URL.
+
+    A fragment of its own, so that a learning-rate change (or any optimizer's setting) reruns what it changes
+    and not the start and steps boxes above it: the browser redraws every element a run sends (~2 ms each).
+    """
+    surface = surface_for(_read())
+    for entry_id, label in zip(st.session_state[_key("ids")], _read().labels()):
+        _entry_controls(entry_id, label, surface)
+    st.sidebar.caption("The address bar holds every setting: copy it to share this exact race.")
     settings = _read()
     _keep_in_url(settings.to_query())
     if render is not None:
