@@ -12,10 +12,10 @@ explorer.sidebar()  # lesson and surface; the workspace draws start, steps and o
 # Only the open tab runs: a page load computes one tab's figures, not all three.
 race_tab, sweeps_tab, mnist_tab = st.tabs(["Race explorer", "Sweeps & basins", "MNIST"], key="tab",
                                           on_change="rerun", bind="query-params")
-for tab, render in ((race_tab, explorer.render), (sweeps_tab, sweeps.render)):
+for tab, render, above in ((race_tab, explorer.render, explorer.race_options), (sweeps_tab, sweeps.render, None)):
     if tab.open:
         with tab:
-            explorer.workspace(render)
+            explorer.workspace(render, above)
 if mnist_tab.open:
     explorer.hide_sidebar()  # the race settings do nothing here
     explorer.workspace()  # drawn (hidden) all the same, so they keep their values

@@ -1,6 +1,6 @@
 """Data surfaces in the app, through AppTest: the batch size control, per-entry batch sizes in the link, epochs."""
 
-from test_explorer_app import race_data, results, settings_in_url, start, widget
+from test_explorer_app import more_settings, race_data, results, settings_in_url, start, widget
 
 from optviz.scenarios import LESSONS
 
@@ -26,8 +26,8 @@ def test_the_named_batch_sizes_set_the_surfaces_batch_size_and_its_exact_value()
 
 
 def test_an_entry_can_race_at_its_own_batch_size_and_the_link_keeps_it():
-    at = on_linear_regression()
-    widget(at, "segmented_control", "x.1.sp.batch_size.named").set_value("single").run()  # SGD, the second entry
+    at = more_settings(on_linear_regression(), 1)  # SGD, the second entry
+    widget(at, "segmented_control", "x.1.sp.batch_size.named").set_value("single").run()
     url = settings_in_url(at)
     assert [e.surface_params for e in url.entries] == [{}, {"batch_size": 1}]
     rows = results(at)

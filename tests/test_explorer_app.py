@@ -37,6 +37,11 @@ def settings_in_url(at):
     return settings
 
 
+def more_settings(at, entry_id: int) -> AppTest:
+    """Open an optimizer's "More settings" (label, weight decay, switches, schedule, batch size)."""
+    return widget(at, "toggle", f"x.{entry_id}.more").set_value(True).run()
+
+
 def widget(at, kind, key):
     return next(w for w in getattr(at, kind) if w.key == key)
 
@@ -69,7 +74,7 @@ def test_adding_and_removing_optimizers_changes_the_contestants():
 
 
 def test_a_variant_of_adam_races_beside_the_original():
-    at = start()
+    at = more_settings(start(), 0)
     variant = next(b for b in at.button if b.key == "x.0.dup")
     variant.click().run()
     assert list(results(at)) == ["Adam", "SGD", "Adam variant"]
@@ -239,3 +244,23 @@ def test_a_closed_optimizer_draws_no_widgets_and_keeps_its_settings():
     assert widget(at, "select_slider", "x.0.h.lr").value == 0.02
     assert widget(at, "select_slider", "x.0.h.beta1").value == 0.8
 
+
+
+def test_more_settings_hold_the_rest_and_open_by_themselves_where_something_is_set():
+    at = start({"opt": ["adam", "adam;label=mine", "sgd;weight_decay=0.01"]})
+    drawn = {w.key for w in at.toggle} | {w.key for w in at.select_slider} | {w.key for w in at.text_input}
+    assert {"x.0.h.lr", "x.0.h.beta1", "x.0.h.beta2", "x.0.h.eps"} <= drawn  # the rule's constants, always
+    assert "x.0.h.bias_correction" not in drawn and "x.0.label" not in drawn  # closed: nothing set
+    assert {"x.1.label", "x.1.h.bias_correction"} <= drawn  # a label is set: open
+    assert "x.2.sched" in {w.key for w in at.selectbox}  # a weight decay is set: open
+    widget(at, "toggle", "x.1.more").set_value(False).run()
+    at.run()
+    assert settings_in_url(at).entries[1].label == "mine"  # closed, the values stay
+
+
+def test_the_download_menu_offers_the_race_as_a_page_and_as_a_table():
+    at = start()
+    assert not at.get("download_button")  # closed: not drawn
+    at.session_state["downloads"] = True
+    at.run()
+    assert [b.proto.label for b in at.get("download_button")] == ["Download HTML", "Download CSV"]

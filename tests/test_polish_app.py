@@ -4,7 +4,7 @@ import math
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_explorer_app import APP, results, start, widget
+from test_explorer_app import APP, more_settings, results, start, widget
 from test_explorer_app import settings_in_url as url_settings
 
 from optviz.optimizers import SPECS as OPTIMIZERS
@@ -32,7 +32,7 @@ def test_the_first_screen_says_what_to_look_at_and_the_note_goes_once_the_race_c
 
 
 def test_a_switch_and_a_parameter_named_by_its_symbol_are_labelled_once():
-    at = start()
+    at = more_settings(start(), 0)
     toggle = widget(at, "toggle", "x.0.h.bias_correction")
     assert toggle.label == "bias correction"
     assert widget(at, "select_slider", "x.sp.b").label == "$b$"
@@ -179,7 +179,7 @@ def test_sweep_captions_name_the_colours_of_the_chosen_colouring():
 def test_defaults_and_lessons_refresh_the_typed_value():
     at = start()
     widget(at, "text_input", "x.0.h.lr.typed").input("0.0123").run()
-    next(b for b in at.button if b.key == "x.0.reset").click().run()
+    next(b for b in more_settings(at, 0).button if b.key == "x.0.reset").click().run()
     assert widget(at, "text_input", "x.0.h.lr.typed").value == "0.1"  # Adam's suited rate on Rosenbrock
     widget(at, "selectbox", "lesson").set_value("valley").run()
     assert widget(at, "text_input", "x.0.h.lr.typed").value == "0.05"  # the lesson's Adam

@@ -191,10 +191,16 @@ def _duplicate(entry_id: int) -> None:
         entry = _read_entry(entry_id)
         entry.label = f"{entry.label or OPTIMIZERS[entry.optimizer].title} variant"
         _add_entry(entry)
+    st.rerun(WORKSPACE)  # the optimizers' list above the settings shows the entries too
 
 
 def _remove(entry_id: int) -> None:
     st.session_state[_key("ids")] = [i for i in st.session_state[_key("ids")] if i != entry_id]
+    st.rerun(WORKSPACE)
+
+
+def _on_label_change() -> None:
+    st.rerun(WORKSPACE)  # the labels name the race's choice of traced optimizers too
 
 
 def _reset(entry_id: int) -> None:
@@ -385,30 +391,60 @@ def _entry_controls(entry_id: int, label: str, surface) -> None:
         _keep_values(entry_id)
         return
     with box:
-        st.text_input("Label", key=_key(entry_id, "label"), max_chars=40, placeholder=spec.title)
-        if surface.model is not None:
-            ensure_value(_key(entry_id, "sp", "batch_size"), None)
-            batch_size_control(_key(entry_id, "sp", "batch_size"), surface.model.n,
-                               inherit=surface.params["batch_size"])
         name, expression = state[_key("surface")], state[_key("expr_ok")]
+        reference = default_lr(name, spec.name, expression if name == CUSTOM else "")
         for param in spec.params:
             ensure_value(_key(entry_id, "h", param.name), param.default)
-            reference = default_lr(name, spec.name, expression if name == CUSTOM else "") \
-                if param.name == "lr" else None
-            param_control(param, _key(entry_id, "h", param.name), reference)
-        st.selectbox("Learning-rate schedule", list(SCHEDULES), key=_key(entry_id, "sched"),
-                     format_func=lambda name: SCHEDULES[name].title)
-        for param in SCHEDULES[state[_key(entry_id, "sched")]].params + WARMUP_PARAMS:
-            ensure_value(_key(entry_id, "s", param.name), param.default)
-            param_control(param, _key(entry_id, "s", param.name))
-        # a row that wraps: three equal columns cut the labels to "De…", "Va…", "Re…" in a narrow sidebar
-        with st.container(horizontal=True, gap="small"):
-            st.button("Defaults", key=_key(entry_id, "reset"), on_click=_reset, args=(entry_id,), width="content",
-                      help="Reset every hyperparameter to its default (learning rate suited to this surface)")
-            st.button("Variant", key=_key(entry_id, "dup"), on_click=_duplicate, args=(entry_id,), width="content",
-                      help="Add a copy of this optimizer to compare another setting side by side")
-            st.button("Remove", key=_key(entry_id, "remove"), on_click=_remove, args=(entry_id,), width="content",
-                      help="Take this optimizer out of the race")
+        for param in filter(_in_formula, spec.params):
+            param_control(param, _key(entry_id, "h", param.name), reference if param.name == "lr" else None)
+        ensure_value(_key(entry_id, "more"), _customised(_read_entry(entry_id), spec))
+        if st.toggle("More settings", key=_key(entry_id, "more"),
+                     help="Label, " + ("batch size, " if surface.model is not None else "") + "weight decay, switches "
+                          "(such as bias correction), learning-rate schedule; Defaults, Variant and Remove"):
+            _more_controls(entry_id, spec, surface)
+        else:  # the values behind the closed section stay as they are (the widgets above are drawn already)
+            _keep_values(entry_id, drawn=[_key(entry_id, "more")] + [_key(entry_id, "h", p.name)
+                                                                     for p in spec.params if _in_formula(p)])
+
+
+BUTTONS = ("reset", "dup", "remove")  # each entry's buttons, by the last part of their keys
+
+
+def _in_formula(param) -> bool:
+    """A constant of the update rule (α, β₁, ρ, ε, …), always shown; weight decay, switches and choices wait under
+    "More settings" (fewer widgets to redraw on every change, and a shorter sidebar)."""
+    return param.kind == "float" and param.name != "weight_decay"
+
+
+def _customised(entry: EntrySettings, spec) -> bool:
+    """Whether anything under "More settings" differs from its default: then the section starts open."""
+    return bool(entry.label or entry.schedule != "constant" or entry.surface_params
+                or any(entry.hparams[p.name] != p.default for p in spec.params if not _in_formula(p)))
+
+
+def _more_controls(entry_id: int, spec, surface) -> None:
+    state = st.session_state
+    st.text_input("Label", key=_key(entry_id, "label"), max_chars=40, placeholder=spec.title,
+                  on_change=_on_label_change)
+    if surface.model is not None:
+        ensure_value(_key(entry_id, "sp", "batch_size"), None)
+        batch_size_control(_key(entry_id, "sp", "batch_size"), surface.model.n, inherit=surface.params["batch_size"])
+    for param in spec.params:
+        if not _in_formula(param):
+            param_control(param, _key(entry_id, "h", param.name))
+    st.selectbox("Learning-rate schedule", list(SCHEDULES), key=_key(entry_id, "sched"),
+                 format_func=lambda name: SCHEDULES[name].title)
+    for param in SCHEDULES[state[_key(entry_id, "sched")]].params + WARMUP_PARAMS:
+        ensure_value(_key(entry_id, "s", param.name), param.default)
+        param_control(param, _key(entry_id, "s", param.name))
+    # a row that wraps: three equal columns cut the labels to "De…", "Va…", "Re…" in a narrow sidebar
+    with st.container(horizontal=True, gap="small"):
+        st.button("Defaults", key=_key(entry_id, "reset"), on_click=_reset, args=(entry_id,), width="content",
+                  help="Reset every hyperparameter to its default (learning rate suited to this surface)")
+        st.button("Variant", key=_key(entry_id, "dup"), on_click=_duplicate, args=(entry_id,), width="content",
+                  help="Add a copy of this optimizer to compare another setting side by side")
+        st.button("Remove", key=_key(entry_id, "remove"), on_click=_remove, args=(entry_id,), width="content",
+                  help="Take this optimizer out of the race")
 
 
 def open_key(entry_id: int) -> str:
@@ -417,13 +453,16 @@ def open_key(entry_id: int) -> str:
     return f"open.{entry_id}"
 
 
-def _keep_values(entry_id: int) -> None:
+def _keep_values(entry_id: int, drawn: list[str] = ()) -> None:
     """Keep the values of an entry whose widgets are not drawn this run (Streamlit forgets a widget's value when
-    the widget is not drawn): written back, they are plain session state until the entry opens again."""
+    the widget is not drawn): written back, they are plain session state until the entry opens again. `drawn`:
+    the keys of widgets drawn this run (with their own keys: a log slider's box), which must not be written."""
     state = st.session_state
     prefix = _key(entry_id, "")
+    skip = [*drawn, *(_key(entry_id, button) for button in BUTTONS)]  # a button's state is not a setting
     for key in [key for key in state if isinstance(key, str) and key.startswith(prefix)]:
-        state[key] = state[key]
+        if not any(key == widget or key.startswith(widget + ".") for widget in skip):
+            state[key] = state[key]
 
 
 def _results_table(races, surface) -> None:
@@ -546,7 +585,7 @@ def sidebar() -> None:
 
 
 @st.fragment(key=WORKSPACE)
-def workspace(render: Callable[[Settings], None] | None = None) -> None:
+def workspace(render: Callable[[Settings], None] | None = None, above: Callable[[], None] | None = None) -> None:
     """The rest of the sidebar (start, steps, optimizers) and the open tab drawn from its settings (`render`;
     None draws the settings alone, so they keep their values while another tab shows).
 
@@ -555,7 +594,10 @@ def workspace(render: Callable[[Settings], None] | None = None) -> None:
     """
     st.session_state.update(st.session_state.pop(PENDING, {}))
     _race_sidebar()
+    if above is not None:  # the open tab's own controls, kept out of the view
+        above()
     _view(render)
+    st.sidebar.caption("The address bar holds every setting: copy it to share this exact race.")
 
 
 @st.fragment(key=VIEW)
@@ -568,7 +610,6 @@ def _view(render: Callable[[Settings], None] | None) -> None:
     surface = surface_for(_read())
     for entry_id, label in zip(st.session_state[_key("ids")], _read().labels()):
         _entry_controls(entry_id, label, surface)
-    st.sidebar.caption("The address bar holds every setting: copy it to share this exact race.")
     settings = _read()
     _keep_in_url(settings.to_query())
     if render is not None:
@@ -588,6 +629,22 @@ def hide_sidebar() -> None:
     st.html(HIDE_SIDEBAR_CSS)
 
 
+def race_options() -> None:
+    """How the race is shown, in one row above it: drawn by the workspace, so a change of an optimizer's setting
+    does not redraw them (one row that sizes itself, not columns: every block is an element to redraw)."""
+    options = st.container(horizontal=True, gap="medium", vertical_alignment="center")
+    presenting = options.toggle("Presentation mode", key="present",
+                                help="Large text, no sidebar or toolbar, the race fitted to the window: for a projector")
+    if presenting:
+        st.html(PRESENTATION_CSS)
+    options.toggle("3-D view", key="view3d")
+    map_only = options.toggle("Map only", key="map_only", help="The map alone, without the state rows")
+    if not presenting:  # on a projector the choice is the whole race or the map alone: one line of controls
+        labels = _read().labels()
+        options.multiselect("Trace moments of", labels, default=labels, key="traced",
+                            placeholder="No moment traces", disabled=map_only)
+
+
 def render(settings: Settings) -> None:
     """Draw the race explorer tab for the sidebar's settings."""
     _lesson_box(settings)
@@ -604,31 +661,19 @@ def render(settings: Settings) -> None:
     if not (x0 <= settings.start[0] <= x1 and y0 <= settings.start[1] <= y1):
         st.warning(start_outside_message(surface, settings.start))
 
-    # one row that sizes itself (not columns: every block is an element the browser redraws on each change)
-    options = st.container(horizontal=True, gap="medium", vertical_alignment="center")
-    presenting = options.toggle("Presentation mode", key="present",
-                                help="Large text, no sidebar or toolbar, the race fitted to the window: for a projector")
-    if presenting:
-        st.html(PRESENTATION_CSS)
-    show_3d = options.toggle("3-D view", key="view3d")
-    map_only = options.toggle("Map only", key="map_only", help="The map alone, without the state rows")
-    traced = labels
-    if not presenting:  # on a projector the choice is the whole race or the map alone: one line of controls
-        traced = options.multiselect("Trace moments of", labels, default=labels, key="traced",
-                                     placeholder="No moment traces", disabled=map_only)
-    if show_3d:
+    state = st.session_state  # the choices of race_options(), drawn above
+    presenting, map_only = state.get("present", False), state.get("map_only", False)
+    traced = labels if presenting else [label for label in state.get("traced", labels) if label in labels]
+    if state.get("view3d", False):
         st.plotly_chart(figures.surface_3d_figure(races, surface), key="surface3d", theme=None)
     else:
         race_viewer(_race_payload(canonical(settings), tuple(traced)), key=RACE_KEY, on_start=_on_map_click,
                     presenting=presenting, rows=not map_only)
 
-    downloads = st.container(horizontal=True, gap="small")
-    downloads.download_button("Download HTML", lambda: race_html(races, surface), file_name="optviz-race.html",
-                                 mime="text/html", key="dl_html", on_click="ignore",
-                                 help="A standalone page with the animation that plays offline, e.g. on a slide")
-    downloads.download_button("Download CSV", lambda: trajectories_csv(races), file_name="optviz-race.csv",
-                                 mime="text/csv", key="dl_csv", on_click="ignore",
-                                 help="Every step of every optimizer: position, loss, gradient, lr and state")
+    downloads = st.popover("Download", key="downloads", on_change="rerun",
+                           help="The race as a page that plays offline, or every step as a table")
+    if downloads.open:  # drawn only when open: two elements fewer to redraw on every change
+        _downloads(downloads, races, surface)
 
     diverged = [label for label, t in races.items() if t.diverged_at is not None]
     if diverged:
@@ -637,20 +682,29 @@ def render(settings: Settings) -> None:
     _details(races, surface, settings, labels)
 
 
+def _downloads(box, races, surface) -> None:
+    box.download_button("Download HTML", lambda: race_html(races, surface), file_name="optviz-race.html",
+                        mime="text/html", key="dl_html", on_click="ignore",
+                        help="A standalone page with the animation that plays offline, e.g. on a slide")
+    box.download_button("Download CSV", lambda: trajectories_csv(races), file_name="optviz-race.csv",
+                        mime="text/csv", key="dl_csv", on_click="ignore",
+                        help="Every step of every optimizer: position, loss, gradient, lr and state")
+
+
+DETAILS = ["Results", "Loss", "Every quantity at one step", "Update rules"]
+
+
 def _details(races, surface, settings: Settings, labels: list[str]) -> None:
     """Below the race, one view at a time: only the open tab runs, so the race reaches the screen first (the
     loss chart alone brings Plotly.js, seconds of a projector laptop's first load)."""
-    tabs = st.tabs(["Results", "Loss", "Every quantity at one step", "Update rules"], key="details",
-                   on_change="rerun")
-    if tabs[0].open:
-        with tabs[0]:
-            _results_table(races, surface)
-    if tabs[1].open:
-        with tabs[1]:
-            _loss_chart(races, surface)
-    if tabs[2].open:
-        with tabs[2]:
-            _step_inspector(races, settings.steps)
-    if tabs[3].open:
-        with tabs[3]:
-            _equations(settings, labels)
+    # a switch, not tabs: one element instead of five for the browser to redraw on each change
+    shown = st.segmented_control("Details", DETAILS, key="details", default=DETAILS[0], required=True,
+                                 label_visibility="collapsed")
+    if shown == "Results":
+        _results_table(races, surface)
+    elif shown == "Loss":
+        _loss_chart(races, surface)
+    elif shown == "Every quantity at one step":
+        _step_inspector(races, settings.steps)
+    else:
+        _equations(settings, labels)
