@@ -147,3 +147,26 @@ def test_a_data_panel_with_lines_of_the_wrong_length_is_refused():
     races = optviz.race("quadratic", ["adam"], steps=5)
     with pytest.raises(ValueError, match=r"\(steps\+1\)·4 = 24"):
         race_payload(races, data_panel={"points": {"x": [0], "y": [0]}, "lines": [np.zeros(20)]})
+
+
+def test_a_new_race_with_the_same_contestants_rebuilds_no_controls_but_a_divergence_is_flagged(js):
+    """A learning-rate change sends a new race: paths change, the controls and legend (DOM the browser would lay
+    out again) are kept, unless what they show changed, such as a run that now diverges."""
+    def payload(sgd_lr):
+        return race_payload(optviz.race("quadratic", ["adam", "sgd"], steps=50, hparams={"sgd": {"lr": sgd_lr}}))
+    calm, slower, diverging = payload(0.01), payload(0.02), payload(5.0)
+    kept = js("""([calm, slower, diverging]) => {
+        const root = document.createElement('div');
+        document.body.append(root);
+        const show = (payload) => rv.default({data: {payload, options: {}}, parentElement: root, setTriggerValue() {}});
+        show(calm);
+        const v = window.__raceViewers.at(-1), speeds = v.speedsEl.firstChild, chip = v.legendEl.firstChild;
+        const path = Array.from(v.runs[1].xy.slice(-2));
+        show(slower);
+        const same = [v.speedsEl.firstChild === speeds, v.legendEl.firstChild === chip,
+                      Array.from(v.runs[1].xy.slice(-2)).join() !== path.join(),
+                      v.legendEl.children[1].title.startsWith('SGD, α = 0.02')];  // its tooltip names the new rate
+        show(diverging);
+        return [...same, v.legendEl.firstChild !== chip, v.legendEl.querySelectorAll('.rv-diverged').length];
+    }""", [calm, slower, diverging])
+    assert kept == [True, True, True, True, True, 1]

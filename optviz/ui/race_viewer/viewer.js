@@ -97,6 +97,7 @@ class RaceViewer {
   constructor(host, onStart) {
     this.onStart = onStart;
     this.hidden = new Set();
+    this.signatures = {};  // what the controls and legend were last built from (see changed())
     this.speed = 1;
     this.arrowChoice = "all";
     this.step = 0;
@@ -174,7 +175,7 @@ class RaceViewer {
     if (this.step > this.n || !this.loaded) this.step = Math.min(p.step, this.n);
     this.loaded = true;
     if (this.clock) this.startClock(this.step);
-    this.titleEl.textContent = p.title;
+    if (this.titleEl.textContent !== p.title) this.titleEl.textContent = p.title;
     this.buildControls();
     this.buildLegend();
     this.loadPicture(p.map.picture);
@@ -189,9 +190,19 @@ class RaceViewer {
     this.picture.src = src;
   }
 
+  /** Whether the DOM built from `parts` changed since it was last built under `name`: a new race with the same
+   *  controls and legend (a learning-rate change) rebuilds nothing, so the browser lays out nothing again. */
+  changed(name, parts) {
+    const signature = JSON.stringify(parts);
+    if (this.signatures[name] === signature) return false;
+    this.signatures[name] = signature;
+    return true;
+  }
+
   buildControls() {
     this.scrub.max = this.n;
     this.scrub.value = Math.floor(this.step);
+    if (!this.changed("controls", [this.p.speeds, this.p.arrow_kinds, this.speed, this.arrowChoice])) return;
     this.speedsEl.replaceChildren(...this.p.speeds.map((s) => {
       const b = el("button", "rv-speed" + (s === this.speed ? " rv-on" : ""), `${s}×`);
       b.onclick = () => { this.setSpeed(s); this.root.focus({ preventScroll: true }); };
@@ -213,6 +224,11 @@ class RaceViewer {
   }
 
   buildLegend() {
+    const shown = this.runs.map((r) => [r.label, r.color, r.legend, r.diverged_at != null]);
+    if (!this.changed("legend", [shown, [...this.hidden], this.p.map.minima.length, this.p.map.saddles.length])) {
+      this.runs.forEach((r, i) => { this.legendEl.children[i].title = `${r.name} — click to hide or show`; });
+      return;  // the same chips; only their tooltips name the new settings
+    }
     const items = this.runs.map((r) => {
       const item = el("button", "rv-chip" + (this.hidden.has(r.label) ? " rv-off" : "") + (r.diverged_at != null ? " rv-diverged" : ""));
       item.innerHTML = `<svg width="22" height="10"><line x1="1" y1="5" x2="21" y2="5" stroke="${r.color}" stroke-width="3"/></svg>`;
