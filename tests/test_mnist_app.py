@@ -6,7 +6,7 @@ import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from tables import numbers, table_with
+from tables import numbers, table_with, tables
 
 from optviz.ui.mnist import parse_hidden
 
@@ -126,8 +126,7 @@ def test_after_stop_the_tables_count_the_completed_epochs_like_the_chart():
     points = {label: sum("test_accuracy" in e for e in events) for label, events in job.snapshot().items()}
     summary = table_with(at, "epochs completed")
     assert dict(zip(summary["optimizer"], summary["epochs completed"])) == points
-    by_epoch = numbers(next(t.value for t in at.table if "1" in t.value.columns and "training time (s)" in
-                            t.value.columns))
+    by_epoch = numbers(next(t for t in tables(at) if "1" in t.columns and "training time (s)" in t.columns))
     for label, row in zip(by_epoch["optimizer"], by_epoch.itertuples(index=False)):
         filled = [v for v in row[1:-1] if v is not None and v == v]
         assert len(filled) == points[label]

@@ -4,6 +4,7 @@ import math
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from tables import tables
 from test_explorer_app import APP, more_settings, results, start, widget
 from test_explorer_app import settings_in_url as url_settings
 
@@ -88,7 +89,7 @@ def test_results_say_why_a_cell_has_no_number_and_star_the_best_run():
 
 def test_a_surface_without_minimum_has_no_distance_column_and_says_why():
     at = start({"surface": "saddle_unbounded", "opt": "adam", "steps": "50"})
-    assert "to minimum" not in next(df for df in at.table if "final loss" in df.value.columns).value.columns
+    assert "to minimum" not in next(t for t in tables(at) if "final loss" in t.columns).columns
     assert any("has no minimum" in c.value for c in at.caption)
 
 
@@ -151,7 +152,7 @@ def test_the_step_inspector_says_a_run_diverged_instead_of_none():
     at.session_state["details"] = "Every quantity at one step"
     at.run()
     widget(at, "slider", "x.inspect").set_value(150).run()
-    table = next(df for df in at.table if "quantity" in df.value.columns).value
+    table = next(t for t in tables(at) if "quantity" in t.columns)
     diverged = table[table["optimizer"] == "SGD"]
     assert len(diverged) == 1 and diverged["quantity"].iloc[0].startswith("— diverged at step")
     assert not (table == "—").any().any()  # every cell says something

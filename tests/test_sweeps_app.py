@@ -4,7 +4,7 @@ cell joins the race, basins and sensitivity follow the race's optimizers, bad ra
 import json
 
 from streamlit.testing.v1 import AppTest
-from tables import table_with
+from tables import table_with, tables
 
 from optviz.ui.settings import from_query
 from optviz.ui.sweeps import SECTION_KEY
@@ -85,7 +85,7 @@ def test_a_selected_cell_joins_the_race_with_its_settings():
 
 def test_only_the_open_section_of_the_sweeps_tab_runs():
     at = start()
-    assert len(charts(at)) == 1 and not at.table  # the sweep's heatmap; no tuning table, no basin maps
+    assert len(charts(at)) == 1 and not tables(at)  # the sweep's heatmap; no tuning table, no basin maps
     at.session_state[SECTION_KEY] = "Basins of attraction"
     at.run()
     assert not at.exception and all(title is None or "settings ×" not in title for title in charts(at))
