@@ -184,3 +184,12 @@ def test_defaults_and_lessons_refresh_the_typed_value():
     assert widget(at, "text_input", "x.0.h.lr.typed").value == "0.1"  # Adam's suited rate on Rosenbrock
     widget(at, "selectbox", "lesson").set_value("valley").run()
     assert widget(at, "text_input", "x.0.h.lr.typed").value == "0.05"  # the lesson's Adam
+
+
+def test_a_log_slider_showing_a_window_has_an_exact_box_and_one_spanning_every_value_has_none():
+    at = start()
+    boxes = {w.key for w in at.text_input}
+    assert {"x.0.h.lr.typed", "x.sp.b.typed"} <= boxes  # five decades around the suited rate; Rosenbrock's b
+    assert "x.0.h.eps.typed" not in boxes  # ε: 0 and 1e-10 … 100, every value of use, on the slider
+    eps = next(p for p in OPTIMIZERS["adam"].params if p.name == "eps")
+    assert {0.0, 1e-10, 1e-8, 1e-7, 100.0} <= set(options_for(eps, eps.default))

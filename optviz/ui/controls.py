@@ -142,6 +142,11 @@ ZERO_OK_RANGE = (1e-10, 1e2)  # a log value that may be 0 (ε): from negligible 
 ZERO_OK_MANTISSAS = (1, 3)
 
 
+def _zero_allowed(param: Param) -> bool:
+    """A log parameter that may be 0 (ε): its slider spans 0 and ZERO_OK_RANGE, every value of use."""
+    return param.low == 0 and not param.low_open
+
+
 def options_for(param: Param, current, reference: float | None = None) -> list | None:
     """The discrete choices of a slider for `param`, always including the current value; None for free input.
 
@@ -150,7 +155,7 @@ def options_for(param: Param, current, reference: float | None = None) -> list |
     useful ones. Values beyond it can be typed (see `param_control`).
     """
     if param.log:
-        if param.low == 0 and not param.low_open:
+        if _zero_allowed(param):
             low, high = ZERO_OK_RANGE
             mantissas = ZERO_OK_MANTISSAS
         else:
@@ -160,7 +165,7 @@ def options_for(param: Param, current, reference: float | None = None) -> list |
         grid = [m * 10.0 ** e for e in range(math.floor(math.log10(low) + 1e-9), math.ceil(math.log10(high)) + 1)
                 for m in mantissas]
         grid = [v for v in grid if low * (1 - 1e-9) <= v <= high * (1 + 1e-9)]
-        if param.low == 0 and not param.low_open:
+        if _zero_allowed(param):
             grid.append(0.0)
     elif param.low == 0 and param.high == 1 and param.kind == "float":
         grid = list(DECAY_GRID)
@@ -272,8 +277,10 @@ def param_label(param: Param) -> str:
 def param_control(param: Param, key: str, reference: float | None = None):
     """Draw the control for `param` bound to st.session_state[key] (which must hold a valid value).
 
-    `reference` centres a log slider (e.g. the learning rate suited to the surface); a log control also gets a
-    box to type an exact value, anywhere in the valid range.
+    `reference` centres a log slider (e.g. the learning rate suited to the surface). A log slider that shows a
+    window of five decades also gets a box to type an exact value, anywhere in the valid range; one that spans
+    all useful values (ε: 0 and 10⁻¹⁰…100) needs none, and leaves it out (the browser redraws every element of
+    an optimizer's settings on every change).
     """
     label = param_label(param)
     if param.kind == "bool":
@@ -286,7 +293,7 @@ def param_control(param: Param, key: str, reference: float | None = None):
         high = int(param.high) if math.isfinite(param.high) else math.inf
         return bounded_number(label, key, int(param.low), high, kind="int", step=1, help=param.help)
     options = options_for(param, st.session_state[key], reference)
-    if options is not None and param.log:
+    if options is not None and param.log and not _zero_allowed(param):
         return _log_control(param, key, label, options)
     if options is not None:
         return st.select_slider(label, options=options, key=key, format_func=number_text,
