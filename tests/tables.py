@@ -13,7 +13,7 @@ def tables(at) -> list[pd.DataFrame]:
     """Every table of the page, its cells as the text shown."""
     frames = []
     for element in at.markdown:
-        lines = element.value.splitlines()
+        lines = element.value.split("\n\n")[0].splitlines()  # (a note may follow the table)
         if len(lines) >= 2 and lines[0].startswith("| ") and set(lines[1]) <= set("|-: "):
             header, *body = [_cells(line) for line in lines[:1] + lines[2:]]
             frames.append(pd.DataFrame(body, columns=header))

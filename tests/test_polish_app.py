@@ -193,3 +193,10 @@ def test_a_log_slider_showing_a_window_has_an_exact_box_and_one_spanning_every_v
     assert "x.0.h.eps.typed" not in boxes  # ε: 0 and 1e-10 … 100, every value of use, on the slider
     eps = next(p for p in OPTIMIZERS["adam"].params if p.name == "eps")
     assert {0.0, 1e-10, 1e-8, 1e-7, 100.0} <= set(options_for(eps, eps.default))
+
+
+def test_the_results_table_says_what_its_columns_mean_under_it():
+    at = start()
+    (results_element,) = [m for m in at.markdown if "final loss" in m.value and m.value.startswith("| ")]
+    note = results_element.value.split("\n\n")[1]
+    assert note.startswith(":small[:gray[") and "★ the lowest final loss" in note and "reached" in note

@@ -16,9 +16,10 @@ DECAY_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97
 LOG_MANTISSAS = (1, 1.5, 2, 3, 5, 7)
 
 
-def table(rows: list[dict], formats: dict[str, str] | None = None) -> None:
+def table(rows: list[dict], formats: dict[str, str] | None = None, note: str = "") -> None:
     """`rows` (dicts with the same keys) as a static table; `formats` maps a column to the format of its numbers
-    ("{:.4g}"), which read right-aligned; a cell with no value reads "—".
+    ("{:.4g}"), which read right-aligned; a cell with no value reads "—". `note`: small grey text under it, in
+    the same element.
 
     A Markdown table: one element the browser draws as plain HTML. The data grid of st.dataframe cost a quarter
     of a second of every redraw, st.table's Arrow table about 8 ms, a pandas Styler's formatting 15–25 ms of
@@ -29,7 +30,7 @@ def table(rows: list[dict], formats: dict[str, str] | None = None) -> None:
              "|" + "|".join("---:" if column in formats else "---" for column in columns) + "|"]
     lines += ["| " + " | ".join(plain(_cell_text(row.get(column), formats.get(column))) for column in columns) + " |"
               for row in rows]
-    st.markdown("\n".join(lines))
+    st.markdown("\n".join(lines) + (f"\n\n:small[:gray[{plain(note)}]]" if note else ""))
 
 
 def _cell_text(value, number_format: str | None) -> str:

@@ -484,8 +484,8 @@ def _results_table(races, surface) -> None:
             row["batch size"] = traj.surface.params["batch_size"]
             row["epochs"] = float(traj.surface.epochs(traj.steps))
         rows.append(row)
-    table(rows, {"final loss": "{:.4g}", "to minimum": "{:.3g}", "epochs": "{:.3g}"})
-    st.caption("★ the lowest final loss among runs that did not diverge. Final loss: f(θ) after the last step"
+    table(rows, {"final loss": "{:.4g}", "to minimum": "{:.3g}", "epochs": "{:.3g}"},
+          note="★ the lowest final loss among runs that did not diverge. Final loss: f(θ) after the last step"
                + (". To minimum: the distance from the last point to the nearest minimum; reached: the first step "
                   "within 10⁻³ of one" if has_minima else "")
                + ". Diverged: the step at which the run left the plot far behind.")
