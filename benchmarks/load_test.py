@@ -188,7 +188,8 @@ def training_state(elements: list) -> tuple[str, int | None]:
     texts = [proto.body for kind, proto in elements if kind in ("alert", "markdown")]
     if any("cancelled before it started" in text for text in texts):
         return "cancelled", None
-    if any(kind == "table" or (kind == "selectbox" and proto.label == "Look inside") for kind, proto in elements):
+    if any((kind == "markdown" and proto.body.startswith("| ") and "test accuracy" in proto.body)  # results table
+           or (kind == "selectbox" and proto.label == "Look inside") for kind, proto in elements):
         return "done", None
     for text in texts:
         if text.startswith("Waiting for a free slot"):
