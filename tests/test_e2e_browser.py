@@ -266,7 +266,8 @@ def sent_elements(frames: list) -> list[tuple[str, str]]:
 def test_an_alpha_change_sends_the_optimizers_settings_and_the_race_not_the_start_and_steps(browser, server,
                                                                                                console):
     """The race redraws at once because a learning-rate change reruns only a fragment: its optimizer's settings
-    and the open tab; the start and steps boxes above them stay as they are in the browser."""
+    and the open tab; the start and steps boxes above them stay as they are in the browser, and the map (sent
+    once) is not sent again."""
     page = browser.new_page(viewport={"width": 1280, "height": 720})
     frames = []
     page.on("websocket", lambda socket: socket.on("framereceived", lambda frame: frames.append(frame)))
@@ -282,8 +283,14 @@ def test_an_alpha_change_sends_the_optimizers_settings_and_the_race_not_the_star
     wait_for(lambda: any(ForwardMsg.FromString(f).WhichOneof("type") == "script_finished" for f in frames))
     sent = sent_elements(frames)
     assert ("bidi_component", "") in sent  # the race
+    race_bytes = max(len(f) for f in frames)
+    assert race_bytes < 200_000  # the paths and traces alone: the map's ~185 kB stayed in the page
     assert any(kind == "slider" and label.endswith(" lr") for kind, label in sent)  # Adam's settings
     assert not any(label.startswith(("start x", "start y", "Steps")) for _, label in sent)
+    page.evaluate("window.__raceMaps.clear()")  # as if the page had let the map go: it asks for it again
+    before = viewer(page)["runs"][0]["last"]
+    lower_adams_alpha(page, 1)
+    wait_for(lambda: viewer(page)["runs"][0]["last"] != before)
     page.close()
 
 

@@ -135,9 +135,13 @@ def test_divergent_runs_are_flagged_not_raised():
 
 
 def race_data(at) -> dict:
-    """What the race viewer component was given: {"payload": race_payload(...), "options": {...}}."""
+    """What the race viewer component was given: {"payload": race_payload(...), "options": {...}, "map_id": …};
+    the payload's "map" only where this run sent it (a page gets each map once)."""
     (viewer,) = at.get("bidi_component")
-    return json.loads(viewer.proto.bytes)
+    data = json.loads(viewer.proto.bytes)
+    if "map" in data:
+        data["payload"]["map"] = data["map"]
+    return data
 
 
 def adam_path(at):
@@ -264,3 +268,17 @@ def test_the_download_menu_offers_the_race_as_a_page_and_as_a_table():
     at.session_state["downloads"] = True
     at.run()
     assert [b.proto.label for b in at.get("download_button")] == ["Download HTML", "Download CSV"]
+
+
+def test_a_page_gets_each_map_once_and_a_new_surface_sends_its_own():
+    at = start()
+    first = race_data(at)
+    assert "map" in first["payload"] and first["payload"]["map"]["window"] == [-2.0, 2.0, -1.0, 3.0]
+    widget(at, "select_slider", "x.0.h.lr").set_value(0.02).run()
+    again = race_data(at)
+    assert "map" not in again["payload"] and again["map_id"] == first["map_id"]  # the paths alone
+    assert not np.array_equal(adam_path(at), decode(next(r for r in first["payload"]["runs"]
+                                                         if r["label"] == "Adam")["path"]).reshape(-1, 2))
+    widget(at, "selectbox", "x.surface").select("himmelblau").run()
+    other = race_data(at)
+    assert other["map_id"] != first["map_id"] and "map" in other["payload"]

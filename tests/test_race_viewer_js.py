@@ -170,3 +170,18 @@ def test_a_new_race_with_the_same_contestants_rebuilds_no_controls_but_a_diverge
         return [...same, v.legendEl.firstChild !== chip, v.legendEl.querySelectorAll('.rv-diverged').length];
     }""", [calm, slower, diverging])
     assert kept == [True, True, True, True, True, 1]
+
+
+def test_the_viewer_keeps_the_maps_it_was_sent_and_asks_for_one_it_lacks(js):
+    got = js("""() => {
+        window.__raceMaps = new Map();
+        const runs = {runs: []};
+        const sent = rv.withMap({payload: runs, map_id: 'a', map: {window: [0, 1, 0, 1]}});
+        const kept = rv.withMap({payload: runs, map_id: 'a'});
+        const lacking = rv.withMap({payload: runs, map_id: 'b'});
+        const inline = rv.withMap({payload: {map: {window: [2, 3, 2, 3]}}});  // the export: the map inlined
+        for (let i = 0; i < 9; i++) rv.withMap({payload: runs, map_id: 'm' + i, map: {window: [i]}});
+        return [sent.map.window, kept.map.window, lacking, inline.map.window, rv.withMap({payload: runs, map_id: 'a'}),
+                window.__raceMaps.size];
+    }""")
+    assert got == [[0, 1, 0, 1], [0, 1, 0, 1], None, [2, 3, 2, 3], None, 8]  # the oldest of 10 maps let go

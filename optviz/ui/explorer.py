@@ -31,7 +31,7 @@ from .controls import (
     table,
     wrapped_formula,
 )
-from .race_viewer import payload_json, race_click, race_viewer
+from .race_viewer import ViewerData, race_click, race_viewer, viewer_data
 from .settings import (
     CUSTOM,
     DEFAULT_EXPRESSION,
@@ -284,10 +284,10 @@ def _race(key: str):
 
 
 @st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
-def _race_payload(key: str, traced: tuple[str, ...]) -> bytes:
+def _race_payload(key: str, traced: tuple[str, ...]) -> ViewerData:
     """The race viewer's data for these settings as JSON, made once and shared by every session."""
     surface, races = _race(key)
-    return payload_json(race_payload(races, surface, traces=list(traced),
+    return viewer_data(race_payload(races, surface, traces=list(traced),
                                      data_panel=figures.data_panel(races, surface)))
 
 

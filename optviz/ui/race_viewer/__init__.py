@@ -5,13 +5,18 @@ settings change costs a payload, not a figure rebuild. The same viewer.js and vi
 export (optviz.figures.export reads them as files: the figures layer imports nothing from here).
 
     race_viewer(race_payload(races), key="race", on_start=callback)   # callback reads race_click(key)
+
+The map (its picture and the value grid of the hover readout, over half of a race's bytes) reaches a page once:
+a learning-rate change on the same surface sends the paths alone, and the page keeps the maps it has, by id.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import streamlit as st
 
@@ -22,26 +27,54 @@ CSS = (HERE / "viewer.css").read_text(encoding="utf-8")
 _component = st.components.v2.component("optviz.race_viewer", js=JS, css=CSS)
 
 
-def payload_json(payload: dict) -> bytes:
-    """The payload as the bytes the viewer receives: serialise it once per race (and cache that), not per run."""
-    return json.dumps(payload, separators=(",", ":")).encode()
+class ViewerData(NamedTuple):
+    """A payload serialised for the viewer: its map apart (with an id of its content) from the rest."""
+    map_id: str
+    map: bytes
+    rest: bytes
 
 
-def race_viewer(payload: dict | bytes, *, key: str, on_start: Callable[[], None] | None = None,
+def viewer_data(payload: dict) -> ViewerData:
+    """Serialise a payload once per race (and cache that), not per run."""
+    rest = {name: value for name, value in payload.items() if name != "map"}
+    map_json = _json(payload["map"])
+    return ViewerData(hashlib.sha1(map_json).hexdigest()[:16], map_json, _json(rest))
+
+
+def _json(value) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def race_viewer(payload: dict | ViewerData, *, key: str, on_start: Callable[[], None] | None = None,
                 presenting: bool = False, rows: bool = True):
     """Mount the viewer. `on_start` runs when the map is clicked (race_click(key) then holds the point); without
     it the map is not clickable.
 
     presenting: larger type and the race fitted into the window; rows: False draws the map alone.
-    The component's data is the JSON of {"options": {...}, "payload": payload} as bytes (AppTest reads the race
-    there, json.loads(element.proto.bytes)): Streamlit sends bytes as they are and identifies them by one hash,
-    where a dict would be serialised twice on every run (once sorted, for its identity).
+    The component's data is the JSON of {"options": {...}, "payload": payload without its map, "map_id": …,
+    "map": the map, left out if this page has it} as bytes (AppTest reads the race there,
+    json.loads(element.proto.bytes)): Streamlit sends bytes as they are and identifies them by one hash, where a
+    dict would be serialised twice on every run (once sorted, for its identity).
     """
+    data = payload if isinstance(payload, ViewerData) else viewer_data(payload)
     options = dict(font_scale=1.3 if presenting else 1.0, rows=rows, min_height=360 if presenting else 300,
                    bottom_margin=8 if presenting else 16, clickable=on_start is not None)
-    body = payload if isinstance(payload, bytes) else payload_json(payload)
-    data = b'{"options":' + json.dumps(options).encode() + b',"payload":' + body + b"}"
-    return _component(key=key, data=data, on_start_change=on_start or (lambda: None))
+    sent = st.session_state.setdefault(_maps_key(key), set())  # the maps this page holds (a session is a page)
+    known = data.map_id in sent
+    sent.add(data.map_id)
+    body = (b'{"options":' + _json(options) + b',"payload":' + data.rest + b',"map_id":' + _json(data.map_id)
+            + (b"" if known else b',"map":' + data.map) + b"}")
+    return _component(key=key, data=body, on_start_change=on_start or (lambda: None),
+                      on_missing_map_change=lambda: _forget_maps(key))
+
+
+def _maps_key(key: str) -> str:
+    return f"{key}.maps"
+
+
+def _forget_maps(key: str) -> None:
+    """The page lacks a map it was sent (the viewer keeps a few): the rerun this triggers sends it again."""
+    st.session_state[_maps_key(key)] = set()
 
 
 def race_click(key: str) -> dict | None:
