@@ -128,6 +128,7 @@ def test_tuned_rates_applied_from_the_sweeps_tab_show_in_the_sidebar(browser, se
     before = exact.input_value()
     page.get_by_role("button", name="Apply the tuned settings to the race").click()
     wait_for(lambda: adam_lr_in_address(page) not in (None, before), timeout=60)
-    wait_for(lambda: math.isclose(float(exact.input_value()), float(adam_lr_in_address(page)), rel_tol=1e-5))  # 6 digits
+    wait_for(lambda: math.isclose(float(exact.input_value()), float(adam_lr_in_address(page)),
+                                  rel_tol=1e-5))  # the box shows 6 digits
     assert page.problems == []
     page.close()

@@ -6,7 +6,6 @@ import json
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
-
 from tables import table_with
 
 from optviz.figures.race_payload import decode

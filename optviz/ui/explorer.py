@@ -330,7 +330,7 @@ def _surface_sidebar() -> None:
 
 
 def _race_sidebar() -> None:
-    """Start, steps and the optimizers: what a student changes most, drawn by the workspace fragment."""
+    """Start, steps and the choice of optimizers, drawn by the workspace (each optimizer's settings: the view)."""
     state = st.session_state
     surface = surface_for(_read())
     _start_controls(surface)
@@ -634,7 +634,8 @@ def race_options() -> None:
     does not redraw them (one row that sizes itself, not columns: every block is an element to redraw)."""
     options = st.container(horizontal=True, gap="medium", vertical_alignment="center")
     presenting = options.toggle("Presentation mode", key="present",
-                                help="Large text, no sidebar or toolbar, the race fitted to the window: for a projector")
+                                help="Large text, no sidebar or toolbar, the race fitted to the window: "
+                                     "for a projector")
     if presenting:
         st.html(PRESENTATION_CSS)
     options.toggle("3-D view", key="view3d")
