@@ -57,7 +57,7 @@ def test_sidebar_buttons_show_whole_labels_and_the_mnist_tab_hides_the_race_sett
     page.locator('[data-testid="stSidebar"] [data-testid="stExpander"] summary', has_text="Adam").first.click()
     page.locator('[data-testid="stSidebar"]').get_by_text("More settings").first.click()
     wait_for(lambda: page.get_by_role("button", name="Variant").count() > 0)
-    page.get_by_role("button", name="Remove").first.scroll_into_view_if_needed()
+    page.get_by_role("button", name="Remove", exact=True).first.scroll_into_view_if_needed()
     time.sleep(0.5)
     cut = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stSidebar"] button p')]
         .filter(p => ['Defaults', 'Variant', 'Remove'].includes(p.textContent.trim()))
@@ -130,5 +130,25 @@ def test_tuned_rates_applied_from_the_sweeps_tab_show_in_the_sidebar(browser, se
     wait_for(lambda: adam_lr_in_address(page) not in (None, before), timeout=60)
     wait_for(lambda: math.isclose(float(exact.input_value()), float(adam_lr_in_address(page)),
                                   rel_tol=1e-5))  # the box shows 6 digits
+    assert page.problems == []
+    page.close()
+
+
+def test_removing_an_optimizer_from_its_panel_takes_it_out_of_the_list_above(browser, server):  # noqa: F811
+    """The panel's buttons rerun the page, whose list of optimizers (and traced choice) name the entries; the
+    removed optimizer's panel goes too."""
+    page = open_page(browser, server + "/?opt=adam&opt=sgd", SIZES[1])
+    settled(page, "Trace moments of")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    chips = lambda: sidebar.locator('[data-testid="stMultiSelectTagsContainer"] > * > *').all_text_contents()  # noqa: E731
+    assert [c.strip() for c in chips()] == ["Adam", "SGD"]
+    sidebar.locator('[data-testid="stExpander"] summary', has_text="SGD").first.click()
+    wait_for(lambda: sidebar.get_by_text("More settings").count() > 0)  # SGD's: the only panel open
+    sidebar.get_by_text("More settings").last.click()
+    wait_for(lambda: page.get_by_role("button", name="Remove", exact=True).count() > 0)
+    page.get_by_role("button", name="Remove", exact=True).last.click()
+    wait_for(lambda: [c.strip() for c in chips()] == ["Adam"])
+    wait_for(lambda: sidebar.locator('[data-testid="stExpander"] summary', has_text="SGD").count() == 0)  # its panel
+    wait_for(lambda: "opt=sgd" not in page.evaluate("location.href"))
     assert page.problems == []
     page.close()

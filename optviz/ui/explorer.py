@@ -46,7 +46,7 @@ from .settings import (
 PREFIX = "x."  # every session-state key of this tab starts with it
 PAGE_CSS = "<style>.block-container { padding-top: 3.2rem !important; padding-bottom: 2rem; }</style>"
 RACE_KEY = "race"  # the race viewer's component key: its clicks are read from st.session_state[RACE_KEY]
-VIEW, WORKSPACE = "view", "workspace"  # fragment keys: the optimizers' settings with the open tab; all around it
+VIEW = "view"  # the fragment of the optimizers' settings and the open tab
 # A projector shows the race, not the app's chrome: no sidebar, no header bar (toolbar and menu), little padding.
 # (config.toml sets client.toolbarMode = "minimal" for everyone: a classroom server has no Deploy button.)
 # On the MNIST tab the sidebar's race settings do nothing: hidden (still drawn, so they keep their values).
@@ -191,16 +191,16 @@ def _duplicate(entry_id: int) -> None:
         entry = _read_entry(entry_id)
         entry.label = f"{entry.label or OPTIMIZERS[entry.optimizer].title} variant"
         _add_entry(entry)
-    st.rerun(WORKSPACE)  # the optimizers' list above the settings shows the entries too
+    st.rerun()  # the optimizers' list above the settings shows the entries too: the page reruns
 
 
 def _remove(entry_id: int) -> None:
     st.session_state[_key("ids")] = [i for i in st.session_state[_key("ids")] if i != entry_id]
-    st.rerun(WORKSPACE)
+    st.rerun()
 
 
 def _on_label_change() -> None:
-    st.rerun(WORKSPACE)  # the labels name the race's choice of traced optimizers too
+    st.rerun()  # the labels name the race's choice of traced optimizers too
 
 
 def _reset(entry_id: int) -> None:
@@ -213,7 +213,9 @@ def _on_map_click() -> None:
     """A click on the map moves the start point there (three decimals: a pixel is coarser than that)."""
     point = race_click(RACE_KEY)
     if point and all(isinstance(point.get(axis), (int, float)) for axis in "xy"):
-        _set_in_workspace({_key("start_x"): round(float(point["x"]), 3), _key("start_y"): round(float(point["y"]), 3)})
+        st.session_state[_key("start_x")] = round(float(point["x"]), 3)
+        st.session_state[_key("start_y")] = round(float(point["y"]), 3)
+        st.rerun()  # the start boxes, outside the view, show it too
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -226,7 +228,7 @@ def add_to_race(optimizer: str, hparams: dict, label: str) -> None:
         entry.hparams.update(hparams)
         entry.label = label
         _add_entry(entry)
-        st.rerun(WORKSPACE)  # the optimizers' list shows it
+        st.rerun()  # the optimizers' list, outside the view, shows it
 
 
 def apply_to_race(settings_by_optimizer: dict[str, dict]) -> None:
@@ -235,18 +237,6 @@ def apply_to_race(settings_by_optimizer: dict[str, dict]) -> None:
     for entry_id in state[_key("ids")]:
         for name, value in settings_by_optimizer.get(state[_key(entry_id, "opt")], {}).items():
             state[_key(entry_id, "h", name)] = value
-
-
-PENDING = "workspace.pending"  # values for the workspace's widgets, set by the view's callbacks
-
-
-def _set_in_workspace(values: dict) -> None:
-    """Callback of the view: set these widgets of the workspace (start, steps) and rerun it.
-
-    The values are set as the workspace starts, not here: set in the view's callback, they reached the session
-    but the sidebar's boxes kept showing the old ones (in chromium); set in the run that draws them, they show."""
-    st.session_state[PENDING] = {**st.session_state.get(PENDING, {}), **values}
-    st.rerun(WORKSPACE)
 
 
 def surface_for(settings: Settings):
@@ -584,15 +574,15 @@ def sidebar() -> None:
     _surface_sidebar()
 
 
-@st.fragment(key=WORKSPACE)
 def workspace(render: Callable[[Settings], None] | None = None, above: Callable[[], None] | None = None) -> None:
     """The rest of the sidebar (start, steps, optimizers) and the open tab drawn from its settings (`render`;
     None draws the settings alone, so they keep their values while another tab shows).
 
-    One fragment: a change of the start, the steps or the choice of optimizers reruns this, not the page; a
-    change of an optimizer's setting reruns only the view, which draws those settings too.
+    A change of the start, the steps or the choice of optimizers reruns the page; a change of an optimizer's
+    setting reruns only the view, a fragment that draws those settings and the open tab. (Not a fragment inside
+    a fragment: an outer fragment's rerun left the inner one's sidebar elements behind, a removed optimizer's
+    panel among them.)
     """
-    st.session_state.update(st.session_state.pop(PENDING, {}))
     _race_sidebar()
     if above is not None:  # the open tab's own controls, kept out of the view
         above()
