@@ -597,8 +597,9 @@ def _view(render: Callable[[Settings], None] | None) -> None:
     A fragment of its own, so that a learning-rate change (or any optimizer's setting) reruns what it changes
     and not the start and steps boxes above it: the browser redraws every element a run sends (~2 ms each).
     """
-    surface = surface_for(_read())
-    for entry_id, label in zip(st.session_state[_key("ids")], _read().labels()):
+    before = _read()  # read again below: drawing an entry's controls fills in values it lacked
+    surface = surface_for(before)
+    for entry_id, label in zip(st.session_state[_key("ids")], before.labels()):
         _entry_controls(entry_id, label, surface)
     settings = _read()
     _keep_in_url(settings.to_query())
@@ -620,7 +621,7 @@ def hide_sidebar() -> None:
 
 
 def race_options() -> None:
-    """How the race is shown, in one row above it: drawn by the workspace, so a change of an optimizer's setting
+    """How the race is shown, in one row above it: drawn outside the view, so a change of an optimizer's setting
     does not redraw them (one row that sizes itself, not columns: every block is an element to redraw)."""
     options = st.container(horizontal=True, gap="medium", vertical_alignment="center")
     presenting = options.toggle("Presentation mode", key="present",
