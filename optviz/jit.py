@@ -21,11 +21,13 @@ import hashlib
 import types
 
 from numba import njit
+from numba.core import types as numba_types
 from numba.core.caching import FunctionCache
 from numba.core.registry import CPUDispatcher
-from numba.extending import overload
+from numba.extending import intrinsic, overload
+from numba.np.numpy_support import as_dtype
 
-__all__ = ["kernel", "load", "per_step", "scalar", "scalar_twin", "store"]
+__all__ = ["in_precision_of", "kernel", "load", "one_minus", "per_step", "scalar", "scalar_twin", "store"]
 
 
 def scalar(fn):
@@ -60,6 +62,35 @@ def scalar_twin(fn):
         fn = types.FunctionType(fn.__code__, {**fn.__globals__, **helpers}, fn.__name__, fn.__defaults__,
                                 fn.__closure__)
     return scalar(fn)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Precision: a rule on float32 numbers computes in float32, as torch does, and at float32's speed (SIMD lanes twice
+# as wide, no conversions). numba widens float32 to float64 wherever a float64 or an integer literal meets it, so the
+# loops cast their per-step constants to the parameters' type and the rules write 1 − x as one_minus(x).
+
+def one_minus(x):
+    """1 − x in x's own precision (a bare 1 − x is float64 in numba when x is float32)."""
+    return 1 - x
+
+
+@overload(one_minus, inline="always")
+def _one_minus_impl(x):
+    one = as_dtype(x).type(1)
+    return lambda x: one - x
+
+
+@intrinsic
+def in_precision_of(typingctx, values, array):
+    """The tuple `values` with its floats cast to `array`'s dtype (booleans and integers kept as they are)."""
+    cast_types = tuple(array.dtype if isinstance(t, numba_types.Float) else t for t in values.types)
+    result = numba_types.Tuple(cast_types)
+
+    def codegen(context, builder, signature, args):
+        items = [context.cast(builder, builder.extract_value(args[0], k), old, new)
+                 for k, (old, new) in enumerate(zip(values.types, cast_types))]
+        return context.make_tuple(builder, result, items)
+    return result(values, array), codegen
 
 
 # ---------------------------------------------------------------------------------------------------------------

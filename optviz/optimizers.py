@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .jit import kernel, load, per_step, scalar, store
+from .jit import in_precision_of, kernel, load, one_minus, per_step, scalar, store
 from .params import Param, lookup, resolve
 from .schedules import Schedule, constant
 
@@ -81,13 +81,13 @@ def _eps_placement(*choices: str) -> Param:
 @scalar
 def _decay(p, g, lr, l2, decoupled):
     """θ ← θ(1 − αλ_d) (decoupled, AdamW's) and g ← g + λθ (L2, torch's weight_decay); one of λ, λ_d is 0."""
-    return p * (1 - lr * decoupled), g + l2 * p
+    return p * one_minus(lr * decoupled), g + l2 * p
 
 
 @scalar
 def _moments(m, v, g, beta1, beta2):
     """m ← m + (1−β1)(g − m) (torch's lerp: the EMA β1·m + (1−β1)·g);  v ← β2·v + (1−β2)·g²."""
-    return m + (1 - beta1) * (g - m), beta2 * v + (1 - beta2) * g * g
+    return m + one_minus(beta1) * (g - m), beta2 * v + one_minus(beta2) * g * g
 
 
 @scalar
@@ -188,10 +188,10 @@ def rmsprop_rule(p, g, s, lr, c):
     v, g_avg, b = s
     alpha, eps_in, eps_out, weight_decay, momentum, centered = c
     g = g + weight_decay * p
-    v = alpha * v + (1 - alpha) * g * g
+    v = alpha * v + one_minus(alpha) * g * g
     spread = v
     if centered:
-        g_avg = g_avg + (1 - alpha) * (g - g_avg)
+        g_avg = g_avg + one_minus(alpha) * (g - g_avg)
         spread = v - g_avg * g_avg
     d = g / (math.sqrt(spread + eps_in) + eps_out)
     if momentum > 0:
@@ -212,9 +212,9 @@ def adadelta_rule(p, g, s, lr, c):
     v, u = s
     rho, eps, weight_decay = c
     g = g + weight_decay * p
-    v = rho * v + (1 - rho) * g * g
+    v = rho * v + one_minus(rho) * g * g
     delta = math.sqrt(u + eps) / math.sqrt(v + eps) * g
-    u = rho * u + (1 - rho) * delta * delta
+    u = rho * u + one_minus(rho) * delta * delta
     return p - lr * delta, (v, u)
 
 
@@ -319,7 +319,7 @@ def adamax_rule(p, g, s, lr, c):
     m, u = s
     beta1, beta2, eps, weight_decay, bc1 = c
     g = g + weight_decay * p
-    m = m + (1 - beta1) * (g - m)
+    m = m + one_minus(beta1) * (g - m)
     u = max(beta2 * u, abs(g) + eps)
     return p - lr / bc1 * (m / u), (m, u)
 
@@ -335,10 +335,10 @@ def adabelief_rule(p, g, s, lr, c):
     """θ ← θ(1 − αλ);  m ← β1·m + (1−β1)·g;  s ← β2·s + (1−β2)(g − m)² + ε;  θ ← θ − α·m̂/(√ŝ + ε)."""
     m, belief = s
     beta1, beta2, eps, weight_decay, bc1, bc2 = c
-    p = p * (1 - lr * weight_decay)
-    m = m + (1 - beta1) * (g - m)
+    p = p * one_minus(lr * weight_decay)
+    m = m + one_minus(beta1) * (g - m)
     surprise = g - m
-    belief = beta2 * belief + (1 - beta2) * surprise * surprise + eps
+    belief = beta2 * belief + one_minus(beta2) * surprise * surprise + eps
     return p - lr / bc1 * (m / (math.sqrt(belief / bc2) + eps)), (m, belief)
 
 
@@ -353,9 +353,9 @@ def lion_rule(p, g, s, lr, c):
     """θ ← θ(1 − αλ);  θ ← θ − α·sign(β1·m + (1−β1)·g);  m ← β2·m + (1−β2)·g."""
     (m,) = s
     beta1, beta2, weight_decay = c
-    p = p * (1 - lr * weight_decay)
-    p = p - lr * np.sign(beta1 * m + (1 - beta1) * g)
-    return p, (m + (1 - beta2) * (g - m),)
+    p = p * one_minus(lr * weight_decay)
+    p = p - lr * np.sign(beta1 * m + one_minus(beta1) * g)
+    return p, (m + one_minus(beta2) * (g - m),)
 
 
 @per_step
@@ -370,8 +370,8 @@ def qhm_rule(p, g, s, lr, c):
     (b,) = s
     momentum, nu, weight_decay = c
     g = g + weight_decay * p
-    b = b + (1 - momentum) * (g - b)
-    return p - lr * (g * (1 - nu) + b * nu), (b,)
+    b = b + one_minus(momentum) * (g - b)
+    return p - lr * (g * one_minus(nu) + b * nu), (b,)
 
 
 @per_step
@@ -387,8 +387,8 @@ def qhadam_rule(p, g, s, lr, c):
     beta1, beta2, nu1, nu2, eps, weight_decay, m_weight, v_weight = c
     g = g + weight_decay * p
     m, v = _moments(m, v, g, beta1, beta2)
-    num = m * m_weight + g * (1 - nu1)
-    den = math.sqrt(g * g * (1 - nu2) + v * v_weight) + eps
+    num = m * m_weight + g * one_minus(nu1)
+    den = math.sqrt(g * g * one_minus(nu2) + v * v_weight) + eps
     return p - lr * (num / den), (m, v)
 
 
@@ -399,7 +399,9 @@ def _step_loop(rule, prepare):
     """A compiled in-place step of `rule` over params (rows, size), rows being configurations (1 when unbatched).
 
     hyper (1 or rows, n): hyperparameter rows; lr (1 or rows,): this step's learning rates; shared (1 or rows,): the
-    per-configuration scalar state; sign: −1 for gradient ascent. The step's constants come once per configuration.
+    per-configuration scalar state; sign: −1 for gradient ascent. The step's constants come once per configuration,
+    worked out in float64 and then rounded to the parameters' precision (torch turns its Python floats into the
+    tensor's dtype alike), so that float32 parameters are stepped in float32.
     """
     def step(params, grads, state, shared, hyper, lr, sign, t):
         rows, size = params.shape
@@ -410,9 +412,10 @@ def _step_loop(rule, prepare):
         for r in range(rows):
             if per_row:
                 c, shared[r] = prepare(hyper[r], t, shared[r])
-            alpha = lr[r] if lr.size > 1 else lr[0]
+            constants = in_precision_of(c, params)
+            alpha, direction = in_precision_of((lr[r] if lr.size > 1 else lr[0], sign), params)
             for i in range(size):
-                params[r, i], s = rule(params[r, i], sign * grads[r, i], load(state, (r, i)), alpha, c)
+                params[r, i], s = rule(params[r, i], direction * grads[r, i], load(state, (r, i)), alpha, constants)
                 store(state, (r, i), s)
     return kernel(step)
 
