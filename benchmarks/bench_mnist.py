@@ -255,6 +255,12 @@ class OptimizerEpochs:
         return time.perf_counter() - t0
 
 
+def settle(seconds: float = 0.5) -> None:
+    """Wait until the thread pools of the variant timed before (OpenBLAS's, PyTorch's OpenMP) stop spinning: a pool
+    that still busy-waits for work takes a core from the next variant's threads."""
+    time.sleep(seconds)
+
+
 def epoch_times(data: MnistData, repeat: int, with_torch: bool) -> None:
     threads = blas_threads()
     numpy_epochs = NumpyEpochs(data, repeat)
@@ -274,6 +280,7 @@ def epoch_times(data: MnistData, repeat: int, with_torch: bool) -> None:
     times = {label: [] for label in timers}
     for _ in range(repeat):   # interleaved: a burst of load from elsewhere hits every variant alike
         for label, timer in timers.items():
+            settle()
             times[label].append(timer())
 
     print(f"\nEpoch time, 784-256-10, Adam lr {LR}, batch {BATCH}, {len(data.y_train):,} digits; median of {repeat} "
@@ -287,8 +294,8 @@ def epoch_times(data: MnistData, repeat: int, with_torch: bool) -> None:
         best = min(times["optviz.mnist (NumPy)"]) / min(times["PyTorch"])
         print(f"  target: below PyTorch: {verdict} ({ours / medians['PyTorch']:.2f}× PyTorch's median time; "
               f"{best:.2f}× its best)")
-    verdict = "met" if ours <= 2 * matmuls else "NOT met"
-    print(f"  target: ≤ 2× the matmuls alone: {verdict} ({ours / matmuls:.2f}×)")
+    verdict = "met" if ours <= 1.8 * matmuls else "NOT met"
+    print(f"  target: ≤ 1.8× the matmuls alone: {verdict} ({ours / matmuls:.2f}×)")
     for floor in ("in-place NumPy floor", "floor, Adam compiled (numba)"):
         if floor in medians:
             print(f"  {floor}: {medians[floor] / matmuls:.2f}× the matmuls; the library takes "

@@ -567,8 +567,9 @@ class Optimizer:
 
 
     def stepper(self, params: np.ndarray, grads: np.ndarray, state, steps: int) -> Callable[[int], None]:
-        """step(t): what step_(params, grads, state) does at step t, for the engine's loop over `steps` steps with
-        these very (contiguous, float64) arrays: views and learning rates are made once, not at every step."""
+        """step(t): what step_(params, grads, state) does at step t, for a loop over `steps` steps with these very
+        (contiguous, same-dtype) arrays: views and learning rates are made once, not at every step. The engine's
+        races and the MNIST trainer step this way."""
         rows = self.batch or 1
         flat = [np.asarray(a).reshape(rows, -1) for a in (params, grads)]
         arrays = tuple(getattr(state, name).reshape(rows, -1) for name in self.arrays)

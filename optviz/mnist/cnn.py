@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .model import Network, _count_correct, _softmax_cross_entropy_, _views
+from .model import Network, _views, add_bias_relu_, relu_backward_
 
 SIDE, KERNEL, FILTERS, HIDDEN, CLASSES = 28, 3, 32, 256, 10
 CONV_SIDE = SIDE - KERNEL + 1      # 26: a 'valid' 3×3 convolution
@@ -63,24 +63,11 @@ class CNN(Network):
         return np.ascontiguousarray(self.params[0].T).reshape(FILTERS, KERNEL, KERNEL)
 
     # -----------------------------------------------------------------------------------------------------------
-    # Training
-
-    def loss_and_grad(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
-        """Mean cross-entropy on the batch with fresh dropout masks; gradients written in `self.grads`.
-
-        `x` is (n, 784) of the network's dtype, `y` (n,) labels. Returns (loss, n correct on the batch, with
-        dropout on). Backpropagation, with δ = ∂loss/∂(pre-activation) and m₁, m₂ the scaled dropout masks:
-            δ₃ = (softmax(z₃) − onehot(y)) / n;   ∂W2 = h₂ᵀδ₃, ∂b2 = Σδ₃
-            δ₂ = (δ₃ W2ᵀ) ⊙ m₂ ⊙ [z₂ > 0];        ∂W1 = h₁ᵀδ₂, ∂b1 = Σδ₂   (h₁ = pooled ⊙ m₁, h₂ = ReLU(z₂) ⊙ m₂)
-            ∂pooled = (δ₂ W1ᵀ) ⊙ m₁, routed to each window's winner where it is > 0;  ∂K, ∂c from the patches
-        """
-        n = len(x)
-        ws = self._workspace(n)
-        logits = self._forward(x, ws, n, train=True)
-        correct = _count_correct(logits, y, ws, n)
-        loss = _softmax_cross_entropy_(logits, y, ws, n)
-        self._backward(x, ws, n)
-        return loss, correct
+    # Training (Network.loss_and_grad: fresh dropout masks on every batch; the accuracy counted has dropout on).
+    # Backpropagation, with δ = ∂loss/∂(pre-activation) and m₁, m₂ the scaled dropout masks:
+    #     δ₃ = (softmax(z₃) − onehot(y)) / n;   ∂W2 = h₂ᵀδ₃, ∂b2 = Σδ₃
+    #     δ₂ = (δ₃ W2ᵀ) ⊙ m₂ ⊙ [z₂ > 0];        ∂W1 = h₁ᵀδ₂, ∂b1 = Σδ₂   (h₁ = pooled ⊙ m₁, h₂ = ReLU(z₂) ⊙ m₂)
+    #     ∂pooled = (δ₂ W1ᵀ) ⊙ m₁, routed to each window's winner where it is > 0;  ∂K, ∂c from the patches
 
     def _forward(self, x: np.ndarray, ws: _Workspace, n: int, train: bool = False) -> np.ndarray:
         K, c, W1, b1, W2, b2 = self.params
@@ -92,8 +79,7 @@ class CNN(Network):
             h1 *= self._dropout_mask(ws.mask1[:n], DROPOUT[0])
         z2 = ws.h2[:n]
         np.matmul(h1, W1, out=z2)
-        z2 += b1
-        np.maximum(z2, 0, out=z2)
+        add_bias_relu_(z2, b1)
         if train:
             z2 *= self._dropout_mask(ws.mask2[:n], DROPOUT[1])
         z3 = ws.z3[:n]
@@ -119,12 +105,9 @@ class CNN(Network):
         delta2 = ws.delta2[:n]
         np.matmul(delta3, W2.T, out=delta2)
         # h₂ = ReLU(z₂)·m₂ is > 0 exactly where both factors are, so m₂ ⊙ [z₂ > 0] = m₂ ⊙ [h₂ > 0]
-        alive = ws.alive[:n]
-        np.greater(h2, 0, out=alive)
-        delta2 *= alive
         delta2 *= ws.mask2[:n]
+        relu_backward_(delta2, h2, db1)
         np.matmul(h1.T, delta2, out=dW1)
-        np.sum(delta2, axis=0, out=db1)
         dpooled = ws.dpooled[:n]
         np.matmul(delta2, W1.T, out=dpooled.reshape(n, FLAT))
         dpooled.reshape(n, FLAT)[...] *= ws.mask1[:n]
@@ -144,13 +127,8 @@ class _Workspace:
         self.mask1 = np.empty((capacity, FLAT), dtype=dtype)
         self.h2 = np.empty((capacity, HIDDEN), dtype=dtype)
         self.delta2 = np.empty_like(self.h2)
-        self.alive = np.empty((capacity, HIDDEN), dtype=bool)
         self.mask2 = np.empty_like(self.h2)
         self.z3 = np.empty((capacity, CLASSES), dtype=dtype)
-        self.row_max = np.empty((capacity, 1), dtype=dtype)
-        self.row_sum = np.empty((capacity, 1), dtype=dtype)
-        self.predicted = np.empty(capacity, dtype=np.intp)
-        self.rows = np.arange(capacity)
 
 
 # ---------------------------------------------------------------------------------------------------------------

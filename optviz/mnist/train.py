@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator, Sequence
 
 import numpy as np
+from numba import njit
 
 from ..optimizers import Optimizer
 from ..optimizers import optimizer as make_optimizer
@@ -170,12 +171,14 @@ class TrainingRun:
         # state per array, made in one call per step instead of one per array; `states` views it per array.
         self.state = opt.init(self.model.flat)
         self.states = _split_state(self.state, self.model)
-        self._flush_scratch = (np.empty_like(self.model.flat), np.empty(self.model.flat.shape, dtype=bool))
         self._x = np.ascontiguousarray(data.x_train, dtype=self.model.dtype)
         self._y = np.ascontiguousarray(data.y_train, dtype=np.intp)
         self._x_batch = np.empty((self.batch_size, self._x.shape[1]), dtype=self.model.dtype)
         self._y_batch = np.empty(self.batch_size, dtype=np.intp)
         self.steps_per_epoch = math.ceil(len(self._y) / self.batch_size)
+        # the optimizer's step for these very arrays, its learning rates for every step worked out once
+        self._optimizer_step = opt.stepper(self.model.flat, self.model.flat_grad, self.state,
+                                           self.epochs * self.steps_per_epoch)
         # a big network keeps fewer snapshots, so that they stay within SNAPSHOT_BYTES (and never below 3: the
         # loss landscape needs two directions of change)
         snapshots = max(3, min(snapshots, SNAPSHOT_BYTES // self.model.flat.nbytes))
@@ -255,10 +258,10 @@ class TrainingRun:
         # would only be noise
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             loss, correct = self.model.loss_and_grad(x, y)
-            self.optimizer.step_(self.model.flat, self.model.flat_grad, self.state)
+            self._optimizer_step(self.step + 1)
         self.step += 1
         if self.step % FLUSH_EVERY == 0:
-            _flush_subnormals(self.state, *self._flush_scratch)
+            _flush_subnormals(self.state)
         self.samples += n
         if self.step % self.stats_every == 0:
             self._stats.record(self.step)
@@ -327,7 +330,7 @@ def _split_state(state, model: MLP | CNN) -> list:
     return [type(state)(*parts) for parts in zip(*views.values())]
 
 
-def _flush_subnormals(state, scratch: np.ndarray, mask: np.ndarray) -> None:
+def _flush_subnormals(state) -> None:
     """Set the state's subnormal numbers (0 < |x| < the smallest normal float) to zero.
 
     A moment whose gradient stays 0 (W1's rows for pixels that are blank in most digits) decays geometrically
@@ -337,10 +340,16 @@ def _flush_subnormals(state, scratch: np.ndarray, mask: np.ndarray) -> None:
     is far below the rounding of any weight.
     """
     for a in state[1:]:
-        if a.shape == scratch.shape:
-            np.abs(a, out=scratch)
-            np.less(scratch, np.finfo(a.dtype).tiny, out=mask)
-            np.copyto(a, 0, where=mask)
+        if a.ndim == 1:   # the arrays shaped like the flat parameters, not the step or a shared scalar
+            _flush_below_(a, np.finfo(a.dtype).tiny)
+
+
+@njit(cache=True, nogil=True)
+def _flush_below_(a, tiny):
+    """a[i] ← 0 where |a[i]| < tiny."""
+    for i in range(a.size):
+        if abs(a[i]) < tiny:
+            a[i] = 0
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 10) -> np.ndarray:
