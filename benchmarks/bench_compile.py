@@ -3,7 +3,8 @@
     python benchmarks/bench_compile.py
 
 A fresh server compiles a loop the first time it needs it (a few per (surface, optimizer) pair: the race loop, the
-batch loop of sweeps and learning-rate suggestions, and step_ for the MNIST trainer); the disk cache then serves
+batch loop of sweeps and learning-rate suggestions, and step_ and the passes between the matmuls for the MNIST
+trainer); the disk cache then serves
 every later process. Each measurement runs in its own Python process with NUMBA_CACHE_DIR pointing at a temporary
 directory, so nothing left by earlier runs is reused.
 """
@@ -32,6 +33,11 @@ print(f"import optviz (numba included)\t{imported:.3f}")
 opt = optviz.optimizer("adam")
 p = np.zeros(1000, dtype=np.float32)
 first("step_ loop: Adam, float32 (MNIST trainer)", lambda: opt.step_(p, p, opt.init(p)))
+from optviz.mnist.model import MLP
+from optviz.mnist.train import _flush_subnormals
+mlp, digits, labels = MLP((784, 256, 10)), np.zeros((8, 784), dtype=np.float32), np.zeros(8, dtype=np.intp)
+first("MNIST passes: bias+ReLU, loss, ReLU backward (float32)", lambda: mlp.loss_and_grad(digits, labels))
+first("MNIST flush of subnormal moments (float32)", lambda: _flush_subnormals(opt.init(p)))
 first("race loop: Adam on Rosenbrock", lambda: optviz.run("rosenbrock", "adam", steps=2))
 first("batch loop: Adam on Rosenbrock", lambda: optviz.run("rosenbrock", "adam", steps=2, lr=np.ones(3), record=False))
 first("race loop: SGD on Rosenbrock", lambda: optviz.run("rosenbrock", "sgd", steps=2))

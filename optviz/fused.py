@@ -323,8 +323,8 @@ _warming: threading.Thread | None = None
 
 def warm_up(pairs=DEFAULT_PAGE) -> threading.Thread:
     """Compile (or load from the disk cache) the race and batch loops of these (surface, optimizer) pairs and the
-    MNIST tab's step_ loops in a background thread, once per process: the first page a server shows finds them
-    ready."""
+    MNIST tab's step_ loops and compiled passes in a background thread, once per process: the first page a server
+    shows finds them ready."""
     global _warming
     if _warming is None:
         _warming = threading.Thread(target=_warm, args=(pairs,), name="optviz-warm-up", daemon=True)
@@ -352,5 +352,7 @@ def _warm(pairs) -> None:
     for name in TRAINERS:  # so that a training started (and perhaps cancelled) at once is not held by a compile
         opt, params = optimizer(name), np.zeros(2, dtype=np.float32)
         opt.step_(params, params.copy(), opt.init(params))
+    from .mnist.train import compile_passes
+    compile_passes()
     for name in OPTIMIZERS:  # every rule on the generic path, which a new pair takes while its loop compiles
         run("linear_regression", name, steps=2)

@@ -330,6 +330,14 @@ def _split_state(state, model: MLP | CNN) -> list:
     return [type(state)(*parts) for parts in zip(*views.values())]
 
 
+def compile_passes() -> None:
+    """Compile (or load from the disk cache) the passes a float32 training step runs besides the optimizer's rule:
+    bias and ReLU, the loss, ReLU's derivative and the flush of subnormal moments."""
+    model = MLP((4, 3, 2))
+    model.loss_and_grad(np.zeros((2, 4), dtype=model.dtype), np.zeros(2, dtype=np.intp))
+    _flush_subnormals((0, np.zeros(2, dtype=model.dtype)))
+
+
 def _flush_subnormals(state) -> None:
     """Set the state's subnormal numbers (0 < |x| < the smallest normal float) to zero.
 
@@ -415,7 +423,6 @@ class _LayerStats:
         keys = ["weight_norm", "grad_norm"] + (["m_norm", "v_norm", "mean_effective_step"] if self.adam else [])
         self.steps: list[int] = []
         self.values = {name: {key: [] for key in keys} for name in model.names}
-        self._scratch: dict[tuple, np.ndarray] = {}
 
     def record(self, step: int) -> None:
         self.steps.append(step)
@@ -430,23 +437,26 @@ class _LayerStats:
                 row["mean_effective_step"].append(self._mean_effective_step(state.m, second, step) if step else 0.0)
 
     def _mean_effective_step(self, m: np.ndarray, v: np.ndarray, t: int) -> float:
-        """mean |α_t m̂/(√v̂ + ε)|, computed in a scratch buffer like the state arrays."""
+        """mean |α_t m̂/(√v̂ + ε)|, in one compiled pass over the moments."""
         h = self.opt.hparams
         corrected = h.get("bias_correction", True)
         bc1 = 1 - h["beta1"] ** t if corrected else 1.0
         bc2 = 1 - h["beta2"] ** t if corrected else 1.0
-        buf = self._scratch.setdefault(m.shape, np.empty_like(m))
-        np.divide(v, bc2, out=buf)
-        np.sqrt(buf, out=buf)
-        buf += h.get("eps", 0.0)
-        np.divide(m, buf, out=buf)
-        np.abs(buf, out=buf)
-        return float(self.opt.lr_at(t)) / bc1 * float(buf.mean(dtype=np.float64))
+        return float(self.opt.lr_at(t)) / bc1 * _mean_abs_ratio(m.reshape(-1), v.reshape(-1), bc2, h.get("eps", 0.0))
 
     def as_arrays(self) -> dict[str, dict[str, np.ndarray]]:
         steps = np.array(self.steps)
         return {name: {"step": steps, **{key: np.array(values) for key, values in row.items()}}
                 for name, row in self.values.items()}
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _mean_abs_ratio(m, v, bc2, eps):
+    """mean |m/(√(v/bc2) + ε)|, summed in float64."""
+    total = 0.0
+    for i in range(m.size):
+        total += abs(m[i] / (math.sqrt(v[i] / bc2) + eps))
+    return total / max(m.size, 1)
 
 
 def _norm(a: np.ndarray) -> float:
