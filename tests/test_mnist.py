@@ -434,6 +434,21 @@ def test_loss_is_the_cross_entropy_and_stays_finite_for_huge_logits():
     assert mean_cross_entropy(model.logits(x), y) == pytest.approx(loss)
 
 
+def test_the_compiled_passes_match_numpy_and_keep_nan():
+    from optviz.mnist.model import add_bias_relu_, relu_backward_
+    rng = np.random.default_rng(5)
+    z, b = rng.standard_normal((6, 5)).astype(np.float32), rng.standard_normal(5).astype(np.float32)
+    z[0, 0] = np.nan   # a diverging run must still read as one
+    expected = np.maximum(z + b, 0)
+    add_bias_relu_(z, b)
+    np.testing.assert_array_equal(z, expected)
+    delta, bias_grad = rng.standard_normal((6, 5)).astype(np.float32), np.full(5, 7.0, dtype=np.float32)
+    expected = delta * (z > 0)
+    relu_backward_(delta, z, bias_grad)
+    np.testing.assert_array_equal(delta, expected)
+    np.testing.assert_array_equal(bias_grad, expected.sum(axis=0))
+
+
 def test_he_initialization_and_dtypes():
     model32, model64 = MLP((784, 256, 10), seed=3), MLP((784, 256, 10), seed=3, dtype=np.float64)
     assert model32.flat.dtype == np.float32 and model32.n_params == 784 * 256 + 256 + 256 * 10 + 10
