@@ -47,6 +47,14 @@ def test_paths_and_losses_are_the_trajectories_in_race_order(races, payload):
     assert payload["steps"] == 300 and payload["start"] == list(races["adam"].path[0])
 
 
+def test_the_hover_box_names_the_optimizer_once(races, payload):
+    adam = run(payload, "adam")
+    assert adam["hover"] == f"α = {races['adam'].optimizer.hparams['lr']:.3g}"   # the label already says Adam
+    assert adam["name"].startswith("Adam, α = ")                                # the legend's tooltip: in full
+    renamed = race_payload({"fast": races["adam"]})["runs"][0]
+    assert renamed["hover"].startswith("Adam, α = ")
+
+
 def test_arrow_tips_are_the_scaled_arrows_at_every_step(races, payload):
     steps = np.arange(301)
     vectors = {label: arrow_vectors(traj, steps) for label, traj in races.items()}

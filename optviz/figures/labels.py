@@ -10,8 +10,11 @@ def legend_label(label: str, traj) -> str:
     return label
 
 
-def hover_title(label: str, traj) -> str:
-    """Bold label, the optimizer's full name and learning rate: the first line of a path's hover box."""
+def hover_detail(label: str, traj) -> str:
+    """What a path's hover box adds to its label: the optimizer's full name, unless the label already is that name,
+    and the learning rate ("α = 0.1" for a run labelled "Adam"; "Adam, α = 0.1" for one labelled "fast")."""
     spec, lr = traj.optimizer.spec, traj.optimizer.hparams.get("lr")
-    rate = f", α = {lr:.3g}" if isinstance(lr, (int, float)) else ""
-    return f"<b>{label}</b> · {spec.title}{rate}"
+    parts = [] if label.casefold() == spec.title.casefold() else [spec.title]
+    if isinstance(lr, (int, float)):
+        parts.append(f"α = {lr:.3g}")
+    return ", ".join(parts)

@@ -575,7 +575,8 @@ class RaceViewer {
     });
     if (best) {
       const { r, index: s } = best;
-      lines.push(`<span style="color:${r.color}">●</span> <b>${escape(r.label)}</b> · ${escape(r.name)}`,
+      const detail = r.hover ? ` · ${escape(r.hover)}` : "";
+      lines.push(`<span style="color:${r.color}">●</span> <b>${escape(r.label)}</b>${detail}`,
         `step ${s}: (${fmt(r.xy[2 * s])}, ${fmt(r.xy[2 * s + 1])}), loss ${fmt(r.lossValues[s])}`);
     } else if (this.options.clickable) lines.push("click to start the race here");
     return lines;
