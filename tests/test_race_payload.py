@@ -55,6 +55,18 @@ def test_the_hover_box_names_the_optimizer_once(races, payload):
     assert renamed["hover"].startswith("Adam, α = ")
 
 
+def test_the_effective_step_row_shows_where_epsilon_sits():
+    def title(*placements):
+        entries = [optviz.Entry("adam", {"eps_placement": p}, label=f"adam {p} {i}") for i, p in enumerate(placements)]
+        rows = race_payload(optviz.race("rosenbrock", entries, steps=20))["rows"]
+        return next(row["title"] for row in rows if row["key"] == "effective_step")
+
+    assert title("outside").endswith("α·m̂ / (√v̂ + ε)")
+    assert title("inside", "inside").endswith("α·m̂ / √(v̂ + ε)")
+    assert title("keras").endswith("m / (√v + ε̂)")
+    assert "ε where each optimizer places it" in title("outside", "keras")
+
+
 def test_arrow_tips_are_the_scaled_arrows_at_every_step(races, payload):
     steps = np.arange(301)
     vectors = {label: arrow_vectors(traj, steps) for label, traj in races.items()}
