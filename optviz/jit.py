@@ -67,7 +67,8 @@ def scalar_twin(fn):
 # ---------------------------------------------------------------------------------------------------------------
 # Precision: a rule on float32 numbers computes in float32, as torch does, and at float32's speed (SIMD lanes twice
 # as wide, no conversions). numba widens float32 to float64 wherever a float64 or an integer literal meets it, so the
-# loops cast their per-step constants to the parameters' type and the rules write 1 − x as one_minus(x).
+# loops cast their per-step constants to the parameters' type and a rule writes 1 − x as one_minus(x) where x is
+# small (1 − αλ); a complement 1 − β of a β near 1 comes with the per-step constants, worked out in float64.
 
 def one_minus(x):
     """1 − x in x's own precision (a bare 1 − x is float64 in numba when x is float32)."""

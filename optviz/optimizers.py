@@ -85,9 +85,9 @@ def _decay(p, g, lr, l2, decoupled):
 
 
 @scalar
-def _moments(m, v, g, beta1, beta2):
+def _moments(m, v, g, one_minus_beta1, beta2, one_minus_beta2):
     """m ← m + (1−β1)(g − m) (torch's lerp: the EMA β1·m + (1−β1)·g);  v ← β2·v + (1−β2)·g²."""
-    return m + one_minus(beta1) * (g - m), beta2 * v + one_minus(beta2) * g * g
+    return m + one_minus_beta1 * (g - m), beta2 * v + one_minus_beta2 * g * g
 
 
 @scalar
@@ -116,7 +116,9 @@ def _no_prepare(h, t, q):
 # Update rules: rule(p, g, state, lr, c) -> (p, state) for one number p with gradient g at step t; `state` is the
 # tuple of the rule's state variables, `c` what prepare(h, t, q) worked out for step t from the hyperparameter row
 # h (spec order; h[0] is lr, which the loops pass on its own since it may differ per run) and the
-# per-configuration scalar q (NAdam's μ-product, 1 elsewhere).
+# per-configuration scalar q (NAdam's μ-product, 1 elsewhere). The constants travel in float64 and are rounded to the
+# parameters' dtype by the loop, so a decay rate's complement 1 − β is worked out in prepare, as torch works it out
+# in Python: in float32, 1 − 0.999 would come out 1.3e-5 too small, a bias that steers a float32 run off torch's.
 
 @per_step
 def _sgd_prepare(h, t, q):
@@ -178,7 +180,7 @@ def adagrad_rule(p, g, s, lr, c):
 def _rmsprop_prepare(h, t, q):
     alpha, eps, weight_decay, momentum, centered, placement = h[1], h[2], h[3], h[4], h[5], h[7]
     eps_in, eps_out = (eps, 0.0) if placement == INSIDE else (0.0, eps)
-    return (alpha, eps_in, eps_out, weight_decay, momentum, centered != 0), q
+    return (alpha, 1 - alpha, eps_in, eps_out, weight_decay, momentum, centered != 0), q
 
 
 @scalar
@@ -186,12 +188,12 @@ def rmsprop_rule(p, g, s, lr, c):
     """g ← g + λθ;  v ← ρ·v + (1−ρ)·g²;  centered: ḡ ← ḡ + (1−ρ)(g − ḡ), v̄ = v − ḡ², else v̄ = v;
     d = g/(√(v̄ + ε_in) + ε_out);  with momentum b ← μ·b + d, θ ← θ − α·b;  without, θ ← θ − α·d."""
     v, g_avg, b = s
-    alpha, eps_in, eps_out, weight_decay, momentum, centered = c
+    alpha, one_minus_alpha, eps_in, eps_out, weight_decay, momentum, centered = c
     g = g + weight_decay * p
-    v = alpha * v + one_minus(alpha) * g * g
+    v = alpha * v + one_minus_alpha * g * g
     spread = v
     if centered:
-        g_avg = g_avg + one_minus(alpha) * (g - g_avg)
+        g_avg = g_avg + one_minus_alpha * (g - g_avg)
         spread = v - g_avg * g_avg
     d = g / (math.sqrt(spread + eps_in) + eps_out)
     if momentum > 0:
@@ -203,18 +205,18 @@ def rmsprop_rule(p, g, s, lr, c):
 @per_step
 def _adadelta_prepare(h, t, q):
     rho, eps, weight_decay = h[1], h[2], h[3]
-    return (rho, eps, weight_decay), q
+    return (rho, 1 - rho, eps, weight_decay), q
 
 
 @scalar
 def adadelta_rule(p, g, s, lr, c):
     """g ← g + λθ;  v ← ρ·v + (1−ρ)·g²;  Δ = √(u + ε)/√(v + ε) · g;  u ← ρ·u + (1−ρ)·Δ²;  θ ← θ − α·Δ."""
     v, u = s
-    rho, eps, weight_decay = c
+    rho, one_minus_rho, eps, weight_decay = c
     g = g + weight_decay * p
-    v = rho * v + one_minus(rho) * g * g
+    v = rho * v + one_minus_rho * g * g
     delta = math.sqrt(u + eps) / math.sqrt(v + eps) * g
-    u = rho * u + one_minus(rho) * delta * delta
+    u = rho * u + one_minus_rho * delta * delta
     return p - lr * delta, (v, u)
 
 
@@ -226,7 +228,7 @@ def _adam_prepare(decoupled: bool):
         bc2 = 1 - beta2 ** t if bias_correction else 1.0
         eps_in, eps_out = _eps_split(eps, placement, bc2)
         l2, decay = _decay_kind(weight_decay, decoupled)
-        return (beta1, beta2, math.sqrt(bc2) / bc1, eps_in, eps_out, l2, decay), q
+        return (1 - beta1, beta2, 1 - beta2, math.sqrt(bc2) / bc1, eps_in, eps_out, l2, decay), q
     return prepare
 
 
@@ -235,9 +237,9 @@ def adam_rule(p, g, s, lr, c):
     """θ ← θ(1 − αλ_d);  g ← g + λθ;  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
     θ ← θ − α·κ·m/(√(v + ε_in) + ε_out),  κ = √(1−β2ᵗ)/(1−β1ᵗ): torch's α·m̂/(√v̂ + ε) with ε outside."""
     m, v = s
-    beta1, beta2, scale, eps_in, eps_out, l2, decoupled = c
+    one_minus_beta1, beta2, one_minus_beta2, scale, eps_in, eps_out, l2, decoupled = c
     p, g = _decay(p, g, lr, l2, decoupled)
-    m, v = _moments(m, v, g, beta1, beta2)
+    m, v = _moments(m, v, g, one_minus_beta1, beta2, one_minus_beta2)
     return p - lr * scale * m / (math.sqrt(v + eps_in) + eps_out), (m, v)
 
 
@@ -245,9 +247,9 @@ def adam_rule(p, g, s, lr, c):
 def amsgrad_rule(p, g, s, lr, c):
     """Adam's rule with v in the denominator replaced by its running maximum: v_max ← max(v_max, v)."""
     m, v, v_max = s
-    beta1, beta2, scale, eps_in, eps_out, l2, decoupled = c
+    one_minus_beta1, beta2, one_minus_beta2, scale, eps_in, eps_out, l2, decoupled = c
     p, g = _decay(p, g, lr, l2, decoupled)
-    m, v = _moments(m, v, g, beta1, beta2)
+    m, v = _moments(m, v, g, one_minus_beta1, beta2, one_minus_beta2)
     v_max = max(v_max, v)
     return p - lr * scale * m / (math.sqrt(v_max + eps_in) + eps_out), (m, v, v_max)
 
@@ -261,7 +263,7 @@ def _nadam_prepare(h, t, q):
     l2, decay = _decay_kind(weight_decay, decoupled != 0)
     g_weight = (1 - mu) / (1 - product)
     m_weight = mu_next / (1 - product * mu_next)
-    return (beta1, beta2, 1 - beta2 ** t, eps, g_weight, m_weight, l2, decay), product
+    return (1 - beta1, beta2, 1 - beta2, 1 - beta2 ** t, eps, g_weight, m_weight, l2, decay), product
 
 
 @scalar
@@ -269,9 +271,9 @@ def nadam_rule(p, g, s, lr, c):
     """θ ← θ(1 − αλ_d);  g ← g + λθ;  m, v as Adam;  μ_t = β1(1 − ½·0.96^{tψ});
     θ ← θ − α·[(1−μ_t)/(1−Πμ_{≤t}) · g + μ_{t+1}/(1−Πμ_{≤t+1}) · m] / (√(v/(1−β2ᵗ)) + ε)."""
     m, v = s
-    beta1, beta2, bc2, eps, g_weight, m_weight, l2, decoupled = c
+    one_minus_beta1, beta2, one_minus_beta2, bc2, eps, g_weight, m_weight, l2, decoupled = c
     p, g = _decay(p, g, lr, l2, decoupled)
-    m, v = _moments(m, v, g, beta1, beta2)
+    m, v = _moments(m, v, g, one_minus_beta1, beta2, one_minus_beta2)
     denom = math.sqrt(v / bc2) + eps
     p = p - lr * g_weight * (g / denom)
     return p - lr * m_weight * (m / denom), (m, v)
@@ -290,7 +292,7 @@ def _radam_prepare(h, t, q):
     if tractable:
         rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
     l2, decay = _decay_kind(weight_decay, decoupled != 0)
-    return (beta1, beta2, 1 - beta1 ** t, math.sqrt(bc2), rect, tractable, eps, l2, decay), q
+    return (1 - beta1, beta2, 1 - beta2, 1 - beta1 ** t, math.sqrt(bc2), rect, tractable, eps, l2, decay), q
 
 
 @scalar
@@ -298,9 +300,9 @@ def radam_rule(p, g, s, lr, c):
     """θ ← θ(1 − αλ_d);  g ← g + λθ;  m, v as Adam;  ρ_t = ρ∞ − 2tβ2ᵗ/(1−β2ᵗ);
     θ ← θ − α·m̂ · r_t·√(1−β2ᵗ)/(√v + ε) where ρ_t > 5, else θ ← θ − α·m̂."""
     m, v = s
-    beta1, beta2, bc1, bc2_sqrt, rect, tractable, eps, l2, decoupled = c
+    one_minus_beta1, beta2, one_minus_beta2, bc1, bc2_sqrt, rect, tractable, eps, l2, decoupled = c
     p, g = _decay(p, g, lr, l2, decoupled)
-    m, v = _moments(m, v, g, beta1, beta2)
+    m, v = _moments(m, v, g, one_minus_beta1, beta2, one_minus_beta2)
     step = m / bc1 * lr
     if tractable:
         step = step * (bc2_sqrt / (math.sqrt(v) + eps)) * rect
@@ -310,16 +312,16 @@ def radam_rule(p, g, s, lr, c):
 @per_step
 def _adamax_prepare(h, t, q):
     beta1, beta2, eps, weight_decay = h[1], h[2], h[3], h[4]
-    return (beta1, beta2, eps, weight_decay, 1 - beta1 ** t), q
+    return (1 - beta1, beta2, eps, weight_decay, 1 - beta1 ** t), q
 
 
 @scalar
 def adamax_rule(p, g, s, lr, c):
     """g ← g + λθ;  m ← β1·m + (1−β1)·g;  u ← max(β2·u, |g| + ε);  θ ← θ − α/(1−β1ᵗ) · m/u."""
     m, u = s
-    beta1, beta2, eps, weight_decay, bc1 = c
+    one_minus_beta1, beta2, eps, weight_decay, bc1 = c
     g = g + weight_decay * p
-    m = m + one_minus(beta1) * (g - m)
+    m = m + one_minus_beta1 * (g - m)
     u = max(beta2 * u, abs(g) + eps)
     return p - lr / bc1 * (m / u), (m, u)
 
@@ -327,68 +329,69 @@ def adamax_rule(p, g, s, lr, c):
 @per_step
 def _adabelief_prepare(h, t, q):
     beta1, beta2, eps, weight_decay = h[1], h[2], h[3], h[4]
-    return (beta1, beta2, eps, weight_decay, 1 - beta1 ** t, 1 - beta2 ** t), q
+    return (1 - beta1, beta2, 1 - beta2, eps, weight_decay, 1 - beta1 ** t, 1 - beta2 ** t), q
 
 
 @scalar
 def adabelief_rule(p, g, s, lr, c):
     """θ ← θ(1 − αλ);  m ← β1·m + (1−β1)·g;  s ← β2·s + (1−β2)(g − m)² + ε;  θ ← θ − α·m̂/(√ŝ + ε)."""
     m, belief = s
-    beta1, beta2, eps, weight_decay, bc1, bc2 = c
+    one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay, bc1, bc2 = c
     p = p * one_minus(lr * weight_decay)
-    m = m + one_minus(beta1) * (g - m)
+    m = m + one_minus_beta1 * (g - m)
     surprise = g - m
-    belief = beta2 * belief + one_minus(beta2) * surprise * surprise + eps
+    belief = beta2 * belief + one_minus_beta2 * surprise * surprise + eps
     return p - lr / bc1 * (m / (math.sqrt(belief / bc2) + eps)), (m, belief)
 
 
 @per_step
 def _lion_prepare(h, t, q):
     beta1, beta2, weight_decay = h[1], h[2], h[3]
-    return (beta1, beta2, weight_decay), q
+    return (beta1, 1 - beta1, 1 - beta2, weight_decay), q
 
 
 @scalar
 def lion_rule(p, g, s, lr, c):
     """θ ← θ(1 − αλ);  θ ← θ − α·sign(β1·m + (1−β1)·g);  m ← β2·m + (1−β2)·g."""
     (m,) = s
-    beta1, beta2, weight_decay = c
+    beta1, one_minus_beta1, one_minus_beta2, weight_decay = c
     p = p * one_minus(lr * weight_decay)
-    p = p - lr * np.sign(beta1 * m + one_minus(beta1) * g)
-    return p, (m + one_minus(beta2) * (g - m),)
+    p = p - lr * np.sign(beta1 * m + one_minus_beta1 * g)
+    return p, (m + one_minus_beta2 * (g - m),)
 
 
 @per_step
 def _qhm_prepare(h, t, q):
     momentum, nu, weight_decay = h[1], h[2], h[3]
-    return (momentum, nu, weight_decay), q
+    return (1 - momentum, nu, 1 - nu, weight_decay), q
 
 
 @scalar
 def qhm_rule(p, g, s, lr, c):
     """g ← g + λθ;  b ← β·b + (1−β)·g;  θ ← θ − α·[(1−ν)·g + ν·b]."""
     (b,) = s
-    momentum, nu, weight_decay = c
+    one_minus_momentum, nu, one_minus_nu, weight_decay = c
     g = g + weight_decay * p
-    b = b + one_minus(momentum) * (g - b)
-    return p - lr * (g * one_minus(nu) + b * nu), (b,)
+    b = b + one_minus_momentum * (g - b)
+    return p - lr * (g * one_minus_nu + b * nu), (b,)
 
 
 @per_step
 def _qhadam_prepare(h, t, q):
     beta1, beta2, nu1, nu2, eps, weight_decay = h[1], h[2], h[3], h[4], h[5], h[6]
-    return (beta1, beta2, nu1, nu2, eps, weight_decay, nu1 / (1 - beta1 ** t), nu2 / (1 - beta2 ** t)), q
+    return (1 - beta1, beta2, 1 - beta2, 1 - nu1, 1 - nu2, eps, weight_decay, nu1 / (1 - beta1 ** t),
+            nu2 / (1 - beta2 ** t)), q
 
 
 @scalar
 def qhadam_rule(p, g, s, lr, c):
     """g ← g + λθ;  m, v as Adam;  θ ← θ − α·[(1−ν1)·g + ν1·m̂] / (√[(1−ν2)·g² + ν2·v̂] + ε)."""
     m, v = s
-    beta1, beta2, nu1, nu2, eps, weight_decay, m_weight, v_weight = c
+    one_minus_beta1, beta2, one_minus_beta2, one_minus_nu1, one_minus_nu2, eps, weight_decay, m_weight, v_weight = c
     g = g + weight_decay * p
-    m, v = _moments(m, v, g, beta1, beta2)
-    num = m * m_weight + g * one_minus(nu1)
-    den = math.sqrt(g * g * one_minus(nu2) + v * v_weight) + eps
+    m, v = _moments(m, v, g, one_minus_beta1, beta2, one_minus_beta2)
+    num = m * m_weight + g * one_minus_nu1
+    den = math.sqrt(g * g * one_minus_nu2 + v * v_weight) + eps
     return p - lr * (num / den), (m, v)
 
 

@@ -305,8 +305,9 @@ def test_float32_params_stay_float32(name, in_place):
 
 @pytest.mark.parametrize("weight_decay", [0.0, 0.1])
 def test_float32_params_are_stepped_in_float32_arithmetic(weight_decay):
-    """Adam on float32 equals its formula worked in float32 bit for bit, the step's constants rounded from float64
-    as torch rounds its Python floats; working in float64 and rounding at the end would differ in some elements."""
+    """Adam on float32 equals its formula worked in float32 bit for bit, the step's constants (1 − β among them)
+    rounded from float64 as torch rounds its Python floats; working in float64 and rounding at the end, or taking
+    1 − β in float32, would differ in some elements."""
     rng = np.random.default_rng(3)
     params = rng.standard_normal(4_000).astype(np.float32)
     opt = optviz.optimizer("adamw", lr=0.01, weight_decay=weight_decay)
@@ -318,8 +319,8 @@ def test_float32_params_are_stepped_in_float32_arithmetic(weight_decay):
         opt.step_(params, grads, state)
         bc1, bc2 = 1 - 0.9 ** t, 1 - 0.999 ** t
         p = p * (one - f32(0.01) * f32(weight_decay))
-        m = m + (one - f32(0.9)) * (grads - m)
-        v = f32(0.999) * v + (one - f32(0.999)) * grads * grads
+        m = m + f32(1 - 0.9) * (grads - m)   # torch's 1 − β, worked out in float64 and then rounded
+        v = f32(0.999) * v + f32(1 - 0.999) * grads * grads
         p = p - f32(0.01) * f32(math.sqrt(bc2) / bc1) * m / (np.sqrt(v + f32(0)) + f32(1e-8 * math.sqrt(bc2)))
         np.testing.assert_array_equal(params, p)
         np.testing.assert_array_equal(state.m, m)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .model import Network, _views, add_bias_relu_, relu_backward_
+from .model import LossScratch, Network, _views, add_bias_relu_, relu_backward_
 
 SIDE, KERNEL, FILTERS, HIDDEN, CLASSES = 28, 3, 32, 256, 10
 CONV_SIDE = SIDE - KERNEL + 1      # 26: a 'valid' 3×3 convolution
@@ -129,6 +129,7 @@ class _Workspace:
         self.delta2 = np.empty_like(self.h2)
         self.mask2 = np.empty_like(self.h2)
         self.z3 = np.empty((capacity, CLASSES), dtype=dtype)
+        self.loss = LossScratch(capacity, dtype)
 
 
 # ---------------------------------------------------------------------------------------------------------------
