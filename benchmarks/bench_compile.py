@@ -36,7 +36,7 @@ first("step_ loop: Adam, float32 (MNIST trainer)", lambda: opt.step_(p, p, opt.i
 from optviz.mnist.model import MLP
 from optviz.mnist.train import _flush_subnormals
 mlp, digits, labels = MLP((784, 256, 10)), np.zeros((8, 784), dtype=np.float32), np.zeros(8, dtype=np.intp)
-first("MNIST passes: bias+ReLU, ReLU backward (float32)", lambda: mlp.loss_and_grad(digits, labels))
+first("MNIST passes: bias+ReLU, softmax, ReLU backward (float32)", lambda: mlp.loss_and_grad(digits, labels))
 first("MNIST flush of subnormal moments (float32)", lambda: _flush_subnormals(opt.init(p)))
 first("race loop: Adam on Rosenbrock", lambda: optviz.run("rosenbrock", "adam", steps=2))
 first("batch loop: Adam on Rosenbrock", lambda: optviz.run("rosenbrock", "adam", steps=2, lr=np.ones(3), record=False))

@@ -449,6 +449,25 @@ def test_the_compiled_passes_match_numpy_and_keep_nan():
     np.testing.assert_array_equal(bias_grad, expected.sum(axis=0))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_softmax_gradient_is_numpys_to_the_last_bit(dtype):
+    from optviz.mnist.model import LossScratch
+    rng = np.random.default_rng(6)
+    z, y = (rng.standard_normal((64, 10)) * 4).astype(dtype), rng.integers(0, 10, 64)
+    expected = z - z.max(axis=1, keepdims=True)
+    picked = expected[np.arange(64), y]
+    np.exp(expected, out=expected)
+    sums = expected.sum(axis=1, keepdims=True)
+    expected_loss = (np.log(sums).sum(dtype=np.float64) - picked.sum(dtype=np.float64)) / 64
+    expected /= sums
+    expected[np.arange(64), y] -= 1
+    expected *= 1 / 64
+    expected_correct = np.count_nonzero(z.argmax(axis=1) == y)
+    loss, correct = LossScratch(128, np.dtype(dtype)).softmax_cross_entropy_(z, y)
+    np.testing.assert_array_equal(z, expected)
+    assert correct == expected_correct and loss == pytest.approx(expected_loss, rel=1e-6)
+
+
 def test_he_initialization_and_dtypes():
     model32, model64 = MLP((784, 256, 10), seed=3), MLP((784, 256, 10), seed=3, dtype=np.float64)
     assert model32.flat.dtype == np.float32 and model32.n_params == 784 * 256 + 256 + 256 * 10 + 10
@@ -729,8 +748,8 @@ def test_a_big_network_keeps_fewer_snapshots_within_the_memory_budget(real_small
 
 
 def test_compile_passes_readies_the_float32_training_passes():
-    from optviz.mnist.model import add_bias_relu_, relu_backward_
+    from optviz.mnist.model import _normalize_rows_, _shift_rows_, add_bias_relu_, relu_backward_
     from optviz.mnist.train import _flush_below_, compile_passes
     compile_passes()
-    for kernel in (add_bias_relu_, relu_backward_, _flush_below_):
+    for kernel in (add_bias_relu_, relu_backward_, _shift_rows_, _normalize_rows_, _flush_below_):
         assert any("float32" in str(signature[0]) for signature in kernel.signatures), kernel

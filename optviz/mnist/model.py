@@ -8,10 +8,11 @@ vectors (one copy makes a weight snapshot), and activations live in per-batch-si
 product writes into with `out=`. A fresh (batch × 256) temporary on every step costs page faults that show
 up in the epoch time at MNIST's size.
 
-The products are BLAS matmuls. Bias and ReLU, and ReLU's derivative with the bias gradient, are one compiled pass
-each, in the arrays' own dtype, with the same arithmetic as NumPy's (bit for bit). The softmax stays in NumPy: a
-compiled exp rounds differently, and Adam's first steps turn such last-digit differences in near-cancelling
-gradients into visible ones (with NumPy's, the CNN follows PyTorch's losses to 1e-7 over the first steps).
+The products are BLAS matmuls. What lies between them is compiled passes (bias and ReLU; ReLU's derivative with the
+bias gradient; the softmax's shift and normalisation), in the arrays' own dtype, with NumPy's arithmetic to the last
+bit. The softmax's exp and row sums stay NumPy's: a compiled exp rounds differently, and Adam's first steps turn
+such last-digit differences in near-cancelling gradients into visible ones (with NumPy's, the CNN follows PyTorch's
+losses to 1e-7 over its first 50 steps).
 """
 
 from __future__ import annotations
@@ -65,9 +66,7 @@ class Network:
         """
         n = len(x)
         ws = self._workspace(n)
-        logits = self._forward(x, ws, n, train=True)
-        correct = ws.loss.count_correct(logits, y)
-        loss = ws.loss.softmax_cross_entropy_(logits, y)
+        loss, correct = ws.loss.softmax_cross_entropy_(self._forward(x, ws, n, train=True), y)
         self._backward(x, ws, n)
         return loss, correct
 
@@ -191,35 +190,23 @@ class LossScratch:
     """The loss's buffers for batches of up to `capacity` rows, and the loss itself."""
 
     def __init__(self, capacity: int, dtype: np.dtype):
-        self.row_max = np.empty((capacity, 1), dtype=dtype)
         self.row_sum = np.empty((capacity, 1), dtype=dtype)
-        self.predicted = np.empty(capacity, dtype=np.intp)
-        self.rows = np.arange(capacity)
+        self.picked = np.empty(capacity, dtype=dtype)
 
-    def count_correct(self, logits: np.ndarray, y: np.ndarray) -> int:
-        """Rows whose first largest score is at the label."""
-        predicted = self.predicted[:len(y)]
-        np.argmax(logits, axis=1, out=predicted)
-        return int(np.count_nonzero(predicted == y))
-
-    def softmax_cross_entropy_(self, z: np.ndarray, y: np.ndarray) -> float:
-        """Mean cross-entropy of softmax(z) against labels y; overwrites z with ∂loss/∂z = (softmax(z) − onehot(y))/n.
+    def softmax_cross_entropy_(self, z: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+        """(mean cross-entropy of softmax(z) against labels y, rows whose first largest score is at the label);
+        overwrites z with ∂loss/∂z = (softmax(z) − onehot(y))/n.
 
         Stable form: with m = maxⱼ zⱼ, log Σⱼ exp zⱼ = m + log Σⱼ exp(zⱼ − m), where no exp can overflow, so
-        ℓᵢ = log Σⱼ exp(z_ij − mᵢ) − (z_{i yᵢ} − mᵢ).
+        ℓᵢ = log Σⱼ exp(z_ij − mᵢ) − (z_{i yᵢ} − mᵢ). The exp and the row sums are NumPy's (see the module's note);
+        the passes around them do what NumPy's calls did, to the last bit.
         """
         n = len(y)
-        m, s, rows = self.row_max[:n], self.row_sum[:n], self.rows[:n]
-        np.max(z, axis=1, keepdims=True, out=m)
-        z -= m
-        picked = z[rows, y]   # n numbers: small temporaries are cheap, only full-size ones hurt
+        sums, picked = self.row_sum[:n], self.picked[:n]
+        correct = _shift_rows_(z, y, picked)
         np.exp(z, out=z)
-        np.sum(z, axis=1, keepdims=True, out=s)
-        loss = (float(np.log(s).sum(dtype=np.float64)) - float(picked.sum(dtype=np.float64))) / n
-        z /= s
-        z[rows, y] -= 1
-        z *= 1 / n
-        return loss
+        np.sum(z, axis=1, keepdims=True, out=sums)
+        return _normalize_rows_(z, y, sums, picked), correct
 
 
 def _views(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
@@ -253,3 +240,36 @@ def relu_backward_(delta, a, bias_grad):
             if not a[i, j] > 0:
                 delta[i, j] = 0
             bias_grad[j] += delta[i, j]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _shift_rows_(z, y, picked):
+    """z ← z − maxⱼ z_ij row by row, picked[i] ← the shifted z_{i yᵢ}; returns the rows whose first maximum is at yᵢ."""
+    correct = 0
+    for i in range(z.shape[0]):
+        top = 0
+        for j in range(1, z.shape[1]):
+            if z[i, j] > z[i, top]:
+                top = j
+        correct += top == y[i]
+        shift = z[i, top]
+        for j in range(z.shape[1]):
+            z[i, j] -= shift
+        picked[i] = z[i, y[i]]
+    return correct
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _normalize_rows_(z, y, sums, picked):
+    """z ← (z/s − onehot(y))/n with s the row sums of exp(z − max); returns the mean of log s − picked, in float64."""
+    n = z.shape[0]
+    scale = z.dtype.type(1 / n)
+    loss = 0.0
+    for i in range(n):
+        loss += math.log(sums[i, 0]) - picked[i]
+        for j in range(z.shape[1]):
+            z[i, j] /= sums[i, 0]
+        z[i, y[i]] -= 1
+        for j in range(z.shape[1]):
+            z[i, j] *= scale
+    return loss / n

@@ -332,7 +332,7 @@ def _split_state(state, model: MLP | CNN) -> list:
 
 def compile_passes() -> None:
     """Compile (or load from the disk cache) the passes a float32 training step runs besides the optimizer's rule:
-    bias and ReLU, ReLU's derivative and the flush of subnormal moments."""
+    bias and ReLU, the softmax's passes, ReLU's derivative and the flush of subnormal moments."""
     model = MLP((4, 3, 2))
     model.loss_and_grad(np.zeros((2, 4), dtype=model.dtype), np.zeros(2, dtype=np.intp))
     _flush_subnormals((0, np.zeros(2, dtype=model.dtype)))
