@@ -135,12 +135,14 @@ class MatmulEpochs:
         self.ws.acts[1][...] = 0.01   # δ₂ and δ₁ stand-ins: the values do not change the cost
         self.ws.deltas[0][...] = 0.01
 
-    def __call__(self) -> float:
+    def __call__(self, batches: int | None = None, start: int = 0) -> float:
+        """Seconds for the products of `batches` batches from digit `start` on (default: a whole epoch)."""
         (w1, w2), (g1, _, g2, _) = self.model.weights, self.model.grads
         a1, z2, d1 = self.ws.acts[0], self.ws.acts[1], self.ws.deltas[0]
+        end = len(self.x) if batches is None else start + batches * BATCH
         t0 = time.perf_counter()
-        for start in range(0, len(self.x), BATCH):
-            x = self.x[start:start + BATCH]
+        for first in range(start, end, BATCH):
+            x = self.x[first % len(self.x):][:BATCH]
             n = len(x)
             np.matmul(x, w1, out=a1[:n])
             np.matmul(a1[:n], w2, out=z2[:n])
@@ -255,6 +257,25 @@ class OptimizerEpochs:
         return time.perf_counter() - t0
 
 
+def chunked_ratio(data: MnistData, epochs: int) -> None:
+    """The library's epoch against the matmuls alone, measured in turn every 25 batches (one event of the library)
+    rather than every epoch: a burst of load from elsewhere, which lasts seconds here, then hits both alike."""
+    library = NumpyEpochs(data, epochs).run
+    matmuls = MatmulEpochs(data, train(data, "adam", batch_size=BATCH, lr=LR))
+    ratios, totals, done = [], [0.0, 0.0], library.step
+    for _ in range(epochs * library.steps_per_epoch // library.eval_every):
+        t0 = time.perf_counter()
+        event = next(library)
+        ours = time.perf_counter() - t0
+        batches, done = event["step"] - done, event["step"]
+        theirs = matmuls(batches, start=(done % library.steps_per_epoch) * BATCH)
+        ratios.append(ours / theirs)
+        totals[0], totals[1] = totals[0] + ours, totals[1] + theirs
+    print(f"  in turn every {library.eval_every} batches over {epochs} epochs: the library takes "
+          f"{totals[0] / totals[1]:.2f}× the matmuls' time (median of {len(ratios)} chunks: "
+          f"{statistics.median(ratios):.2f}×)")
+
+
 def settle(seconds: float = 0.5) -> None:
     """Wait until the thread pools of the variant timed before (OpenBLAS's, PyTorch's OpenMP) stop spinning: a pool
     that still busy-waits for work takes a core from the next variant's threads."""
@@ -306,6 +327,7 @@ def epoch_times(data: MnistData, repeat: int, with_torch: bool) -> None:
     rest = ours - matmuls - medians["Adam step_ alone"]
     print(f"  breakdown: matmuls {matmuls:.3f} s + Adam {medians['Adam step_ alone']:.3f} s + the rest "
           f"{rest:.3f} s (gather, bias, ReLU, softmax, events; and the cache misses of running them in turn)")
+    chunked_ratio(data, 2)
     spread = max((max(v) - min(v)) / statistics.median(v) for v in times.values())
     if spread > 0.2:
         print(f"  noisy: a variant's times spread over {spread:.0%} of its median (other load on the machine?)")
