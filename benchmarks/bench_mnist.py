@@ -37,11 +37,15 @@ def default_data_dir() -> Path | None:
 
 
 def blas_threads() -> int:
-    """Threads NumPy's BLAS uses (threadpoolctl comes with scikit-learn, a dependency of mlxtend)."""
+    """Threads NumPy's BLAS uses: threadpoolctl's answer where it is installed, else OpenBLAS's environment
+    variables, else the core count (OpenBLAS's default)."""
     try:
         from threadpoolctl import threadpool_info
         return max(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
     except (ImportError, ValueError):
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+            if os.environ.get(name, "").isdigit():
+                return int(os.environ[name])
         return os.cpu_count() or 1
 
 
