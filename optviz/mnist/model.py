@@ -12,7 +12,7 @@ The products are BLAS matmuls. What lies between them is compiled passes (bias a
 bias gradient; the softmax's shift and normalisation), in the arrays' own dtype, with NumPy's arithmetic to the last
 bit. The softmax's exp and row sums stay NumPy's: a compiled exp rounds differently, and Adam's first steps turn
 such last-digit differences in near-cancelling gradients into visible ones (with NumPy's, the CNN follows PyTorch's
-losses to 1e-7 over its first 50 steps).
+losses to 3e-7 over its first 50 steps).
 """
 
 from __future__ import annotations
