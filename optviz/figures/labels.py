@@ -10,11 +10,17 @@ def legend_label(label: str, traj) -> str:
     return label
 
 
+def full_name(traj) -> str:
+    """The optimizer's full name and learning rate: "Adam, α = 0.1"."""
+    return ", ".join(filter(None, [traj.optimizer.spec.title, _rate(traj)]))
+
+
 def hover_detail(label: str, traj) -> str:
-    """What a path's hover box adds to its label: the optimizer's full name, unless the label already is that name,
-    and the learning rate ("α = 0.1" for a run labelled "Adam"; "Adam, α = 0.1" for one labelled "fast")."""
-    spec, lr = traj.optimizer.spec, traj.optimizer.hparams.get("lr")
-    parts = [] if label.casefold() == spec.title.casefold() else [spec.title]
-    if isinstance(lr, (int, float)):
-        parts.append(f"α = {lr:.3g}")
-    return ", ".join(parts)
+    """What a path's hover box adds to its label: the full name, or only the learning rate when the label already is
+    the optimizer's name ("α = 0.1" for a run labelled "Adam"; "Adam, α = 0.1" for one labelled "fast")."""
+    return _rate(traj) if label.casefold() == traj.optimizer.spec.title.casefold() else full_name(traj)
+
+
+def _rate(traj) -> str:
+    lr = traj.optimizer.hparams.get("lr")
+    return f"α = {lr:.3g}" if isinstance(lr, (int, float)) else ""

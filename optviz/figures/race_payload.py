@@ -24,7 +24,7 @@ import numpy as np
 from ..surfaces import Surface
 from .arrows import ARROW_KINDS, arrow_segments, arrow_vectors
 from .colors import palette
-from .labels import hover_detail, legend_label
+from .labels import full_name, hover_detail, legend_label
 from .rows import ROWS, row_lines, row_range
 from .surface import map_image, value_scale
 from .ticks import round_values
@@ -172,10 +172,8 @@ def _arrow_tips(races: dict, surface: Surface, steps: np.ndarray) -> dict[str, d
 
 
 def _run(label: str, traj, color: str, tips: dict[str, np.ndarray]) -> dict:
-    spec, lr = traj.optimizer.spec, traj.optimizer.hparams.get("lr")
-    rate = f", α = {lr:.3g}" if isinstance(lr, (int, float)) else ""
-    return dict(label=label, legend=legend_label(label, traj), name=f"{spec.title}{rate}",
-                hover=hover_detail(label, traj), color=color,
+    return dict(label=label, legend=legend_label(label, traj), name=full_name(traj), hover=hover_detail(label, traj),
+                color=color,
                 diverged_at=traj.diverged_at, path=encode(traj.path), loss=encode(traj.loss),
                 arrows={kind: encode(tip) for kind, tip in tips.items()})
 

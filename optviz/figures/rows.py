@@ -21,16 +21,17 @@ class Row:
     names: tuple[str, ...]  # trace names; an optimizer shows the first it has
     log: bool = False  # positive quantities spanning decades
     pair: bool = False  # the row shows two scalar series (names[0] solid, names[1] dashed), not one per coordinate
-    # (eps_placement, title) where the formula depends on where ε sits, and the title when the runs place it unalike
+    # (eps_placement, title) where ε sits elsewhere than torch's (the title's) place, and the title for runs that
+    # place it unalike
     placed: tuple[tuple[str, str], ...] = ()
     mixed: str = ""
 
     def title_for(self, trajectories) -> str:
         """The title with the formula these runs share (where ε sits, when they all place it alike)."""
-        if not self.placed:
-            return self.title
         placements = {traj.optimizer.hparams.get("eps_placement", "outside") for traj in trajectories}
-        return dict(self.placed)[placements.pop()] if len(placements) == 1 else self.mixed
+        if self.placed and len(placements) > 1:
+            return self.mixed
+        return dict(self.placed).get(placements.pop(), self.title)
 
 
 ROWS = (
@@ -39,7 +40,7 @@ ROWS = (
     Row("m_hat", "bias-corrected first moment  m̂ = m / (1 − β₁ᵗ)", ("m_hat",)),
     Row("v_hat", "bias-corrected second moment  v̂ = v / (1 − β₂ᵗ)", ("v_hat",), log=True),
     Row("effective_step", "effective step  α·m̂ / (√v̂ + ε)", ("effective_step",),
-        placed=(("outside", "effective step  α·m̂ / (√v̂ + ε)"), ("inside", "effective step  α·m̂ / √(v̂ + ε)"),
+        placed=(("inside", "effective step  α·m̂ / √(v̂ + ε)"),
                 ("keras", "effective step  α·√(1 − β₂ᵗ)/(1 − β₁ᵗ) · m / (√v + ε̂)")),
         mixed="effective step  α·m̂ / (√v̂ + ε), ε where each optimizer places it"),
     Row("bias_correction", "bias correction  1 − β₁ᵗ (solid),  1 − β₂ᵗ (dashed)", ("bc1", "bc2"), pair=True),
