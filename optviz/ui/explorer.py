@@ -136,9 +136,14 @@ def _read() -> Settings:
 # Callbacks: they run before the script, so they may rewrite widget values.
 
 def _on_surface_change() -> None:
-    """A new surface starts from its default start, with learning rates suited to it."""
+    """A new surface starts from its default start, with learning rates suited to it. Its parameters' state is
+    created here, with the surface: its widgets are drawn only after this callback."""
+    state = st.session_state
+    surface = state[_key("surface")]
+    fresh = Settings.default(surface, state[_key("expr_ok")] if surface == CUSTOM else "")
+    for name, value in fresh.surface_params.items():
+        state[_key("sp", name)] = value
     settings = _read()
-    fresh = Settings.default(settings.surface, settings.expression)
     for entry in settings.entries:
         entry.hparams["lr"] = default_lr(settings.surface, entry.optimizer, settings.expression)
         entry.surface_params = {}  # a batch size belongs to its data set
