@@ -231,7 +231,8 @@ class _Source:
             return f"'{token}' at column {column} is not allowed: Python keywords are not part of a formula"
         if before and (before[-1].isalnum() or before[-1] in "_.)") and (token[0].isalnum() or token[0] in "_.("):
             return f"an operator is missing at column {column}: write x*y, not x y"
-        return f"cannot read the expression at column {column}: unexpected '{token}'"
+        # the user's own character, not the parsed text's: ^ is read as **, and "unexpected '*'" in x^^2 puzzled
+        return f"cannot read the expression at column {column}: unexpected '{_token_at(self.original, column - 1)}'"
 
 
 def _token_at(text: str, offset: int) -> str:

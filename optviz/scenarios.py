@@ -20,14 +20,16 @@ class Lesson:
     # The label of the optimizer the lesson is about. Paths are drawn in entry order, the last on top, so it
     # comes last: where paths overlap, the one the text talks about is the one seen.
     focus: str | None = None
+    # The hyperparameter the lesson turns on besides α: presentation mode puts its control above the race.
+    knob: str | None = None
 
 
 # The first screen: a race whose lesson shows at a glance, with a line saying what to look at. SGD (drawn last,
 # on top) stops on the valley's flank, far from the minimum; Adam follows the valley to the ★.
 WELCOME = Lesson(
     "welcome", "Adam vs SGD in Rosenbrock's curved valley",
-    "Adam (red) follows the curved valley to the minimum ★; SGD (blue) reaches the flat valley floor, then "
-    "crawls: still far from ★ after 500 steps. The sidebar's lessons show more.",
+    "Adam (red) follows the curved valley towards the minimum ★ and {Adam}; SGD (blue) reaches the flat valley "
+    "floor, then crawls: it {SGD}. The sidebar's lessons show more.",
     "The valley floor is almost flat, so SGD's steps, proportional to the gradient, become tiny there; Adam divides "
     "each coordinate by its own gradient scale, so its steps keep their size.",
     {"surface": "rosenbrock", "start": "-1.5,2", "steps": "500", "opt": ["adam;lr=0.1", "sgd;lr=0.001"]},
@@ -36,22 +38,25 @@ WELCOME = Lesson(
 LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
     Lesson(
         "valley", "Rosenbrock's curved valley: Adam vs SGD vs momentum",
-        "All three find the valley floor within a few steps; then SGD crawls along it, momentum builds up speed, "
-        "and Adam follows the bend with steps of nearly constant size.",
+        "All three find the valley floor within a few steps. Then SGD crawls along it and {SGD}; momentum builds "
+        "up speed and {SGD with momentum}; Adam follows the bend with steps of nearly constant size and {Adam}.",
         "The valley is steep across (curvature ≈ 1000) and flat along (≈ 1): SGD's learning rate must suit the "
         "steep direction, so it is tiny along the valley. Momentum accumulates the small, consistent gradient "
         "along the floor; Adam divides each coordinate by its own gradient scale √v̂.",
         {"surface": "rosenbrock", "start": "-1.5,2", "steps": "1500",
-         "opt": ["adam;lr=0.05", "momentum;lr=0.0002;momentum=0.95", "sgd;lr=0.001"]}, focus="SGD"),
+         "opt": ["adam;lr=0.05", "momentum;lr=0.0002;momentum=0.95", "sgd;lr=0.001"]}, focus="SGD",
+        knob="momentum"),
     Lesson(
         "saddle", "Escaping a saddle point",
         "Starting almost exactly on the ridge line (y = 0.001), SGD slides into the saddle at the origin and "
-        "stalls there for a long time; momentum and Adam leave it towards a minimum at (0, ±1).",
+        "stalls there: it {SGD}. Momentum and Adam leave it towards a minimum at (0, ±1): momentum "
+        "{SGD with momentum}, Adam {Adam}.",
         "At the saddle the gradient vanishes, so SGD's steps do too; the escape direction grows only from the tiny "
         "initial offset. Momentum keeps its velocity through the flat region, and Adam's normalisation turns a "
         "tiny but consistent gradient in y into a full-size step.",
         {"surface": "saddle", "start": "-1.8,0.001", "steps": "300",
-         "opt": ["adam;lr=0.05", "momentum;lr=0.01;momentum=0.9", "sgd;lr=0.01"]}, focus="SGD"),
+         "opt": ["adam;lr=0.05", "momentum;lr=0.01;momentum=0.9", "sgd;lr=0.01"]}, focus="SGD",
+        knob="momentum"),
     Lesson(
         "nesterov", "Momentum overshoot and Nesterov's correction",
         "With heavy momentum (μ = 0.95) the ball overshoots the minimum and spirals in; Nesterov's look-ahead "
@@ -61,11 +66,11 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
         "earlier.",
         {"surface": "quadratic", "sp": "condition:10,angle:20", "start": "-2.5,2", "steps": "200",
          "opt": ["momentum;lr=0.05;momentum=0.95", "sgd;lr=0.05", "nesterov;lr=0.05;momentum=0.95"]},
-        focus="Nesterov momentum"),
+        focus="Nesterov momentum", knob="momentum"),
     Lesson(
         "adagrad", "AdaGrad's ever-shrinking steps vs RMSProp's moving average",
-        "Both start fast; AdaGrad's steps keep shrinking (watch its accumulator grow in the state rows), while "
-        "RMSProp keeps a steady pace and gets much further in the same number of steps.",
+        "Both start fast; AdaGrad's steps keep shrinking (watch its accumulator grow in the state rows) and it "
+        "{AdaGrad}, while RMSProp keeps a steady pace and {RMSProp}.",
         "AdaGrad divides by the square root of the sum of all past squared gradients, which never decreases. "
         "RMSProp uses an exponential moving average instead, which forgets old gradients.",
         {"surface": "rosenbrock", "start": "-1.5,2", "steps": "1500",
@@ -78,7 +83,8 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
         "1−β₂ᵗ. Uncorrected, m is shrunk by 1−β₁ᵗ ≈ 0.1 but √v by √(1−β₂ᵗ) ≈ 0.03: the ratio is too big.",
         {"surface": "rosenbrock", "start": "-1.5,2", "steps": "150",
          "opt": ["adam;lr=0.02;bias_correction=0;label=Adam, no bias correction",
-                 "adam;lr=0.02;label=Adam (bias-corrected)"]}, focus="Adam (bias-corrected)"),
+                 "adam;lr=0.02;label=Adam (bias-corrected)"]}, focus="Adam (bias-corrected)",
+        knob="bias_correction"),
     Lesson(
         "epsilon", "β₂ too small and ε = 0; ε between sign-like and SGD-like steps",
         "With β₂ = 0.9 and ε = 0 Adam keeps taking large, erratic steps near the minimum. With a large ε (= 100, "
@@ -89,10 +95,12 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
         "learning rate of α/ε.",
         {"surface": "beale", "start": "1,1.4", "steps": "600",
          "opt": ["adam;lr=1;eps=100;label=Adam ε=100, α=1", "adam;lr=0.05;label=Adam (defaults)",
-                 "adam;lr=0.05;beta2=0.9;eps=0;label=Adam β₂=0.9 ε=0"]}, focus="Adam β₂=0.9 ε=0"),
+                 "adam;lr=0.05;beta2=0.9;eps=0;label=Adam β₂=0.9 ε=0"]}, focus="Adam β₂=0.9 ε=0",
+        knob="beta2"),
     Lesson(
         "conditioning", "Ill-conditioning: SGD zig-zags, Adam goes straight",
-        "SGD bounces across the narrow valley while creeping along it; Adam's path is nearly straight.",
+        "SGD bounces across the narrow valley while creeping along it and {SGD}; Adam's path is nearly straight "
+        "and {Adam}.",
         "The bowl is 100 times steeper across than along. A step size that is stable across is tiny along. Adam "
         "rescales every coordinate by its own √v̂, equalising the two directions (exactly so when the valley is "
         "aligned with the axes; rotate it with φ to see the limits).",
@@ -120,7 +128,8 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
         "shows near the minimum: as the gradient shrinks, Adam's v shrinks with it, so m̂/√v̂ stays large and Adam "
         "keeps circling; AMSGrad divides by the largest v so far, so its steps shrink with the gradient.",
         {"surface": "quadratic", "sp": "condition:10,angle:30", "start": "-2.5,2", "steps": "300",
-         "opt": ["adam;lr=0.2;beta2=0.9", "amsgrad;lr=0.2;beta2=0.9"]}, chart="counterexample", focus="AMSGrad"),
+         "opt": ["adam;lr=0.2;beta2=0.9", "amsgrad;lr=0.2;beta2=0.9"]}, chart="counterexample", focus="AMSGrad",
+        knob="beta2"),
     Lesson(
         "himmelblau", "Multiple minima: where each optimizer ends up",
         "From the same start the optimizers end in different minima of Himmelblau's function. The sweeps tab's "
@@ -133,8 +142,8 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
         "eps_placement", "Where ε sits: three Adams on tiny gradients",
         "Three Adams, the same α = 0.05 and a large ε = 10⁻³, differ only in where ε enters. Across the steep x "
         "direction they move alike. Along the flat y direction (curvature 10⁻³, gradients about as small as ε) "
-        "torch's placement reaches the minimum by step 200, Keras's around step 430, and with ε inside the root "
-        "Adam crawls: still at y ≈ 0.8 after 600 steps. Compare the effective-step rows.",
+        "they part: torch's placement {ε outside the root (torch)}, Keras's {ε̂ before bias correction (Keras)}, "
+        "and with ε inside the root Adam crawls: it {ε inside the root}. Compare the effective-step rows.",
         "With g ≈ 10⁻³·y, outside the root α·m̂/(√v̂ + ε) ≈ α·g/(|g| + ε) is still a good part of α. Inside, "
         "α·m̂/√(v̂ + ε) ≈ α·g/√ε, and √ε ≈ 0.03 is 30 times |g|: plain SGD with rate α/√ε on a curvature of "
         "10⁻³. Keras adds ε̂ to √v before the bias correction, which is torch's rule with ε/√(1 − β₂ᵗ): 30 times "
@@ -143,7 +152,7 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
         {"surface": "quadratic", "sp": "condition:1000,angle:0", "start": "-2.5,2", "steps": "600",
          "opt": ["adam;lr=0.05;eps=0.001;label=ε outside the root (torch)",
                  "adam;lr=0.05;eps=0.001;eps_placement=keras;label=ε̂ before bias correction (Keras)",
-                 "adam;lr=0.05;eps=0.001;eps_placement=inside;label=ε inside the root"]}),
+                 "adam;lr=0.05;eps=0.001;eps_placement=inside;label=ε inside the root"]}, knob="eps"),
     Lesson(
         "batch", "GD vs SGD vs mini-batch: one optimizer, three batch sizes",
         "The same SGD (α = 0.05) fits a line to 150 irises. With the full batch it glides straight to the "

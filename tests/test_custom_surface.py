@@ -450,6 +450,7 @@ HOSTILE = [
     ("(x + y", "cannot read the expression at column 1: '(' was never closed"),
     ("x + y)", "cannot read the expression at column 6: unmatched ')'"),
     ("1 +* 2", "cannot read the expression at column 4: unexpected '*'"),
+    ("x^^2", "cannot read the expression at column 3: unexpected '^'"),  # the user's character, not the '*' of **
     ("sin", "function 'sin' needs an argument in parentheses, e.g. sin(x)"),
     ("sin(x=1)", "sin() takes no keyword arguments"),
     ("sin()", "sin() takes exactly one argument (0 given)"),

@@ -17,27 +17,38 @@ from optviz.ui.settings import from_query
 @pytest.mark.parametrize("key", ["saddle", "amsgrad"])
 def test_a_lesson_traces_the_moments_of_every_contestant(key):
     at = start()
-    widget(at, "multiselect", "traced").set_value(["Adam"]).run()  # a choice left over from before
+    widget(at, "button_group", "traced").set_value(["Adam"]).run()  # a choice left over from before
     widget(at, "selectbox", "lesson").set_value(key).run()
     assert not at.exception
     labels = from_query(LESSONS[key].query)[0].labels()
-    assert widget(at, "multiselect", "traced").value == labels
+    assert widget(at, "button_group", "traced").value == labels
 
 
-def test_the_first_screen_says_what_to_look_at_and_the_note_goes_once_the_race_changes():
+def test_the_first_screen_says_what_to_look_at_and_a_changed_race_says_each_runs_outcome_in_its_place():
     at = start()
-    assert any("What to look at" in m.value for m in at.markdown)
+    note = next(m.value for m in at.markdown if "What to look at" in m.value)
+    assert "{" not in note and "from ★ after 500 steps" in note  # the outcomes are the race's, not hand-written
     assert [e.optimizer for e in url_settings(at).entries] == ["adam", "sgd"]
     widget(at, "multiselect", "x.chosen").select("momentum").run()
     assert not any("What to look at" in m.value for m in at.markdown)
+    line = next(m.value for m in at.markdown if m.value.startswith("**Free exploration:**"))
+    assert "SGD with momentum" in line and "after 500 steps" in line
+
+
+def test_a_new_racer_is_traced_and_the_others_keep_the_users_choice():
+    at = start()
+    widget(at, "button_group", "traced").set_value(["SGD"]).run()
+    widget(at, "multiselect", "x.chosen").select("momentum").run()
+    assert widget(at, "button_group", "traced").value == ["SGD", "SGD with momentum"]
 
 
 def test_a_switch_and_a_parameter_named_by_its_symbol_are_labelled_once():
     at = more_settings(start(), 0)
     toggle = widget(at, "toggle", "x.0.h.bias_correction")
     assert toggle.label == "bias correction"
-    assert widget(at, "select_slider", "x.sp.b").label == "$b$"
-    assert widget(at, "select_slider", "x.0.h.lr").label == r"$\alpha$ lr"
+    assert widget(at, "select_slider", "x.sp.b").label == "b"
+    assert widget(at, "select_slider", "x.0.h.lr").label == "α (lr)"  # what a screen reader reads: no LaTeX
+    assert widget(at, "select_slider", "x.0.h.beta2").label == "β₂ (beta2)"
 
 
 def test_a_typed_surface_caption_is_shown_as_typed():

@@ -80,3 +80,24 @@ def test_labels_from_links_are_cleaned_and_bounded():
     settings, _ = from_query({"opt": "adam;label=" + "<b>x</b>;&#" * 20})
     label = settings.entries[0].label
     assert len(label) <= 40 and not set(";&#") & set(label)
+
+
+@pytest.mark.parametrize("surface, bound", [("rosenbrock", 300.0), ("quadratic", 300.0), ("beale", 450.0)])
+def test_a_linked_start_beyond_the_typed_boxes_bound_falls_back_with_a_warning(surface, bound):
+    """One bound for a typed start and a linked one: the surface's divergence bound (a start beyond it counted as
+    diverged at step 0 and reached the viewer as NaN)."""
+    settings, warnings = from_query({"surface": surface, "start": f"{bound * 1.01},2"})
+    assert settings.start == Settings.default(surface).start
+    assert any(f"{bound:g}" in w for w in warnings)
+    inside, none = from_query({"surface": surface, "start": f"{bound},-{bound}"})
+    assert inside.start == (bound, -bound) and none == []
+
+
+def test_a_lesson_key_is_read_and_an_unknown_one_is_reported():
+    from optviz.scenarios import LESSONS
+    from optviz.ui.settings import lesson_from_query
+    warnings = []
+    assert lesson_from_query({"lesson": "saddle"}, LESSONS, warnings) == "saddle" and warnings == []
+    assert lesson_from_query({"lesson": "<b>nope</b>"}, LESSONS, warnings) is None
+    assert len(warnings) == 1 and "Unknown lesson" in warnings[0]
+    assert from_query({"lesson": "saddle"})[1] == []  # a known key, not an unknown link parameter

@@ -5,12 +5,12 @@ from __future__ import annotations
 import csv
 import html
 import io
-import json
 from pathlib import Path
 
 import numpy as np
 
 from .data_panel import data_panel
+from .embed import script_json
 from .race_payload import race_payload
 
 VIEWER = Path(__file__).resolve().parents[1] / "ui" / "race_viewer"  # the app's viewer files, read as data
@@ -23,7 +23,7 @@ def race_html(races: dict, surface=None, **payload_options) -> str:
     payload = race_payload(races, surface, **payload_options)
     js = (VIEWER / "viewer.js").read_text(encoding="utf-8")
     css = (VIEWER / "viewer.css").read_text(encoding="utf-8")
-    data = json.dumps({"payload": payload, "options": {"min_height": 420}}).replace("</", "<\\/")
+    data = script_json({"payload": payload, "options": {"min_height": 420}})
     title = html.escape(payload["title"])
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>

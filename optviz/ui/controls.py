@@ -268,11 +268,28 @@ def _typed_text(value: float) -> str:
 
 def param_label(param: Param) -> str:
     """The control's label: the symbol and the name, each once: a switch's symbol is its name in words (bias
-    correction), and some parameters are named by their symbol (Rosenbrock's a and b)."""
+    correction), and some parameters are named by their symbol (Rosenbrock's a and b). Plain Unicode, not LaTeX:
+    a screen reader reads the label as it is written ("α (lr)", not "$\\alpha$ lr")."""
     name = param.name.replace("_", " ")
     if param.kind == "bool":
         return name
-    return f"${param.symbol}$" if param.symbol == param.name else f"${param.symbol}$ {name}"
+    symbol = symbol_text(param.symbol)
+    return symbol if symbol == param.name else f"{symbol} ({name})"
+
+
+_GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ϵ", "varepsilon": "ε", "eta": "η",
+          "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν", "rho": "ρ", "sigma": "σ", "tau": "τ", "psi": "ψ",
+          "varphi": "φ", "phi": "ϕ", "theta": "θ"}
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def symbol_text(latex: str) -> str:
+    r"""A parameter's LaTeX symbol in Unicode: \beta_1 → β₁, \eta_{min} → η_min, \text{standardise} → standardise."""
+    text = re.sub(r"\\text\{([^}]*)\}", r"\1", latex)
+    text = re.sub(r"\\([A-Za-z]+)", lambda m: _GREEK.get(m[1], m[1]), text)
+    text = re.sub(r"_\{?(\d+)\}?", lambda m: m[1].translate(_SUBSCRIPTS), text)
+    text = re.sub(r"_\{([^}]*)\}", r"_\1", text)
+    return text.replace("\\ ", " ").strip()
 
 
 def param_control(param: Param, key: str, reference: float | None = None):

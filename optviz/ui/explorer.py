@@ -12,6 +12,7 @@ from .. import figures
 from ..counterexample import reddi_run
 from ..custom import custom_surface, not_finite_share
 from ..engine import race
+from ..outcomes import fill_outcomes
 from ..figures.export import race_html, trajectories_csv
 from ..figures.race_payload import race_payload
 from ..optimizers import SPECS as OPTIMIZERS
@@ -40,6 +41,7 @@ from .settings import (
     EntrySettings,
     Settings,
     from_query,
+    lesson_from_query,
     validate_surface,
 )
 
@@ -168,14 +170,23 @@ def _on_expression_change() -> None:
 
 
 def _on_lesson_change() -> None:
-    """Load the chosen lesson's race: a lesson is written exactly like a shared link. Everything its text talks
-    about is shown, so the moments of every contestant are traced."""
+    """Load the chosen lesson's race: a lesson is written exactly like a shared link."""
     key = st.session_state["lesson"]
     if key:
-        settings, _ = from_query(LESSONS[key].query)
-        _load(settings)
-        st.session_state["lesson_settings"] = canonical(settings)
-        st.session_state["traced"] = settings.labels()
+        _load(_lesson_settings(key))
+        _open_lesson(key)
+
+
+def _lesson_settings(key: str) -> Settings:
+    return from_query(LESSONS[key].query)[0]
+
+
+def _open_lesson(key: str) -> None:
+    """Everything a lesson's text talks about is shown, so the moments of every contestant are traced; its race
+    starts at step 0 and its own hyperparameter is the one presentation mode offers."""
+    labels = _lesson_settings(key).labels()
+    st.session_state["traced"] = labels
+    st.session_state.pop(TUNE, None)
 
 
 def _on_optimizers_change() -> None:
@@ -527,23 +538,41 @@ def _equations(settings: Settings, labels: list[str]) -> None:
             st.latex(SCHEDULES[entry.schedule].latex)
 
 
-def _lesson_box(settings: Settings) -> None:
-    key = st.session_state.get("lesson")
-    if not key:
-        # on a projector the teacher says it: the note would push the race below the window
-        if canonical(settings) == _welcome_settings() and not st.session_state.get("present"):
-            st.markdown(f"**What to look at:** {WELCOME.watch}", help=f"Why: {WELCOME.why}")
+def _story(settings: Settings, races: dict, surface) -> None:
+    """One line above the race that says what it shows, its outcomes worked out from the race itself (a lesson's
+    text, the welcome note, or each run's outcome), and the rest on demand. It is always there, so that the race
+    below does not move when the settings change."""
+    state = st.session_state
+    key = state.get("lesson")
+    lesson = LESSONS[key] if key else WELCOME if canonical(settings) == _welcome_settings() else None
+    if lesson is None:
+        st.markdown("**Free exploration:** " + _outcomes_line(races, surface))
         return
-    lesson = LESSONS[key]
-    changed = st.session_state.get("lesson_settings") != canonical(settings)
-    with st.container(border=True):
-        st.markdown(f"#### {lesson.title}")
-        st.markdown(f"**Watch:** {lesson.watch}")
-        st.markdown(f"**Why:** {lesson.why}")
-        if changed:
-            st.caption("You have changed the lesson's settings since: the text describes the original race.")
-        if lesson.chart == "counterexample":
-            st.plotly_chart(_counterexample_figure(), key="lesson_chart", theme=None)
+    title = "What to look at" if lesson is WELCOME else lesson.title
+    watch = fill_outcomes(lesson.watch, races, surface)
+    why = f"**Why:** {lesson.why}"
+    if key and canonical(settings) != _lesson_canonical(key):
+        why += ("\n\nYou have changed the lesson's settings since: its outcomes are this race's, the rest describes "
+                "the original race.")
+    if state.get("present") and lesson is not WELCOME:  # on a projector the map comes first: the rest on demand
+        st.markdown(f"**{title}**", help=f"**Watch:** {watch}\n\n{why}")
+    else:
+        st.markdown(f"**{title}:** {watch}", help=why)
+
+
+SUMMARISED_RUNS = 3  # free exploration names the outcomes of the first few runs; Results lists them all
+
+
+def _outcomes_line(races: dict, surface) -> str:
+    shown = list(races)[:SUMMARISED_RUNS]
+    line = "; ".join(f"{plain(label)} {fill_outcomes('{' + label + '}', races, surface)}" for label in shown)
+    more = len(races) - len(shown)
+    return line + (f"; and {more} more (see Results)." if more else ".")
+
+
+@st.cache_resource(show_spinner=False)
+def _lesson_canonical(key: str) -> str:
+    return canonical(_lesson_settings(key))
 
 
 @st.cache_resource(show_spinner=False)
@@ -565,10 +594,16 @@ def sidebar() -> None:
     state = st.session_state
     if _key("surface") not in state:
         query = {key: st.query_params.get_all(key) for key in st.query_params}
-        # a bare address opens the welcome race, whose lesson shows at a glance
-        settings, warnings = from_query(query if set(query) - {"tab"} else WELCOME.query)
+        warnings: list[str] = []
+        lesson = lesson_from_query(query, LESSONS, warnings)
+        # a bare address opens the welcome race, whose lesson shows at a glance; `lesson=` alone, that lesson
+        linked = query if set(query) - {"tab", "lesson"} else LESSONS[lesson].query if lesson else WELCOME.query
+        settings, more = from_query(linked)
         _load(settings)
-        state["explorer_warnings"] = warnings
+        if lesson:
+            state["lesson"] = lesson
+            _open_lesson(lesson)
+        state["explorer_warnings"] = warnings + more
     if state.get("explorer_warnings"):
         with st.container(border=True):
             st.warning("Some settings in the link could not be used:\n\n" +
@@ -604,10 +639,17 @@ def _view(render: Callable[[Settings], None] | None) -> None:
     """
     before = _read()  # read again below: drawing an entry's controls fills in values it lacked
     surface = surface_for(before)
+    in_page = render is _race_tab and _presenting()  # the sidebar is hidden: render() draws a racer's controls
     for entry_id, label in zip(st.session_state[_key("ids")], before.labels()):
-        _entry_controls(entry_id, label, surface)
+        if in_page:
+            _keep_values(entry_id)
+        else:
+            _entry_controls(entry_id, label, surface)
     settings = _read()
-    _keep_in_url(settings.to_query())
+    query = settings.to_query()
+    if st.session_state.get("lesson"):
+        query["lesson"] = st.session_state["lesson"]
+    _keep_in_url(query)
     if render is not None:
         render(settings)
 
@@ -630,21 +672,36 @@ def race_options() -> None:
     does not redraw them (one row that sizes itself, not columns: every block is an element to redraw)."""
     options = st.container(horizontal=True, gap="medium", vertical_alignment="center")
     presenting = options.toggle("Presentation mode", key="present",
-                                help="Large text, no sidebar or toolbar, the race fitted to the window: "
-                                     "for a projector")
+                                help="Large text, no sidebar or toolbar, the race fitted to the window, and the "
+                                     "learning rate and the lesson's own setting above the race: for a projector")
     if presenting:
         st.html(PRESENTATION_CSS)
-    options.toggle("3-D view", key="view3d")
     map_only = options.toggle("Map only", key="map_only", help="The map alone, without the state rows")
     if not presenting:  # on a projector the choice is the whole race or the map alone: one line of controls
-        labels = _read().labels()
-        options.multiselect("Trace moments of", labels, default=labels, key="traced",
-                            placeholder="No moment traces", disabled=map_only)
+        labels = _traced_choices()
+        # pills wrap to the next line: a multiselect's chips were cut at the box's edge ("dam", "(1)")
+        options.pills("Trace moments of", labels, selection_mode="multi", key="traced", disabled=map_only,
+                      help="Whose moment estimates are traced beside the map")
+
+
+def _traced_choices() -> list[str]:
+    """The race's labels, and the choice of traced ones kept across changes of the race: a new racer is traced,
+    one that left is dropped, the others keep the user's choice."""
+    state, labels = st.session_state, _read().labels()
+    before = state.get(TRACED_OF)
+    if "traced" not in state or before is None:
+        state["traced"] = labels
+    elif before != labels:
+        state["traced"] = [label for label in labels if label in (state["traced"] or []) or label not in before]
+    state[TRACED_OF] = labels
+    return labels
+
+
+TRACED_OF = "traced_of"  # the labels the choice of traced racers was made among
 
 
 def render(settings: Settings) -> None:
     """Draw the race explorer tab for the sidebar's settings."""
-    _lesson_box(settings)
     labels = settings.labels()
     if not settings.entries:
         st.info("Choose at least one optimizer in the sidebar.")
@@ -654,18 +711,25 @@ def render(settings: Settings) -> None:
     except ValueError as error:
         st.error(f"These settings cannot run: {plain(error)}")
         return
+    _story(settings, races, surface)
+    state = st.session_state  # the choices of race_options(), drawn above
+    presenting, map_only = _presenting(), state.get("map_only", False)
     x0, x1, y0, y1 = surface.window
     if not (x0 <= settings.start[0] <= x1 and y0 <= settings.start[1] <= y1):
         st.warning(start_outside_message(surface, settings.start))
 
-    state = st.session_state  # the choices of race_options(), drawn above
-    presenting, map_only = state.get("present", False), state.get("map_only", False)
-    traced = labels if presenting else [label for label in state.get("traced", labels) if label in labels]
-    if state.get("view3d", False):
-        st.plotly_chart(figures.surface_3d_figure(races, surface), key="surface3d", theme=None)
-    else:
+    traced = labels if presenting else [label for label in state.get("traced") or [] if label in labels]
+    race_box = st.container()
+    if presenting:  # the racer's controls beside the race, not above it: the height is the map's
+        race_box, controls = st.columns([4, 1], gap="medium")
+        with controls:
+            _presentation_controls(labels)
+    with race_box:
         race_viewer(_race_payload(canonical(settings), tuple(traced)), key=RACE_KEY, on_start=_on_map_click,
-                    presenting=presenting, rows=not map_only)
+                    presenting=presenting, rows=not map_only, scene=_scene(settings))
+    lesson = LESSONS.get(state.get("lesson") or "")
+    if lesson is not None and lesson.chart == "counterexample":  # below the race: the race comes first
+        st.plotly_chart(_counterexample_figure(), key="lesson_chart", theme=None)
 
     downloads = st.popover("Download", key="downloads", on_change="rerun",
                            help="The race as a page that plays offline, or every step as a table")
@@ -677,6 +741,52 @@ def render(settings: Settings) -> None:
         st.warning("Diverged: " + ", ".join(f"{plain(label)} at step {races[label].diverged_at}" for label in diverged))
 
     _details(races, surface, settings, labels)
+
+
+def _scene(settings: Settings) -> str:
+    """What makes a race a new one, not the same race with other hyperparameters: the lesson, the surface, the
+    number of steps and who races. A new scene starts at step 0; a hyperparameter change keeps the step shown."""
+    return json.dumps([st.session_state.get("lesson"), settings.surface, settings.surface_params,
+                       settings.expression, settings.steps, [entry.optimizer for entry in settings.entries]])
+
+
+def _presenting() -> bool:
+    return bool(st.session_state.get("present", False))
+
+
+TUNE = "tune"  # the race entry whose settings presentation mode shows above the race
+
+
+def _presentation_controls(labels: list[str]) -> None:
+    """On a projector the sidebar is hidden: the learning rate and the lesson's own hyperparameter of one racer
+    (the lesson's, unless the teacher picks another) stand beside the race."""
+    state = st.session_state
+    ids = state[_key("ids")]
+    lesson = LESSONS.get(state.get("lesson") or "")
+    knob = lesson.knob if lesson is not None else None
+    if state.get(TUNE) not in ids:
+        state[TUNE] = _tuned_entry(ids, labels, lesson)
+    names = dict(zip(ids, labels))
+    entry_id = state[TUNE]
+    spec = OPTIMIZERS[state[_key(entry_id, "opt")]]
+    params = [p for p in spec.params if p.name == "lr"] + [p for p in spec.params if p.name == knob]
+    st.selectbox("Tune", ids, key=TUNE, format_func=names.get, help="Whose settings these controls change")
+    name, expression = state[_key("surface")], state[_key("expr_ok")]
+    for param in params:
+        key = _key(entry_id, "h", param.name)
+        ensure_value(key, param.default)
+        param_control(param, key, default_lr(name, spec.name, expression if name == CUSTOM else "")
+                      if param.name == "lr" else None)
+
+
+def _tuned_entry(ids: list[int], labels: list[str], lesson) -> int:
+    """The entry a lesson is about (its focus), else the first that has the lesson's hyperparameter."""
+    state = st.session_state
+    if lesson is not None and lesson.focus in labels:
+        return ids[labels.index(lesson.focus)]
+    knob = lesson.knob if lesson is not None else None
+    having = [i for i in ids if any(p.name == knob for p in OPTIMIZERS[state[_key(i, "opt")]].params)]
+    return (having or ids)[0]
 
 
 def _downloads(box, races, surface) -> None:
@@ -705,3 +815,6 @@ def _details(races, surface, settings: Settings, labels: list[str]) -> None:
         _step_inspector(races, settings.steps)
     else:
         _equations(settings, labels)
+
+
+_race_tab = render  # what _view() compares its `render` with (the parameter hides this module's name)

@@ -140,7 +140,7 @@ def from_query(query: Mapping[str, Any]) -> tuple[Settings, list[str]]:
         settings.surface_params = _parse_params(raw, ",", ":", spec.params, settings.surface_params,
                                                 f"surface {spec.title}", warnings)
     if (raw := _last(query, "start")) is not None:
-        settings.start = _parse_start(raw, settings.start, warnings)
+        settings.start = _parse_start(raw, settings.start, start_bound(settings), warnings)
     if (raw := _last(query, "steps")) is not None:
         settings.steps = _parse_steps(raw, warnings)
     if "opt" in query:
@@ -153,7 +153,7 @@ def from_query(query: Mapping[str, Any]) -> tuple[Settings, list[str]]:
             settings.entries = entries
         else:
             warnings.append("The link names no valid optimizer: showing the default race.")
-    known = {"surface", "sp", "start", "steps", "opt", "f", "tab"}  # tab: the open tab, kept by Streamlit
+    known = {"surface", "sp", "start", "steps", "opt", "f", "tab", "lesson"}  # tab: kept by Streamlit; lesson: below
     for key in sorted(set(query) - known):
         warnings.append(f"Ignored unknown link parameter {_show(key)}.")
     return settings, warnings
@@ -260,15 +260,35 @@ def _parse_value(text: str, param: Param):
         raise ValueError(f"{param.name} must be a number, got {_show(text)}") from None
 
 
-def _parse_start(raw: str, default: tuple[float, float], warnings: list[str]) -> tuple[float, float]:
+def lesson_from_query(query: Mapping[str, Any], lessons: Mapping[str, Any], warnings: list[str]) -> str | None:
+    """The lesson a link names (`lesson=key`), if it names a known one; an unknown key is reported."""
+    key = _last(query, "lesson")
+    if key is None or key in lessons:
+        return key
+    warnings.append(f"Unknown lesson {_show(key)}: showing the link's race as free exploration.")
+    return None
+
+
+def start_bound(settings: Settings) -> float:
+    """How far from the origin a start may be: the surface's divergence bound, the same for a typed start and a
+    linked one (a start beyond it would count as diverged before the first step)."""
+    try:
+        return validate_surface(settings).bound
+    except ValueError:
+        return validate_surface(Settings.default()).bound
+
+
+def _parse_start(raw: str, default: tuple[float, float], bound: float, warnings: list[str]) -> tuple[float, float]:
     try:
         x, y = (float(v) for v in raw.split(","))
-        if not (math.isfinite(x) and math.isfinite(y)) or max(abs(x), abs(y)) > 1e6:
-            raise ValueError
-        return x, y
     except ValueError:
         warnings.append(f"Start point {_show(raw)} is not two finite numbers: using the surface's default start.")
         return default
+    if not (math.isfinite(x) and math.isfinite(y)) or max(abs(x), abs(y)) > bound:
+        warnings.append(f"Start point {_show(raw)} must be two numbers from {-bound:g} to {bound:g}: using the "
+                        "surface's default start.")
+        return default
+    return x, y
 
 
 def _parse_steps(raw: str, warnings: list[str]) -> int:

@@ -13,16 +13,20 @@ a learning-rate change on the same surface sends the paths alone, and the page k
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
 import streamlit as st
 
+from ...figures.embed import script_json
+
 HERE = Path(__file__).parent
 JS = (HERE / "viewer.js").read_text(encoding="utf-8")
 CSS = (HERE / "viewer.css").read_text(encoding="utf-8")
+
+PRESENTING_FONT_SCALE = 1.4  # the viewer's 12 px tick labels at 16.8 px: legible from the back of a room
+PRESENTING_PATH_WIDTH = 3.8  # px, against 2.6 on a laptop screen
 
 _component = st.components.v2.component("optviz.race_viewer", js=JS, css=CSS)
 
@@ -42,23 +46,27 @@ def viewer_data(payload: dict) -> ViewerData:
 
 
 def _json(value) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
+    return script_json(value).encode()
 
 
 def race_viewer(payload: dict | ViewerData, *, key: str, on_start: Callable[[], None] | None = None,
-                presenting: bool = False, rows: bool = True):
+                presenting: bool = False, rows: bool = True, scene: str = ""):
     """Mount the viewer. `on_start` runs when the map is clicked (race_click(key) then holds the point); without
     it the map is not clickable.
 
-    presenting: larger type and the race fitted into the window; rows: False draws the map alone.
+    presenting: larger type (ticks of 16 px and more), wider paths, the race fitted into the window and the map
+    the largest thing in it; rows: False draws the map alone. scene: a new value starts the race at its first
+    step (a new lesson or surface); the same one keeps the step shown (a hyperparameter changed).
     The component's data is the JSON of {"options": {...}, "payload": payload without its map, "map_id": …,
     "map": the map, left out if this page has it} as bytes (AppTest reads the race there,
     json.loads(element.proto.bytes)): Streamlit sends bytes as they are and identifies them by one hash, where a
     dict would be serialised twice on every run (once sorted, for its identity).
     """
     data = payload if isinstance(payload, ViewerData) else viewer_data(payload)
-    options = dict(font_scale=1.3 if presenting else 1.0, rows=rows, min_height=360 if presenting else 300,
-                   bottom_margin=8 if presenting else 16, clickable=on_start is not None)
+    options = dict(font_scale=PRESENTING_FONT_SCALE if presenting else 1.0, rows=rows,
+                   min_height=360 if presenting else 300, bottom_margin=8 if presenting else 16,
+                   clickable=on_start is not None, scene=scene,
+                   path_width=PRESENTING_PATH_WIDTH if presenting else None, map_first=presenting)
     sent = st.session_state.setdefault(_maps_key(key), set())  # the maps this page holds (a session is a page)
     known = data.map_id in sent
     sent.add(data.map_id)

@@ -53,18 +53,20 @@ export function gridValue(values, nx, ny, window, x, y) {
 }
 
 /** Boxes {x, y, w, h} in CSS pixels for the map, the state rows and the data panel in a stage of w × h.
- *  The map keeps the window's aspect ratio; rows and panel share the column to its right. */
-export function stageLayout(w, h, aspect, rowCount, hasPanel, scale = 1) {
+ *  The map keeps the window's aspect ratio; rows and panel share the column to its right. With `mapFirst` (a
+ *  projector) the map may take more of the width and the column is never wider than the map: the map is the
+ *  largest chart on the stage. */
+export function stageLayout(w, h, aspect, rowCount, hasPanel, scale = 1, mapFirst = false) {
   const m = { left: 48 * scale, bottom: 38 * scale, top: 8, right: 18 * scale };
   const column = rowCount > 0 || hasPanel;
   const gap = column ? 66 * scale : 0;
   const plotH = Math.max(80, h - m.top - m.bottom);
-  const maxW = column ? Math.max(120, (w - m.left - gap - m.right) * 0.6) : w - m.left - m.right;
+  const maxW = column ? Math.max(120, (w - m.left - gap - m.right) * (mapFirst ? 0.7 : 0.6)) : w - m.left - m.right;
   let mapW = Math.min(maxW, plotH * aspect), mapH = mapW / aspect;
   const map = { x: m.left, y: m.top, w: mapW, h: mapH };
   const out = { map, rows: [], panel: null, key: null };
   if (!column) return out;
-  const cx = map.x + mapW + gap, cw = Math.max(80, w - cx - m.right);
+  const cx = map.x + mapW + gap, cw = Math.max(80, Math.min(w - cx - m.right, mapFirst ? mapW : Infinity));
   const title = 20 * scale;
   let y = m.top;
   if (hasPanel) {
@@ -172,7 +174,11 @@ class RaceViewer {
     const dp = p.data_panel;
     this.panel = dp ? { ...dp, xs: decodeF32(dp.x), ys: decodeF32(dp.y), segs: dp.lines.map(decodeF32) } : null;
     for (const label of [...this.hidden]) if (!p.runs.some((r) => r.label === label)) this.hidden.delete(label);
-    if (this.step > this.n || !this.loaded) this.step = Math.min(p.step, this.n);
+    this.pathWidth = this.options.path_width || PATH_WIDTH;
+    const newScene = (this.options.scene ?? "") !== this.scene;  // a new lesson or surface starts from its first step
+    this.scene = this.options.scene ?? "";
+    if (newScene && this.loaded) this.pause();
+    if (this.step > this.n || !this.loaded || newScene) this.step = Math.min(p.step, this.n);
     this.loaded = true;
     if (this.clock) this.startClock(this.step);
     if (this.titleEl.textContent !== p.title) this.titleEl.textContent = p.title;
@@ -274,7 +280,8 @@ class RaceViewer {
       }
     } else if (!redraw) return;  // new data at the same size is drawn again; a same-size resize is not
     const [x0, x1, y0, y1] = this.p.map.window;
-    this.box = stageLayout(w, h, (x1 - x0) / (y1 - y0), this.rows.length, !!this.panel, this.scale);
+    this.box = stageLayout(w, h, (x1 - x0) / (y1 - y0), this.rows.length, !!this.panel, this.scale,
+      !!this.options.map_first);
     this.drawStatic();
     this.drawFrame();
   }
@@ -321,7 +328,7 @@ class RaceViewer {
     ctx.save();
     clipTo(ctx, b);
     this.runs.forEach((r, i) => {
-      if (!this.hidden.has(r.label)) polyline(ctx, this.screen[i], 0, this.screen[i].length / 2, r.color, PATH_WIDTH);
+      if (!this.hidden.has(r.label)) polyline(ctx, this.screen[i], 0, this.screen[i].length / 2, r.color, this.pathWidth);
     });
     this.drawLandmarks(ctx);
     ctx.restore();
@@ -338,6 +345,7 @@ class RaceViewer {
     const m = this.p.map;
     for (const [x, y] of m.minima) star(ctx, ...this.toScreen(x, y), 9 * this.scale);
     for (const [x, y] of m.saddles) cross(ctx, ...this.toScreen(x, y), 6 * this.scale);
+    if (!this.p.start || this.p.start.some((v) => v === null)) return;  // a start the map cannot place
     const [sx, sy] = this.toScreen(...this.p.start);
     ctx.beginPath();
     ctx.arc(sx, sy, 7 * this.scale, 0, 2 * Math.PI);
