@@ -4,9 +4,10 @@ import json
 import math
 
 import numpy as np
+
 import optviz
-from optviz.figures.embed import finite_or_none, script_json
 from optviz.engine import Entry
+from optviz.figures.embed import finite_or_none, script_json
 from optviz.figures.export import race_html
 from optviz.figures.race_payload import race_payload
 from optviz.ui.race_viewer import viewer_data

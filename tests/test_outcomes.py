@@ -1,7 +1,8 @@
 """Claims about a race's outcome are worked out from the race: reached, still some distance away, diverged."""
 
-import optviz
 import pytest
+
+import optviz
 from optviz.outcomes import MISSING, fill_outcomes, outcome, placeholders
 from optviz.scenarios import LESSONS, WELCOME
 from optviz.ui.settings import from_query

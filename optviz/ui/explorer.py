@@ -12,10 +12,10 @@ from .. import figures
 from ..counterexample import reddi_run
 from ..custom import custom_surface, not_finite_share
 from ..engine import race
-from ..outcomes import fill_outcomes
 from ..figures.export import race_html, trajectories_csv
 from ..figures.race_payload import race_payload
 from ..optimizers import SPECS as OPTIMIZERS
+from ..outcomes import fill_outcomes
 from ..scenarios import LESSONS, WELCOME
 from ..schedules import SCHEDULES, WARMUP_PARAMS
 from ..surfaces import SPECS as SURFACES
