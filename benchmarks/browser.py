@@ -86,7 +86,7 @@ def lr_changes(browser, url: str, kind: str) -> list[float]:
     settle(page, kind, 0.0)
     if kind == "optviz":
         page.locator('[data-testid="stSidebar"] [data-testid="stExpander"] summary', has_text="Adam").first.click()
-        thumb = page.locator('[data-testid="stSidebar"] input[type="range"][aria-label$=" lr"]').first
+        thumb = page.locator('[data-testid="stSidebar"] input[type="range"][aria-label$="(lr)"]').first
         state = f"(() => {{ const v = {VIEWER}; return v && v.p; }})()"
     else:
         thumb = page.locator('input[type="range"]').first

@@ -233,7 +233,7 @@ def lower_adams_alpha(page, clicks: int) -> None:
     summary = page.locator('[data-testid="stSidebar"] [data-testid="stExpander"] summary', has_text="Adam").first
     if not summary.evaluate("s => s.parentElement.open"):
         summary.click()
-    thumb = page.locator('[data-testid="stSidebar"] input[type="range"][aria-label$=" lr"]').first  # Adam's α
+    thumb = page.locator('[data-testid="stSidebar"] input[type="range"][aria-label$="(lr)"]').first  # Adam's α
     thumb.focus()
     for _ in range(clicks):
         thumb.press("ArrowLeft")
@@ -285,7 +285,7 @@ def test_an_alpha_change_sends_the_optimizers_settings_and_the_race_not_the_star
     assert ("bidi_component", "") in sent  # the race
     race_bytes = max(len(f) for f in frames)
     assert race_bytes < 200_000  # the paths and traces alone: the map's ~185 kB stayed in the page
-    assert any(kind == "slider" and label.endswith(" lr") for kind, label in sent)  # Adam's settings
+    assert any(kind == "slider" and label.endswith("(lr)") for kind, label in sent)  # Adam's settings
     assert not any(label.startswith(("start x", "start y", "Steps")) for _, label in sent)
     page.evaluate("window.__raceMaps.clear()")  # as if the page had let the map go: it asks for it again
     before = viewer(page)["runs"][0]["last"]

@@ -545,8 +545,11 @@ def _story(settings: Settings, races: dict, surface) -> None:
     state = st.session_state
     key = state.get("lesson")
     lesson = LESSONS[key] if key else WELCOME if canonical(settings) == _welcome_settings() else None
+    if not state.get("present"):  # on a projector the line is a lesson's title alone
+        st.html(STORY_CSS)
+    box = st.container(key="story")
     if lesson is None:
-        st.markdown("**Free exploration:** " + _outcomes_line(races, surface))
+        box.markdown("**Free exploration:** " + _outcomes_line(races, surface))
         return
     title = "What to look at" if lesson is WELCOME else lesson.title
     watch = fill_outcomes(lesson.watch, races, surface)
@@ -555,11 +558,14 @@ def _story(settings: Settings, races: dict, surface) -> None:
         why += ("\n\nYou have changed the lesson's settings since: its outcomes are this race's, the rest describes "
                 "the original race.")
     if state.get("present") and lesson is not WELCOME:  # on a projector the map comes first: the rest on demand
-        st.markdown(f"**{title}**", help=f"**Watch:** {watch}\n\n{why}")
+        box.markdown(f"**{title}**", help=f"**Watch:** {watch}\n\n{why}")
     else:
-        st.markdown(f"**{title}:** {watch}", help=why)
+        box.markdown(f"**{title}:** {watch}", help=why)
 
 
+# Two lines whatever they say (the welcome note is two at 1280 px, a race's outcomes often one): the race below
+# keeps its place when the note gives way to the outcomes.
+STORY_CSS = "<style>.st-key-story { min-height: 3.4em; }</style>"
 SUMMARISED_RUNS = 3  # free exploration names the outcomes of the first few runs; Results lists them all
 
 
@@ -604,13 +610,18 @@ def sidebar() -> None:
             state["lesson"] = lesson
             _open_lesson(lesson)
         state["explorer_warnings"] = warnings + more
-    if state.get("explorer_warnings"):
-        with st.container(border=True):
-            st.warning("Some settings in the link could not be used:\n\n" +
-                       "\n".join(f"- {plain(w)}" for w in state["explorer_warnings"]))
-            if st.button("Dismiss", key="dismiss_warnings"):
-                state["explorer_warnings"] = []
-                st.rerun()
+    if warnings := state.get("explorer_warnings"):
+        # one line, the list on demand: a long list pushed the race below a projector's window
+        row = st.container(horizontal=True, vertical_alignment="center", gap="small")
+        many = len(warnings) > 1
+        row.warning(f"{len(warnings)} settings in the link could not be used and were replaced by defaults."
+                    if many else f"A setting in the link could not be used: {plain(warnings[0])}", width="stretch")
+        if many:
+            with row.popover("Which", width="content", key="link_warnings"):
+                st.markdown("\n".join(f"- {plain(w)}" for w in warnings))
+        if row.button("Dismiss", key="dismiss_warnings", width="content"):
+            state["explorer_warnings"] = []
+            st.rerun()
     _surface_sidebar()
 
 
@@ -679,9 +690,14 @@ def race_options() -> None:
     map_only = options.toggle("Map only", key="map_only", help="The map alone, without the state rows")
     if not presenting:  # on a projector the choice is the whole race or the map alone: one line of controls
         labels = _traced_choices()
-        # pills wrap to the next line: a multiselect's chips were cut at the box's edge ("dam", "(1)")
-        options.pills("Trace moments of", labels, selection_mode="multi", key="traced", disabled=map_only,
-                      help="Whose moment estimates are traced beside the map")
+        traced = [label for label in st.session_state["traced"] or [] if label in labels]
+        shown = "all" if len(traced) == len(labels) > 1 else ", ".join(traced) if len(traced) <= 2 else \
+            f"{len(traced)} of {len(labels)}"
+        # one line however many racers (pills in a row pushed the race down), and inside it pills that wrap: a
+        # multiselect's chips were cut at the box's edge ("dam", "(1)")
+        box = options.popover(f"Moments traced: {shown or 'none'}", disabled=map_only, key="traced_box",
+                              help="Whose moment estimates are traced beside the map")
+        box.pills("Trace moments of", labels, selection_mode="multi", key="traced")
 
 
 def _traced_choices() -> list[str]:
@@ -782,11 +798,10 @@ def _presentation_controls(labels: list[str]) -> None:
 def _tuned_entry(ids: list[int], labels: list[str], lesson) -> int:
     """The entry a lesson is about (its focus), else the first that has the lesson's hyperparameter."""
     state = st.session_state
-    if lesson is not None and lesson.focus in labels:
-        return ids[labels.index(lesson.focus)]
     knob = lesson.knob if lesson is not None else None
-    having = [i for i in ids if any(p.name == knob for p in OPTIMIZERS[state[_key(i, "opt")]].params)]
-    return (having or ids)[0]
+    having = [i for i in ids if knob is None or any(p.name == knob for p in OPTIMIZERS[state[_key(i, "opt")]].params)]
+    focus = ids[labels.index(lesson.focus)] if lesson is not None and lesson.focus in labels else None
+    return focus if focus in having else (having or ids)[0]
 
 
 def _downloads(box, races, surface) -> None:
