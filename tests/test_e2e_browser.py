@@ -198,7 +198,9 @@ def test_hovering_the_map_shows_f_there_and_a_nearby_optimizers_step(page):
         return [v.screen[0][2 * s], v.screen[0][2 * s + 1], s]; }}""")
     page.mouse.move(x + point[0], y + point[1])
     wait_for(lambda: "Adam" in tip.text_content(), timeout=5)
-    assert f"step {point[2]}" in tip.text_content() and "loss" in tip.text_content()
+    # the mouse sits on a whole pixel: a neighbouring step less than a pixel away may be the nearer one
+    shown = int(tip.text_content().split("step ")[1].split(":")[0].replace(",", ""))
+    assert abs(shown - point[2]) <= 1 and "loss" in tip.text_content()
 
 
 def address(page) -> str:
