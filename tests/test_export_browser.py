@@ -3,11 +3,12 @@ comment, and none runs as code (no dialog fires)."""
 
 import time
 
-import optviz
 import pytest
+from test_e2e_browser import browser  # noqa: F401  (a fixture)
+
+import optviz
 from optviz.engine import Entry
 from optviz.figures.export import race_html
-from test_e2e_browser import browser  # noqa: F401  (a fixture)
 
 HOSTILE = ["<!--<script>", "</script>", "<!--", "]]>", "\"'`<img src=x onerror=alert(1)>", "nul\x00here",
            "<script>alert(1)</script>", "x" * 10_000]
