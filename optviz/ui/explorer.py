@@ -15,7 +15,7 @@ from ..engine import race
 from ..figures.export import race_html, trajectories_csv
 from ..figures.race_payload import race_payload
 from ..optimizers import SPECS as OPTIMIZERS
-from ..outcomes import fill_outcomes
+from ..outcomes import fill_outcomes, outcome
 from ..scenarios import LESSONS, WELCOME
 from ..schedules import SCHEDULES, WARMUP_PARAMS
 from ..surfaces import SPECS as SURFACES
@@ -571,7 +571,7 @@ SUMMARISED_RUNS = 3  # free exploration names the outcomes of the first few runs
 
 def _outcomes_line(races: dict, surface) -> str:
     shown = list(races)[:SUMMARISED_RUNS]
-    line = "; ".join(f"{plain(label)} {fill_outcomes('{' + label + '}', races, surface)}" for label in shown)
+    line = "; ".join(f"{plain(label)} {outcome(races[label], surface)}" for label in shown)
     more = len(races) - len(shown)
     return line + (f"; and {more} more (see Results)." if more else ".")
 
