@@ -216,6 +216,8 @@ def bounded_number(label: str, key: str, low: float, high: float, *, kind: str =
     show = (lambda v: f"{int(v):,}" if float(v).is_integer() else f"{v:g}") if kind == "int" else (lambda v: f"{v:g}")
 
     def clamp() -> None:
+        if key not in st.session_state:  # an earlier callback of the same run (a lesson) replaced every setting
+            return
         value = st.session_state[key]
         if value is None:
             value = low if math.isfinite(low) else 0
