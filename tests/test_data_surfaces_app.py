@@ -41,7 +41,8 @@ def test_an_entry_can_race_at_its_own_batch_size_and_the_link_keeps_it():
 def test_a_link_with_a_batch_size_out_of_range_falls_back_with_a_warning():
     at = start({"surface": "linear_regression", "opt": ["sgd;sp.batch_size=900", "adam;sp.standardize=0"]})
     assert not at.exception
-    text = " ".join(w.value for w in at.warning)
+    assert "2 settings in the link could not be used" in at.warning[0].value  # one line; the list on demand
+    text = " ".join(m.value for m in at.markdown)
     assert "batch\\_size must be an integer in \\[1, 150\\]" in text and "cannot set the surface parameter" in text
 
 
