@@ -397,8 +397,7 @@ def _entry_controls(entry_id: int, label: str, surface) -> None:
         _keep_values(entry_id)
         return
     with box:
-        name, expression = state[_key("surface")], state[_key("expr_ok")]
-        reference = default_lr(name, spec.name, expression if name == CUSTOM else "")
+        reference = _suited_lr(spec.name)
         for param in spec.params:
             ensure_value(_key(entry_id, "h", param.name), param.default)
         for param in filter(_in_formula, spec.params):
@@ -411,6 +410,13 @@ def _entry_controls(entry_id: int, label: str, surface) -> None:
         else:  # the values behind the closed section stay as they are (the widgets above are drawn already)
             _keep_values(entry_id, drawn=[_key(entry_id, "more")] + [_key(entry_id, "h", p.name)
                                                                      for p in spec.params if _in_formula(p)])
+
+
+def _suited_lr(optimizer: str) -> float:
+    """The learning rate suited to this optimizer on the chosen surface: where its slider is centred."""
+    state = st.session_state
+    name = state[_key("surface")]
+    return default_lr(name, optimizer, state[_key("expr_ok")] if name == CUSTOM else "")
 
 
 BUTTONS = ("reset", "dup", "remove")  # each entry's buttons, by the last part of their keys
@@ -642,7 +648,7 @@ def workspace(render: Callable[[Settings], None] | None = None, above: Callable[
 
 
 @st.fragment(key=VIEW)
-def _view(render: Callable[[Settings], None] | None) -> None:
+def _view(draw: Callable[[Settings], None] | None) -> None:
     """Each optimizer's settings (in the sidebar) and the open tab drawn from all settings, kept in the URL.
 
     A fragment of its own, so that a learning-rate change (or any optimizer's setting) reruns what it changes
@@ -650,7 +656,7 @@ def _view(render: Callable[[Settings], None] | None) -> None:
     """
     before = _read()  # read again below: drawing an entry's controls fills in values it lacked
     surface = surface_for(before)
-    in_page = render is _race_tab and _presenting()  # the sidebar is hidden: render() draws a racer's controls
+    in_page = draw is render and _presenting()  # the sidebar is hidden: render() draws a racer's controls
     for entry_id, label in zip(st.session_state[_key("ids")], before.labels()):
         if in_page:
             _keep_values(entry_id)
@@ -661,8 +667,8 @@ def _view(render: Callable[[Settings], None] | None) -> None:
     if st.session_state.get("lesson"):
         query["lesson"] = st.session_state["lesson"]
     _keep_in_url(query)
-    if render is not None:
-        render(settings)
+    if draw is not None:
+        draw(settings)
 
 
 def _keep_in_url(query: dict) -> None:
@@ -770,7 +776,7 @@ def _presenting() -> bool:
     return bool(st.session_state.get("present", False))
 
 
-TUNE = "tune"  # the race entry whose settings presentation mode shows above the race
+TUNE = "tune"  # the race entry whose settings presentation mode shows beside the race
 
 
 def _presentation_controls(labels: list[str]) -> None:
@@ -787,12 +793,10 @@ def _presentation_controls(labels: list[str]) -> None:
     spec = OPTIMIZERS[state[_key(entry_id, "opt")]]
     params = [p for p in spec.params if p.name == "lr"] + [p for p in spec.params if p.name == knob]
     st.selectbox("Tune", ids, key=TUNE, format_func=names.get, help="Whose settings these controls change")
-    name, expression = state[_key("surface")], state[_key("expr_ok")]
     for param in params:
         key = _key(entry_id, "h", param.name)
         ensure_value(key, param.default)
-        param_control(param, key, default_lr(name, spec.name, expression if name == CUSTOM else "")
-                      if param.name == "lr" else None)
+        param_control(param, key, _suited_lr(spec.name) if param.name == "lr" else None)
 
 
 def _tuned_entry(ids: list[int], labels: list[str], lesson) -> int:
@@ -831,5 +835,3 @@ def _details(races, surface, settings: Settings, labels: list[str]) -> None:
     else:
         _equations(settings, labels)
 
-
-_race_tab = render  # what _view() compares its `render` with (the parameter hides this module's name)
