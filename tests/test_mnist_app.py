@@ -15,7 +15,6 @@ APP = "../app.py"
 
 def start(model="mlp") -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["mnist.dir"] = ""  # the offline subset, whatever the machine has
     at.session_state["tab"] = "MNIST"  # only the open tab runs
     at.session_state["mnist.model"] = model
     return at.run()
@@ -151,3 +150,27 @@ def test_hidden_sizes_parse():
 def test_networks_beyond_the_parameter_bound_are_refused(text):
     with pytest.raises(ValueError, match="parameters; the limit"):
         parse_hidden(text)
+
+
+def test_no_text_a_student_types_names_a_folder_on_the_server():
+    at = start()
+    assert not at.exception
+    for box in at.text_input:
+        assert not any(word in (box.label or "").lower() for word in ("folder", "path", "directory")), box.label
+
+
+def test_a_loading_failure_tells_no_server_path(monkeypatch):
+    import optviz.ui.mnist as tab
+
+    def broken():
+        raise OSError("/srv/secret/mnist/train-images-idx3-ubyte.gz: damaged")
+
+    monkeypatch.setattr(tab, "load_mnist", broken)
+    tab._data.clear()
+    try:
+        at = start()
+        assert not at.exception
+        text = " ".join(e.value for e in at.error)
+        assert "could not be loaded" in text and "/srv" not in text and "secret" not in text
+    finally:
+        tab._data.clear()

@@ -3,8 +3,8 @@ PyTorch's or Keras's defaults, then look inside the result."""
 
 from __future__ import annotations
 
+import logging
 import math
-import os
 
 import streamlit as st
 from streamlit import runtime
@@ -26,15 +26,19 @@ BATCH_SIZES = (32, 64, 128, 256, 512)
 MODELS = {"mlp": "MLP", "cnn": "CNN"}
 CNN_TEXT = "Conv 32×3×3 ReLU → max-pool 2×2 → dropout .25 → dense 256 ReLU → dropout .5 → dense 10"
 LANDSCAPE_SAMPLES = {"mlp": 1000, "cnn": 200}   # training digits the landscape's loss averages (the CNN is slower)
+LOG = logging.getLogger(__name__)
 STATE = "mnist.job"
 SETTINGS = ("mnist.model", "mnist.defaults", "mnist.opts", "mnist.epochs", "mnist.batch", "mnist.hidden", "mnist.seed",
-            "mnist.h.", "mnist.dir")
+            "mnist.h.")
 
 
-@st.cache_resource(show_spinner=False)
-def _data(data_dir: str):
+# One entry: one data set per server process, shared by every session. Where it lives is the server's setting
+# ($OPTVIZ_MNIST_DIR, else the user cache, a download, or the subset shipped with optviz), never a student's text:
+# a folder box once loaded a copy for every folder name typed and kept each, ~40 MB apiece.
+@st.cache_resource(max_entries=1, show_spinner=False)
+def _data():
     """MNIST, loaded (and verified) once per server process for every session."""
-    return load_mnist(data_dir or None)
+    return load_mnist()
 
 
 @st.cache_data(ttl=180, show_spinner=False)
@@ -367,20 +371,15 @@ def _landscape(job: TrainingJob, trained: dict) -> None:
 # ---------------------------------------------------------------------------------------------------------------
 # The tab
 
-def _data_settings() -> str:
+def _data_settings() -> None:
     with st.expander("Data and limits"):
-        data_dir = st.text_input("MNIST folder (optional)", os.environ.get("OPTVIZ_MNIST_DIR", ""), key="mnist.dir",
-                                 help="A folder with the four original IDX files (gz or raw). Empty: the user cache, "
-                                      "a download, or the subset shipped with optviz")
+        st.caption("Where MNIST is read from is the server's setting: the folder in $OPTVIZ_MNIST_DIR (the four "
+                   "original IDX files), else the user cache, a download, or the subset shipped with optviz.")
         running, waiting = SLOTS.counts()
         st.caption(f"Bounds: up to 6 optimizers, {MAX_EPOCHS} epochs, {MAX_LAYERS} hidden layers of at most "
                    f"{MAX_WIDTH} units and {MAX_PARAMETERS:,} parameters in all. This server runs at most "
                    f"{SLOTS.limit} trainings at once, others wait in a queue: now {running} running, {waiting} "
                    "waiting (each replica, if several).")
-    if data_dir and not os.path.isdir(data_dir):
-        st.error(f"{plain(repr(data_dir))} is not a folder: using the default places instead.")
-        data_dir = ""
-    return data_dir
 
 
 def render() -> None:
@@ -391,13 +390,14 @@ def render() -> None:
         st.markdown(f"**{plain(_summary(job.config))}**")
         _live(job)
         return
-    data_dir = st.session_state.get("mnist.dir", os.environ.get("OPTVIZ_MNIST_DIR", ""))
-    data_dir = data_dir if data_dir and os.path.isdir(data_dir) else ""
     try:
         with st.spinner("Loading MNIST…"):
-            data = _data(data_dir)
-    except (OSError, ValueError) as error:
-        st.error(f"MNIST could not be loaded: {plain(error)}")
+            data = _data()
+    except (OSError, ValueError):
+        # the details name the server's folders: they go to the server's log, not to a student's screen
+        LOG.exception("MNIST could not be loaded")
+        st.error("MNIST could not be loaded on this server: its files are missing or damaged. The server's log "
+                 "says which; whoever runs the server can set $OPTVIZ_MNIST_DIR or reinstall optviz.")
         _data_settings()
         return
     st.caption(f"Dataset: {plain(data.source)}")
