@@ -39,16 +39,18 @@ def idle(page, timeout=90):
     time.sleep(0.8)
 
 
-def race_drawn(page, title_part=""):
-    """The visible race viewer's geometry once it shows a race whose title contains `title_part`."""
+def race_drawn(page, title_part="", presenting=None):
+    """The visible race viewer's geometry once it shows a race whose title contains `title_part` (and, if given,
+    drawn for presentation mode or not)."""
     def geometry():
-        return page.evaluate(f"""(part) => {{
+        return page.evaluate(f"""([part, presenting]) => {{
             const v = {VIEWER};
             if (!v || !v.box || !v.p.title.includes(part)) return null;
+            if (presenting !== null && !!v.options.map_first !== presenting) return null;
             const stage = v.stage.getBoundingClientRect(), play = v.playBtn.getBoundingClientRect();
             return {{title: v.p.title, top: stage.top, left: stage.left, map: v.box.map,
                      play: {{top: play.top, bottom: play.bottom}}}};
-        }}""", title_part)
+        }}""", [title_part, presenting])
     return wait_for(geometry, timeout=90)
 
 
@@ -62,9 +64,9 @@ def failures(page) -> list[str]:
     return found
 
 
-def assert_race_on_screen(page, size, whole_map: bool):
+def assert_race_on_screen(page, size, whole_map: bool, presenting=None):
     """Play is on screen, and the map: whole (presentation mode) or at least its top half."""
-    g = race_drawn(page)
+    g = race_drawn(page, presenting=presenting)
     width, height = size
     assert 0 <= g["play"]["top"] and g["play"]["bottom"] <= height, g
     top = g["top"] + g["map"]["y"]
@@ -119,18 +121,21 @@ def test_every_lesson_fits_with_play_and_the_map_on_screen(browser, server, less
             toggle.click()
             idle(page)
     pick(page, 0, lesson.title)
+    # the lesson's race is drawn: its key in the address (written in the run that draws it), its title above it
+    wait_for(lambda: "lesson=" + urllib.parse.quote(key) in page.evaluate("location.href"), timeout=90)
+    main = page.locator('[data-testid="stMain"]')
+    wait_for(lambda: main.get_by_text(lesson.title).count() > 0, timeout=90)
+    idle(page)
     if presenting:
         page.get_by_text("Presentation mode").first.click()
         idle(page)
         wait_for(lambda: page.locator('[data-testid="stSidebar"]').first.is_hidden())
-    race_drawn(page)
+    race_drawn(page, presenting=presenting)
     idle(page)
     assert failures(page) == []
-    assert_race_on_screen(page, size, whole_map=presenting)
-    assert page.get_by_text(lesson.title).first.is_visible()
-    assert "lesson=" + urllib.parse.quote(key) in page.evaluate("location.href")
+    assert_race_on_screen(page, size, whole_map=presenting, presenting=presenting)
+    assert main.get_by_text(lesson.title).first.is_visible()
     if presenting:  # α and the lesson's own setting are there, beside the race
-        main = page.locator('[data-testid="stMain"]')
         labels = ["(lr)"] + ([f"({lesson.knob.replace('_', ' ')})"] if lesson.knob
                              and lesson.knob != "bias_correction" else [])
         for label in labels:
@@ -166,13 +171,14 @@ def test_every_tab_opens_cleanly_in_normal_and_presentation_mode(browser, server
             idle(page)
             page.get_by_text("Presentation mode").first.click()
             idle(page)
+            race_drawn(page, presenting=True)
         for tab, marker in (("Sweeps & basins", "Basins of attraction"), ("MNIST", "Train"),
                             ("Race explorer", "Presentation mode")):
             page.get_by_role("tab", name=tab).click()
             idle(page)
             wait_for(lambda marker=marker: page.get_by_text(marker).count() > 0, timeout=90)
             assert failures(page) == [], (tab, presenting)
-        assert_race_on_screen(page, size, whole_map=presenting)
+        assert_race_on_screen(page, size, whole_map=presenting, presenting=presenting)
     page.close()
 
 
