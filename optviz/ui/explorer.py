@@ -46,7 +46,10 @@ from .settings import (
 )
 
 PREFIX = "x."  # every session-state key of this tab starts with it
-PAGE_CSS = "<style>.block-container { padding-top: 3.2rem !important; padding-bottom: 2rem; }</style>"
+# Less empty space above the tabs; and the line above the race keeps two lines whatever it says (the welcome note
+# is two at 1280 px, a race's outcomes often one): the race below keeps its place when the note gives way.
+PAGE_CSS = """<style>.block-container { padding-top: 3.2rem !important; padding-bottom: 2rem; }
+.st-key-story { min-height: 3.4em; }</style>"""
 RACE_KEY = "race"  # the race viewer's component key: its clicks are read from st.session_state[RACE_KEY]
 VIEW = "view"  # the fragment of the optimizers' settings and the open tab
 # A projector shows the race, not the app's chrome: no sidebar, no header bar (toolbar and menu), little padding.
@@ -551,9 +554,8 @@ def _story(settings: Settings, races: dict, surface) -> None:
     state = st.session_state
     key = state.get("lesson")
     lesson = LESSONS[key] if key else WELCOME if canonical(settings) == _welcome_settings() else None
-    if not state.get("present"):  # on a projector the line is a lesson's title alone
-        st.html(STORY_CSS)
-    box = st.container(key="story")
+    # on a projector the line is a lesson's title alone, with no second line kept for it (see PAGE_CSS)
+    box = st.container(key="story_title" if state.get("present") else "story")
     if lesson is None:
         box.markdown("**Free exploration:** " + _outcomes_line(races, surface))
         return
@@ -569,9 +571,6 @@ def _story(settings: Settings, races: dict, surface) -> None:
         box.markdown(f"**{title}:** {watch}", help=why)
 
 
-# Two lines whatever they say (the welcome note is two at 1280 px, a race's outcomes often one): the race below
-# keeps its place when the note gives way to the outcomes.
-STORY_CSS = "<style>.st-key-story { min-height: 3.4em; }</style>"
 SUMMARISED_RUNS = 3  # free exploration names the outcomes of the first few runs; Results lists them all
 
 
