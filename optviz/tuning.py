@@ -12,23 +12,38 @@ from .engine import _as_surface, run
 LR_GRID = np.array([m * 10.0 ** e for e in range(-5, 2) for m in (1, 2, 5)])  # 1e-5 ... 50
 
 
+MAP_MARGIN = 0.5  # a tuned run may leave the map by half the map's size on any side, no further
+
+
 def suggest_lr(surface, optimizer: str, start=None, steps: int = 500, rtol: float = 1e-3, **hparams) -> float:
     """A learning rate that teaches: the smallest grid rate whose final loss is within `rtol` of the initial gap
-    of the best one, among runs that never leave the plot window's square.
+    of the best one, among runs that stay near the map (within MAP_MARGIN of its window on every side).
 
     The best final loss alone favours wild rates that land near a minimum by luck; the smallest nearly-as-good
-    rate gives a smooth path that still arrives.
+    rate gives a smooth path that still arrives. "Near the map" is measured from the window itself: a square
+    ±max|window| about the origin left no room on the far side of a window that is not centred there (a typed
+    Rosenbrock's (−1, 3)², whose start sits near its edge), and Adam's useful rates counted as diverged.
     """
     surface = _as_surface(surface)
-    sweep = run(surface, optimizer, start, steps, record=False, lr=LR_GRID,
-                bound=max(abs(v) for v in surface.window), **hparams)
-    gap = np.where(sweep.diverged_at >= 0, np.inf, sweep.final_loss)
+    sweep = run(surface, optimizer, start, steps, record="path", lr=LR_GRID, **hparams)
+    gap = np.where((sweep.diverged_at >= 0) | ~near_window(sweep.path, surface.window), np.inf, sweep.final_loss)
     if not np.isfinite(gap).any():
         return float(LR_GRID[0])
     start_point = surface.start if start is None else start
     initial = surface.value(*start_point)
     good = gap <= gap.min() + rtol * abs(initial - gap.min())
     return float(LR_GRID[np.argmax(good)])
+
+
+def near_window(paths: np.ndarray, window, margin: float = MAP_MARGIN) -> np.ndarray:
+    """For paths of shape (steps + 1, N, 2): whether each stays within `window` widened by `margin` times its
+    width and height on every side (a NaN point, after divergence, does not)."""
+    x0, x1, y0, y1 = window
+    dx, dy = margin * (x1 - x0), margin * (y1 - y0)
+    with np.errstate(invalid="ignore"):
+        inside = ((paths[..., 0] >= x0 - dx) & (paths[..., 0] <= x1 + dx)
+                  & (paths[..., 1] >= y0 - dy) & (paths[..., 1] <= y1 + dy))
+    return inside.all(axis=0)
 
 
 @lru_cache(maxsize=512)
