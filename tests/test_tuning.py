@@ -2,6 +2,7 @@
 map, measured from the map's own window."""
 
 import numpy as np
+
 import optviz
 from optviz.custom import custom_surface
 from optviz.tuning import LR_GRID, near_window, suggest_lr
