@@ -55,6 +55,7 @@ def test_sidebar_buttons_show_whole_labels_and_the_mnist_tab_hides_the_race_sett
     page = open_page(browser, server, size)
     settled(page, "Moments traced")
     page.locator('[data-testid="stSidebar"] [data-testid="stExpander"] summary', has_text="Adam").first.click()
+    settled(page, "More settings")  # the panel's rerun is over: a click during it can be lost
     page.locator('[data-testid="stSidebar"]').get_by_text("More settings").first.click()
     wait_for(lambda: page.get_by_role("button", name="Variant").count() > 0)
     page.get_by_role("button", name="Remove", exact=True).first.scroll_into_view_if_needed()

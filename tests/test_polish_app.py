@@ -211,3 +211,14 @@ def test_the_results_table_says_what_its_columns_mean_under_it():
     (results_element,) = [m for m in at.markdown if "final loss" in m.value and m.value.startswith("| ")]
     note = results_element.value.split("\n\n")[1]
     assert note.startswith(":small[:gray[") and "★ the lowest final loss" in note and "reached" in note
+
+
+def test_presentation_mode_and_the_traced_choice_survive_a_visit_to_another_tab():
+    at = start()
+    widget(at, "toggle", "present").set_value(True).run()
+    at.session_state["tab"] = "MNIST"
+    at.run()
+    at.session_state["tab"] = "Race explorer"
+    at.run()
+    assert not at.exception
+    assert widget(at, "toggle", "present").value is True

@@ -597,12 +597,18 @@ def _counterexample_figure():
     return figures.counterexample_figure(runs)
 
 
+VIEW_OPTIONS = ("present", "map_only", "traced")  # how the race is shown: race_options()' widgets
+
+
 def sidebar() -> None:
     """The top of the sidebar every tab works from (lesson, surface); workspace() draws the rest.
 
     The first run of a session reads the link; what it could not use is reported once, above the tabs.
     """
     state = st.session_state
+    for key in VIEW_OPTIONS:  # drawn on the race tab alone: kept while another tab shows (Streamlit would drop them)
+        if key in state:
+            state[key] = state[key]
     if _key("surface") not in state:
         query = {key: st.query_params.get_all(key) for key in st.query_params}
         warnings: list[str] = []
