@@ -6,8 +6,11 @@
 One Streamlit server runs every student's script in one Python process, so a class queues behind one interpreter
 lock while the other cores idle. Here each replica is a plain `streamlit run app.py` on an internal loopback port,
 in its own process group, and the balancer in front is HAProxy, configured from `haproxy.cfg.template`. A replica
-that dies is restarted; the balancer's health checks take it out of rotation meanwhile and back in once it answers.
-Ctrl-C or SIGTERM stops the balancer, then every replica's process group. `--replicas 1` is plain Streamlit.
+that dies is restarted, and so is one that stops answering its health checks (hung): killed, then started again.
+The balancer's own checks take a replica out of rotation meanwhile and back in once it answers, and its students
+are sent to the others at once. If HAProxy itself dies it is started again; the replicas, and their students'
+sessions, live on. Ctrl-C or SIGTERM stops the balancer, then every replica's process group. `--replicas 1` is
+plain Streamlit.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -37,6 +41,10 @@ START_SECONDS = 120.0  # how long replicas may take to answer their health check
 STOP_SECONDS = 10.0  # how long a process group may take to stop on SIGTERM before it is killed
 RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)  # after the 1st, 2nd, … crash in a row
 STABLE_SECONDS = 60.0  # a replica up this long has its crash count reset
+SUPERVISE_EVERY = 0.25  # seconds between serve's looks at its processes
+HEALTH_EVERY = 1.0  # seconds between serve's health checks of a replica
+HEALTH_TIMEOUT = 3.0  # a check unanswered this long failed
+HUNG_SECONDS = 6.0  # a replica that answered no check this long is hung: killed and restarted
 
 
 class ServeError(RuntimeError):
@@ -172,42 +180,103 @@ def healthy(port: int, timeout: float = 2.0) -> bool:
 
 
 @dataclass
-class Replica:
-    """One `streamlit run` on an internal port, restarted when it dies."""
+class Supervised:
+    """A process serve keeps running: restarted when it exits, after a delay growing with crashes in a row."""
 
     name: str
-    port: int
     command: list[str]
+    quiet: bool = False  # drop its stdout (a replica's banner names an internal port, not the class's address)
     process: subprocess.Popen | None = None
     started: float = 0.0
     crashes: int = 0  # in a row, without STABLE_SECONDS of uptime between
     restart_at: float | None = None
 
-    def start(self, cwd: Path, env: dict) -> None:
-        # Streamlit's banner names the internal port, which is not the address to give the class: stdout is
-        # dropped; its log and any traceback (stderr) reach serve's terminal.
-        self.process = start_group(self.command, cwd=cwd, env=env, stdout=subprocess.DEVNULL)
+    def start(self, cwd: Path | None, env: dict | None) -> None:
+        stdout = subprocess.DEVNULL if self.quiet else None
+        self.process = start_group(self.command, cwd=cwd, env=env, stdout=stdout)
         self.started, self.restart_at = time.monotonic(), None
-        say(f"replica {self.name} started: pid {self.process.pid} on 127.0.0.1:{self.port}")
+        say(f"{self.title} started: pid {self.process.pid}{self.where}")
 
-    def check(self, cwd: Path, env: dict) -> None:
-        """Restart a replica that exited, after a delay growing with crashes in a row."""
+    @property
+    def title(self) -> str:
+        return self.name
+
+    @property
+    def where(self) -> str:
+        return ""
+
+    def check(self, cwd: Path | None, env: dict | None) -> None:
+        """Start it again when its restart is due; notice that it exited; reset its crash count once stable."""
         now = time.monotonic()
         if self.restart_at is not None:
             if now >= self.restart_at:
                 self.start(cwd, env)
             return
         code = self.process.poll()
-        if code is None:
-            if now - self.started > STABLE_SECONDS:
-                self.crashes = 0
-            return
-        _signal_group(self.process, signal.SIGKILL)  # whatever it left behind in its group
+        if code is not None:
+            self.restart_later(f"exited with code {code}")
+        elif now - self.started > STABLE_SECONDS:
+            self.crashes = 0
+
+    def restart_later(self, why: str) -> None:
+        """Kill what is left of its process group and schedule the restart."""
+        _signal_group(self.process, signal.SIGKILL)
+        self.process.wait()
         delay = RESTART_DELAYS[min(self.crashes, len(RESTART_DELAYS) - 1)]
         self.crashes += 1
-        self.restart_at = now + delay
-        say(f"replica {self.name} (pid {self.process.pid}) exited with code {code}: restarting in {delay:.0f} s; "
-            f"its students reconnect to the other replicas meanwhile")
+        self.restart_at = time.monotonic() + delay
+        say(f"{self.title} (pid {self.process.pid}) {why}: restarting in {delay:.0f} s{self.meanwhile}")
+
+    @property
+    def meanwhile(self) -> str:
+        return ""
+
+
+@dataclass
+class Replica(Supervised):
+    """One `streamlit run` on an internal port, health-checked: one that stops answering is killed and restarted.
+
+    A replica answers its check from Streamlit's event loop, which a class's script runs share with it; a busy
+    replica is slow, a hung one (stopped, deadlocked) never answers. HUNG_SECONDS without an answer tells them apart
+    on this 2-core machine with 30 students loading pages (the slowest answer seen there took under a second)."""
+
+    port: int = 0
+    quiet: bool = True
+    answered_at: float | None = None  # its last answer to a check; None until it first answers
+    probe: Future | None = None
+    probe_at: float = 0.0
+
+    @property
+    def title(self) -> str:
+        return f"replica {self.name}"
+
+    @property
+    def where(self) -> str:
+        return f" on 127.0.0.1:{self.port}"
+
+    @property
+    def meanwhile(self) -> str:
+        return "; its students reconnect to the other replicas meanwhile"
+
+    def start(self, cwd: Path | None, env: dict | None) -> None:
+        super().start(cwd, env)
+        self.answered_at, self.probe = None, None
+
+    def check(self, cwd: Path | None, env: dict | None, checks: Executor | None = None) -> None:
+        super().check(cwd, env)
+        if checks is None or self.restart_at is not None:
+            return
+        now = time.monotonic()
+        if self.probe is not None and self.probe.done():
+            if self.probe.result():
+                self.answered_at = now
+            self.probe = None
+        if self.probe is None and now >= self.probe_at:
+            self.probe, self.probe_at = checks.submit(healthy, self.port, HEALTH_TIMEOUT), now + HEALTH_EVERY
+        if self.answered_at is not None and now - self.answered_at > HUNG_SECONDS:
+            self.restart_later(f"did not answer its health check for {HUNG_SECONDS:.0f} s (hung): killed")
+        elif self.answered_at is None and now - self.started > START_SECONDS:
+            self.restart_later(f"did not answer its health check within {START_SECONDS:.0f} s of starting: killed")
 
 
 def public_url(address: str, port: int) -> str:
@@ -259,6 +328,19 @@ def wait_healthy(replicas: list[Replica], stop: Stop) -> bool:
     return True
 
 
+def wait_listening(address: str, port: int, seconds: float = 10.0) -> None:
+    """Until the balancer accepts connections: the address is announced once it works."""
+    host = "127.0.0.1" if address in ("", "0.0.0.0") else "::1" if address == "::" else address
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((host, port), timeout=1.0).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise ServeError(f"HAProxy did not listen on {address}:{port} within {seconds:.0f} s (its messages are above)")
+
+
 def serve(app: Path, replicas: int, address: str, port: int, options: list[str]) -> int:
     """Run the replicas and the balancer until Ctrl-C or SIGTERM; returns the exit code."""
     if not app.is_file():
@@ -270,12 +352,13 @@ def serve(app: Path, replicas: int, address: str, port: int, options: list[str])
         os.execvpe(command[0], command, {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"})
     haproxy = find_haproxy()
     check_port_free(address, port)
-    fleet = [Replica(f"r{i + 1}", p, streamlit_command(app, "127.0.0.1", p, options))
+    fleet = [Replica(f"r{i + 1}", streamlit_command(app, "127.0.0.1", p, options), port=p)
              for i, p in enumerate(free_port() for _ in range(replicas))]
     env = replica_environment(replicas)
     stop = Stop()
     folder = Path(tempfile.mkdtemp(prefix="optviz-serve-"))
     balancer = None
+    checks = ThreadPoolExecutor(max_workers=replicas, thread_name_prefix="health")
     try:
         config = write_config(haproxy, folder / "haproxy.cfg", haproxy_config(address, port,
                                                                               {r.name: r.port for r in fleet}))
@@ -283,17 +366,20 @@ def serve(app: Path, replicas: int, address: str, port: int, options: list[str])
             replica.start(app.parent, env)
         if not wait_healthy(fleet, stop):
             return 0
-        balancer = start_group([haproxy, "-db", "-f", str(config)])
+        balancer = Supervised("HAProxy", [haproxy, "-db", "-f", str(config)])
+        balancer.start(None, None)
+        wait_listening(address, port)
         say(f"{replicas} replicas of {app.name} behind HAProxy at {public_url(address, port)} (sticky by the cookie "
             f"{COOKIE}); MNIST trainings at once per replica: {env['OPTVIZ_MAX_TRAININGS']}. Ctrl-C stops them all.")
-        while not stop.wait(0.5):
-            if balancer.poll() is not None:
-                raise ServeError(f"HAProxy exited with code {balancer.returncode} (its messages are above)")
+        while not stop.wait(SUPERVISE_EVERY):
+            balancer.check(None, None)
             for replica in fleet:
-                replica.check(app.parent, env)
+                replica.check(app.parent, env, checks)
         say("stopping")
         return 0
     finally:
+        checks.shutdown(wait=False, cancel_futures=True)
         # the balancer first, so nobody is sent to a replica that is going away
-        stop_groups([p for p in [balancer, *(r.process for r in fleet)] if p is not None])
+        processes = [balancer and balancer.process, *(r.process for r in fleet)]
+        stop_groups([p for p in processes if p is not None])
         shutil.rmtree(folder, ignore_errors=True)
