@@ -1,5 +1,7 @@
 """Command line: serve the app to a class, or export a race without the app.
 
+Installed (`pip install .`) it is the `optviz` command; from a checkout, `python -m optviz`:
+
     python -m optviz serve --replicas 2 --port 8501
     python -m optviz export --surface rosenbrock --optimizers adam sgd --out race.html
     python -m optviz export --surface saddle --optimizers adam momentum --set adam.lr=0.05 --steps 300 --out race.csv
@@ -9,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+import sysconfig
+from importlib import metadata
 from pathlib import Path
 
 from .engine import Entry, race
@@ -55,8 +59,30 @@ def export(args: argparse.Namespace) -> str:
     return f"wrote {out} ({len(text.encode()) / 1e6:.2f} MB): {len(races)} optimizers × {args.steps} steps"
 
 
+def default_app() -> Path:
+    """The Streamlit script `serve` runs: the checkout's app.py, else the copy an installed package carries in
+    share/optviz/ (with its .streamlit/config.toml beside it), wherever pip put that."""
+    if APP.is_file():
+        return APP
+    candidates = [Path(__file__).resolve().parents[1] / "share" / "optviz" / "app.py"]  # pip install --target
+    try:
+        dist = metadata.distribution("optviz")
+        candidates += [Path(dist.locate_file(file)) for file in dist.files or ()
+                       if file.as_posix().endswith("share/optviz/app.py")]
+    except metadata.PackageNotFoundError:
+        pass
+    candidates.append(Path(sysconfig.get_path("data")) / "share" / "optviz" / "app.py")
+    return next((path.resolve() for path in candidates if path.is_file()), APP)
+
+
+def _prog() -> str:
+    """The name the help shows: the one the user typed, `python -m optviz` or the installed `optviz`."""
+    return "python -m optviz" if Path(sys.argv[0]).name == "__main__.py" else "optviz"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m optviz", description="serve the app, or optviz without it")
+    """The `optviz` console script and `python -m optviz`; returns the exit status (0, or 2 on an error)."""
+    parser = argparse.ArgumentParser(prog=_prog(), description="serve the app, or optviz without it")
     commands = parser.add_subparsers(dest="command", required=True)
     srv = commands.add_parser("serve", help="the app for a class: N Streamlit replicas behind HAProxy, sticky by "
                               "cookie; other --section.option arguments go to Streamlit")
@@ -64,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                      "1 runs plain Streamlit")
     srv.add_argument("--port", type=int, default=8501)
     srv.add_argument("--address", default="0.0.0.0", help="where the class reaches it (default: every interface)")
-    srv.add_argument("--app", type=Path, default=APP, help="the Streamlit script (default: optviz's app.py)")
+    srv.add_argument("--app", type=Path, default=default_app(), help="the Streamlit script (default: optviz's app.py)")
     exp = commands.add_parser("export", help="write a race as a standalone HTML animation or a CSV of trajectories")
     exp.add_argument("--surface", default="rosenbrock", choices=list(SURFACES))
     exp.add_argument("--optimizers", nargs="+", default=["adam", "sgd"], choices=list(OPTIMIZERS), metavar="NAME")

@@ -40,14 +40,14 @@ def test_haproxy_accepts_the_rendered_config(tmp_path):
     assert "ALERT" not in checked.stderr and "WARNING" not in checked.stderr, checked.stderr
 
 
-def test_the_readme_s_backend_for_several_machines_is_the_template_s_with_other_servers():
+def test_the_deploy_guide_s_backend_for_several_machines_is_the_template_s_with_other_servers():
     def directives(text: str) -> list[str]:
         lines = [line.split("#")[0].strip() for line in text.splitlines()]
         return [line for line in lines if line and not line.startswith(("server ", "$servers"))]
 
     template = serve.TEMPLATE.read_text().replace("$cookie", serve.COOKIE)
-    readme = (ROOT / "README.md").read_text()
-    block = re.search(r"```\n(backend replicas\n.*?)```", readme, re.S).group(1)
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+    block = re.search(r"```\n(backend replicas\n.*?)```", guide, re.S).group(1)
     assert directives(block) == directives(template[template.index("\nbackend replicas"):])
     assert "server b2 10.0.0.12:8502 cookie b2" in block
 
