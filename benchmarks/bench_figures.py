@@ -43,8 +43,8 @@ def timed(fn, repeat: int) -> tuple[float, object]:
 
 
 def cold_race_payload(races):
-    figure_surface._BACKGROUNDS.clear()  # forget the rendered map: the first race on a surface
-    importlib.import_module("optviz.figures.race_payload")._MAPS.clear()  # and its hover grid
+    figure_surface._map_picture.cache_clear()  # forget the rendered map: the first race on a surface
+    importlib.import_module("optviz.figures.race_payload")._cached_map.cache_clear()  # and its hover grid
     return race_payload(races)
 
 

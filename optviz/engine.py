@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .fused import NEVER, FusedRun, fusable, ready
-from .optimizers import Optimizer
+from .optimizers import SECOND_MOMENTS, Optimizer, bias_corrections, effective_step
 from .optimizers import optimizer as make_optimizer
 from .schedules import Schedule
 from .surfaces import Surface
@@ -451,26 +451,15 @@ def derived_traces(opt: Optimizer, trace: dict[str, np.ndarray], lr: np.ndarray)
     """Bias-corrected moments and the effective step of the Adam family, from the recorded state.
 
     bc1 = 1 − β1ᵗ, bc2 = 1 − β2ᵗ, m̂ = m/bc1, v̂ = v/bc2 (v_max for AMSGrad, s for AdaBelief), and the effective
-    step per coordinate as eps_placement has it: α·m̂/(√v̂ + ε) (outside, torch's), α·m̂/√(v̂ + ε) (inside) or
-    α·√bc2/bc1 · m/(√v + ε̂) (Keras's). Without bias correction bc1 = bc2 = 1.
+    step per coordinate as eps_placement has it (optviz.optimizers.effective_step). Without bias correction
+    bc1 = bc2 = 1.
     """
-    h = opt.hparams
-    second = next((name for name in ("v_max", "v", "s") if name in trace), None)
+    second = next((name for name in SECOND_MOMENTS if name in trace), None)
     if opt.spec.family != "adam" or "m" not in trace or second is None:
         return {}
     t = np.arange(1, len(lr) + 1, dtype=float).reshape((-1,) + (1,) * (lr.ndim - 1))
-    corrected = h.get("bias_correction", True)
-    bc1 = 1 - h["beta1"] ** t if corrected else np.ones_like(t * h["beta1"])
-    bc2 = 1 - h["beta2"] ** t if corrected else np.ones_like(t * h["beta2"])
-    bc1, bc2 = np.broadcast_to(bc1, lr.shape), np.broadcast_to(bc2, lr.shape)
+    bc1, bc2 = (np.broadcast_to(bc, lr.shape) for bc in bias_corrections(opt.hparams, t))
     m_hat = trace["m"] / bc1[..., None]
     v_hat = trace[second] / bc2[..., None]
-    eps = np.broadcast_to(h.get("eps", 0.0), lr.shape[1:])[..., None]
-    placement = h.get("eps_placement", "outside")
-    if placement == "inside":
-        effective = lr[..., None] * m_hat / np.sqrt(v_hat + eps)
-    elif placement == "keras":
-        effective = (lr * np.sqrt(bc2) / bc1)[..., None] * trace["m"] / (np.sqrt(trace[second]) + eps)
-    else:
-        effective = lr[..., None] * m_hat / (np.sqrt(v_hat) + eps)
+    effective = effective_step(trace["m"], trace[second], t, lr, opt.hparams)
     return {"m_hat": m_hat, "v_hat": v_hat, "bc1": bc1, "bc2": bc2, "effective_step": effective}

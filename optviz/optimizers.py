@@ -65,6 +65,7 @@ DECOUPLED = _switch("decoupled_weight_decay", "decay the weights as AdamW does, 
                     "adding λθ to the gradient")
 AMSGRAD = _switch("amsgrad", "divide by the running maximum of v (AMSGrad)")
 
+PLACEMENTS = ("outside", "inside", "keras")  # eps_placement's choices
 OUTSIDE, INSIDE, KERAS = 0, 1, 2  # eps_placement, as the index of its choice
 _PLACEMENT_HELP = ("where ε enters the denominator: outside the root (torch), inside it (√(v + ε)) or, for Adam, "
                    "Keras's ε̂ added to √v before bias correction")
@@ -99,12 +100,13 @@ def _decay_kind(weight_decay, decoupled):
 @scalar
 def _eps_split(eps, placement, bc2):
     """(ε_in, ε_out) of a denominator √(v + ε_in) + ε_out, for v whose bias correction is √(1−β2ᵗ) = √bc2:
-    outside α·m̂/(√v̂ + ε) → (0, ε√bc2); inside α·m̂/√(v̂ + ε) → (ε·bc2, 0); Keras's α_t·m/(√v + ε̂) → (0, ε̂)."""
+    outside α·m̂/(√v̂ + ε) → (0, ε√bc2); inside α·m̂/√(v̂ + ε) → (ε·bc2, 0); Keras's α_t·m/(√v + ε̂) → (0, ε̂).
+    (np.sqrt, so that effective_step can use this very formula on arrays through its py_func.)"""
     if placement == INSIDE:
         return eps * bc2, 0.0
     if placement == KERAS:
         return 0.0, eps
-    return 0.0, eps * math.sqrt(bc2)
+    return 0.0, eps * np.sqrt(bc2)
 
 
 @per_step
@@ -252,6 +254,48 @@ def amsgrad_rule(p, g, s, lr, c):
     m, v = _moments(m, v, g, one_minus_beta1, beta2, one_minus_beta2)
     v_max = max(v_max, v)
     return p - lr * scale * m / (math.sqrt(v_max + eps_in) + eps_out), (m, v, v_max)
+
+
+# The effective step: the Adam family's step per coordinate, worked out from the recorded state (a race's traces,
+# the MNIST statistics) by the same arithmetic as the rules above
+
+SECOND_MOMENTS = ("v_max", "v", "s")  # the state in the denominator: AMSGrad's v_max, Adam's v, AdaBelief's s
+
+
+def bias_corrections(hparams: dict[str, Any], t):
+    """(bc1, bc2) = (1 − β1ᵗ, 1 − β2ᵗ) at step t (an int or an array), or (1, 1) where bias_correction is off."""
+    corrected = np.asarray(hparams.get("bias_correction", True), dtype=bool)
+    return (np.where(corrected, 1 - hparams["beta1"] ** t, 1.0), np.where(corrected, 1 - hparams["beta2"] ** t, 1.0))
+
+
+def effective_step(m: np.ndarray, v: np.ndarray, t, lr, hparams: dict[str, Any]) -> np.ndarray:
+    """The step an Adam-family optimizer takes along each coordinate at step t, weight decay aside:
+
+        outside (torch's):  α·m̂/(√v̂ + ε)
+        inside:             α·m̂/√(v̂ + ε)
+        keras (Keras's):    α·√(1−β2ᵗ)/(1−β1ᵗ) · m/(√v + ε̂)
+
+    with m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ) (m̂ = m, v̂ = v when bias_correction is off) and v the denominator's state
+    (SECOND_MOMENTS: v_max for AMSGrad, s for AdaBelief). It is worked out as adam_rule works it out,
+    α·κ·m/(√(v + ε_in) + ε_out) with κ = √(1−β2ᵗ)/(1−β1ᵗ) and _eps_split's (ε_in, ε_out), so that for Adam,
+    AMSGrad and AdamW it is the update taken. For NAdam, RAdam and QHAdam, whose rules differ, it is Adam's step
+    from their moments: a yardstick to compare them by.
+
+    m, v: (..., n), the coordinates along the last axis, float32 or float64 (the step comes in their precision);
+    t, lr and any array hyperparameter broadcast against m.shape[:-1] (a race's (steps, runs)). hparams: the
+    optimizer's, read by name: beta1, beta2, eps and, where the optimizer has them, bias_correction and
+    eps_placement.
+    """
+    bc1, bc2 = bias_corrections(hparams, t)
+    placement = PLACEMENTS.index(hparams.get("eps_placement", "outside"))
+    eps_in, eps_out = _eps_split.py_func(hparams.get("eps", 0.0), placement, bc2)
+    scale = lr * (np.sqrt(bc2) / bc1)
+    dtype = np.result_type(m, v, np.float32)
+
+    def per_coordinate(x):  # a constant, rounded to the moments' precision as the rules round it
+        return np.asarray(x, dtype=dtype)[..., None]
+
+    return per_coordinate(scale) * m / (np.sqrt(v + per_coordinate(eps_in)) + per_coordinate(eps_out))
 
 
 @per_step
@@ -639,8 +683,7 @@ def _adam_params(lr: float, weight_decay: Param) -> tuple[Param, ...]:
 
 def _adam_like(name: str, title: str, latex: str, weight_decay: Param, rule, state, decoupled: bool,
                variant=None, edits=()) -> OptimizerSpec:
-    params = _adam_params(1e-3, weight_decay) + (BIAS_CORRECTION, MAXIMIZE, _eps_placement("outside", "inside",
-                                                                                            "keras"))
+    params = _adam_params(1e-3, weight_decay) + (BIAS_CORRECTION, MAXIMIZE, _eps_placement(*PLACEMENTS))
     return OptimizerSpec(name, title, params + ((AMSGRAD,) if variant else ()), state, latex, rule,
                          _adam_prepare(decoupled), family="adam", variant=variant, latex_edits=_ADAM_EDITS + edits)
 

@@ -29,6 +29,7 @@ import numpy as np
 import pytest
 
 import optviz
+from optviz.engine import derived_traces
 from optviz.mnist import (
     MLP,
     MNIST_SHA256,
@@ -632,6 +633,38 @@ def test_adam_layer_stats_come_from_its_state(real_small):
     state = run.states[0]
     assert stats["W1"]["m_norm"][1] == pytest.approx(np.linalg.norm(state.m))
     assert stats["W1"]["v_norm"][1] == pytest.approx(np.linalg.norm(state.v))
+
+
+def _adam_family_stat_cases():
+    """(optimizer, eps_placement or None) for every optimizer whose MNIST statistics include the effective step."""
+    cases = []
+    for name, spec in optviz.OPTIMIZERS.items():
+        if spec.family == "adam" and "m" in spec.state and any(s in spec.state for s in ("v", "v_max", "s")):
+            placements = next((p.choices for p in spec.params if p.name == "eps_placement"), (None,))
+            cases += [(name, placement) for placement in placements]
+    return cases
+
+
+@pytest.mark.parametrize("name, placement", _adam_family_stat_cases())
+def test_mean_effective_step_is_the_mean_size_of_the_races_effective_step(real_small, name, placement):
+    """The same m, v (or its stand-in) and t give the same effective step in a race trace and in the MNIST
+    statistics, wherever ε sits (ε large enough here for its placement to matter)."""
+    placed = {} if placement is None else {"eps_placement": placement}
+    run = train(real_small.subset(256), name, epochs=1, batch_size=64, eval_every=3, stats_every=1, snapshots=4,
+                lr=0.01, eps=1e-3, **placed)
+    t = next(run)["step"]
+    opt, stats = run.optimizer, run.layer_stats()
+    second = next(s for s in ("v_max", "v", "s") if s in run.states[0]._fields)
+    lr = opt.lr_at(np.arange(1, t + 1))[:, None]
+    for layer, state in zip(run.model.names, run.states):
+        # a race's trace of t steps, (steps, runs, coordinates), whose last step holds this layer's state
+        trace = {}
+        for field in ("m", second):
+            trace[field] = np.zeros((t, 1, getattr(state, field).size))
+            trace[field][-1, 0] = getattr(state, field).reshape(-1)
+        race_step = derived_traces(opt, trace, lr)["effective_step"][-1, 0]
+        assert stats[layer]["step"][-1] == t
+        assert stats[layer]["mean_effective_step"][-1] == pytest.approx(np.mean(np.abs(race_step)), rel=1e-6), layer
 
 
 def test_other_optimizers_record_norms_only(real_small):

@@ -7,6 +7,8 @@
   separate run with the scalar values would.
 * Parameters may have any shape; float32 parameters stay float32.
 * The state is a named tuple: the step count first, then the rule's named arrays.
+* The Adam family's effective step follows each ε placement's documented formula (torch's, ε inside the root,
+  Keras's), with or without bias correction.
 
 Agreement with torch's numbers is checked in test_optimizers_reference.py.
 """
@@ -20,6 +22,7 @@ import numpy as np
 import pytest
 
 import optviz
+from optviz.optimizers import effective_step
 
 pytestmark = pytest.mark.filterwarnings("error")  # an overflow or a NaN in a rule is a failure
 
@@ -387,6 +390,52 @@ def test_amsgrad_state_keeps_the_running_maximum_of_v():
 def test_adagrad_accumulator_starts_at_its_initial_value():
     state = optviz.optimizer("adagrad", initial_accumulator_value=0.25).init(start())
     np.testing.assert_array_equal(state.sum, 0.25)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The Adam family's effective step (the race's traces and the MNIST statistics both take it from here)
+
+def documented_effective_step(m, v, t, lr, beta1, beta2, eps, placement, bias_correction):
+    """Each placement's formula as its documentation writes it: torch's α·m̂/(√v̂ + ε), ε inside the root
+    α·m̂/√(v̂ + ε), and Keras's Adam lr_t = lr·√(1−β2ᵗ)/(1−β1ᵗ), step = lr_t·m/(√v + ε̂)."""
+    bc1, bc2 = (1 - beta1 ** t, 1 - beta2 ** t) if bias_correction else (1.0, 1.0)
+    m_hat, v_hat = m / bc1, v / bc2
+    if placement == "outside":
+        return lr * m_hat / (np.sqrt(v_hat) + eps)
+    if placement == "inside":
+        return lr * m_hat / np.sqrt(v_hat + eps)
+    lr_t = lr * math.sqrt(bc2) / bc1
+    return lr_t * m / (np.sqrt(v) + eps)
+
+
+@pytest.mark.parametrize("bias_correction", [True, False], ids=["corrected", "uncorrected"])
+@pytest.mark.parametrize("placement", ["outside", "inside", "keras"])
+def test_effective_step_follows_each_eps_placements_documented_formula(placement, bias_correction):
+    rng = np.random.default_rng(0)
+    m, v = rng.normal(0, 1e-2, 50), rng.uniform(1e-6, 1e-3, 50)  # ε = 1e-2 is as large as √v: its place matters
+    hparams = dict(beta1=0.8, beta2=0.99, eps=1e-2, eps_placement=placement, bias_correction=bias_correction)
+    step = effective_step(m, v, 7, 0.03, hparams)
+    np.testing.assert_allclose(step, documented_effective_step(m, v, 7, 0.03, 0.8, 0.99, 1e-2, placement,
+                                                               bias_correction), rtol=1e-13)
+    # without bias correction Keras's step is torch's; otherwise each placement gives its own step
+    alike = {"outside", "keras"} if not bias_correction and placement != "inside" else {placement}
+    for other in {"outside", "inside", "keras"} - alike:
+        assert not np.allclose(step, documented_effective_step(m, v, 7, 0.03, 0.8, 0.99, 1e-2, other,
+                                                               bias_correction), rtol=1e-3)
+
+
+def test_effective_step_broadcasts_per_run_hyperparameters_over_steps_and_coordinates():
+    """A race's traces are (steps, runs, coordinates); t varies by step, lr and β by run."""
+    rng = np.random.default_rng(1)
+    m, v = rng.normal(0, 1e-2, (6, 3, 2)), rng.uniform(1e-6, 1e-3, (6, 3, 2))
+    t = np.arange(1, 7.0)[:, None]
+    lr, beta1 = np.array([0.01, 0.02, 0.03]), np.array([0.5, 0.8, 0.9])
+    step = effective_step(m, v, t, lr, dict(beta1=beta1, beta2=0.99, eps=1e-3))
+    for k in range(6):
+        for r in range(3):
+            expected = documented_effective_step(m[k, r], v[k, r], k + 1, lr[r], beta1[r], 0.99, 1e-3, "outside",
+                                                 True)
+            np.testing.assert_allclose(step[k, r], expected, rtol=1e-13)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import base64
 import math
-from collections import OrderedDict
+from functools import lru_cache
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from .arrows import ARROW_KINDS, arrow_segments, arrow_vectors
 from .colors import palette
 from .labels import full_name, hover_detail, legend_label
 from .rows import ROWS, row_lines, row_range
-from .surface import map_image, value_scale
+from .surface import SurfaceKey, map_image, value_scale
 from .ticks import round_values
 
 PLAY_SECONDS = 10.0  # a whole race at 1×, whatever its length
@@ -109,19 +109,17 @@ def _title(surface: Surface, races: dict, steps: int) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # The map: picture, hover grid, ticks, landmarks
 
-_MAPS: OrderedDict = OrderedDict()
-
-
 def _map(surface: Surface) -> dict:
     """The map part of the payload, the same for every race on this surface: the last few are kept (as the
     pictures are, surface.map_image), so a learning-rate change does not sample the surface again."""
-    key = (surface.name, tuple(sorted(surface.params.items())))
-    if key not in _MAPS:
-        _MAPS[key] = _render_map(surface)
-        while len(_MAPS) > 16:
-            _MAPS.popitem(last=False)
-    _MAPS.move_to_end(key)
-    return _MAPS[key]
+    return _cached_map(SurfaceKey(surface))
+
+
+# As many as surface.map_image keeps pictures (16), since each of these holds one of them: ~0.3 MB apiece with its
+# hover grid.
+@lru_cache(maxsize=16)
+def _cached_map(surface: SurfaceKey) -> dict:
+    return _render_map(surface.surface)
 
 
 def _render_map(surface: Surface) -> dict:

@@ -7,8 +7,8 @@ The map is a picture under the plot (see raster.py for why), with the minima and
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import plotly.graph_objects as go
@@ -28,7 +28,6 @@ MAP_SCALE = [[0.0, "#ffffff"], [0.5, "#e8eef5"], [1.0, "#c3d0e1"]]
 SURFACE_SCALE = [[0.0, "#f4f7fb"], [0.5, "#b9cbe0"], [1.0, "#5f7fa6"]]
 MINIMUM_STYLE = dict(symbol="star", size=18, color="#ffd400", line=dict(color="#333", width=1.2))
 SADDLE_STYLE = dict(symbol="x-thin", size=13, color="#333", line=dict(color="#333", width=2.5))
-_CACHE_SIZE = 16
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,21 @@ def minimum_value(surface: Surface) -> float | None:
 # ---------------------------------------------------------------------------------------------------------------
 # The map
 
-_BACKGROUNDS: OrderedDict = OrderedDict()
+class SurfaceKey:
+    """A surface as the key of a functools.lru_cache: hashed and compared by its name and parameter values (a
+    Surface itself does not hash, holding a dict and arrays), carrying the surface along to be drawn on a miss."""
+
+    __slots__ = ("surface", "key")
+
+    def __init__(self, surface: Surface):
+        self.surface = surface
+        self.key = (surface.name, tuple(sorted(surface.params.items())))
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, SurfaceKey) and self.key == other.key
 
 
 def map_image(surface: Surface, pixels: int = MAP_PIXELS) -> dict:
@@ -88,15 +101,17 @@ def map_image(surface: Surface, pixels: int = MAP_PIXELS) -> dict:
 
     Rendering takes ~30–100 ms, so the last few maps are kept: redrawing a race on the same surface is free.
     """
-    key = (surface.name, tuple(sorted(surface.params.items())), pixels)
-    if key not in _BACKGROUNDS:
-        _BACKGROUNDS[key] = data_uri(_render_map(surface, pixels))
-        while len(_BACKGROUNDS) > _CACHE_SIZE:
-            _BACKGROUNDS.popitem(last=False)
-    _BACKGROUNDS.move_to_end(key)
     x0, x1, y0, y1 = surface.window
-    return dict(source=_BACKGROUNDS[key], xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0,
-                xanchor="left", yanchor="top", sizing="stretch", layer="below")
+    return dict(source=_map_picture(SurfaceKey(surface), pixels), xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0,
+                sizey=y1 - y0, xanchor="left", yanchor="top", sizing="stretch", layer="below")
+
+
+# 16 maps: every surface a session has drawn lately, with room to spare (a lesson uses one or two, the catalogue a
+# dozen), at 100–250 kB of data URI each: a few MB at most.
+@lru_cache(maxsize=16)
+def _map_picture(surface: SurfaceKey, pixels: int) -> str:
+    """The map picture as a data URI (see map_image)."""
+    return data_uri(_render_map(surface.surface, pixels))
 
 
 def _render_map(surface: Surface, pixels: int) -> bytes:

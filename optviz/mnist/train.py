@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 from numba import njit
 
-from ..optimizers import Optimizer
+from ..optimizers import SECOND_MOMENTS, Optimizer, effective_step
 from ..optimizers import optimizer as make_optimizer
 from ..schedules import SCHEDULES, Schedule
 from ..schedules import schedule as make_schedule
@@ -40,7 +40,6 @@ PRESETS = {
 N_CLASSES = 10
 SNAPSHOT_BYTES = 64 * 2**20   # memory for one run's weight snapshots
 FLUSH_EVERY = 16   # steps between two flushes of the optimizer state's subnormal numbers to zero
-SECOND_MOMENTS = ("v_max", "v", "s")   # the denominator's moment, as in optviz.engine: AMSGrad, Adam…, AdaBelief
 
 
 def train(data, optimizer: str | Optimizer = "adam", hidden: Sequence[int] | None = None, epochs: int = 5,
@@ -311,8 +310,8 @@ class TrainingRun:
 
         For every optimizer: weight_norm ‖θ‖₂ and grad_norm ‖g‖₂ (of the last batch). For the Adam family,
         from the optimizer state: m_norm ‖m‖₂, v_norm ‖v‖₂ (v_max for AMSGrad, s for AdaBelief) and
-        mean_effective_step = mean |α_t m̂/(√v̂ + ε)| with m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ) (no correction
-        when bias_correction is off): the typical size of one coordinate's step.
+        mean_effective_step, the mean of |α_t m̂/(√v̂ + ε)| over the coordinates, ε placed as eps_placement puts it
+        (optviz.optimizers.effective_step): the typical size of one coordinate's step.
         """
         return self._stats.as_arrays()
 
@@ -437,26 +436,14 @@ class _LayerStats:
                 row["mean_effective_step"].append(self._mean_effective_step(state.m, second, step) if step else 0.0)
 
     def _mean_effective_step(self, m: np.ndarray, v: np.ndarray, t: int) -> float:
-        """mean |α_t m̂/(√v̂ + ε)|, in one compiled pass over the moments."""
-        h = self.opt.hparams
-        corrected = h.get("bias_correction", True)
-        bc1 = 1 - h["beta1"] ** t if corrected else 1.0
-        bc2 = 1 - h["beta2"] ** t if corrected else 1.0
-        return float(self.opt.lr_at(t)) / bc1 * _mean_abs_ratio(m.reshape(-1), v.reshape(-1), bc2, h.get("eps", 0.0))
+        """mean |effective step| over the array's coordinates (optviz.optimizers.effective_step)."""
+        step = effective_step(m.reshape(-1), v.reshape(-1), t, float(self.opt.lr_at(t)), self.opt.hparams)
+        return float(np.mean(np.abs(step), dtype=np.float64))
 
     def as_arrays(self) -> dict[str, dict[str, np.ndarray]]:
         steps = np.array(self.steps)
         return {name: {"step": steps, **{key: np.array(values) for key, values in row.items()}}
                 for name, row in self.values.items()}
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _mean_abs_ratio(m, v, bc2, eps):
-    """mean |m/(√(v/bc2) + ε)|, summed in float64."""
-    total = 0.0
-    for i in range(m.size):
-        total += abs(m[i] / (math.sqrt(v[i] / bc2) + eps))
-    return total / max(m.size, 1)
 
 
 def _norm(a: np.ndarray) -> float:
