@@ -44,7 +44,7 @@ def batch_rows(n: int, batch_size: int, seed: int, t: int) -> np.ndarray:
     return _epoch_order(n, seed, epoch)[index * batch_size:(index + 1) * batch_size]
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=1024)  # ≤ 1024 permutations of the data surfaces' 150 examples: 1.2 MB
 def _epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
     order = np.random.default_rng([seed, epoch]).permutation(n)
     order.setflags(write=False)
@@ -137,7 +137,7 @@ def _read_only(array: np.ndarray) -> np.ndarray:
     return array
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=4)  # a model of 150 examples: a few kB each
 def linear_model(standardize: bool) -> DataModel:
     """Petal width (cm) from petal length of all 150 flowers; length in cm, or standardised (mean 0, sd 1)."""
     length, width, _ = iris_petals()
@@ -146,7 +146,7 @@ def linear_model(standardize: bool) -> DataModel:
     return DataModel("linear", _read_only(x[:, None].copy()), width, (name,), "petal width (cm)")
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=16)  # a model of 150 examples: a few kB each
 def logistic_model(standardize: bool, l2: float) -> DataModel:
     """Versicolor (0) vs virginica (1) from petal length and width of those 100 flowers, both centred, and
     scaled to sd 1 when standardised: without a bias the boundary passes through the data's mean."""

@@ -46,7 +46,7 @@ def near_window(paths: np.ndarray, window, margin: float = MAP_MARGIN) -> np.nda
     return inside.all(axis=0)
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=512)  # a float per (surface, optimizer, typed formula)
 def default_lr(surface_name: str, optimizer: str, expression: str = "") -> float:
     """suggest_lr for a surface with its default parameters and start: the learning rate a new race starts with.
     surface_name "custom" means the surface f(x, y) = expression."""

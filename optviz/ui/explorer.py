@@ -263,12 +263,13 @@ def surface_for(settings: Settings):
     return _surface(settings.surface, json.dumps(settings.surface_params, sort_keys=True), settings.expression)
 
 
+# Bounds: a surface or a share is a few kB; 64 of each is nothing.
 @st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
 def _surface(name: str, params: str, expression: str = ""):
     return validate_surface(Settings(name, json.loads(params), (0.0, 0.0), 1, [], expression))
 
 
-@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)  # one float per typed formula
 def _not_finite_share(expression: str) -> float:
     share = not_finite_share(custom_surface(expression))
     return share if share == 0 else max(share, 0.01)  # a sliver still reads "1%", not "0%"
@@ -282,7 +283,13 @@ def canonical(settings: Settings) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # Computation, cached per settings and shared by every session: the URL encoding is the cache key.
 
-@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
+# Bounds: the largest race a link allows (12 optimizers × 5,000 steps, recorded) holds 7 MB and its viewer data
+# 5 MB, so 24 entries each keep a replica within ≈ 300 MB however many distinct links its students open; the
+# default race is 0.1 MB.
+RACES_KEPT = 24
+
+
+@st.cache_resource(max_entries=RACES_KEPT, ttl=3600, show_spinner=False)
 def _race(key: str):
     """The race for a canonical settings string (read-only results shared across sessions)."""
     settings, _ = from_query(json.loads(key))
@@ -292,7 +299,7 @@ def _race(key: str):
     return surface, race(surface, entries, start=settings.start, steps=settings.steps, compile_in_background=True)
 
 
-@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
+@st.cache_resource(max_entries=RACES_KEPT, ttl=3600, show_spinner=False)
 def _race_payload(key: str, traced: tuple[str, ...]) -> ViewerData:
     """The race viewer's data for these settings as JSON, made once and shared by every session."""
     surface, races = _race(key)
@@ -581,17 +588,17 @@ def _outcomes_line(races: dict, surface) -> str:
     return line + (f"; and {more} more (see Results)." if more else ".")
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(max_entries=len(LESSONS), show_spinner=False)  # one short text per lesson
 def _lesson_canonical(key: str) -> str:
     return canonical(_lesson_settings(key))
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(max_entries=1, show_spinner=False)
 def _welcome_settings() -> str:
     return canonical(from_query(WELCOME.query)[0])
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(max_entries=1, show_spinner=False)
 def _counterexample_figure():
     runs = {spec.title: reddi_run(spec.name) for spec in (OPTIMIZERS["adam"], OPTIMIZERS["amsgrad"])}
     return figures.counterexample_figure(runs)

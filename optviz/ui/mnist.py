@@ -41,7 +41,7 @@ def _data():
     return load_mnist()
 
 
-@st.cache_data(ttl=180, show_spinner=False)
+@st.cache_data(max_entries=64, ttl=180, show_spinner=False)  # two floats an entry
 def _speed(model: str, hidden: tuple[int, ...], batch_size: int) -> tuple[float, float]:
     """Digits per second, training and evaluating, measured on this server (again every 3 minutes: the load
     of a shared server changes)."""

@@ -61,6 +61,8 @@ def _surface(context: str):
                                          c["expression"]))
 
 
+# Bounds: a sweep or a basin map at the finest grid (200 × 200) holds 2 MB, a tuning or sensitivity table less:
+# 32 entries of each, ≤ 64 MB apiece.
 @st.cache_resource(max_entries=32, ttl=3600, show_spinner=False)
 def _sweep(context: str, optimizer: str, x_param: str, x_range: tuple, y_param: str, y_range: tuple, n: int,
            fixed: str):
@@ -72,7 +74,7 @@ def _sweep(context: str, optimizer: str, x_param: str, x_range: tuple, y_param: 
                         steps=c["steps"], **fixed_hparams)
 
 
-@st.cache_resource(max_entries=32, ttl=3600, show_spinner=False)
+@st.cache_resource(max_entries=32, ttl=3600, show_spinner=False)  # bounds: see _sweep's
 def _tune(context: str, optimizers: tuple, objective: str, also: bool, given: str):
     c = json.loads(context)
     hparams = {name: {k: v for k, v in h.items() if k != "lr"} for name, h in json.loads(given).items()}
@@ -88,7 +90,7 @@ def _without_also(hparams: dict, also: bool) -> dict:
     return {name: {k: v for k, v in h.items() if k not in ("beta1", "momentum")} for name, h in hparams.items()}
 
 
-@st.cache_resource(max_entries=32, ttl=3600, show_spinner=False)
+@st.cache_resource(max_entries=32, ttl=3600, show_spinner=False)  # bounds: see _sweep's
 def _sensitivity(context: str, optimizers: tuple, metric: str, given: str):
     c = json.loads(context)
     hparams = {name: {k: v for k, v in h.items() if k != "lr"} for name, h in json.loads(given).items()}
@@ -96,7 +98,7 @@ def _sensitivity(context: str, optimizers: tuple, metric: str, given: str):
                                  metric=metric, hparams=hparams)
 
 
-@st.cache_resource(max_entries=32, ttl=3600, show_spinner=False)
+@st.cache_resource(max_entries=32, ttl=3600, show_spinner=False)  # bounds: see _sweep's
 def _basins(context: str, optimizer: str, n: int, hparams: str):
     c = json.loads(context)
     return sweeps.basins(_surface(context), optimizer, n, steps=c["steps"], **json.loads(hparams))
