@@ -348,11 +348,13 @@ READY_TEXT = "Ctrl-C stops them all"
 class Served:
     """`python -m optviz serve` on 127.0.0.1: its replicas and balancer, and what it says on its terminal."""
 
-    def __init__(self, port: int, replicas: int, max_trainings: int | None = None, start_seconds: float = 180.0):
+    def __init__(self, port: int, replicas: int, max_trainings: int | None = None, start_seconds: float = 180.0,
+                 more: tuple[str, ...] = ()):
+        """`more`: further arguments of serve (--no-balancer, --backends …)."""
         env = {**os.environ, **({"OPTVIZ_MAX_TRAININGS": str(max_trainings)} if max_trainings else {})}
         self.port = port
         self.process = subprocess.Popen([sys.executable, "-m", "optviz", "serve", "--replicas", str(replicas),
-                                         "--port", str(port), "--address", "127.0.0.1"], cwd=ROOT, env=env,
+                                         "--port", str(port), "--address", "127.0.0.1", *more], cwd=ROOT, env=env,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.lines: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .engine import Entry, race
 from .optimizers import SPECS as OPTIMIZERS
-from .serve import APP, ServeError, cores, serve, streamlit_options
+from .serve import APP, ServeError, cores, parse_backends, serve, streamlit_options
 from .surfaces import SPECS as SURFACES
 from .surfaces import surface
 from .tuning import default_lr
@@ -91,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     srv.add_argument("--port", type=int, default=8501)
     srv.add_argument("--address", default="0.0.0.0", help="where the class reaches it (default: every interface)")
     srv.add_argument("--app", type=Path, default=default_app(), help="the Streamlit script (default: optviz's app.py)")
+    srv.add_argument("--no-balancer", action="store_true", help="replicas only, on ports PORT, PORT+1, …, for a "
+                     "balancer on another machine (optviz serve --backends there)")
+    srv.add_argument("--backends", metavar="HOST:PORT,…", help="HAProxy only, in front of replicas on other machines "
+                     "(started there with --no-balancer)")
     exp = commands.add_parser("export", help="write a race as a standalone HTML animation or a CSV of trajectories")
     exp.add_argument("--surface", default="rosenbrock", choices=list(SURFACES))
     exp.add_argument("--optimizers", nargs="+", default=["adam", "sgd"], choices=list(OPTIMIZERS), metavar="NAME")
@@ -105,7 +109,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             if not (1 <= args.replicas <= 64 and 1 <= args.port <= 65535):
                 raise ValueError("--replicas takes 1 to 64 and --port 1 to 65535")
-            return serve(args.app.resolve(), args.replicas, args.address, args.port, streamlit_options(rest))
+            if args.backends and (args.no_balancer or rest):
+                raise ValueError("--backends runs HAProxy alone: it takes no --no-balancer and no Streamlit options")
+            backends = parse_backends(args.backends) if args.backends else None
+            return serve(args.app.resolve(), args.replicas, args.address, args.port, streamlit_options(rest),
+                         balancer=not args.no_balancer, backends=backends)
         print(export(args))
     except (ValueError, OSError, ServeError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -65,9 +65,10 @@ def find_haproxy() -> str:
     return found
 
 
-def haproxy_config(address: str, port: int, replica_ports: dict[str, int]) -> str:
-    """The balancer's configuration: the template with the public address and one server line per replica."""
-    servers = "\n".join(f"    server {name} 127.0.0.1:{p} cookie {name}" for name, p in replica_ports.items())
+def haproxy_config(address: str, port: int, servers: dict[str, str]) -> str:
+    """The balancer's configuration: the template with the public address and a server line per replica, each
+    named (r1, b2, …: the cookie's value) and at its host:port."""
+    servers = "\n".join(f"    server {name} {where} cookie {name}" for name, where in servers.items())
     return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
         address=address, port=port, cookie=COOKIE, servers=servers)
 
@@ -171,9 +172,9 @@ def _signal_group(process: subprocess.Popen, sig: int) -> None:
         pass
 
 
-def healthy(port: int, timeout: float = 2.0) -> bool:
+def healthy(port: int, timeout: float = 2.0, host: str = "127.0.0.1") -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{HEALTH}", timeout=timeout) as response:
+        with urllib.request.urlopen(f"http://{host}:{port}{HEALTH}", timeout=timeout) as response:
             return response.status == 200
     except OSError:
         return False
@@ -241,6 +242,7 @@ class Replica(Supervised):
     on this 2-core machine with 30 students loading pages (the slowest answer seen there took under a second)."""
 
     port: int = 0
+    host: str = "127.0.0.1"  # where serve reaches it: its own address, or loopback when it listens on all
     quiet: bool = True
     answered_at: float | None = None  # its last answer to a check; None until it first answers
     probe: Future | None = None
@@ -252,7 +254,7 @@ class Replica(Supervised):
 
     @property
     def where(self) -> str:
-        return f" on 127.0.0.1:{self.port}"
+        return f" on {self.host}:{self.port}"
 
     @property
     def meanwhile(self) -> str:
@@ -272,7 +274,8 @@ class Replica(Supervised):
                 self.answered_at = now
             self.probe = None
         if self.probe is None and now >= self.probe_at:
-            self.probe, self.probe_at = checks.submit(healthy, self.port, HEALTH_TIMEOUT), now + HEALTH_EVERY
+            self.probe = checks.submit(healthy, self.port, HEALTH_TIMEOUT, self.host)
+            self.probe_at = now + HEALTH_EVERY
         if self.answered_at is not None and now - self.answered_at > HUNG_SECONDS:
             self.restart_later(f"did not answer its health check for {HUNG_SECONDS:.0f} s (hung): killed")
         elif self.answered_at is None and now - self.started > START_SECONDS:
@@ -318,7 +321,7 @@ def wait_healthy(replicas: list[Replica], stop: Stop) -> bool:
             code = replica.process.poll()
             if code is not None:
                 raise ServeError(f"replica {replica.name} exited with code {code} while starting (its log is above)")
-            if healthy(replica.port):
+            if healthy(replica.port, host=replica.host):
                 waiting.remove(replica)
         if waiting and stop.wait(0.3):
             return False
@@ -328,9 +331,28 @@ def wait_healthy(replicas: list[Replica], stop: Stop) -> bool:
     return True
 
 
+def local_host(address: str) -> str:
+    """Where this machine reaches a server listening on `address`."""
+    return "127.0.0.1" if address in ("", "0.0.0.0") else "::1" if address == "::" else address
+
+
+def parse_backends(text: str) -> dict[str, str]:
+    """--backends "10.0.0.11:8501,10.0.0.12:8501" → {"b1": "10.0.0.11:8501", "b2": "10.0.0.12:8501"}."""
+    backends = {}
+    for i, item in enumerate(filter(None, (part.strip() for part in text.split(",")))):
+        host, colon, port = item.rpartition(":")
+        if not (colon and host and port.isdigit() and 1 <= int(port) <= 65535):
+            raise ServeError(f"--backends takes host:port pairs separated by commas, e.g. 10.0.0.11:8501,"
+                             f"10.0.0.12:8501; {item!r} is not one")
+        backends[f"b{i + 1}"] = f"{host}:{int(port)}"
+    if not backends:
+        raise ServeError("--backends names no replica: give host:port pairs separated by commas")
+    return backends
+
+
 def wait_listening(address: str, port: int, seconds: float = 10.0) -> None:
     """Until the balancer accepts connections: the address is announced once it works."""
-    host = "127.0.0.1" if address in ("", "0.0.0.0") else "::1" if address == "::" else address
+    host = local_host(address)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
@@ -341,38 +363,57 @@ def wait_listening(address: str, port: int, seconds: float = 10.0) -> None:
     raise ServeError(f"HAProxy did not listen on {address}:{port} within {seconds:.0f} s (its messages are above)")
 
 
-def serve(app: Path, replicas: int, address: str, port: int, options: list[str]) -> int:
-    """Run the replicas and the balancer until Ctrl-C or SIGTERM; returns the exit code."""
-    if not app.is_file():
+def serve(app: Path, replicas: int, address: str, port: int, options: list[str], *, balancer: bool = True,
+          backends: dict[str, str] | None = None) -> int:
+    """Run until Ctrl-C or SIGTERM; returns the exit code. Three shapes: replicas behind a balancer on this
+    machine (the default); replicas alone on ports port, port + 1, … for a balancer elsewhere (balancer=False);
+    a balancer alone in front of replicas on other machines (backends)."""
+    if backends is None and not app.is_file():
         raise ServeError(f"{app} is not a file: serve runs a Streamlit script, by default optviz's app.py")
-    command = streamlit_command(app, address, port, options)
-    if replicas == 1:  # plain Streamlit: nothing to balance or supervise
+    if replicas == 1 and balancer and backends is None:  # plain Streamlit: nothing to balance or supervise
         check_port_free(address, port)
         os.chdir(app.parent)
+        command = streamlit_command(app, address, port, options)
         os.execvpe(command[0], command, {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"})
-    haproxy = find_haproxy()
-    check_port_free(address, port)
-    fleet = [Replica(f"r{i + 1}", streamlit_command(app, "127.0.0.1", p, options), port=p)
-             for i, p in enumerate(free_port() for _ in range(replicas))]
-    env = replica_environment(replicas)
+    haproxy = find_haproxy() if balancer else None
+    if backends is not None:
+        fleet = []
+        check_port_free(address, port)
+    elif balancer:
+        check_port_free(address, port)
+        fleet = [Replica(f"r{i + 1}", streamlit_command(app, "127.0.0.1", p, options), port=p)
+                 for i, p in enumerate(free_port() for _ in range(replicas))]
+    else:
+        for p in range(port, port + replicas):
+            check_port_free(address, p)
+        fleet = [Replica(f"r{i + 1}", streamlit_command(app, address, port + i, options), port=port + i,
+                         host=local_host(address)) for i in range(replicas)]
+    servers = backends if backends is not None else {r.name: f"127.0.0.1:{r.port}" for r in fleet}
+    return supervise(app, fleet, haproxy, servers, address, port)
+
+
+def supervise(app: Path, fleet: list[Replica], haproxy: str | None, servers: dict[str, str], address: str,
+              port: int) -> int:
+    """Start the replicas, then the balancer (if any), and keep them all running until a stop is asked for."""
+    env = replica_environment(max(1, len(fleet)))
     stop = Stop()
     folder = Path(tempfile.mkdtemp(prefix="optviz-serve-"))
     balancer = None
-    checks = ThreadPoolExecutor(max_workers=replicas, thread_name_prefix="health")
+    checks = ThreadPoolExecutor(max_workers=max(1, len(fleet)), thread_name_prefix="health")
     try:
-        config = write_config(haproxy, folder / "haproxy.cfg", haproxy_config(address, port,
-                                                                              {r.name: r.port for r in fleet}))
         for replica in fleet:
             replica.start(app.parent, env)
         if not wait_healthy(fleet, stop):
             return 0
-        balancer = Supervised("HAProxy", [haproxy, "-db", "-f", str(config)])
-        balancer.start(None, None)
-        wait_listening(address, port)
-        say(f"{replicas} replicas of {app.name} behind HAProxy at {public_url(address, port)} (sticky by the cookie "
-            f"{COOKIE}); MNIST trainings at once per replica: {env['OPTVIZ_MAX_TRAININGS']}. Ctrl-C stops them all.")
+        if haproxy:
+            config = write_config(haproxy, folder / "haproxy.cfg", haproxy_config(address, port, servers))
+            balancer = Supervised("HAProxy", [haproxy, "-db", "-f", str(config)])
+            balancer.start(None, None)
+            wait_listening(address, port)
+        say(announcement(app, fleet, servers, address, port, env, balanced=balancer is not None))
         while not stop.wait(SUPERVISE_EVERY):
-            balancer.check(None, None)
+            if balancer:
+                balancer.check(None, None)
             for replica in fleet:
                 replica.check(app.parent, env, checks)
         say("stopping")
@@ -383,3 +424,25 @@ def serve(app: Path, replicas: int, address: str, port: int, options: list[str])
         processes = [balancer and balancer.process, *(r.process for r in fleet)]
         stop_groups([p for p in processes if p is not None])
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def announcement(app: Path, fleet: list[Replica], servers: dict[str, str], address: str, port: int, env: dict,
+                 balanced: bool) -> str:
+    """What serve tells the teacher once everything answers."""
+    stop = "Ctrl-C stops them all."
+    if not fleet:
+        answering = [name for name, where in servers.items()
+                     if healthy(int(where.rpartition(":")[2]), 1.0, where.rpartition(":")[0])]
+        listed = ", ".join(f"{name} {where}" + ("" if name in answering else " (not answering yet)")
+                           for name, where in servers.items())
+        return (f"HAProxy at {public_url(address, port)} in front of {len(servers)} replicas elsewhere: {listed}; "
+                f"sticky by the cookie {COOKIE}, each health-checked every second. {stop}")
+    trainings = f"MNIST trainings at once per replica: {env['OPTVIZ_MAX_TRAININGS']}"
+    if balanced:
+        return (f"{len(fleet)} replicas of {app.name} behind HAProxy at {public_url(address, port)} (sticky by the "
+                f"cookie {COOKIE}); {trainings}. {stop}")
+    host = socket.gethostname() if address in ("", "0.0.0.0", "::") else address
+    pairs = ",".join(f"{host}:{r.port}" for r in fleet)
+    urls = ", ".join(public_url(address, r.port) for r in fleet)
+    return (f"{len(fleet)} replicas of {app.name} without a balancer, at {urls}; {trainings}. On the front "
+            f"machine: optviz serve --backends {pairs}. {stop}")

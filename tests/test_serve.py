@@ -2,6 +2,7 @@
 processes (restarts, stopping every process group, nothing left behind). The balancer's behaviour under a class
 (spread, stickiness, failover) is in test_load.py."""
 
+import asyncio
 import os
 import re
 import signal
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.load_test import Served, alive, free_port, process_tree
+from benchmarks.load_test import Served, alive, free_port, own_settings, process_tree, student
 from optviz import serve
 from optviz.serve import ServeError
 
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_balancer_config_sticks_by_its_own_cookie_and_checks_each_replica_s_health():
-    config = serve.haproxy_config("0.0.0.0", 8501, {"r1": 40001, "r2": 40002})
+    config = serve.haproxy_config("0.0.0.0", 8501, {"r1": "127.0.0.1:40001", "r2": "127.0.0.1:40002"})
     assert "bind 0.0.0.0:8501" in config
     assert "server r1 127.0.0.1:40001 cookie r1" in config and "server r2 127.0.0.1:40002 cookie r2" in config
     assert f"cookie {serve.COOKIE} insert indirect nocache" in config
@@ -34,13 +35,14 @@ def test_the_balancer_config_sticks_by_its_own_cookie_and_checks_each_replica_s_
 
 def test_haproxy_accepts_the_rendered_config(tmp_path):
     path = tmp_path / "haproxy.cfg"
-    path.write_text(serve.haproxy_config("127.0.0.1", free_port(), {"r1": free_port(), "r2": free_port()}))
+    servers = {"r1": f"127.0.0.1:{free_port()}", "r2": f"127.0.0.1:{free_port()}"}
+    path.write_text(serve.haproxy_config("127.0.0.1", free_port(), servers))
     checked = subprocess.run([serve.find_haproxy(), "-c", "-f", str(path)], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "ALERT" not in checked.stderr and "WARNING" not in checked.stderr, checked.stderr
 
 
-def test_the_deploy_guide_s_backend_for_several_machines_is_the_template_s_with_other_servers():
+def test_the_deploy_guide_s_backend_for_several_machines_is_what_backends_writes():
     def directives(text: str) -> list[str]:
         lines = [line.split("#")[0].strip() for line in text.splitlines()]
         return [line for line in lines if line and not line.startswith(("server ", "$servers"))]
@@ -49,7 +51,9 @@ def test_the_deploy_guide_s_backend_for_several_machines_is_the_template_s_with_
     guide = (ROOT / "docs" / "deploy.md").read_text()
     block = re.search(r"```\n(backend replicas\n.*?)```", guide, re.S).group(1)
     assert directives(block) == directives(template[template.index("\nbackend replicas"):])
-    assert "server b2 10.0.0.12:8502 cookie b2" in block
+    written = serve.haproxy_config("0.0.0.0", 8501, serve.parse_backends("10.0.0.11:8501,10.0.0.11:8502"))
+    servers = [line.strip() for line in block.splitlines() if line.strip().startswith("server ")]
+    assert servers and all(line in written for line in servers)
 
 
 def test_a_config_haproxy_refuses_stops_serve_with_haproxy_s_reason(tmp_path):
@@ -112,7 +116,7 @@ def test_a_port_already_taken_is_refused_in_words(replicas):
 
 def test_a_replica_that_exits_is_restarted_after_a_delay_growing_with_crashes_in_a_row(monkeypatch, capsys):
     monkeypatch.setattr(serve, "RESTART_DELAYS", (0.2, 0.4))
-    replica = serve.Replica("r1", free_port(), [sys.executable, "-c", "raise SystemExit(3)"])
+    replica = serve.Replica("r1", [sys.executable, "-c", "raise SystemExit(3)"], port=free_port())
     replica.start(ROOT, dict(os.environ))
     pids, delays = [replica.process.pid], []
     while len(pids) < 3:
@@ -192,3 +196,53 @@ def test_ctrl_c_while_the_replicas_start_stops_them_too():
     while any(alive(pid) for pid in tree) and time.time() < deadline:
         time.sleep(0.1)
     assert not [pid for pid in tree if alive(pid)]
+
+
+def test_backends_are_named_in_order_and_bad_ones_are_refused_in_words():
+    assert serve.parse_backends("10.0.0.11:8501, 10.0.0.12:8502") == {"b1": "10.0.0.11:8501", "b2": "10.0.0.12:8502"}
+    for bad in ("10.0.0.11", "10.0.0.11:http", ":8501", "host:70000", ","):
+        with pytest.raises(ServeError, match="host:port"):
+            serve.parse_backends(bad)
+    config = serve.haproxy_config("0.0.0.0", 8501, serve.parse_backends("10.0.0.11:8501,10.0.0.12:8501"))
+    assert "server b1 10.0.0.11:8501 cookie b1" in config and "server b2 10.0.0.12:8501 cookie b2" in config
+
+
+def test_a_balancer_alone_spreads_a_class_over_replicas_elsewhere_and_sticks_to_them():
+    """Replicas started with --no-balancer stand for other machines (their own ports), the front machine runs
+    --backends: students spread over both, keep their replica, and a killed one's students go to the other while
+    its own serve restarts it."""
+    first = free_port()
+    while serve.healthy(first + 1) or not _free(first + 1):
+        first = free_port()
+    replicas = Served(first, 2, max_trainings=1, more=("--no-balancer",))
+    front = None
+    try:
+        assert serve.healthy(first) and serve.healthy(first + 1)
+        assert f"--backends 127.0.0.1:{first},127.0.0.1:{first + 1}" in "".join(replicas.lines)
+        front = Served(free_port(), 1, more=("--backends", f"127.0.0.1:{first},127.0.0.1:{first + 1}"))
+        assert "b1 127.0.0.1" in "".join(front.lines) and "sticky by the cookie" in "".join(front.lines)
+        students = asyncio.run(_seat(front.port, 4))
+        assert {load.replica for load in students} == {"b1", "b2"}
+        assert all(load.stayed for load in students)  # page and websocket on the replica the cookie names
+        victim = students[0].replica
+        os.killpg(replicas.replicas()[f"r{victim[1:]}"][0], signal.SIGKILL)
+        again = asyncio.run(student(front.port, own_settings(999), replica=victim))
+        assert again.finished and again.charts and again.replica != victim
+    finally:
+        for server in (front, replicas):
+            if server is not None:
+                code, leftovers = server.stop()
+                assert code == 0 and leftovers == []
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+async def _seat(port: int, n: int):
+    return await asyncio.gather(*(student(port, own_settings(500 + i)) for i in range(n)))
