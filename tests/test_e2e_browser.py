@@ -296,6 +296,30 @@ def test_an_alpha_change_sends_the_optimizers_settings_and_the_race_not_the_star
     page.close()
 
 
+def test_opening_the_download_menu_asks_the_server_for_nothing_and_its_page_plays_offline(browser, server,
+                                                                                         console, tmp_path):
+    page = open_page(browser, server, console)
+    sent = []
+    page.on("websocket", lambda socket: socket.on("framesent", lambda frame: sent.append(frame)))
+    page.reload()
+    wait_for(lambda: viewer(page))
+    time.sleep(1.0)  # the page's own first messages are sent
+    before = len(sent)
+    page.get_by_test_id("stPopover").filter(has_text="Download").first.click()
+    button = page.get_by_role("button", name="Download HTML")
+    button.wait_for(timeout=5_000)
+    time.sleep(0.5)
+    assert len(sent) == before  # no rerun asked for: the buttons were drawn with the page
+    with page.expect_download() as download:
+        button.click()
+    exported = tmp_path / "race.html"
+    download.value.save_as(exported)
+    page.goto(exported.as_uri())
+    page.locator(".rv-play").first.click()
+    wait_for(lambda: step_counter(page) > 0, timeout=10)
+    page.close()
+
+
 def show_step_120_with_a_hover(page):
     """Mid-race, the mouse on Adam's path where it is farthest from every other path: markers, arrows, cursors and
     the hover box in the picture."""

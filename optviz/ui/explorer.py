@@ -765,10 +765,9 @@ def render(settings: Settings) -> None:
     if lesson is not None and lesson.chart == "counterexample":  # below the race: the race comes first
         st.plotly_chart(_counterexample_figure(), key="lesson_chart", theme=None)
 
-    downloads = st.popover("Download", key="downloads", on_change="rerun",
-                           help="The race as a page that plays offline, or every step as a table")
-    if downloads.open:  # drawn only when open: two elements fewer to redraw on every change
-        _downloads(downloads, races, surface)
+    # drawn closed on every run, so that opening the menu costs no rerun; the files are made on a click
+    _downloads(st.popover("Download", help="The race as a page that plays offline, or every step as a table"),
+               races, surface)
 
     diverged = [label for label, t in races.items() if t.diverged_at is not None]
     if diverged:
