@@ -15,6 +15,7 @@ import numpy as np
 from .datasets import SOURCE as DATA_SOURCE
 from .datasets import DataModel, batch_rows, linear_model, logistic_model
 from .params import Param, lookup, resolve_scalars
+from .stationary import newton
 
 SAMPLING_PARAMS = frozenset({"noise", "seed", "batch_size"})  # how gradients are sampled, not the loss itself
 
@@ -53,9 +54,8 @@ class Surface:
         shape_params = {k: v for k, v in self.params.items() if k not in SAMPLING_PARAMS}
         object.__setattr__(self, "_shape_params", shape_params)
         object.__setattr__(self, "model", self.spec.model(**shape_params) if self.spec.model else None)
-        refine = lambda points: np.array([_newton(self.grad, p) for p in points], dtype=float).reshape(-1, 2)
-        object.__setattr__(self, "minima", refine(self.spec.minima(**self._shape_params)))
-        object.__setattr__(self, "saddles", refine(self.spec.saddles(**self._shape_params)))
+        object.__setattr__(self, "minima", newton(self.grad, self.spec.minima(**self._shape_params)))
+        object.__setattr__(self, "saddles", newton(self.grad, self.spec.saddles(**self._shape_params)))
 
     name = property(lambda self: self.spec.name)
     title = property(lambda self: self.spec.title)
@@ -131,23 +131,6 @@ class Surface:
         x0, x1, y0, y1 = window or self.window
         xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
         return xs, ys, self.value(*np.meshgrid(xs, ys))
-
-
-def _newton(grad: Callable, point, steps: int = 30) -> np.ndarray:
-    """Polish a stationary point with Newton's method on the analytic gradient (Jacobian by central differences)."""
-    p = np.array(point, dtype=float)
-    for _ in range(steps):
-        g = np.array(grad(p[0], p[1]), dtype=float)
-        h = 1e-6 * max(1.0, float(np.abs(p).max()))
-        jac = np.column_stack([(np.array(grad(*(p + e))) - np.array(grad(*(p - e)))) / (2 * h)
-                               for e in (np.array([h, 0.0]), np.array([0.0, h]))])
-        if not (np.isfinite(g).all() and np.isfinite(jac).all()):  # typed surfaces (custom.py) can have edges
-            break
-        delta = np.linalg.lstsq(jac, g, rcond=None)[0]
-        p -= delta
-        if np.abs(delta).max() < 1e-15 * max(1.0, float(np.abs(p).max())):
-            break
-    return p
 
 
 # ---------------------------------------------------------------------------------------------------------------

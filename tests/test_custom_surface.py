@@ -19,7 +19,9 @@ import pytest
 
 import optviz
 from optviz import custom
-from optviz.custom import MAX_LENGTH, custom_surface, normalize_expression
+from optviz.custom import MAX_LENGTH, custom_surface, helper, normalize_expression, symbolic
+from optviz.custom.text import check
+from optviz.stationary import classify, hessians
 from optviz.surfaces import surface
 
 ROSENBROCK = "(1-x)**2 + 100*(y-x**2)**2"
@@ -222,9 +224,11 @@ def test_the_minimum_of_a_shifted_bowl_is_found_and_framed():
 
 def test_every_minimum_is_stationary_with_positive_curvature_and_the_window_frames_them_all():
     s = custom_surface("(x**2 + y - 11)**2 + (x + y**2 - 7)**2")  # Himmelblau: four minima, four saddles
-    np.testing.assert_allclose(sorted(map(tuple, np.round(s.minima, 6))),
-                               sorted(map(tuple, np.round(surface("himmelblau").minima, 6))))
-    assert len(s.saddles) == 4
+    built_in = surface("himmelblau")  # its landmarks checked against the analytic ones in test_surfaces.py
+    for typed, listed in ((s.minima, built_in.minima), (s.saddles, built_in.saddles)):
+        np.testing.assert_allclose(sorted(map(tuple, typed)), sorted(map(tuple, listed)), atol=1e-9)
+    assert (classify(hessians(s.grad, s.minima)) == "minimum").all()
+    assert (classify(hessians(s.grad, s.saddles)) == "saddle").all()
     x0, x1, y0, y1 = s.window
     for mx, my in s.minima:
         assert np.abs(s.grad(mx, my)).max() < 1e-9
@@ -236,6 +240,12 @@ def test_minima_are_listed_lowest_first():
     assert len(s.minima) == 2
     values = s.value(*s.minima.T)
     assert values[0] < values[1] and s.minima[0, 0] < 0
+
+
+def test_a_bowl_has_its_one_minimum_at_the_origin_and_no_saddle():
+    s = custom_surface("x**2 + y**2")
+    np.testing.assert_allclose(s.minima, [[0.0, 0.0]], atol=1e-12)
+    assert s.saddles.shape == (0, 2)
 
 
 def test_a_saddle_is_found():
@@ -363,7 +373,7 @@ def test_sympy_reasoning_traps_are_avoided(expression):
 def test_an_analysis_over_the_deadline_is_stopped_and_reported(monkeypatch):
     custom_surface("x + y")  # the helper process is running
     slow = worst_case().replace("x*y", "y*x")  # not cached; SymPy needs some 0.1 s for it, 100 times the deadline
-    monkeypatch.setattr(custom, "ANALYSIS_SECONDS", 0.001)
+    monkeypatch.setattr(helper, "ANALYSIS_SECONDS", 0.001)
     with pytest.raises(ValueError, match=r"too costly to analyse \(over 0.001 seconds\): try simplifying it"):
         custom_surface(slow)
     with pytest.raises(ValueError, match="too costly"):  # remembered: the app must not wait again on a rerun
@@ -374,8 +384,8 @@ def test_an_analysis_over_the_deadline_is_stopped_and_reported(monkeypatch):
 
 def test_a_helper_that_died_is_started_again():
     custom_surface("x + y")
-    custom._HELPER.process.kill()
-    custom._HELPER.process.wait()
+    helper._HELPER.process.kill()
+    helper._HELPER.process.wait()
     assert custom_surface("x**2 + y**2 + 0.125").minima.shape == (1, 2)
 
 
@@ -388,7 +398,7 @@ def test_importing_optviz_does_not_import_sympy():
 
 
 def test_when_the_helper_cannot_run_the_failure_is_not_remembered(monkeypatch):
-    monkeypatch.setattr(custom, "_analyse_with_deadline", lambda text: ("unavailable", "no helper process"))
+    monkeypatch.setattr(helper, "analyse_with_deadline", lambda text: ("unavailable", "no helper process"))
     with pytest.raises(ValueError, match="no helper process"):
         custom_surface("x**2 + y**2 + 0.0625")
     monkeypatch.undo()
@@ -532,12 +542,12 @@ def test_hostile_or_malformed_input_is_refused_with_a_clear_message(text, messag
 
 def test_text_refused_by_the_syntax_checks_never_reaches_the_cache_or_the_helper(monkeypatch):
     asked = []
-    monkeypatch.setattr(custom, "_analyse_with_deadline", lambda text: asked.append(text) or ("error", "?"))
+    monkeypatch.setattr(helper, "analyse_with_deadline", lambda text: asked.append(text) or ("error", "?"))
     cached = custom._outcome.cache_info().currsize
     refused = 0
     for text, _ in HOSTILE:
         try:
-            custom._check(text)
+            check(text)
         except ValueError:
             refused += 1
             with pytest.raises(ValueError):
@@ -552,12 +562,15 @@ def test_only_text_is_accepted():
 
 
 def test_the_code_never_evaluates_or_execs_and_never_hands_text_to_sympy_parsers():
-    """No call to eval/exec/compile/__import__/sympify/parse_expr/lambdify anywhere in the module's code."""
-    tree = ast.parse(Path(custom.__file__).read_text())
+    """No call to eval/exec/compile/__import__/sympify/parse_expr/lambdify anywhere in the package's code."""
+    modules = sorted(Path(custom.__file__).parent.glob("*.py"))
+    assert {m.name for m in modules} >= {"__init__.py", "text.py", "symbolic.py", "helper.py", "program.py"}
     forbidden = {"eval", "exec", "compile", "__import__", "sympify", "parse_expr", "lambdify"}
-    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | \
-           {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
-    assert not used & forbidden
+    for module in modules:
+        tree = ast.parse(module.read_text())
+        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | \
+               {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+        assert not used & forbidden, module.name
 
 
 def test_the_analysis_passes_no_user_text_to_eval_exec_or_sympify(monkeypatch):
@@ -565,7 +578,7 @@ def test_the_analysis_passes_no_user_text_to_eval_exec_or_sympify(monkeypatch):
     them. (Warmed up first: importing SymPy and mpmath execs their own generated code, which is not ours.)"""
     texts = [ROSENBROCK, "abs(log(x)) + tanh(y)**x + atan(x*y)/sqrt(x) + 2**x + e**y + pi",
              "__import__('os').system('echo hacked')"]
-    custom._analyse("sin(x) + y**2")
+    symbolic.analyse("sin(x) + y**2")
     seen = []
 
     def watched(real):
@@ -575,5 +588,5 @@ def test_the_analysis_passes_no_user_text_to_eval_exec_or_sympify(monkeypatch):
     for owner, name in ((builtins, "eval"), (builtins, "exec"), (module, "sympify")):
         monkeypatch.setattr(owner, name, watched(getattr(owner, name)))
     for text in texts:
-        custom._analyse(text)
+        symbolic.analyse(text)
     assert not [code for code in seen if isinstance(code, str)]

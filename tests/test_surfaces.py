@@ -1,8 +1,10 @@
-"""Surfaces: analytic gradients agree with finite differences, listed minima and saddles are stationary."""
+"""Surfaces: analytic gradients agree with finite differences, listed minima and saddles are stationary and
+where the mathematics puts them; Newton's method and the Hessian test (optviz.stationary) on their own."""
 
 import numpy as np
 import pytest
 
+from optviz.stationary import classify, hessians, newton
 from optviz.surfaces import SPECS, surface
 
 NAMES = list(SPECS)
@@ -71,6 +73,35 @@ def hessian(s, point, h=1e-5):
     return (jac + jac.T) / 2
 
 
+# Known to 17 digits (mpmath's findroot on the gradient, 30 digits): the listed points are 6-digit approximations.
+ANALYTIC_MINIMA = {
+    "rosenbrock": [(1.0, 1.0)],
+    "beale": [(3.0, 0.5)],
+    "himmelblau": [(3.0, 2.0), (-2.8051180869527449, 3.131312518250573), (-3.7793102533777469, -3.2831859912861694),
+                   (3.5844283403304917, -1.8481265269644036)],
+    "six_hump_camel": [(0.089842013100318062, -0.71265640302073963), (-0.089842013100318062, 0.71265640302073963)],
+    "saddle": [(0.0, 1.0), (0.0, -1.0)],
+    "quadratic": [(0.0, 0.0)],
+}
+ANALYTIC_SADDLES = {
+    "himmelblau": [(0.086677504555396352, 2.8842547011747761), (-3.0730257507643896, -0.081353044287967512),
+                   (3.3851541836070209, 0.073851879837749288), (-0.12796134673068007, -1.9537149802445764)],
+    "six_hump_camel": [(0.0, 0.0)],
+    "saddle": [(0.0, 0.0)],
+    "saddle_unbounded": [(0.0, 0.0)],
+}
+
+
+@pytest.mark.parametrize("name", ANALYTIC_MINIMA)
+def test_listed_minima_are_polished_to_the_analytic_ones(name):
+    np.testing.assert_allclose(surface(name).minima, ANALYTIC_MINIMA[name], rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ANALYTIC_SADDLES)
+def test_listed_saddles_are_polished_to_the_analytic_ones(name):
+    np.testing.assert_allclose(surface(name).saddles, ANALYTIC_SADDLES[name], rtol=0, atol=1e-9)
+
+
 def test_minima_are_the_lowest_points_of_the_window_where_global():
     for name in ["rosenbrock", "beale", "rastrigin", "quadratic"]:
         s = surface(name)
@@ -133,3 +164,33 @@ def test_invalid_surface_parameters_raise_value_errors_naming_them(bad, message)
     with pytest.raises(ValueError, match=None) as error:
         surface(bad.pop("name"), **bad)
     assert message in str(error.value)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Stationary points (optviz.stationary): Newton's method and the Hessian test, vectorized over points
+
+def test_newton_polishes_every_point_at_once_to_the_stationary_point_near_it():
+    s = surface("himmelblau")
+    rough = np.vstack([s.minima, s.saddles]) + np.random.default_rng(0).uniform(-0.05, 0.05, (8, 2))
+    np.testing.assert_allclose(newton(s.grad, rough), np.vstack([s.minima, s.saddles]), atol=1e-12)
+    assert newton(s.grad, []).shape == (0, 2)
+
+
+def test_newton_leaves_a_point_where_the_gradient_is_not_finite():
+    grad = lambda x, y: (np.log(x) + 0 * y, y)  # defined for x > 0 only; stationary at (1, 0)
+    with np.errstate(invalid="ignore"):
+        polished = newton(grad, [(-1.0, 3.0), (0.5, 0.5)])
+    np.testing.assert_allclose(polished, [[-1.0, 3.0], [1.0, 0.0]], atol=1e-12)
+
+
+def test_the_hessian_of_a_quadratic_is_its_matrix():
+    s = surface("quadratic", condition=40.0, angle=25.0)
+    points = np.random.default_rng(1).uniform(-3, 3, (5, 2))
+    np.testing.assert_allclose(hessians(s.grad, points), np.broadcast_to(s.hessian(), (5, 2, 2)), atol=1e-8)
+
+
+def test_the_hessian_test_tells_minima_saddles_and_maxima_apart():
+    kinds = classify([np.diag([1.0, 2.0]), np.diag([-1.0, 2.0]), np.diag([-1.0, -2.0]), np.diag([1.0, 1e-9]),
+                      np.full((2, 2), np.nan)])
+    assert list(kinds) == ["minimum", "saddle", "maximum", "unknown", "unknown"]
+    assert list(classify(hessians(surface("saddle").grad, [(0.0, 1.0), (0.0, 0.0)]))) == ["minimum", "saddle"]
