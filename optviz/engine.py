@@ -74,16 +74,19 @@ class Trajectory:
 
 
 def run(surface, optimizer, start=None, steps: int = 500, *, schedule: Schedule | None = None,
-        record=None, tol: float = 1e-3, bound: float | None = None, **hparams) -> Trajectory:
+        record=None, tol: float = 1e-3, bound: float | None = None, compile_in_background: bool = False,
+        **hparams) -> Trajectory:
     """Run one optimizer from `start` (2,) or a batch of starts (N, 2), hyperparameters scalars or (N,) arrays.
 
     record=True keeps path, loss, gradients, learning rates and state traces; "path" only path and loss;
     False only the outcome (final point and loss, convergence and divergence steps), as sweeps need. The default
     is True for one run and "path" for a batch; a recording over MEMORY_BUDGET raises ValueError.
     A run has diverged once |x| or |y| exceeds `bound` (default: the surface's, far outside its window).
+    compile_in_background: as race's.
     """
     opt = optimizer if isinstance(optimizer, Optimizer) else make_optimizer(optimizer, schedule=schedule, **hparams)
-    return _simulate(_as_surface(surface), [(opt.name, opt)], start, steps, record, tol, bound)[0]
+    return _simulate(_as_surface(surface), [(opt.name, opt)], start, steps, record, tol, bound,
+                     compile_in_background=compile_in_background)[0]
 
 
 def race(surface, optimizers: Iterable, start=None, steps: int = 500, *, hparams: dict | None = None,
@@ -92,8 +95,9 @@ def race(surface, optimizers: Iterable, start=None, steps: int = 500, *, hparams
 
     `hparams` maps an optimizer name (or an entry's label) to settings applied on top of that entry's own.
     Labels are unique: a second "adam" is labelled "adam (2)" unless its Entry names it.
-    compile_in_background=True (the app) races a pair whose fused loop is not compiled yet by the generic path at
-    once, the same numbers, while the loop compiles in the background for the next race.
+    compile_in_background=True (the app) races at once, the same numbers, on a fresh install too: a pair whose
+    fused loop is not compiled yet by the generic path, each rule whose loop there is not compiled yet by its Python
+    source, while those loops compile in the background for the next race.
     """
     surf = _as_surface(surface)
     contestants, surfaces = [], []
@@ -175,15 +179,16 @@ def _simulate(surf: Surface, contestants: list[tuple[str, Optimizer]], start, st
             lambda: _simulate_fused(surf, contestants, starts, n, batched, 1, record, tol, bound))):
         return _simulate_fused(surf, contestants, starts, n, batched, steps, record, tol, bound)
     # The generic path (typed surfaces, gradients computed per step): the gradient from NumPy, then each
-    # contestant's compiled rule. C order, so that each contestant's block of rows is one contiguous array.
+    # contestant's compiled rule (in the background, its Python source until it is compiled). C order, so that each
+    # contestant's block of rows is one contiguous array.
     position = np.array(np.tile(starts, (len(contestants), 1)), order="C")
     blocks = [slice(i * n, (i + 1) * n) for i in range(len(contestants))]
     states = [opt.init(position[b]) for (_, opt), b in zip(contestants, blocks)]
     recorder = _Recorder(surf, states, position, steps, tol, record, bound)
     noise = surf.gradient_noise(steps)
     grad = np.empty_like(position)
-    steppers = [opt.stepper(position[b], grad[b], state, steps) for (_, opt), b, state in zip(contestants, blocks,
-                                                                                              recorder.states)]
+    steppers = [opt.stepper(position[b], grad[b], state, steps, compile_in_background)
+                for (_, opt), b, state in zip(contestants, blocks, recorder.states)]
     gradients = _gradient_groups(surf, surfaces or [surf] * len(contestants), blocks, position, grad)
     with np.errstate(all="ignore"):  # divergence is an outcome here, not an error
         for t in range(1, steps + 1):

@@ -12,12 +12,12 @@ harmlessly) so that the hot loop has no branch; its outcome was fixed at the ste
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
+from . import jit
 from .jit import kernel, load, scalar, scalar_twin, store
 from .optimizers import Optimizer
 from .surfaces import SPECS as SURFACES
@@ -67,8 +67,10 @@ def _race_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
                     c, shared[r] = prepare(hyper[r], float(t), shared[r])
                     shared_trace[t - 1, r] = shared[r]
                 alpha = coef[t - 1, 0] * lr[r] + coef[t - 1, 1]
-                grads[t - 1, 0, r], grads[t - 1, 1, r] = advance(x, y, x, y, state_x, state_y, r, alpha, c, sign,
-                                                                 nx, ny, surface)
+                gx, gy = advance(x, y, x, y, state_x, state_y, r, alpha, c, sign, nx, ny, surface)
+                # the surface's gradient (noise included), as the generic path records it: maximize's sign (±1, so
+                # exactly undone) belongs to the rule, whose formula reads θ + α·g
+                grads[t - 1, 0, r], grads[t - 1, 1, r] = sign * gx, sign * gy
                 store(traces, (t - 1, 0, r), load(state_x, r))
                 store(traces, (t - 1, 1, r), load(state_y, r))
             path[t, 0], path[t, 1] = x, y
@@ -201,37 +203,14 @@ def compiled_loop(opt: Optimizer, surf: Surface, race: bool) -> Callable:
 # ---------------------------------------------------------------------------------------------------------------
 # Not waiting for a compiler: a server answers a new pair at once by the generic path while its loop compiles
 
-_background = threading.local()
-_compiling: dict[tuple, threading.Thread] = {}
-_compiling_lock = threading.Lock()
-READY_WAIT = 0.3  # seconds a request waits for a loop to come from the disk cache (it takes ~0.05 s)
-
-
 def ready(opts: list[Optimizer], surf: Surface, race: bool, compile_with: Callable[[], object]) -> bool:
     """Whether the fused loops of these optimizers on this surface can run now: compiled in this process, or
-    loaded from the disk cache within READY_WAIT. Otherwise `compile_with` compiles them in a background thread
-    (once) and the caller takes the generic path meanwhile: a cold compile takes seconds, the generic path's
-    compiled rule steps a race in a fraction of one.
+    loaded from the disk cache within a moment. Otherwise `compile_with` compiles them in the compile thread
+    (once; optviz.jit.ready) and the caller takes the generic path meanwhile: a cold compile takes seconds, the
+    generic path steps a race in a fraction of one.
     """
-    if getattr(_background, "compiling", False):
-        return True
     loops = [compiled_loop(opt, surf, race) for opt in opts]
-    if all(loop.signatures for loop in loops):
-        return True
-    key = tuple(id(loop) for loop in loops)
-    with _compiling_lock:
-        if key not in _compiling:
-            _compiling[key] = threading.Thread(target=_compile, args=(compile_with,), daemon=True,
-                                               name="optviz-compile")
-            _compiling[key].start()
-        thread = _compiling[key]
-    thread.join(READY_WAIT)
-    return not thread.is_alive() and all(loop.signatures for loop in loops)
-
-
-def _compile(compile_with: Callable[[], object]) -> None:
-    _background.compiling = True
-    compile_with()
+    return jit.ready(loops, lambda: all(loop.signatures for loop in loops), compile_with)
 
 
 # a batch is shared out over this many threads: every core, unless a supervisor shares the cores out over
@@ -318,18 +297,13 @@ class FusedRun:
 
 DEFAULT_PAGE = (("rosenbrock", "adam"), ("rosenbrock", "sgd"))  # the race explorer's defaults (optviz/ui/settings)
 TRAINERS = ("adam", "sgd")  # the MNIST tab's defaults: their float32 step_ loops
-_warming: threading.Thread | None = None
 
 
-def warm_up(pairs=DEFAULT_PAGE) -> threading.Thread:
-    """Compile (or load from the disk cache) the race and batch loops of these (surface, optimizer) pairs and the
-    MNIST tab's step_ loops and compiled passes in a background thread, once per process: the first page a server
-    shows finds them ready."""
-    global _warming
-    if _warming is None:
-        _warming = threading.Thread(target=_warm, args=(pairs,), name="optviz-warm-up", daemon=True)
-        _warming.start()
-    return _warming
+def warm_up(pairs=DEFAULT_PAGE) -> Future:
+    """Compile (or load from the disk cache) the race and batch loops of these (surface, optimizer) pairs, the
+    MNIST tab's step_ loops and compiled passes, and every rule's loop on the generic path, in the compile thread
+    (optviz.jit.in_background), once per process: the first page a server shows finds them ready. Its future."""
+    return jit.in_background("warm-up", lambda: _warm(pairs))
 
 
 def warm_all() -> None:
@@ -345,7 +319,6 @@ def _warm(pairs) -> None:
     from .optimizers import SPECS as OPTIMIZERS
     from .optimizers import optimizer
 
-    _background.compiling = True  # this thread waits for the loops: that is its job
     for surface, name in pairs:
         run(surface, name, steps=2)  # the race loop
         run(surface, name, steps=2, record=False, lr=np.array([1e-3, 1e-2]))  # the batch loop

@@ -10,6 +10,11 @@ differs in every process, so a restarted server would compile everything again: 
 those functions compute (their bytecode and constants, and the functions they call). A read-only install cannot
 write the cache and keeps compiled code in memory only.
 
+A kernel compiles in seconds. Code that must answer at once runs it by `without_waiting`: its Python source,
+calling the Python source of every formula it applies (`uncompiled`: the same rule, no second implementation),
+while numba compiles it in the one compile thread of the process (`in_background`, `ready`); from then on the
+compiled kernel runs.
+
 `fastmath` stays off everywhere: it lets LLVM reassociate, and then a batched run no longer equals the same run made
 alone, bit for bit. error_model="numpy" drops Python's zero-division checks (x/0 is inf or NaN, as in NumPy), so
 LLVM can vectorize the divisions.
@@ -18,16 +23,24 @@ LLVM can vectorize the divisions.
 from __future__ import annotations
 
 import hashlib
+import math
+import queue
+import threading
 import types
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import Future
+from concurrent.futures import wait as wait_for
 
-from numba import njit
+import numpy as np
+from numba import njit, typeof
 from numba.core import types as numba_types
 from numba.core.caching import FunctionCache
 from numba.core.registry import CPUDispatcher
 from numba.extending import intrinsic, overload
 from numba.np.numpy_support import as_dtype
 
-__all__ = ["in_precision_of", "kernel", "load", "one_minus", "per_step", "scalar", "scalar_twin", "store"]
+__all__ = ["in_background", "in_precision_of", "kernel", "load", "one_minus", "per_step", "ready", "scalar",
+           "scalar_twin", "store", "uncompiled", "without_waiting"]
 
 
 def scalar(fn):
@@ -159,6 +172,11 @@ class _FingerprintCache(FunctionCache):
     def _index_key(self, sig, codegen):
         return sig, codegen.magic_tuple(), _fingerprint(self._py_func)
 
+    def holds(self, magic: tuple) -> bool:
+        """Whether the index lists this function compiled for this machine (`magic`), for some signature."""
+        fingerprint = _fingerprint(self._py_func)
+        return any(key[1:] == (magic, fingerprint) for key in self._cache_file._load_index())
+
 
 def _fingerprint(fn) -> str:
     digest = hashlib.sha256()
@@ -207,3 +225,169 @@ def _digest_value(value, digest, seen: set) -> None:
     elif isinstance(value, tuple):
         for item in value:
             _digest_value(item, digest, seen)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Not waiting for a compiler: a kernel runs as its Python source while the compile thread compiles it
+
+LOAD_WAIT = 0.3  # seconds a caller waits for code the disk cache holds (a load takes 10–80 ms)
+
+
+def without_waiting(dispatcher: CPUDispatcher, *example, meanwhile: Callable | None = None) -> Callable:
+    """`dispatcher` (a kernel) for arguments of the types of `example`, if it is compiled for them (or comes from the
+    disk cache within LOAD_WAIT); otherwise `meanwhile` (by default the kernel's uncompiled twin), which runs at once,
+    while the compile thread compiles the kernel for those types, and the kernel itself from the first call after
+    that compile is done. The same numbers either way."""
+    signature = tuple(typeof(value) for value in example)
+
+    def compiled() -> bool:
+        return signature in dispatcher.overloads
+
+    future = _ready((dispatcher, signature), [dispatcher], compiled, lambda: dispatcher.compile(signature))
+    if future is None:
+        return dispatcher
+    python = meanwhile or uncompiled(dispatcher)
+    return lambda *args: (dispatcher if future.done() else python)(*args)
+
+
+def ready(kernels: Sequence[CPUDispatcher], compiled: Callable[[], bool], compile_with: Callable[[], object]) -> bool:
+    """Whether these kernels can run compiled now: `compiled()` says so, or the disk cache holds them and
+    `compile_with` (started in the compile thread once per set of kernels, e.g. a first call of the kernels on a tiny
+    input) loads them within LOAD_WAIT. A cold compile is not waited for, nor one queued behind others: the caller
+    runs something else meanwhile (e.g. `uncompiled` code)."""
+    return _ready(tuple(kernels), kernels, compiled, compile_with) is None
+
+
+def _ready(key, kernels, compiled, compile_with) -> Future | None:
+    """None when compiled code can run now (see `ready`), else the future of the compile under way."""
+    if compiled() or threading.current_thread() is _worker:  # the compile thread compiles: that is its job
+        return None
+    future, first_in_line = _submit(key, compile_with)
+    if first_in_line and all(on_disk(kernel) for kernel in kernels):
+        wait_for([future], timeout=LOAD_WAIT)
+    return None if future.done() and compiled() else future
+
+
+def on_disk(dispatcher: CPUDispatcher) -> bool:
+    """Whether the disk cache holds the kernel's code compiled on this machine (for some argument types)."""
+    cache = getattr(dispatcher, "_cache", None)
+    return isinstance(cache, _FingerprintCache) and cache.holds(dispatcher.targetctx.codegen().magic_tuple())
+
+
+_jobs: queue.SimpleQueue = queue.SimpleQueue()
+_started: dict[Hashable, Future] = {}
+_started_lock = threading.Lock()
+_worker: threading.Thread | None = None
+_unfinished = 0  # jobs queued or under way
+
+
+def in_background(key: Hashable, job: Callable[[], object]) -> Future:
+    """Run job() in the compile thread, once per key: a later call with the same key gets the first call's future.
+
+    One thread compiles for the whole process, a job at a time, in the order asked (numba compiles one function at a
+    time anyway, and the cores are left to the requests). It is a daemon: a process that exits does not wait for it.
+    """
+    return _submit(key, job)[0]
+
+
+def _submit(key: Hashable, job: Callable[[], object]) -> tuple[Future, bool]:
+    """The job's future, and whether this call queued it with no other job unfinished."""
+    global _worker, _unfinished
+    with _started_lock:
+        if key in _started:
+            return _started[key], False
+        _started[key] = future = Future()
+        _unfinished += 1
+        _jobs.put((future, job))
+        if _worker is None:
+            _worker = threading.Thread(target=_work, name="optviz-compile", daemon=True)
+            _worker.start()
+        return future, _unfinished == 1
+
+
+def _work() -> None:
+    global _unfinished
+    while True:
+        future, job = _jobs.get()
+        future.set_running_or_notify_cancel()
+        try:
+            future.set_result(job())
+        except Exception as error:  # kept in the future; the kernel's next call compiles (and raises) in its caller
+            future.set_exception(error)
+        with _started_lock:
+            _unfinished -= 1
+
+
+def uncompiled(fn: Callable, elementwise: bool = False) -> Callable:
+    """The Python source of a compiled function (a kernel, a formula, or a plain function that calls them), calling
+    the Python source of every formula it calls: it runs at once and compiles nothing. Names only numba can run
+    (`load`, `store`, `in_precision_of`) and `math`, whose Python functions raise where numba's return inf or NaN
+    (error_model="numpy"), are bound to equivalents that give the compiled code's numbers.
+
+    elementwise=True: a scalar formula that applies to whole arrays at once, element by element the same arithmetic
+    (its branches may test only constants): `max` and `min` are taken element by element, as Python and numba take
+    them (max(a, b) is a unless b > a)."""
+    if id(fn) in _PYTHON_EQUIVALENTS:
+        return _PYTHON_EQUIVALENTS[id(fn)]
+    if not isinstance(fn, (CPUDispatcher, types.FunctionType)):
+        return fn
+    key = id(fn), elementwise
+    with _twins_lock:  # another thread must not find a twin under way (fn itself, which compiles when called)
+        if key not in _TWINS:
+            _TWINS[key] = fn, fn  # fn is kept, so that its id stays its own; a recursive call finds it under way
+            _TWINS[key] = fn, _twin(fn.py_func if isinstance(fn, CPUDispatcher) else fn, elementwise)
+        return _TWINS[key][1]
+
+
+def _twin(fn: types.FunctionType, elementwise: bool) -> types.FunctionType:
+    """fn with the twins of the functions it calls (by a global name or from its closure), or fn if there are none."""
+    cells = [cell.cell_contents for cell in fn.__closure__ or ()]
+    cell_twins = [uncompiled(value, elementwise) for value in cells]
+    names = _names(fn.__code__)
+    name_twins = {name: twin for name in names if name in fn.__globals__
+                  and (twin := uncompiled(fn.__globals__[name], elementwise)) is not fn.__globals__[name]}
+    if elementwise:
+        name_twins.update({name: value for name, value in _ELEMENTWISE.items() if name in names})
+    if not name_twins and all(twin is value for twin, value in zip(cell_twins, cells)):
+        return fn
+    twin = types.FunctionType(fn.__code__, {**fn.__globals__, **name_twins}, fn.__name__, fn.__defaults__,
+                              tuple(types.CellType(value) for value in cell_twins) or None)
+    twin.__kwdefaults__, twin.__qualname__ = fn.__kwdefaults__, fn.__qualname__
+    return twin
+
+
+def _max_elementwise(first, *others):
+    for other in others:
+        first = np.where(other > first, other, first)
+    return first
+
+
+def _min_elementwise(first, *others):
+    for other in others:
+        first = np.where(other < first, other, first)
+    return first
+
+
+def _load_python(arrays, index):
+    return tuple([array[index] for array in arrays])
+
+
+def _store_python(arrays, index, values):
+    for array, value in zip(arrays, values):
+        array[index] = value
+
+
+def _in_precision_of_python(values, array):
+    kind = array.dtype.type
+    return tuple([kind(value) if isinstance(value, (float, np.floating)) else value for value in values])
+
+
+_NUMPY_MATH = types.SimpleNamespace(**{
+    **{name: getattr(math, name) for name in dir(math) if not name.startswith("_")},
+    **{name: getattr(np, name) for name in ("sqrt", "exp", "expm1", "log", "log1p", "log2", "log10", "sin", "cos",
+                                            "tan", "sinh", "cosh", "tanh", "hypot")}})
+_PYTHON_EQUIVALENTS = {id(load): _load_python, id(store): _store_python, id(in_precision_of): _in_precision_of_python,
+                       id(math): _NUMPY_MATH}
+_ELEMENTWISE = {"max": _max_elementwise, "min": _min_elementwise}
+_TWINS: dict[tuple[int, bool], tuple[Callable, Callable]] = {}
+_twins_lock = threading.RLock()

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .jit import in_precision_of, kernel, load, one_minus, per_step, scalar, store
+from .jit import in_precision_of, kernel, load, one_minus, per_step, scalar, store, uncompiled, without_waiting
 from .params import Param, lookup, resolve
 from .schedules import Schedule, constant
 
@@ -467,6 +467,26 @@ def _step_loop(rule, prepare):
     return kernel(step)
 
 
+AT_ONCE = 8  # numbers from which uncompiled steps apply the rule to whole arrays (below, element by element is quicker)
+
+
+def _rows_at_once(rule, prepare):
+    """What _step_loop's kernel does to rows that share one hyperparameter row (a learning-rate sweep), uncompiled
+    and at once: the rule's Python source applied to whole arrays, element by element the kernel's arithmetic (the
+    same numbers, bit for bit). Stepper runs it while the kernel compiles: a loop over the elements in Python would
+    take as long again for every row."""
+    rule, prepare = uncompiled(rule, elementwise=True), uncompiled(prepare)
+    cast, write = uncompiled(in_precision_of), uncompiled(store)
+
+    def step(params, grads, state, shared, hyper, lr, sign, t):
+        c, shared[0] = prepare(hyper[0], t, shared[0])
+        constants, (direction,) = cast(c, params), cast((sign,), params)
+        alpha = lr.astype(params.dtype)[:, None] if lr.size > 1 else cast((lr[0],), params)[0]
+        params[...], s = rule(params, direction * grads, state, alpha, constants)
+        write(state, ..., s)
+    return step
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Specs
 
@@ -613,10 +633,12 @@ class Optimizer:
         return params, state
 
 
-    def stepper(self, params: np.ndarray, grads: np.ndarray, state, steps: int) -> Callable[[int], None]:
+    def stepper(self, params: np.ndarray, grads: np.ndarray, state, steps: int,
+                compile_in_background: bool = False) -> Callable[[int], None]:
         """step(t): what step_(params, grads, state) does at step t, for a loop over `steps` steps with these very
         (contiguous, same-dtype) arrays: views and learning rates are made once, not at every step. The engine's
-        races and the MNIST trainer step this way."""
+        races and the MNIST trainer step this way. compile_in_background=True steps at once, by the rule's Python
+        source while its loop is not compiled yet (the same numbers, slower), and compiles it in the background."""
         rows = self.batch or 1
         flat = [np.asarray(a).reshape(rows, -1) for a in (params, grads)]
         arrays = tuple(getattr(state, name).reshape(rows, -1) for name in self.arrays)
@@ -627,9 +649,16 @@ class Optimizer:
         lrs = np.ascontiguousarray(np.broadcast_to(self.lr_at(np.arange(1, steps + 1)[:, None]),
                                                    (steps, rows if self.batch else 1)), dtype=np.float64)
 
+        loop = self._step
+        if compile_in_background:  # many numbers with the same constants (a sweep) are stepped at once meanwhile
+            at_once = _rows_at_once(self.rule, self.spec.prepare) if (
+                len(self.hyper) == 1 and params.size >= AT_ONCE) else None
+            loop = without_waiting(self._step, flat[0], flat[1], arrays, shared, self.hyper, lrs[0], self.sign, 1.0,
+                                   meanwhile=at_once)
+
         def step(t: int) -> None:
             state.step[()] = t
-            self._step(flat[0], flat[1], arrays, shared, self.hyper, lrs[t - 1], self.sign, float(t))
+            loop(flat[0], flat[1], arrays, shared, self.hyper, lrs[t - 1], self.sign, float(t))
         return step
 
 

@@ -15,7 +15,8 @@ LR_GRID = np.array([m * 10.0 ** e for e in range(-5, 2) for m in (1, 2, 5)])  # 
 MAP_MARGIN = 0.5  # a tuned run may leave the map by half the map's size on any side, no further
 
 
-def suggest_lr(surface, optimizer: str, start=None, steps: int = 500, rtol: float = 1e-3, **hparams) -> float:
+def suggest_lr(surface, optimizer: str, start=None, steps: int = 500, rtol: float = 1e-3,
+               compile_in_background: bool = False, **hparams) -> float:
     """A learning rate that teaches: the smallest grid rate whose final loss is within `rtol` of the initial gap
     of the best one, among runs that stay near the map (within MAP_MARGIN of its window on every side).
 
@@ -23,9 +24,11 @@ def suggest_lr(surface, optimizer: str, start=None, steps: int = 500, rtol: floa
     rate gives a smooth path that still arrives. "Near the map" is measured from the window itself: a square
     ±max|window| about the origin left no room on the far side of a window that is not centred there (a typed
     Rosenbrock's (−1, 3)², whose start sits near its edge), and Adam's useful rates counted as diverged.
+    compile_in_background: as engine.race's.
     """
     surface = _as_surface(surface)
-    sweep = run(surface, optimizer, start, steps, record="path", lr=LR_GRID, **hparams)
+    sweep = run(surface, optimizer, start, steps, record="path", lr=LR_GRID,
+                compile_in_background=compile_in_background, **hparams)
     gap = np.where((sweep.diverged_at >= 0) | ~near_window(sweep.path, surface.window), np.inf, sweep.final_loss)
     if not np.isfinite(gap).any():
         return float(LR_GRID[0])
@@ -48,8 +51,8 @@ def near_window(paths: np.ndarray, window, margin: float = MAP_MARGIN) -> np.nda
 
 @lru_cache(maxsize=512)  # a float per (surface, optimizer, typed formula)
 def default_lr(surface_name: str, optimizer: str, expression: str = "") -> float:
-    """suggest_lr for a surface with its default parameters and start: the learning rate a new race starts with.
-    surface_name "custom" means the surface f(x, y) = expression."""
-    if surface_name == "custom":
-        return suggest_lr(custom_surface(expression), optimizer)
-    return suggest_lr(surface_name, optimizer)
+    """suggest_lr for a surface with its default parameters and start: the learning rate a new race starts with,
+    at once (its runs' loops compile in the background). surface_name "custom" means the surface f(x, y) =
+    expression."""
+    surface = custom_surface(expression) if surface_name == "custom" else surface_name
+    return suggest_lr(surface, optimizer, compile_in_background=True)
