@@ -23,6 +23,7 @@ LLVM can vectorize the divisions.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import math
 import queue
 import threading
@@ -39,7 +40,7 @@ from numba.core.registry import CPUDispatcher
 from numba.extending import intrinsic, overload
 from numba.np.numpy_support import as_dtype
 
-__all__ = ["in_background", "in_precision_of", "kernel", "load", "one_minus", "per_step", "ready", "scalar",
+__all__ = ["by_name", "in_background", "in_precision_of", "kernel", "load", "one_minus", "per_step", "ready", "scalar",
            "scalar_twin", "store", "uncompiled", "without_waiting"]
 
 
@@ -52,6 +53,32 @@ def per_step(fn):
     """A function of the hyperparameter row worked out once per step: compiled on its own (LLVM inlines it),
     since numba's own inlining of a function taking an array trips its parallel-loop analysis."""
     return njit(error_model="numpy")(fn)
+
+
+def by_name(fn, names: Sequence[str]):
+    """`fn(t, q, **hyperparameters)`, written with the hyperparameters it uses as named parameters, as the per-step
+    function `(h, t, q)` the loops call with a row `h` of every hyperparameter in the order `names`: each of fn's
+    parameters is taken from the row by its name, so no formula depends on where a hyperparameter sits (a parameter
+    that is no hyperparameter keeps its default).
+
+    The loops need a function of the row (numba compiles no keyword call from a dict), so one is written from the
+    names: its source holds nothing but fn's parameter names, checked against `names`, and their places."""
+    fn = getattr(fn, "named", fn)  # bound already (a spec copied with other hyperparameters): bind the original
+    inner = fn.py_func if isinstance(fn, CPUDispatcher) else fn
+    parameters = list(inspect.signature(inner).parameters.values())[2:]
+    unknown = [p.name for p in parameters if p.name not in names and p.default is inspect.Parameter.empty]
+    if unknown:
+        raise ValueError(f"{inner.__qualname__} takes {', '.join(unknown)}, which the optimizer does not have "
+                         f"(its hyperparameters: {', '.join(names)})")
+    row = "".join(f", {p.name}=h[{list(names).index(p.name)}]" for p in parameters if p.name in names)
+    source = f"def {inner.__name__}(h, t, q):\n    return inner(t, q{row})\n"
+    namespace = {"inner": fn if isinstance(fn, CPUDispatcher) else njit(error_model="numpy")(fn)}
+    exec(compile(source, inspect.getsourcefile(inner) or "<optviz>", "exec"), namespace)  # noqa: S102 (see above)
+    bound = namespace[inner.__name__]
+    bound.__module__, bound.__qualname__ = inner.__module__, f"{inner.__qualname__}.by_name"
+    bound = per_step(bound)
+    bound.named = fn
+    return bound
 
 
 def kernel(fn):
@@ -96,9 +123,13 @@ def _one_minus_impl(x):
 
 @intrinsic
 def in_precision_of(typingctx, values, array):
-    """The tuple `values` with its floats cast to `array`'s dtype (booleans and integers kept as they are)."""
+    """The tuple `values` (or record: a namedtuple) with its floats cast to `array`'s dtype (booleans and integers
+    kept as they are)."""
     cast_types = tuple(array.dtype if isinstance(t, numba_types.Float) else t for t in values.types)
-    result = numba_types.Tuple(cast_types)
+    if isinstance(values, numba_types.BaseNamedTuple):
+        result = numba_types.NamedTuple(cast_types, values.instance_class)
+    else:
+        result = numba_types.Tuple(cast_types)
 
     def codegen(context, builder, signature, args):
         items = [context.cast(builder, builder.extract_value(args[0], k), old, new)
@@ -225,6 +256,8 @@ def _digest_value(value, digest, seen: set) -> None:
     elif isinstance(value, tuple):
         for item in value:
             _digest_value(item, digest, seen)
+    elif isinstance(value, type) and issubclass(value, tuple) and hasattr(value, "_fields"):  # a record
+        digest.update(repr((value.__name__, value._fields)).encode())
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -379,7 +412,8 @@ def _store_python(arrays, index, values):
 
 def _in_precision_of_python(values, array):
     kind = array.dtype.type
-    return tuple([kind(value) if isinstance(value, (float, np.floating)) else value for value in values])
+    cast = [kind(value) if isinstance(value, (float, np.floating)) else value for value in values]
+    return type(values)(*cast) if hasattr(values, "_fields") else tuple(cast)
 
 
 _NUMPY_MATH = types.SimpleNamespace(**{

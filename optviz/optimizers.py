@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .jit import in_precision_of, kernel, load, one_minus, per_step, scalar, store, uncompiled, without_waiting
+from .jit import by_name, in_precision_of, kernel, load, one_minus, per_step, scalar, store, uncompiled, without_waiting
 from .params import Param, lookup, resolve
 from .schedules import Schedule, constant
 
@@ -110,79 +110,90 @@ def _eps_split(eps, placement, bc2):
 
 
 @per_step
-def _no_prepare(h, t, q):
+def _no_prepare(t, q):
     return (), q
+
+
+def constants(name: str, fields: str) -> type:
+    """The record of per-step constants a rule's prepare hands the rule, read by name (c.beta2): a namedtuple,
+    which the compiled loops pass on as a tuple and cast to the parameters' precision field by field."""
+    return namedtuple(name, fields)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Update rules: rule(p, g, state, lr, c) -> (p, state) for one number p with gradient g at step t; `state` is the
-# tuple of the rule's state variables, `c` what prepare(h, t, q) worked out for step t from the hyperparameter row
-# h (spec order; h[0] is lr, which the loops pass on its own since it may differ per run) and the
-# per-configuration scalar q (NAdam's μ-product, 1 elsewhere). The constants travel in float64 and are rounded to the
-# parameters' dtype by the loop, so a decay rate's complement 1 − β is worked out in prepare, as torch works it out
-# in Python: in float32, 1 − 0.999 would come out 1.3e-5 too small, a bias that steers a float32 run off torch's.
+# tuple of the rule's state variables (in the order of its spec's `state`), `c` the record its prepare(t, q,
+# **hyperparameters) worked out for step t: each prepare names the hyperparameters it reads, and gets them by name
+# (jit.by_name), and the per-configuration scalar q (NAdam's μ-product, 1 elsewhere). lr comes on its own, since it
+# may differ per run. The constants travel in float64 and are rounded to the parameters' dtype by the loop, so a
+# decay rate's complement 1 − β is worked out in prepare, as torch works it out in Python: in float32, 1 − 0.999
+# would come out 1.3e-5 too small, a bias that steers a float32 run off torch's.
+
+SgdStep = constants("SgdStep", "weight_decay")
+
 
 @per_step
-def _sgd_prepare(h, t, q):
-    weight_decay = h[1]
-    return (weight_decay,), q
+def _sgd_prepare(t, q, weight_decay):
+    return SgdStep(weight_decay), q
 
 
 @scalar
 def sgd_rule(p, g, s, lr, c):
     """g ← g + λθ;  θ ← θ − α·g."""
-    (weight_decay,) = c
-    g = g + weight_decay * p
+    g = g + c.weight_decay * p
     return p - lr * g, s
 
 
-def _momentum_prepare(nesterov: bool):
-    @per_step
-    def prepare(h, t, q):
-        if nesterov:
-            momentum, weight_decay = h[1], h[2]
-            dampening = 0.0
-        else:
-            momentum, dampening, weight_decay = h[1], h[2], h[3]
-        # torch keeps no velocity when μ = 0 (plain SGD), so its dampening must not apply there
-        undamped = 1.0 if momentum == 0 else 1 - dampening
-        return (momentum, undamped, weight_decay, t == 1, nesterov), q
-    return prepare
+MomentumStep = constants("MomentumStep", "momentum undamped weight_decay first nesterov")
+
+
+@per_step
+def _momentum_prepare(t, q, momentum, weight_decay, dampening=0.0, nesterov=False):
+    # torch keeps no velocity when μ = 0 (plain SGD), so its dampening must not apply there
+    undamped = 1.0 if momentum == 0 else 1 - dampening
+    return MomentumStep(momentum, undamped, weight_decay, t == 1, nesterov), q
+
+
+@per_step
+def _nesterov_prepare(t, q, momentum, weight_decay):
+    return _momentum_prepare(t, q, momentum, weight_decay, 0.0, True)
 
 
 @scalar
 def momentum_rule(p, g, s, lr, c):
     """g ← g + λθ;  b ← g at t = 1, else b ← μ·b + (1−τ)·g;  θ ← θ − α·b, or θ − α·(g + μ·b) for Nesterov."""
     (b,) = s
-    momentum, undamped, weight_decay, first, nesterov = c
-    g = g + weight_decay * p
-    b = g if first else momentum * b + undamped * g
-    step = g + momentum * b if nesterov else b
+    g = g + c.weight_decay * p
+    b = g if c.first else c.momentum * b + c.undamped * g
+    step = g + c.momentum * b if c.nesterov else b
     return p - lr * step, (b,)
 
 
+AdagradStep = constants("AdagradStep", "weight_decay decay eps_in eps_out")
+
+
 @per_step
-def _adagrad_prepare(h, t, q):
-    lr_decay, weight_decay, eps, placement = h[1], h[2], h[4], h[6]
-    eps_in, eps_out = (eps, 0.0) if placement == INSIDE else (0.0, eps)
-    return (weight_decay, 1 + (t - 1) * lr_decay, eps_in, eps_out), q
+def _adagrad_prepare(t, q, lr_decay, weight_decay, eps, eps_placement):
+    eps_in, eps_out = (eps, 0.0) if eps_placement == INSIDE else (0.0, eps)
+    return AdagradStep(weight_decay, 1 + (t - 1) * lr_decay, eps_in, eps_out), q
 
 
 @scalar
 def adagrad_rule(p, g, s, lr, c):
     """g ← g + λθ;  G ← G + g²;  θ ← θ − α/(1+(t−1)η) · g/(√(G + ε_in) + ε_out)  (ε outside: torch; inside: Keras)."""
     (total,) = s
-    weight_decay, decay, eps_in, eps_out = c
-    g = g + weight_decay * p
+    g = g + c.weight_decay * p
     total = total + g * g
-    return p - lr / decay * (g / (math.sqrt(total + eps_in) + eps_out)), (total,)
+    return p - lr / c.decay * (g / (math.sqrt(total + c.eps_in) + c.eps_out)), (total,)
+
+
+RmspropStep = constants("RmspropStep", "alpha one_minus_alpha eps_in eps_out weight_decay momentum centered")
 
 
 @per_step
-def _rmsprop_prepare(h, t, q):
-    alpha, eps, weight_decay, momentum, centered, placement = h[1], h[2], h[3], h[4], h[5], h[7]
-    eps_in, eps_out = (eps, 0.0) if placement == INSIDE else (0.0, eps)
-    return (alpha, 1 - alpha, eps_in, eps_out, weight_decay, momentum, centered != 0), q
+def _rmsprop_prepare(t, q, alpha, eps, weight_decay, momentum, centered, eps_placement):
+    eps_in, eps_out = (eps, 0.0) if eps_placement == INSIDE else (0.0, eps)
+    return RmspropStep(alpha, 1 - alpha, eps_in, eps_out, weight_decay, momentum, centered != 0), q
 
 
 @scalar
@@ -190,48 +201,53 @@ def rmsprop_rule(p, g, s, lr, c):
     """g ← g + λθ;  v ← ρ·v + (1−ρ)·g²;  centered: ḡ ← ḡ + (1−ρ)(g − ḡ), v̄ = v − ḡ², else v̄ = v;
     d = g/(√(v̄ + ε_in) + ε_out);  with momentum b ← μ·b + d, θ ← θ − α·b;  without, θ ← θ − α·d."""
     v, g_avg, b = s
-    alpha, one_minus_alpha, eps_in, eps_out, weight_decay, momentum, centered = c
-    g = g + weight_decay * p
-    v = alpha * v + one_minus_alpha * g * g
+    g = g + c.weight_decay * p
+    v = c.alpha * v + c.one_minus_alpha * g * g
     spread = v
-    if centered:
-        g_avg = g_avg + one_minus_alpha * (g - g_avg)
+    if c.centered:
+        g_avg = g_avg + c.one_minus_alpha * (g - g_avg)
         spread = v - g_avg * g_avg
-    d = g / (math.sqrt(spread + eps_in) + eps_out)
-    if momentum > 0:
-        b = momentum * b + d
+    d = g / (math.sqrt(spread + c.eps_in) + c.eps_out)
+    if c.momentum > 0:
+        b = c.momentum * b + d
         d = b
     return p - lr * d, (v, g_avg, b)
 
 
+AdadeltaStep = constants("AdadeltaStep", "rho one_minus_rho eps weight_decay")
+
+
 @per_step
-def _adadelta_prepare(h, t, q):
-    rho, eps, weight_decay = h[1], h[2], h[3]
-    return (rho, 1 - rho, eps, weight_decay), q
+def _adadelta_prepare(t, q, rho, eps, weight_decay):
+    return AdadeltaStep(rho, 1 - rho, eps, weight_decay), q
 
 
 @scalar
 def adadelta_rule(p, g, s, lr, c):
     """g ← g + λθ;  v ← ρ·v + (1−ρ)·g²;  Δ = √(u + ε)/√(v + ε) · g;  u ← ρ·u + (1−ρ)·Δ²;  θ ← θ − α·Δ."""
     v, u = s
-    rho, one_minus_rho, eps, weight_decay = c
-    g = g + weight_decay * p
-    v = rho * v + one_minus_rho * g * g
-    delta = math.sqrt(u + eps) / math.sqrt(v + eps) * g
-    u = rho * u + one_minus_rho * delta * delta
+    g = g + c.weight_decay * p
+    v = c.rho * v + c.one_minus_rho * g * g
+    delta = math.sqrt(u + c.eps) / math.sqrt(v + c.eps) * g
+    u = c.rho * u + c.one_minus_rho * delta * delta
     return p - lr * delta, (v, u)
 
 
-def _adam_prepare(decoupled: bool):
-    @per_step
-    def prepare(h, t, q):
-        beta1, beta2, eps, weight_decay, bias_correction, placement = h[1], h[2], h[3], h[4], h[5], h[7]
-        bc1 = 1 - beta1 ** t if bias_correction else 1.0
-        bc2 = 1 - beta2 ** t if bias_correction else 1.0
-        eps_in, eps_out = _eps_split(eps, placement, bc2)
-        l2, decay = _decay_kind(weight_decay, decoupled)
-        return (1 - beta1, beta2, 1 - beta2, math.sqrt(bc2) / bc1, eps_in, eps_out, l2, decay), q
-    return prepare
+AdamStep = constants("AdamStep", "one_minus_beta1 beta2 one_minus_beta2 scale eps_in eps_out l2 decoupled")
+
+
+@per_step
+def _adam_prepare(t, q, beta1, beta2, eps, weight_decay, bias_correction, eps_placement, decoupled=False):
+    bc1 = 1 - beta1 ** t if bias_correction else 1.0
+    bc2 = 1 - beta2 ** t if bias_correction else 1.0
+    eps_in, eps_out = _eps_split(eps, eps_placement, bc2)
+    l2, decay = _decay_kind(weight_decay, decoupled)
+    return AdamStep(1 - beta1, beta2, 1 - beta2, math.sqrt(bc2) / bc1, eps_in, eps_out, l2, decay), q
+
+
+@per_step
+def _adamw_prepare(t, q, beta1, beta2, eps, weight_decay, bias_correction, eps_placement):
+    return _adam_prepare(t, q, beta1, beta2, eps, weight_decay, bias_correction, eps_placement, True)
 
 
 @scalar
@@ -239,21 +255,19 @@ def adam_rule(p, g, s, lr, c):
     """θ ← θ(1 − αλ_d);  g ← g + λθ;  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
     θ ← θ − α·κ·m/(√(v + ε_in) + ε_out),  κ = √(1−β2ᵗ)/(1−β1ᵗ): torch's α·m̂/(√v̂ + ε) with ε outside."""
     m, v = s
-    one_minus_beta1, beta2, one_minus_beta2, scale, eps_in, eps_out, l2, decoupled = c
-    p, g = _decay(p, g, lr, l2, decoupled)
-    m, v = _moments(m, v, g, one_minus_beta1, beta2, one_minus_beta2)
-    return p - lr * scale * m / (math.sqrt(v + eps_in) + eps_out), (m, v)
+    p, g = _decay(p, g, lr, c.l2, c.decoupled)
+    m, v = _moments(m, v, g, c.one_minus_beta1, c.beta2, c.one_minus_beta2)
+    return p - lr * c.scale * m / (math.sqrt(v + c.eps_in) + c.eps_out), (m, v)
 
 
 @scalar
 def amsgrad_rule(p, g, s, lr, c):
     """Adam's rule with v in the denominator replaced by its running maximum: v_max ← max(v_max, v)."""
     m, v, v_max = s
-    one_minus_beta1, beta2, one_minus_beta2, scale, eps_in, eps_out, l2, decoupled = c
-    p, g = _decay(p, g, lr, l2, decoupled)
-    m, v = _moments(m, v, g, one_minus_beta1, beta2, one_minus_beta2)
+    p, g = _decay(p, g, lr, c.l2, c.decoupled)
+    m, v = _moments(m, v, g, c.one_minus_beta1, c.beta2, c.one_minus_beta2)
     v_max = max(v_max, v)
-    return p - lr * scale * m / (math.sqrt(v_max + eps_in) + eps_out), (m, v, v_max)
+    return p - lr * c.scale * m / (math.sqrt(v_max + c.eps_in) + c.eps_out), (m, v, v_max)
 
 
 # The effective step: the Adam family's step per coordinate, worked out from the recorded state (a race's traces,
@@ -298,16 +312,18 @@ def effective_step(m: np.ndarray, v: np.ndarray, t, lr, hparams: dict[str, Any])
     return per_coordinate(scale) * m / (np.sqrt(v + per_coordinate(eps_in)) + per_coordinate(eps_out))
 
 
+NadamStep = constants("NadamStep", "one_minus_beta1 beta2 one_minus_beta2 bc2 eps g_weight m_weight l2 decoupled")
+
+
 @per_step
-def _nadam_prepare(h, t, q):
-    beta1, beta2, eps, weight_decay, momentum_decay, decoupled = h[1], h[2], h[3], h[4], h[5], h[6]
+def _nadam_prepare(t, q, beta1, beta2, eps, weight_decay, momentum_decay, decoupled_weight_decay):
     mu = beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
     mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
     product = q * mu
-    l2, decay = _decay_kind(weight_decay, decoupled != 0)
+    l2, decay = _decay_kind(weight_decay, decoupled_weight_decay != 0)
     g_weight = (1 - mu) / (1 - product)
     m_weight = mu_next / (1 - product * mu_next)
-    return (1 - beta1, beta2, 1 - beta2, 1 - beta2 ** t, eps, g_weight, m_weight, l2, decay), product
+    return NadamStep(1 - beta1, beta2, 1 - beta2, 1 - beta2 ** t, eps, g_weight, m_weight, l2, decay), product
 
 
 @scalar
@@ -315,17 +331,18 @@ def nadam_rule(p, g, s, lr, c):
     """θ ← θ(1 − αλ_d);  g ← g + λθ;  m, v as Adam;  μ_t = β1(1 − ½·0.96^{tψ});
     θ ← θ − α·[(1−μ_t)/(1−Πμ_{≤t}) · g + μ_{t+1}/(1−Πμ_{≤t+1}) · m] / (√(v/(1−β2ᵗ)) + ε)."""
     m, v = s
-    one_minus_beta1, beta2, one_minus_beta2, bc2, eps, g_weight, m_weight, l2, decoupled = c
-    p, g = _decay(p, g, lr, l2, decoupled)
-    m, v = _moments(m, v, g, one_minus_beta1, beta2, one_minus_beta2)
-    denom = math.sqrt(v / bc2) + eps
-    p = p - lr * g_weight * (g / denom)
-    return p - lr * m_weight * (m / denom), (m, v)
+    p, g = _decay(p, g, lr, c.l2, c.decoupled)
+    m, v = _moments(m, v, g, c.one_minus_beta1, c.beta2, c.one_minus_beta2)
+    denom = math.sqrt(v / c.bc2) + c.eps
+    p = p - lr * c.g_weight * (g / denom)
+    return p - lr * c.m_weight * (m / denom), (m, v)
+
+
+RadamStep = constants("RadamStep", "one_minus_beta1 beta2 one_minus_beta2 bc1 bc2_sqrt rect tractable eps l2 decoupled")
 
 
 @per_step
-def _radam_prepare(h, t, q):
-    beta1, beta2, eps, weight_decay, decoupled = h[1], h[2], h[3], h[4], h[5]
+def _radam_prepare(t, q, beta1, beta2, eps, weight_decay, decoupled_weight_decay):
     beta2_t = beta2 ** t
     bc2 = 1 - beta2_t
     rho_inf = 2 / (1 - beta2) - 1
@@ -335,8 +352,9 @@ def _radam_prepare(h, t, q):
     rect = 1.0
     if tractable:
         rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-    l2, decay = _decay_kind(weight_decay, decoupled != 0)
-    return (1 - beta1, beta2, 1 - beta2, 1 - beta1 ** t, math.sqrt(bc2), rect, tractable, eps, l2, decay), q
+    l2, decay = _decay_kind(weight_decay, decoupled_weight_decay != 0)
+    return RadamStep(1 - beta1, beta2, 1 - beta2, 1 - beta1 ** t, math.sqrt(bc2), rect, tractable, eps, l2,
+                     decay), q
 
 
 @scalar
@@ -344,98 +362,103 @@ def radam_rule(p, g, s, lr, c):
     """θ ← θ(1 − αλ_d);  g ← g + λθ;  m, v as Adam;  ρ_t = ρ∞ − 2tβ2ᵗ/(1−β2ᵗ);
     θ ← θ − α·m̂ · r_t·√(1−β2ᵗ)/(√v + ε) where ρ_t > 5, else θ ← θ − α·m̂."""
     m, v = s
-    one_minus_beta1, beta2, one_minus_beta2, bc1, bc2_sqrt, rect, tractable, eps, l2, decoupled = c
-    p, g = _decay(p, g, lr, l2, decoupled)
-    m, v = _moments(m, v, g, one_minus_beta1, beta2, one_minus_beta2)
-    step = m / bc1 * lr
-    if tractable:
-        step = step * (bc2_sqrt / (math.sqrt(v) + eps)) * rect
+    p, g = _decay(p, g, lr, c.l2, c.decoupled)
+    m, v = _moments(m, v, g, c.one_minus_beta1, c.beta2, c.one_minus_beta2)
+    step = m / c.bc1 * lr
+    if c.tractable:
+        step = step * (c.bc2_sqrt / (math.sqrt(v) + c.eps)) * c.rect
     return p - step, (m, v)
 
 
+AdamaxStep = constants("AdamaxStep", "one_minus_beta1 beta2 eps weight_decay bc1")
+
+
 @per_step
-def _adamax_prepare(h, t, q):
-    beta1, beta2, eps, weight_decay = h[1], h[2], h[3], h[4]
-    return (1 - beta1, beta2, eps, weight_decay, 1 - beta1 ** t), q
+def _adamax_prepare(t, q, beta1, beta2, eps, weight_decay):
+    return AdamaxStep(1 - beta1, beta2, eps, weight_decay, 1 - beta1 ** t), q
 
 
 @scalar
 def adamax_rule(p, g, s, lr, c):
     """g ← g + λθ;  m ← β1·m + (1−β1)·g;  u ← max(β2·u, |g| + ε);  θ ← θ − α/(1−β1ᵗ) · m/u."""
     m, u = s
-    one_minus_beta1, beta2, eps, weight_decay, bc1 = c
-    g = g + weight_decay * p
-    m = m + one_minus_beta1 * (g - m)
-    u = max(beta2 * u, abs(g) + eps)
-    return p - lr / bc1 * (m / u), (m, u)
+    g = g + c.weight_decay * p
+    m = m + c.one_minus_beta1 * (g - m)
+    u = max(c.beta2 * u, abs(g) + c.eps)
+    return p - lr / c.bc1 * (m / u), (m, u)
+
+
+AdabeliefStep = constants("AdabeliefStep", "one_minus_beta1 beta2 one_minus_beta2 eps weight_decay bc1 bc2")
 
 
 @per_step
-def _adabelief_prepare(h, t, q):
-    beta1, beta2, eps, weight_decay = h[1], h[2], h[3], h[4]
-    return (1 - beta1, beta2, 1 - beta2, eps, weight_decay, 1 - beta1 ** t, 1 - beta2 ** t), q
+def _adabelief_prepare(t, q, beta1, beta2, eps, weight_decay):
+    return AdabeliefStep(1 - beta1, beta2, 1 - beta2, eps, weight_decay, 1 - beta1 ** t, 1 - beta2 ** t), q
 
 
 @scalar
 def adabelief_rule(p, g, s, lr, c):
     """θ ← θ(1 − αλ);  m ← β1·m + (1−β1)·g;  s ← β2·s + (1−β2)(g − m)² + ε;  θ ← θ − α·m̂/(√ŝ + ε)."""
     m, belief = s
-    one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay, bc1, bc2 = c
-    p = p * one_minus(lr * weight_decay)
-    m = m + one_minus_beta1 * (g - m)
+    p = p * one_minus(lr * c.weight_decay)
+    m = m + c.one_minus_beta1 * (g - m)
     surprise = g - m
-    belief = beta2 * belief + one_minus_beta2 * surprise * surprise + eps
-    return p - lr / bc1 * (m / (math.sqrt(belief / bc2) + eps)), (m, belief)
+    belief = c.beta2 * belief + c.one_minus_beta2 * surprise * surprise + c.eps
+    return p - lr / c.bc1 * (m / (math.sqrt(belief / c.bc2) + c.eps)), (m, belief)
+
+
+LionStep = constants("LionStep", "beta1 one_minus_beta1 one_minus_beta2 weight_decay")
 
 
 @per_step
-def _lion_prepare(h, t, q):
-    beta1, beta2, weight_decay = h[1], h[2], h[3]
-    return (beta1, 1 - beta1, 1 - beta2, weight_decay), q
+def _lion_prepare(t, q, beta1, beta2, weight_decay):
+    return LionStep(beta1, 1 - beta1, 1 - beta2, weight_decay), q
 
 
 @scalar
 def lion_rule(p, g, s, lr, c):
     """θ ← θ(1 − αλ);  θ ← θ − α·sign(β1·m + (1−β1)·g);  m ← β2·m + (1−β2)·g."""
     (m,) = s
-    beta1, one_minus_beta1, one_minus_beta2, weight_decay = c
-    p = p * one_minus(lr * weight_decay)
-    p = p - lr * np.sign(beta1 * m + one_minus_beta1 * g)
-    return p, (m + one_minus_beta2 * (g - m),)
+    p = p * one_minus(lr * c.weight_decay)
+    p = p - lr * np.sign(c.beta1 * m + c.one_minus_beta1 * g)
+    return p, (m + c.one_minus_beta2 * (g - m),)
+
+
+QhmStep = constants("QhmStep", "one_minus_momentum nu one_minus_nu weight_decay")
 
 
 @per_step
-def _qhm_prepare(h, t, q):
-    momentum, nu, weight_decay = h[1], h[2], h[3]
-    return (1 - momentum, nu, 1 - nu, weight_decay), q
+def _qhm_prepare(t, q, momentum, nu, weight_decay):
+    return QhmStep(1 - momentum, nu, 1 - nu, weight_decay), q
 
 
 @scalar
 def qhm_rule(p, g, s, lr, c):
     """g ← g + λθ;  b ← β·b + (1−β)·g;  θ ← θ − α·[(1−ν)·g + ν·b]."""
     (b,) = s
-    one_minus_momentum, nu, one_minus_nu, weight_decay = c
-    g = g + weight_decay * p
-    b = b + one_minus_momentum * (g - b)
-    return p - lr * (g * one_minus_nu + b * nu), (b,)
+    g = g + c.weight_decay * p
+    b = b + c.one_minus_momentum * (g - b)
+    return p - lr * (g * c.one_minus_nu + b * c.nu), (b,)
+
+
+QhadamStep = constants("QhadamStep", "one_minus_beta1 beta2 one_minus_beta2 one_minus_nu1 one_minus_nu2 eps "
+                                     "weight_decay m_weight v_weight")
 
 
 @per_step
-def _qhadam_prepare(h, t, q):
-    beta1, beta2, nu1, nu2, eps, weight_decay = h[1], h[2], h[3], h[4], h[5], h[6]
-    return (1 - beta1, beta2, 1 - beta2, 1 - nu1, 1 - nu2, eps, weight_decay, nu1 / (1 - beta1 ** t),
-            nu2 / (1 - beta2 ** t)), q
+def _qhadam_prepare(t, q, beta1, beta2, nu1, nu2, eps, weight_decay):
+    return QhadamStep(1 - beta1, beta2, 1 - beta2, 1 - nu1, 1 - nu2, eps, weight_decay, nu1 / (1 - beta1 ** t),
+                      nu2 / (1 - beta2 ** t)), q
 
 
 @scalar
 def qhadam_rule(p, g, s, lr, c):
     """g ← g + λθ;  m, v as Adam;  θ ← θ − α·[(1−ν1)·g + ν1·m̂] / (√[(1−ν2)·g² + ν2·v̂] + ε)."""
     m, v = s
-    one_minus_beta1, beta2, one_minus_beta2, one_minus_nu1, one_minus_nu2, eps, weight_decay, m_weight, v_weight = c
-    g = g + weight_decay * p
-    m, v = _moments(m, v, g, one_minus_beta1, beta2, one_minus_beta2)
-    num = m * m_weight + g * one_minus_nu1
-    den = math.sqrt(g * g * one_minus_nu2 + v * v_weight) + eps
+    g = g + c.weight_decay * p
+    m, v = _moments(m, v, g, c.one_minus_beta1, c.beta2, c.one_minus_beta2)
+    num = m * c.m_weight + g * c.one_minus_nu1
+    den = math.sqrt(g * g * c.one_minus_nu2 + v * c.v_weight) + c.eps
     return p - lr * (num / den), (m, v)
 
 
@@ -508,6 +531,9 @@ class OptimizerSpec:
     variant: tuple | None = None
     # (hyperparameter, value, old, new): LaTeX edits that make `latex` show the rule a setting selects
     latex_edits: tuple[tuple[str, Any, str, str], ...] = ()
+
+    def __post_init__(self):  # the prepare as the loops call it: with the row of every hyperparameter
+        object.__setattr__(self, "prepare", by_name(self.prepare, [p.name for p in self.params]))
 
     @property
     def defaults(self) -> dict[str, Any]:
@@ -714,7 +740,8 @@ def _adam_like(name: str, title: str, latex: str, weight_decay: Param, rule, sta
                variant=None, edits=()) -> OptimizerSpec:
     params = _adam_params(1e-3, weight_decay) + (BIAS_CORRECTION, MAXIMIZE, _eps_placement(*PLACEMENTS))
     return OptimizerSpec(name, title, params + ((AMSGRAD,) if variant else ()), state, latex, rule,
-                         _adam_prepare(decoupled), family="adam", variant=variant, latex_edits=_ADAM_EDITS + edits)
+                         _adamw_prepare if decoupled else _adam_prepare, family="adam", variant=variant,
+                         latex_edits=_ADAM_EDITS + edits)
 
 
 SPECS: dict[str, OptimizerSpec] = {spec.name: spec for spec in [
@@ -722,10 +749,10 @@ SPECS: dict[str, OptimizerSpec] = {spec.name: spec for spec in [
                   r"\theta_t = \theta_{t-1} - \alpha g_t", sgd_rule, _sgd_prepare, latex_edits=(_MAXIMIZE_EDIT,)),
     OptimizerSpec("momentum", "SGD with momentum", (_lr(1e-3), MOMENTUM, _DAMPENING, _weight_decay(), MAXIMIZE),
                   ("buf",), r"b_t = \mu b_{t-1} + (1-\tau) g_t,\quad \theta_t = \theta_{t-1} - \alpha b_t",
-                  momentum_rule, _momentum_prepare(nesterov=False), latex_edits=(_MAXIMIZE_EDIT,)),
+                  momentum_rule, _momentum_prepare, latex_edits=(_MAXIMIZE_EDIT,)),
     OptimizerSpec("nesterov", "Nesterov momentum", (_lr(1e-3), MOMENTUM, _weight_decay(), MAXIMIZE), ("buf",),
                   r"b_t = \mu b_{t-1} + g_t,\quad \theta_t = \theta_{t-1} - \alpha (g_t + \mu b_t)",
-                  momentum_rule, _momentum_prepare(nesterov=True), latex_edits=(_MAXIMIZE_EDIT,)),
+                  momentum_rule, _nesterov_prepare, latex_edits=(_MAXIMIZE_EDIT,)),
     OptimizerSpec("adagrad", "AdaGrad",
                   (_lr(1e-2), Param("lr_decay", r"\eta", 0.0, "learning-rate decay: α/(1+(t−1)η)", low=0.0),
                    _weight_decay(), Param("initial_accumulator_value", r"G_0", 0.0,

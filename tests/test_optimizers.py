@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import optviz
-from optviz.optimizers import effective_step
+from optviz.optimizers import SPECS, effective_step
 
 pytestmark = pytest.mark.filterwarnings("error")  # an overflow or a NaN in a rule is a failure
 
@@ -461,3 +461,34 @@ def test_radam_with_small_beta2_is_bias_corrected_momentum_and_warns_nothing():
             expected = params - 0.01 * m / (1 - 0.9 ** t)
             params, state = opt.step(params, g, state)
             np.testing.assert_allclose(params, expected, rtol=1e-13)
+
+
+def test_a_prepare_reads_its_hyperparameters_by_name_wherever_they_sit():
+    """Hyperparameters reach a rule's per-step constants by name: the same optimizer with its hyperparameters
+    listed in reverse (as if one had been inserted) steps exactly alike."""
+    import dataclasses
+
+    from optviz.optimizers import Optimizer
+
+    for name in ("adam", "rmsprop", "nadam", "momentum"):
+        spec = SPECS[name]
+        reordered = dataclasses.replace(spec, params=tuple(reversed(spec.params)))
+        hparams = {**spec.defaults, "lr": 0.01, "weight_decay": 0.1}
+        params = {k: np.array([1.0, -2.0, 0.5]) for k in ("given", "reordered")}
+        runs = {"given": Optimizer(spec, hparams), "reordered": Optimizer(reordered, hparams)}
+        states = {k: runs[k].init(params[k]) for k in runs}
+        for t in range(5):
+            grads = np.array([0.3, -0.1, 2.0]) * (t + 1)
+            for k in runs:
+                runs[k].step_(params[k], grads, states[k])
+        assert np.array_equal(params["given"], params["reordered"]), name
+
+
+def test_a_prepare_that_reads_a_hyperparameter_the_optimizer_lacks_is_refused_in_words():
+    from optviz.jit import by_name
+
+    def prepare(t, q, beta1, gamma):
+        return (), q
+
+    with pytest.raises(ValueError, match=r"takes gamma, which the optimizer does not have .*lr, beta1"):
+        by_name(prepare, ["lr", "beta1"])
