@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .fused import NEVER, FusedRun, fusable, ready
-from .optimizers import SECOND_MOMENTS, Optimizer, bias_corrections, effective_step
+from .optimizers import Optimizer
 from .optimizers import optimizer as make_optimizer
 from .schedules import Schedule
 from .surfaces import Surface
@@ -453,18 +453,6 @@ def _squeeze_into(traj: Trajectory, batched: bool, **arrays) -> None:
 
 
 def derived_traces(opt: Optimizer, trace: dict[str, np.ndarray], lr: np.ndarray) -> dict[str, np.ndarray]:
-    """Bias-corrected moments and the effective step of the Adam family, from the recorded state.
-
-    bc1 = 1 − β1ᵗ, bc2 = 1 − β2ᵗ, m̂ = m/bc1, v̂ = v/bc2 (v_max for AMSGrad, s for AdaBelief), and the effective
-    step per coordinate as eps_placement has it (optviz.optimizers.effective_step). Without bias correction
-    bc1 = bc2 = 1.
-    """
-    second = next((name for name in SECOND_MOMENTS if name in trace), None)
-    if opt.spec.family != "adam" or "m" not in trace or second is None:
-        return {}
-    t = np.arange(1, len(lr) + 1, dtype=float).reshape((-1,) + (1,) * (lr.ndim - 1))
-    bc1, bc2 = (np.broadcast_to(bc, lr.shape) for bc in bias_corrections(opt.hparams, t))
-    m_hat = trace["m"] / bc1[..., None]
-    v_hat = trace[second] / bc2[..., None]
-    effective = effective_step(trace["m"], trace[second], t, lr, opt.hparams)
-    return {"m_hat": m_hat, "v_hat": v_hat, "bc1": bc1, "bc2": bc2, "effective_step": effective}
+    """What the optimizer's catalogue entry works out from its recorded state (its diagnostics: the Adam family's
+    bias-corrected moments and effective step)."""
+    return opt.spec.diagnose(trace, lr, opt.hparams)

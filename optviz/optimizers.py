@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import math
 from collections import namedtuple
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -71,13 +71,17 @@ _PLACEMENT_HELP = ("where ε enters the denominator: outside the root (torch), i
                    "Keras's ε̂ added to √v before bias correction")
 
 
+_PLACEMENT_TITLES = {"outside": "outside: √v̂ + ε (torch)", "inside": "inside: √(v̂ + ε)",
+                     "keras": "Keras: ε̂ added to √v before bias correction"}
+
+
 def _eps_placement(*choices: str) -> Param:
     return Param("eps_placement", r"\varepsilon\ \text{placement}", "outside", _PLACEMENT_HELP, kind="choice",
-                 choices=choices)
+                 choices=choices, choice_titles=tuple(_PLACEMENT_TITLES[choice] for choice in choices))
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Shared pieces of the formulas. `c` is the tuple of per-step constants a rule's prepare() returns.
+# Shared pieces of the formulas. `c` is the record of per-step constants a rule's prepare() returns.
 
 @scalar
 def _decay(p, g, lr, l2, decoupled):
@@ -270,10 +274,31 @@ def amsgrad_rule(p, g, s, lr, c):
     return p - lr * c.scale * m / (math.sqrt(v_max + c.eps_in) + c.eps_out), (m, v, v_max)
 
 
-# The effective step: the Adam family's step per coordinate, worked out from the recorded state (a race's traces,
-# the MNIST statistics) by the same arithmetic as the rules above
+# ---------------------------------------------------------------------------------------------------------------
+# What a state variable is: its role decides the trace row it is drawn in, its title, and what diagnostics read
 
-SECOND_MOMENTS = ("v_max", "v", "s")  # the state in the denominator: AMSGrad's v_max, Adam's v, AdaBelief's s
+FIRST_MOMENT = "first moment"  # m: an average of g
+VELOCITY = "velocity"  # a momentum buffer
+MEAN_GRADIENT = "mean gradient"  # centered RMSProp's ḡ
+SECOND_MOMENT = "second moment"  # an average of g² (AdaBelief's: of (g − m)²)
+RUNNING_MAX = "running maximum"  # AMSGrad's maximum of v, which its step divides by
+ACCUMULATOR = "accumulator"  # AdaGrad's sum of g²
+INFINITY_NORM = "infinity norm"  # Adamax's u
+UPDATE_AVERAGE = "update average"  # Adadelta's average of Δ²
+PRODUCT = "product"  # NAdam's running product of μ
+ROLES = (FIRST_MOMENT, VELOCITY, MEAN_GRADIENT, SECOND_MOMENT, RUNNING_MAX, ACCUMULATOR, INFINITY_NORM,
+         UPDATE_AVERAGE, PRODUCT)
+DENOMINATORS = (RUNNING_MAX, SECOND_MOMENT)  # what an Adam-family step divides by, the first found first
+
+# the role of each state name the built-in rules use (a spec's `roles` says otherwise where a name means another
+# thing: Adamax's u is an infinity norm, Adadelta's an update average)
+STATE_ROLES = {"m": FIRST_MOMENT, "v": SECOND_MOMENT, "v_max": RUNNING_MAX, "buf": VELOCITY, "g_avg": MEAN_GRADIENT,
+               "sum": ACCUMULATOR, "s": SECOND_MOMENT, "mu_product": PRODUCT}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Diagnostics: quantities worked out from the recorded state (a race's traces, the MNIST statistics), once, here.
+# The effective step is the Adam family's step per coordinate, by the same arithmetic as the rules above.
 
 
 def bias_corrections(hparams: dict[str, Any], t):
@@ -290,7 +315,7 @@ def effective_step(m: np.ndarray, v: np.ndarray, t, lr, hparams: dict[str, Any])
         keras (Keras's):    α·√(1−β2ᵗ)/(1−β1ᵗ) · m/(√v + ε̂)
 
     with m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ) (m̂ = m, v̂ = v when bias_correction is off) and v the denominator's state
-    (SECOND_MOMENTS: v_max for AMSGrad, s for AdaBelief). It is worked out as adam_rule works it out,
+    (DENOMINATORS: v_max for AMSGrad, s for AdaBelief). It is worked out as adam_rule works it out,
     α·κ·m/(√(v + ε_in) + ε_out) with κ = √(1−β2ᵗ)/(1−β1ᵗ) and _eps_split's (ε_in, ε_out), so that for Adam,
     AMSGrad and AdamW it is the update taken. For NAdam, RAdam and QHAdam, whose rules differ, it is Adam's step
     from their moments: a yardstick to compare them by.
@@ -310,6 +335,22 @@ def effective_step(m: np.ndarray, v: np.ndarray, t, lr, hparams: dict[str, Any])
         return np.asarray(x, dtype=dtype)[..., None]
 
     return per_coordinate(scale) * m / (np.sqrt(v + per_coordinate(eps_in)) + per_coordinate(eps_out))
+
+
+def moment_diagnostics(spec: OptimizerSpec, trace: dict[str, np.ndarray], lr: np.ndarray,
+                       hparams: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The Adam family's diagnostics from a recorded trace (state arrays (steps, ..., n)) and its learning rates lr
+    (steps, ...): bc1 = 1 − β1ᵗ, bc2 = 1 − β2ᵗ, m̂ = m/bc1, v̂ = v/bc2 (v the denominator's state: v_max for
+    AMSGrad, s for AdaBelief) and the effective step per coordinate (effective_step). Without bias correction
+    bc1 = bc2 = 1. Empty when the trace lacks the moments."""
+    names = spec.moments(trace)
+    if names is None:
+        return {}
+    first, second = (trace[name] for name in names)
+    t = np.arange(1, len(lr) + 1, dtype=float).reshape((-1,) + (1,) * (lr.ndim - 1))
+    bc1, bc2 = (np.broadcast_to(bc, lr.shape) for bc in bias_corrections(hparams, t))
+    return {"m_hat": first / bc1[..., None], "v_hat": second / bc2[..., None], "bc1": bc1, "bc2": bc2,
+            "effective_step": effective_step(first, second, t, lr, hparams)}
 
 
 NadamStep = constants("NadamStep", "one_minus_beta1 beta2 one_minus_beta2 bc2 eps g_weight m_weight l2 decoupled")
@@ -513,6 +554,13 @@ def _rows_at_once(rule, prepare):
 # ---------------------------------------------------------------------------------------------------------------
 # Specs
 
+# What a rule needs, which the engines dispatch on: element-wise rules (every built-in one) are stepped number by
+# number in the compiled loops; the others (whole vectors or matrices, the Hessian, several gradients per step)
+# need engines of their own.
+ELEMENTWISE, WHOLE_VECTOR, NEEDS_HESSIAN, EXTRA_GRADIENTS = "element-wise", "whole vector", "Hessian", "extra gradients"
+KINDS = (ELEMENTWISE, WHOLE_VECTOR, NEEDS_HESSIAN, EXTRA_GRADIENTS)
+
+
 @dataclass(frozen=True)
 class OptimizerSpec:
     """Everything the engine and the UI need to know about one optimizer."""
@@ -531,9 +579,37 @@ class OptimizerSpec:
     variant: tuple | None = None
     # (hyperparameter, value, old, new): LaTeX edits that make `latex` show the rule a setting selects
     latex_edits: tuple[tuple[str, Any, str, str], ...] = ()
+    roles: dict[str, str] = field(default_factory=dict)  # state name -> role, where STATE_ROLES does not say it
+    color: str = "#636efa"  # its colour in every chart, unless two racers share it
+    kind: str = ELEMENTWISE  # what its rule needs: the engines dispatch on it
+    # (spec, trace, lr, hparams) -> {name: array}: quantities worked out from its recorded state
+    diagnostics: Callable | None = None
 
     def __post_init__(self):  # the prepare as the loops call it: with the row of every hyperparameter
         object.__setattr__(self, "prepare", by_name(self.prepare, [p.name for p in self.params]))
+        states = self.state + (self.variant[3] if self.variant else ())
+        unknown = [name for name in states if self.role_of(name) not in ROLES]
+        if unknown:
+            raise ValueError(f"{self.name}: state {', '.join(unknown)} has no role (one of {', '.join(ROLES)})")
+        if self.kind not in KINDS:
+            raise ValueError(f"{self.name}: kind {self.kind!r} is not one of {', '.join(KINDS)}")
+
+    def role_of(self, name: str) -> str | None:
+        return self.roles.get(name, STATE_ROLES.get(name))
+
+    def with_role(self, roles: Sequence[str], names: Iterable[str]) -> str | None:
+        """The first of `names` (recorded traces, a state's fields) whose role is roles[0], else roles[1], …"""
+        names = list(names)
+        return next((name for role in roles for name in names if self.role_of(name) == role), None)
+
+    def moments(self, names: Iterable[str]) -> tuple[str, str] | None:
+        """(first moment, denominator) among `names` for an optimizer with the moment diagnostics, else None."""
+        names = list(names)
+        first, second = self.with_role((FIRST_MOMENT,), names), self.with_role(DENOMINATORS, names)
+        return (first, second) if self.diagnostics is not None and first and second else None
+
+    def diagnose(self, trace: dict[str, np.ndarray], lr: np.ndarray, hparams: dict[str, Any]) -> dict:
+        return {} if self.diagnostics is None else self.diagnostics(self, trace, lr, hparams)
 
     @property
     def defaults(self) -> dict[str, Any]:
@@ -741,7 +817,7 @@ def _adam_like(name: str, title: str, latex: str, weight_decay: Param, rule, sta
     params = _adam_params(1e-3, weight_decay) + (BIAS_CORRECTION, MAXIMIZE, _eps_placement(*PLACEMENTS))
     return OptimizerSpec(name, title, params + ((AMSGRAD,) if variant else ()), state, latex, rule,
                          _adamw_prepare if decoupled else _adam_prepare, family="adam", variant=variant,
-                         latex_edits=_ADAM_EDITS + edits)
+                         latex_edits=_ADAM_EDITS + edits, diagnostics=moment_diagnostics)
 
 
 SPECS: dict[str, OptimizerSpec] = {spec.name: spec for spec in [
@@ -784,6 +860,7 @@ SPECS: dict[str, OptimizerSpec] = {spec.name: spec for spec in [
                   r"v_t = \rho v_{t-1} + (1-\rho) g_t^2,\quad \Delta_t = \frac{\sqrt{u_{t-1}+\varepsilon}}"
                   r"{\sqrt{v_t+\varepsilon}} g_t,\quad u_t = \rho u_{t-1} + (1-\rho)\Delta_t^2,\quad"
                   r"\theta_t = \theta_{t-1} - \alpha\Delta_t", adadelta_rule, _adadelta_prepare, family="adaptive",
+                  roles={"u": UPDATE_AVERAGE},
                   latex_edits=(_MAXIMIZE_EDIT,)),
     _adam_like("adam", "Adam", _ADAM_LATEX, _weight_decay(), adam_rule, ("m", "v"), decoupled=False),
     _adam_like("amsgrad", "AMSGrad", _AMSGRAD_LATEX, _weight_decay(), amsgrad_rule, ("m", "v", "v_max"),
@@ -799,21 +876,22 @@ SPECS: dict[str, OptimizerSpec] = {spec.name: spec for spec in [
                   r"\mu_t = \beta_1(1-\tfrac12 0.96^{t\psi}),\quad \theta_t = \theta_{t-1} - \alpha\left("
                   r"\frac{\mu_{t+1} m_t}{1-\prod_{i\le t+1}\mu_i} + \frac{(1-\mu_t) g_t}{1-\prod_{i\le t}\mu_i}"
                   r"\right)\Big/\left(\sqrt{\hat v_t}+\varepsilon\right)", nadam_rule, _nadam_prepare,
-                  family="adam", shared="mu_product", latex_edits=(_MAXIMIZE_EDIT,)),
+                  family="adam", shared="mu_product", latex_edits=(_MAXIMIZE_EDIT,),
+                  diagnostics=moment_diagnostics),
     OptimizerSpec("radam", "RAdam", _adam_params(1e-3, _weight_decay()) + (DECOUPLED, MAXIMIZE), ("m", "v"),
                   r"\rho_t = \rho_\infty - \frac{2t\beta_2^t}{1-\beta_2^t},\quad \theta_t = \theta_{t-1} - "
                   r"\alpha \hat m_t \cdot \begin{cases} r_t \frac{\sqrt{1-\beta_2^t}}{\sqrt{v_t}+\varepsilon} & "
                   r"\rho_t > 5 \\ 1 & \text{otherwise}\end{cases}", radam_rule, _radam_prepare, family="adam",
-                  latex_edits=(_MAXIMIZE_EDIT,)),
+                  latex_edits=(_MAXIMIZE_EDIT,), diagnostics=moment_diagnostics),
     OptimizerSpec("adamax", "Adamax", _adam_params(2e-3, _weight_decay()) + (MAXIMIZE,), ("m", "u"),
                   r"u_t = \max(\beta_2 u_{t-1}, |g_t| + \varepsilon),\quad \theta_t = \theta_{t-1} - "
                   r"\frac{\alpha}{1-\beta_1^t}\frac{m_t}{u_t}", adamax_rule, _adamax_prepare, family="adam",
-                  latex_edits=(_MAXIMIZE_EDIT,)),
+                  latex_edits=(_MAXIMIZE_EDIT,), roles={"u": INFINITY_NORM}),
     OptimizerSpec("adabelief", "AdaBelief", _adam_params(1e-3, _weight_decay(decoupled=True))[:3]
                   + (_eps(1e-16), _weight_decay(decoupled=True)), ("m", "s"),
                   r"s_t = \beta_2 s_{t-1} + (1-\beta_2)(g_t - m_t)^2 + \varepsilon,\quad \theta_t = "
                   r"\theta_{t-1} - \alpha \frac{\hat m_t}{\sqrt{\hat s_t} + \varepsilon}", adabelief_rule,
-                  _adabelief_prepare, family="adam"),
+                  _adabelief_prepare, family="adam", diagnostics=moment_diagnostics),
     OptimizerSpec("lion", "Lion",
                   (_lr(1e-4), BETA1, _beta("beta2", r"\beta_2", 0.99, "decay rate of the momentum"),
                    _weight_decay(decoupled=True)), ("m",),
@@ -831,8 +909,17 @@ SPECS: dict[str, OptimizerSpec] = {spec.name: spec for spec in [
                    _eps(1e-8), _weight_decay()), ("m", "v"),
                   r"\theta_t = \theta_{t-1} - \alpha\frac{(1-\nu_1) g_t + \nu_1 \hat m_t}"
                   r"{\sqrt{(1-\nu_2) g_t^2 + \nu_2 \hat v_t} + \varepsilon}", qhadam_rule, _qhadam_prepare,
-                  family="adam"),
+                  family="adam", diagnostics=moment_diagnostics),
 ]}
+
+# Colours strong and dark enough to read on a projector over the pale contour background, one per optimizer, so
+# that adding or removing a contestant repaints no other; the six of the classic race get the most distinct.
+COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#17becf", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#b68100",
+          "#0d2a63", "#00a08b", "#af0038", "#6c7c32", "#fb00d1", "#511cfb", "#222a2a")
+_CLASSIC_FIRST = ("adam", "sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adamw", "amsgrad", "nadam", "radam",
+                  "adamax", "adabelief", "adadelta", "lion", "qhm", "qhadam")
+_COLOR_OF = dict(zip(_CLASSIC_FIRST, COLORS, strict=True))
+SPECS = {name: replace(spec, color=_COLOR_OF[name]) for name, spec in SPECS.items()}
 
 
 def optimizer(name: str, schedule: Schedule | None = None, **hparams) -> Optimizer:

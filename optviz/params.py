@@ -29,6 +29,10 @@ class Param:
     log: bool = False
     kind: str = "float"
     choices: tuple[str, ...] = ()
+    choice_titles: tuple[str, ...] = ()  # what each choice means, where its short name (the link's) does not say it
+
+    def choice_title(self, choice: str) -> str:
+        return dict(zip(self.choices, self.choice_titles)).get(choice, choice)
 
     def describe_range(self) -> str:
         if self.kind == "bool":

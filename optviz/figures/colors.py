@@ -10,29 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-PALETTE = (
-    "#d62728",  # red
-    "#1f77b4",  # blue
-    "#2ca02c",  # green
-    "#17becf",  # cyan
-    "#ff7f0e",  # orange
-    "#9467bd",  # purple
-    "#8c564b",  # brown
-    "#e377c2",  # pink
-    "#b68100",  # dark gold
-    "#0d2a63",  # navy
-    "#00a08b",  # teal
-    "#af0038",  # crimson
-    "#6c7c32",  # olive
-    "#fb00d1",  # magenta
-    "#511cfb",  # indigo
-    "#222a2a",  # near black
-)
+from ..optimizers import COLORS
+from ..optimizers import SPECS as OPTIMIZERS
 
-# The catalogue's optimizers, each on its own palette entry; the six of the classic race are the most distinct.
-PREFERRED = {name: PALETTE[i] for i, name in enumerate(
-    ["adam", "sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adamw", "amsgrad", "nadam", "radam", "adamax",
-     "adabelief", "adadelta", "lion", "qhm", "qhadam"])}
+PALETTE = COLORS  # the catalogue's: a contestant without a colour of its own takes the first free one
 
 
 def palette(labels: Iterable[str] | Mapping, names: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -54,7 +35,8 @@ def _assign(labels: list[str], names: dict[str, str]) -> dict[str, str]:
     colors: dict[str, str] = {}
     taken: set[str] = set()
     for label in labels:  # first pass: preferred colours, first come first served
-        preferred = PREFERRED.get(names.get(label, label))
+        spec = OPTIMIZERS.get(names.get(label, label))
+        preferred = spec.color if spec is not None else None
         if preferred and preferred not in taken:
             colors[label] = preferred
             taken.add(preferred)

@@ -1,8 +1,10 @@
 """The optimizer-state panels beside the map: one row per quantity, only the rows some optimizer has.
 
-Each optimizer shows at most one recorded quantity per row (its first in `names`, e.g. AMSGrad's v_max, the
-one its step divides by), drawn per coordinate: x solid, y dashed, in the optimizer's colour. Quantities that
-stay exactly zero (RMSProp's velocity without momentum, its mean gradient when not centered) are left out.
+A state row takes each optimizer's state by its role in the catalogue (the first role it has a state for, e.g.
+AMSGrad's running maximum, the one its step divides by, before its second moment); a diagnostic row takes the
+quantities the catalogue's diagnostics work out (m̂, v̂, the effective step). At most one quantity per optimizer
+and row, drawn per coordinate: x solid, y dashed, in the optimizer's colour. Quantities that stay exactly zero
+(RMSProp's velocity without momentum, its mean gradient when not centered) are left out.
 """
 
 from __future__ import annotations
@@ -11,6 +13,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..optimizers import (
+    ACCUMULATOR,
+    FIRST_MOMENT,
+    INFINITY_NORM,
+    MEAN_GRADIENT,
+    RUNNING_MAX,
+    SECOND_MOMENT,
+    UPDATE_AVERAGE,
+    VELOCITY,
+)
+
 COORDINATE_DASH = ("solid", "dash")
 
 
@@ -18,7 +31,8 @@ COORDINATE_DASH = ("solid", "dash")
 class Row:
     key: str
     title: str
-    names: tuple[str, ...]  # trace names; an optimizer shows the first it has
+    names: tuple[str, ...] = ()  # diagnostics' names; an optimizer shows the first it has
+    roles: tuple[str, ...] = ()  # or states' roles; an optimizer shows its state of the first role it has
     log: bool = False  # positive quantities spanning decades
     pair: bool = False  # the row shows two scalar series (names[0] solid, names[1] dashed), not one per coordinate
     # (eps_placement, title) where ε sits elsewhere than torch's (the title's) place, and the title for runs that
@@ -35,8 +49,9 @@ class Row:
 
 
 ROWS = (
-    Row("moment1", "first moment / velocity  (m, buf)", ("m", "buf", "g_avg")),
-    Row("moment2", "second moment / accumulator  (v, v_max, sum, s, u)", ("v_max", "v", "sum", "s", "u"), log=True),
+    Row("moment1", "first moment / velocity  (m, buf)", roles=(FIRST_MOMENT, VELOCITY, MEAN_GRADIENT)),
+    Row("moment2", "second moment / accumulator  (v, v_max, sum, s, u)",
+        roles=(RUNNING_MAX, SECOND_MOMENT, ACCUMULATOR, INFINITY_NORM, UPDATE_AVERAGE), log=True),
     Row("m_hat", "bias-corrected first moment  m̂ = m / (1 − β₁ᵗ)", ("m_hat",)),
     Row("v_hat", "bias-corrected second moment  v̂ = v / (1 − β₂ᵗ)", ("v_hat",), log=True),
     Row("effective_step", "effective step  α·m̂ / (√v̂ + ε)", ("effective_step",),
@@ -65,7 +80,11 @@ def row_lines(traj, label: str, row: Row) -> list[Line]:
         present = [name for name in row.names if _informative(trace.get(name))]
         return [Line(label, name, name, np.asarray(trace[name], dtype=float), COORDINATE_DASH[i])
                 for i, name in enumerate(row.names) if name in present]
-    name = next((n for n in row.names if _informative(trace.get(n))), None)
+    informative = [n for n in trace if _informative(trace[n])]
+    if row.roles:
+        name = traj.optimizer.spec.with_role(row.roles, informative)
+    else:
+        name = next((n for n in row.names if n in informative), None)
     if name is None:
         return []
     values = np.asarray(trace[name], dtype=float)

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 from numba import njit
 
-from ..optimizers import SECOND_MOMENTS, Optimizer, effective_step
+from ..optimizers import Optimizer, effective_step
 from ..optimizers import optimizer as make_optimizer
 from ..schedules import SCHEDULES, Schedule
 from ..schedules import schedule as make_schedule
@@ -417,8 +417,9 @@ class _LayerStats:
     def __init__(self, model: MLP, opt: Optimizer, states: list):
         self.model, self.opt, self.states = model, opt, states
         fields = states[0]._fields
-        self.second = next((name for name in SECOND_MOMENTS if name in fields), None)
-        self.adam = opt.spec.family == "adam" and "m" in fields and self.second is not None
+        moments = opt.spec.moments(fields)  # the Adam family's first moment and denominator, by their roles
+        self.first, self.second = moments or (None, None)
+        self.adam = moments is not None
         keys = ["weight_norm", "grad_norm"] + (["m_norm", "v_norm", "mean_effective_step"] if self.adam else [])
         self.steps: list[int] = []
         self.values = {name: {key: [] for key in keys} for name in model.names}
@@ -430,10 +431,10 @@ class _LayerStats:
             row["weight_norm"].append(_norm(p))
             row["grad_norm"].append(_norm(g))
             if self.adam:
-                second = getattr(state, self.second)
-                row["m_norm"].append(_norm(state.m))
+                first, second = getattr(state, self.first), getattr(state, self.second)
+                row["m_norm"].append(_norm(first))
                 row["v_norm"].append(_norm(second))
-                row["mean_effective_step"].append(self._mean_effective_step(state.m, second, step) if step else 0.0)
+                row["mean_effective_step"].append(self._mean_effective_step(first, second, step) if step else 0.0)
 
     def _mean_effective_step(self, m: np.ndarray, v: np.ndarray, t: int) -> float:
         """mean |effective step| over the array's coordinates (optviz.optimizers.effective_step)."""

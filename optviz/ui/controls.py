@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 
 import numpy as np
 import streamlit as st
@@ -279,16 +280,22 @@ def param_label(param: Param) -> str:
     return symbol if symbol == param.name else f"{symbol} ({name})"
 
 
-_GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ϵ", "varepsilon": "ε", "eta": "η",
-          "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν", "rho": "ρ", "sigma": "σ", "tau": "τ", "psi": "ψ",
-          "varphi": "φ", "phi": "ϕ", "theta": "θ"}
+def _greek(command: str) -> str:
+    """A LaTeX Greek letter in Unicode (\\epsilon ϵ and \\varepsilon ε, \\phi ϕ and \\varphi φ, as LaTeX draws them);
+    any other command as its name."""
+    lunate = {"epsilon": "LUNATE EPSILON SYMBOL", "phi": "PHI SYMBOL"}
+    name = lunate.get(command) or f"SMALL LETTER {command.removeprefix('var').upper().replace('LAMBDA', 'LAMDA')}"
+    try:
+        return unicodedata.lookup(f"GREEK {name}")
+    except KeyError:
+        return command
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 def symbol_text(latex: str) -> str:
     r"""A parameter's LaTeX symbol in Unicode: \beta_1 → β₁, \eta_{min} → η_min, \text{standardise} → standardise."""
     text = re.sub(r"\\text\{([^}]*)\}", r"\1", latex)
-    text = re.sub(r"\\([A-Za-z]+)", lambda m: _GREEK.get(m[1], m[1]), text)
+    text = re.sub(r"\\([A-Za-z]+)", lambda m: _greek(m[1]), text)
     text = re.sub(r"_\{?(\d+)\}?", lambda m: m[1].translate(_SUBSCRIPTS), text)
     text = re.sub(r"_\{([^}]*)\}", r"_\1", text)
     return text.replace("\\ ", " ").strip()
@@ -306,9 +313,7 @@ def param_control(param: Param, key: str, reference: float | None = None):
     if param.kind == "bool":
         return st.toggle(label, key=key, help=param.help)
     if param.kind == "choice":
-        titles = CHOICE_TITLES.get(param.name, {})
-        return st.selectbox(label, param.choices, key=key, help=param.help,
-                            format_func=lambda choice: titles.get(choice, choice))
+        return st.selectbox(label, param.choices, key=key, help=param.help, format_func=param.choice_title)
     if param.kind == "int":
         high = int(param.high) if math.isfinite(param.high) else math.inf
         return bounded_number(label, key, int(param.low), high, kind="int", step=1, help=param.help)
@@ -348,9 +353,6 @@ def display_latex(latex: str) -> str:
     return r"\begin{gathered}" + latex + r"\end{gathered}"
 
 
-# What each choice means, where its name alone does not say it (the link keeps the short name).
-CHOICE_TITLES = {"eps_placement": {"outside": "outside: √v̂ + ε (torch)", "inside": "inside: √(v̂ + ε)",
-                                   "keras": "Keras: ε̂ added to √v before bias correction"}}
 BATCH_NAMES = {"surface": "As the surface", "full": "Full batch", "mini": "Mini-batch", "single": "Single example"}
 
 
