@@ -2,11 +2,13 @@
 
 import streamlit as st
 
-from optviz.ui import explorer, mnist, start, sweeps
+from optviz.ui import explorer, mnist, start, sweeps, user_optimizers
 
 st.set_page_config(page_title="optviz · optimizer trajectories", page_icon="🧭", layout="wide",
                    initial_sidebar_state="expanded")
 start()  # the warm-up of the compiled loops, in the background, once per server ($OPTVIZ_WARMUP=0: none)
+for problem in user_optimizers():  # the teacher's own optimizers ($OPTVIZ_OPTIMIZERS), loaded once per server
+    st.warning(problem)
 
 st.html(explorer.PAGE_CSS)  # less empty space above the tabs: the race, its controls and legend fit one screen
 explorer.sidebar()  # lesson and surface; the workspace draws start, steps and optimizers, kept in the URL

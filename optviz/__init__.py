@@ -2,11 +2,26 @@
 
 from .custom import custom_surface
 from .engine import Entry, Trajectory, race, run
+from .optimizers import (
+    ACCUMULATOR,
+    FIRST_MOMENT,
+    INFINITY_NORM,
+    MEAN_GRADIENT,
+    RUNNING_MAX,
+    SECOND_MOMENT,
+    UPDATE_AVERAGE,
+    VELOCITY,
+    Optimizer,
+    optimizer,
+)
 from .optimizers import SPECS as OPTIMIZERS
-from .optimizers import Optimizer, optimizer
+from .params import Param
+from .registry import register_optimizer, unregister_optimizer
 from .schedules import SCHEDULES, schedule
 from .surfaces import SPECS as SURFACES
 from .surfaces import Surface, surface
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "SURFACES", "Entry", "Optimizer", "Surface", "Trajectory", "custom_surface",
-           "optimizer", "race", "run", "schedule", "surface"]
+__all__ = ["ACCUMULATOR", "FIRST_MOMENT", "INFINITY_NORM", "MEAN_GRADIENT", "OPTIMIZERS", "RUNNING_MAX", "SCHEDULES",
+           "SECOND_MOMENT", "SURFACES", "UPDATE_AVERAGE", "VELOCITY", "Entry", "Optimizer", "Param", "Surface",
+           "Trajectory", "custom_surface", "optimizer", "race", "register_optimizer", "run", "schedule", "surface",
+           "unregister_optimizer"]

@@ -279,8 +279,26 @@ def without_waiting(dispatcher: CPUDispatcher, *example, meanwhile: Callable | N
     future = _ready((dispatcher, signature), [dispatcher], compiled, lambda: dispatcher.compile(signature))
     if future is None:
         return dispatcher
-    python = meanwhile or uncompiled(dispatcher)
+    python = _first_that_runs([meanwhile, uncompiled(dispatcher), dispatcher])
     return lambda *args: (dispatcher if future.done() else python)(*args)
+
+
+def _first_that_runs(ways: list[Callable | None]) -> Callable:
+    """The first of `ways` that can make the call, from the first call another could not: a formula numba compiles
+    may not run in Python as it is (NumPy refuses to subtract booleans, numba does not), so the arrays at once,
+    then the twin element by element, then the kernel itself (compiled now, if need be). A way that cannot take the
+    formula fails at its first number, before it has stored anything."""
+    ways = [way for way in ways if way is not None]
+
+    def call(*args):
+        while True:
+            try:
+                return ways[0](*args)
+            except (TypeError, ValueError):
+                if len(ways) == 1:
+                    raise
+                ways.pop(0)
+    return call
 
 
 def ready(kernels: Sequence[CPUDispatcher], compiled: Callable[[], bool], compile_with: Callable[[], object]) -> bool:

@@ -914,11 +914,13 @@ SPECS: dict[str, OptimizerSpec] = {spec.name: spec for spec in [
 
 # Colours strong and dark enough to read on a projector over the pale contour background, one per optimizer, so
 # that adding or removing a contestant repaints no other; the six of the classic race get the most distinct.
+# The last ones are for optimizers a user registers (optviz.register_optimizer).
 COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#17becf", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#b68100",
-          "#0d2a63", "#00a08b", "#af0038", "#6c7c32", "#fb00d1", "#511cfb", "#222a2a")
+          "#0d2a63", "#00a08b", "#af0038", "#6c7c32", "#fb00d1", "#511cfb", "#222a2a",
+          "#750d86", "#862a16", "#1616a7", "#620042", "#6c4516", "#eb663b")
 _CLASSIC_FIRST = ("adam", "sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adamw", "amsgrad", "nadam", "radam",
                   "adamax", "adabelief", "adadelta", "lion", "qhm", "qhadam")
-_COLOR_OF = dict(zip(_CLASSIC_FIRST, COLORS, strict=True))
+_COLOR_OF = dict(zip(_CLASSIC_FIRST, COLORS))
 SPECS = {name: replace(spec, color=_COLOR_OF[name]) for name, spec in SPECS.items()}
 
 

@@ -40,8 +40,8 @@ def test_an_optimizer_keeps_its_colour_when_the_race_changes():
 
 
 def test_palette_stays_distinct_for_large_races():
-    labels = [f"run {i}" for i in range(16)]
-    assert len(set(palette(labels).values())) == 16 == len(PALETTE)
+    labels = [f"run {i}" for i in range(len(PALETTE))]
+    assert len(set(palette(labels).values())) == len(PALETTE) >= len(optviz.OPTIMIZERS)
     races = optviz.race("quadratic", list(optviz.OPTIMIZERS), steps=5)
     assert len(set(palette(races).values())) == len(races)
 
