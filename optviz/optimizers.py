@@ -27,18 +27,20 @@ from typing import Any
 import numpy as np
 
 from .jit import by_name, in_precision_of, kernel, load, one_minus, per_step, scalar, store, uncompiled, without_waiting
-from .params import Param, lookup, resolve
+from .params import DECAY_RATE, LEARNING_RATE, LR, Param, lookup, resolve
+from .params import MOMENTUM as MOMENTUM_ROLE
 from .schedules import Schedule, constant
 
 # ---------------------------------------------------------------------------------------------------------------
 # Hyperparameter specs shared by several optimizers
 
 def _lr(default: float) -> Param:
-    return Param("lr", r"\alpha", default, "learning rate: the step size", low=0.0, low_open=True, log=True)
+    return Param(LR, r"\alpha", default, "learning rate: the step size", low=0.0, low_open=True, log=True,
+                 role=LEARNING_RATE)
 
 
-def _beta(name: str, symbol: str, default: float, meaning: str) -> Param:
-    return Param(name, symbol, default, meaning, low=0.0, high=1.0, high_open=True)
+def _beta(name: str, symbol: str, default: float, meaning: str, role: str = DECAY_RATE) -> Param:
+    return Param(name, symbol, default, meaning, low=0.0, high=1.0, high_open=True, role=role)
 
 
 def _eps(default: float) -> Param:
@@ -55,9 +57,9 @@ def _switch(name: str, meaning: str, default: bool = False) -> Param:
     return Param(name, r"\text{" + name.replace("_", " ") + "}", default, meaning, kind="bool")
 
 
-BETA1 = _beta("beta1", r"\beta_1", 0.9, "decay rate of the first moment (mean of g)")
+BETA1 = _beta("beta1", r"\beta_1", 0.9, "decay rate of the first moment (mean of g)", MOMENTUM_ROLE)
 BETA2 = _beta("beta2", r"\beta_2", 0.999, "decay rate of the second moment (mean of g²)")
-MOMENTUM = _beta("momentum", r"\mu", 0.9, "momentum: how much of the previous velocity is kept")
+MOMENTUM = _beta("momentum", r"\mu", 0.9, "momentum: how much of the previous velocity is kept", MOMENTUM_ROLE)
 BIAS_CORRECTION = _switch("bias_correction", "divide the moments by 1−βᵗ so that m₀ = v₀ = 0 does not shrink the "
                           "first steps", default=True)
 MAXIMIZE = _switch("maximize", "gradient ascent: step along +g (torch's maximize)")
@@ -134,6 +136,22 @@ def constants(name: str, fields: str) -> type:
 # would come out 1.3e-5 too small, a bias that steers a float32 run off torch's.
 
 SgdStep = constants("SgdStep", "weight_decay")
+
+
+def _gd_stable_lr(top, hparams):
+    """Gradient descent θ ← θ − α·(H + λ)θ converges iff α(λ_max + λ) < 2: α < 2/(λ_max + λ)."""
+    return 2.0 / (top + np.asarray(hparams.get("weight_decay", 0.0), dtype=float))
+
+
+def _heavy_ball_stable_lr(top, hparams):
+    """torch's SGD with momentum (b ← μ·b + (1−τ)·g, θ ← θ − α·b) is Polyak's heavy ball, whose two roots per
+    eigenvalue lie inside the unit circle iff 0 ≤ μ < 1 and α(1−τ)(λ + wd) < 2(1 + μ): α < 2(1 + μ)/((1−τ)(λ_max +
+    wd)), NaN where μ ∉ [0, 1) (no stable α); with μ = 0 torch keeps no velocity, so dampening does not apply."""
+    mu = np.asarray(hparams.get("momentum", 0.9), dtype=float)
+    undamped = 1.0 - np.where(mu == 0, 0.0, np.asarray(hparams.get("dampening", 0.0), dtype=float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        limit = 2.0 * (1.0 + mu) / (undamped * (top + np.asarray(hparams.get("weight_decay", 0.0), dtype=float)))
+    return np.where((mu >= 0) & (mu < 1), limit, np.nan)
 
 
 @per_step
@@ -584,6 +602,10 @@ class OptimizerSpec:
     kind: str = ELEMENTWISE  # what its rule needs: the engines dispatch on it
     # (spec, trace, lr, hparams) -> {name: array}: quantities worked out from its recorded state
     diagnostics: Callable | None = None
+    # (λ_max, hparams) -> the largest stable learning rate on a quadratic of top curvature λ_max, where known in
+    # closed form (optviz.stability draws it over the sweeps), and that rule in words
+    stable_lr: Callable | None = None
+    stability_rule: str = ""
 
     def __post_init__(self):  # the prepare as the loops call it: with the row of every hyperparameter
         object.__setattr__(self, "prepare", by_name(self.prepare, [p.name for p in self.params]))
@@ -663,6 +685,9 @@ class Optimizer:
     """An optimizer bound to its hyperparameters (and optionally a learning-rate schedule)."""
 
     def __init__(self, spec: OptimizerSpec, hparams: dict[str, Any], schedule: Schedule | None = None):
+        if spec.kind != ELEMENTWISE:  # the one kind these loops step; the others need engines of their own
+            raise ValueError(f"{spec.title}: its rule needs {spec.kind}, which optviz's engines do not step yet "
+                             f"(they step element-wise rules)")
         self.spec = spec
         self.hparams = hparams
         self.schedule = schedule or constant()
@@ -822,10 +847,12 @@ def _adam_like(name: str, title: str, latex: str, weight_decay: Param, rule, sta
 
 SPECS: dict[str, OptimizerSpec] = {spec.name: spec for spec in [
     OptimizerSpec("sgd", "SGD", (_lr(1e-3), _weight_decay(), MAXIMIZE), (),
-                  r"\theta_t = \theta_{t-1} - \alpha g_t", sgd_rule, _sgd_prepare, latex_edits=(_MAXIMIZE_EDIT,)),
+                  r"\theta_t = \theta_{t-1} - \alpha g_t", sgd_rule, _sgd_prepare, latex_edits=(_MAXIMIZE_EDIT,),
+                  stable_lr=_gd_stable_lr, stability_rule="α < 2/λ_max"),
     OptimizerSpec("momentum", "SGD with momentum", (_lr(1e-3), MOMENTUM, _DAMPENING, _weight_decay(), MAXIMIZE),
                   ("buf",), r"b_t = \mu b_{t-1} + (1-\tau) g_t,\quad \theta_t = \theta_{t-1} - \alpha b_t",
-                  momentum_rule, _momentum_prepare, latex_edits=(_MAXIMIZE_EDIT,)),
+                  momentum_rule, _momentum_prepare, latex_edits=(_MAXIMIZE_EDIT,),
+                  stable_lr=_heavy_ball_stable_lr, stability_rule="α < 2(1+μ)/λ_max"),
     OptimizerSpec("nesterov", "Nesterov momentum", (_lr(1e-3), MOMENTUM, _weight_decay(), MAXIMIZE), ("buf",),
                   r"b_t = \mu b_{t-1} + g_t,\quad \theta_t = \theta_{t-1} - \alpha (g_t + \mu b_t)",
                   momentum_rule, _nesterov_prepare, latex_edits=(_MAXIMIZE_EDIT,)),
@@ -841,10 +868,8 @@ SPECS: dict[str, OptimizerSpec] = {spec.name: spec for spec in [
                   latex_edits=(("eps_placement", "inside", r"\sqrt{G_t}+\varepsilon", r"\sqrt{G_t+\varepsilon}"),
                                _MAXIMIZE_EDIT)),
     OptimizerSpec("rmsprop", "RMSProp",
-                  (_lr(1e-2), Param("alpha", r"\rho", 0.99, "smoothing constant of the mean of g²", low=0.0,
-                                    high=1.0, high_open=True),
-                   _eps(1e-8), _weight_decay(), Param("momentum", r"\mu", 0.0, "momentum", low=0.0, high=1.0,
-                                                      high_open=True),
+                  (_lr(1e-2), _beta("alpha", r"\rho", 0.99, "smoothing constant of the mean of g²"),
+                   _eps(1e-8), _weight_decay(), _beta("momentum", r"\mu", 0.0, "momentum", MOMENTUM_ROLE),
                    _switch("centered", "divide by the variance estimate v − E[g]²"), MAXIMIZE,
                    _eps_placement("outside", "inside")),
                   ("v", "g_avg", "buf"),
@@ -854,7 +879,8 @@ SPECS: dict[str, OptimizerSpec] = {spec.name: spec for spec in [
                   latex_edits=(("eps_placement", "inside", r"\sqrt{v_t}+\varepsilon", r"\sqrt{v_t+\varepsilon}"),
                                _MAXIMIZE_EDIT)),
     OptimizerSpec("adadelta", "Adadelta",
-                  (_lr(1.0), Param("rho", r"\rho", 0.9, "decay rate of both running averages", low=0.0, high=1.0),
+                  (_lr(1.0), Param("rho", r"\rho", 0.9, "decay rate of both running averages", low=0.0, high=1.0,
+                                  role=DECAY_RATE),
                    _eps(1e-6), _weight_decay(), MAXIMIZE),
                   ("v", "u"),
                   r"v_t = \rho v_{t-1} + (1-\rho) g_t^2,\quad \Delta_t = \frac{\sqrt{u_{t-1}+\varepsilon}}"
@@ -898,12 +924,13 @@ SPECS: dict[str, OptimizerSpec] = {spec.name: spec for spec in [
                   r"c_t = \beta_1 m_{t-1} + (1-\beta_1) g_t,\quad \theta_t = \theta_{t-1} - \alpha\,"
                   r"\mathrm{sign}(c_t),\quad m_t = \beta_2 m_{t-1} + (1-\beta_2) g_t", lion_rule, _lion_prepare),
     OptimizerSpec("qhm", "QHM",
-                  (_lr(1e-3), _beta("momentum", r"\beta", 0.999, "decay rate of the momentum buffer"), _NU,
+                  (_lr(1e-3), _beta("momentum", r"\beta", 0.999, "decay rate of the momentum buffer", MOMENTUM_ROLE),
+                   _NU,
                    _weight_decay()), ("buf",),
                   r"b_t = \beta b_{t-1} + (1-\beta) g_t,\quad \theta_t = \theta_{t-1} - \alpha[(1-\nu) g_t"
                   r" + \nu b_t]", qhm_rule, _qhm_prepare),
     OptimizerSpec("qhadam", "QHAdam",
-                  (_lr(1e-3), _beta("beta1", r"\beta_1", 0.995, BETA1.help), BETA2,
+                  (_lr(1e-3), _beta("beta1", r"\beta_1", 0.995, BETA1.help, MOMENTUM_ROLE), BETA2,
                    Param("nu1", r"\nu_1", 0.7, "immediate discount of the first moment", low=0.0, high=1.0),
                    Param("nu2", r"\nu_2", 1.0, "immediate discount of the second moment", low=0.0, high=1.0),
                    _eps(1e-8), _weight_decay()), ("m", "v"),

@@ -8,6 +8,12 @@ from typing import Any
 
 import numpy as np
 
+# The roles a hyperparameter may play, by which the engines, sweeps and tuning find it in any optimizer
+LR = "lr"  # the learning rate's name in every optimizer: the engines pass it on its own (a schedule scales it)
+LEARNING_RATE = "learning rate"
+MOMENTUM = "momentum"  # the decay rate of a velocity or first moment (β1, μ): tuned jointly with the learning rate
+DECAY_RATE = "decay rate"  # another decay rate in [0, 1) (β2, ρ): swept in 1 − value
+
 
 @dataclass(frozen=True)
 class Param:
@@ -30,6 +36,12 @@ class Param:
     kind: str = "float"
     choices: tuple[str, ...] = ()
     choice_titles: tuple[str, ...] = ()  # what each choice means, where its short name (the link's) does not say it
+    role: str = ""  # what it is to the engines and the sweeps: LEARNING_RATE, MOMENTUM or DECAY_RATE (else none)
+
+    @property
+    def decays(self) -> bool:
+        """A decay rate in [0, 1], swept geometrically in 1 − value."""
+        return self.role in (MOMENTUM, DECAY_RATE) and self.low == 0 and self.high == 1
 
     def choice_title(self, choice: str) -> str:
         return dict(zip(self.choices, self.choice_titles)).get(choice, choice)

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .optimizers import SPECS as OPTIMIZERS
+from .params import LR
 from .surfaces import Surface
-
-THEORY = {"sgd", "momentum"}  # the optimizers whose stability region lr_limit knows in closed form
 
 
 def curvatures(surface: Surface) -> np.ndarray | None:
@@ -30,24 +30,25 @@ def curvatures(surface: Surface) -> np.ndarray | None:
     return np.linalg.eigvalsh(hessian)
 
 
+def known(optimizer: str) -> bool:
+    """Whether the catalogue knows the optimizer's stable learning rates in closed form."""
+    return OPTIMIZERS[optimizer].stable_lr is not None
+
+
 def lr_limit(surface: Surface, optimizer: str, **hparams):
     """The largest stable learning rate (exclusive) of `optimizer` on `surface`, for its hyperparameters
-    (scalars or arrays, broadcast together); None where the theory does not apply.
-
-    sgd: 2/(λ_max + wd). momentum: 2(1 + μ)/((1 − τ)(λ_max + wd)), NaN where μ ∉ [0, 1) (no stable α);
-    with μ = 0 torch keeps no velocity, so dampening does not apply there.
-    """
+    (scalars or arrays, broadcast together); None where the theory does not apply (its catalogue entry's
+    stable_lr: gradient descent's 2/(λ_max + wd), the heavy ball's 2(1 + μ)/((1 − τ)(λ_max + wd)))."""
     lambdas = curvatures(surface)
-    if lambdas is None or optimizer not in THEORY:
+    if lambdas is None or not known(optimizer):
         return None
-    top = lambdas.max() + np.asarray(hparams.get("weight_decay", 0.0), dtype=float)
-    if optimizer == "sgd":
-        return 2.0 / top
-    mu = np.asarray(hparams.get("momentum", 0.9), dtype=float)
-    undamped = 1.0 - np.where(mu == 0, 0.0, np.asarray(hparams.get("dampening", 0.0), dtype=float))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        limit = 2.0 * (1.0 + mu) / (undamped * top)
-    return np.where((mu >= 0) & (mu < 1), limit, np.nan)
+    return OPTIMIZERS[optimizer].stable_lr(lambdas.max(), hparams)
+
+
+def gradient_descent_limit(surface: Surface):
+    """2/λ_max: where plain gradient descent stops converging (None where the theory does not apply)."""
+    lambdas = curvatures(surface)
+    return None if lambdas is None else 2.0 / lambdas.max()
 
 
 def boundary_curve(surface: Surface, optimizer: str, x_param: str, x_values, y_param: str, y_values,
@@ -55,9 +56,9 @@ def boundary_curve(surface: Surface, optimizer: str, x_param: str, x_values, y_p
     """The stability boundary over a sweep's two axes, as points (x, y) in hyperparameter values: the largest
     stable α for each value of the other axis, densely. None unless one axis is the learning rate and the theory
     applies (sgd or momentum on a constant-Hessian surface)."""
-    if "lr" not in (x_param, y_param) or optimizer not in THEORY:
+    if LR not in (x_param, y_param) or not known(optimizer):
         return None
-    lr_is_x = x_param == "lr"
+    lr_is_x = x_param == LR
     other, values = (y_param, y_values) if lr_is_x else (x_param, x_values)
     dense = _dense(np.asarray(values, dtype=float), n)
     limits = lr_limit(surface, optimizer, **{**fixed, other: dense})

@@ -22,13 +22,12 @@ import numpy as np
 from .engine import Trajectory, _as_surface, run
 from .optimizers import SPECS, OptimizerSpec
 from .optimizers import optimizer as make_optimizer
-from .params import Param
+from .params import LR, Param
 from .schedules import Schedule
 from .surfaces import Surface
 
 MAX_AXIS = 200  # values per axis: 200×200 = 40,000 configurations is what one batched run does in well under 1 s
 MAX_CONFIGS = MAX_AXIS * MAX_AXIS
-DECAY_PARAMS = frozenset({"beta1", "beta2", "momentum", "alpha", "rho"})
 METRICS = ("final_loss", "steps_to_tol", "diverged")
 OBJECTIVES = ("final_loss", "steps_to_tol")
 LRS = 10.0 ** (np.arange(-50, 11) / 10)  # 1e-5 ... 10, ten per decade: the grid of tune() and lr_sensitivity()
@@ -91,7 +90,7 @@ def _param(spec: OptimizerSpec, name: str) -> Param:
 def _scale(p: Param) -> str:
     if p.log:
         return "log"
-    if p.name in DECAY_PARAMS and p.low == 0 and p.high == 1:
+    if p.decays:
         return "decay"
     return "linear"
 
@@ -309,7 +308,7 @@ class TuneResult:
 
     @property
     def lr(self) -> float | None:
-        return None if self.hparams is None else self.hparams["lr"]
+        return None if self.hparams is None else self.hparams[LR]
 
     @property
     def diverged(self) -> np.ndarray:
@@ -333,8 +332,9 @@ def tune(surface, optimizers, *, start=None, steps: int = 500, objective: str = 
     listed minimum, ties broken by final loss; runs that never get there rank after all that do (by final loss).
     Diverged runs never win, and exact ties go to the smaller learning rate: the more stable choice.
 
-    `also` names a hyperparameter (or several, e.g. ("beta1", "momentum")) tuned jointly with lr on `also_n`
-    axis_values() for each optimizer that has it (the first listed that it has); the others tune lr alone.
+    `also` names a hyperparameter or a role (or several, e.g. ("beta1", "momentum"), or params.MOMENTUM: each
+    optimizer's β1 or μ) tuned jointly with lr on `also_n` axis_values() for each optimizer that has it (the first
+    listed that it has); the others tune lr alone.
     `fixed` applies to each optimizer that has the name; `hparams` maps an optimizer to settings of its own.
     """
     names = _optimizer_names(optimizers)
@@ -348,7 +348,7 @@ def tune(surface, optimizers, *, start=None, steps: int = 500, objective: str = 
     results = {}
     for name in names:  # one batched run per optimizer: different optimizers are different update rules
         spec = SPECS[name]
-        joint = next((a for a in also_names if a in spec.defaults), None)
+        joint = next((p.name for a in also_names for p in spec.params if a in (p.name, p.role)), None)
         mine = {**shared[name], **own[name]}
         also_values = axis_values(name, joint, also_n) if joint else None
         results[name] = _tune_one(surf, spec, lrs, joint, also_values, mine, objective, start, steps, tol, bound)
@@ -356,11 +356,11 @@ def tune(surface, optimizers, *, start=None, steps: int = 500, objective: str = 
 
 
 def _tune_one(surf, spec, lrs, joint, also_values, given, objective, start, steps, tol, bound) -> TuneResult:
-    swept = ("lr",) + ((joint,) if joint else ())
+    swept = (LR,) + ((joint,) if joint else ())
     fixed = _fixed_hparams(spec.name, given, swept)
     shape = (len(also_values), len(lrs)) if joint else (len(lrs),)
     lr_grid = np.broadcast_to(lrs, shape)
-    grid = {"lr": lr_grid.ravel()}
+    grid = {LR: lr_grid.ravel()}
     also_grid = np.zeros(shape)  # a constant tie-breaker when there is no second axis
     if joint:
         also_grid = np.broadcast_to(also_values[:, None], shape)
@@ -406,8 +406,8 @@ def lr_sensitivity(surface, optimizers, lrs=None, *, start=None, steps: int = 50
     own = _own_hparams(names, hparams)
     curves = {}
     for name in names:
-        fixed = _fixed_hparams(name, own[name], ("lr",))
-        out = _batched_run(surf, name, {"lr": lrs}, fixed, start, steps, tol, bound, None)
+        fixed = _fixed_hparams(name, own[name], (LR,))
+        out = _batched_run(surf, name, {LR: lrs}, fixed, start, steps, tol, bound, None)
         curves[name] = Curve(lrs, _metric(metric, out.final_loss, out.converged_at, out.diverged_at),
                              out.diverged_at >= 0)
     return curves
@@ -428,7 +428,7 @@ def _also_names(also) -> tuple[str, ...]:
     names = () if also is None else (also,) if isinstance(also, str) else tuple(also)
     known = {p.name for spec in SPECS.values() for p in spec.params if p.kind == "float"}
     for name in names:
-        if name == "lr":
+        if name == LR:
             raise ValueError("also names the second hyperparameter to tune; lr is always tuned")
         if name not in known:
             raise ValueError(f"also: no optimizer has a hyperparameter {name!r}")

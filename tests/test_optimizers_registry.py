@@ -139,3 +139,15 @@ def test_the_app_races_the_optimizers_of_the_modules_named_in_optviz_optimizers(
     finally:
         optviz.unregister_optimizer("signum")
         sys.modules.pop("fixtures.teacher_optimizers", None)
+
+
+def test_the_engines_refuse_in_words_a_rule_of_a_kind_they_do_not_step():
+    import dataclasses
+
+    from optviz.optimizers import NEEDS_HESSIAN, Optimizer
+
+    spec = dataclasses.replace(optviz.OPTIMIZERS["sgd"], name="newtonish", kind=NEEDS_HESSIAN)
+    with pytest.raises(ValueError, match="needs Hessian, which optviz's engines do not step yet"):
+        Optimizer(spec, spec.defaults)
+    with pytest.raises(ValueError, match="kind 'quantum' is not one of"):
+        dataclasses.replace(spec, kind="quantum")

@@ -13,11 +13,12 @@ import streamlit as st
 
 from .. import figures, stability, sweeps
 from ..optimizers import SPECS as OPTIMIZERS
+from ..params import DECAY_RATE, LR, MOMENTUM
 from ..tuning import default_lr
 from . import explorer
-from .controls import number_text, plain, table
+from .controls import number_text, plain, symbol_text, table
 from .race_viewer import race_viewer
-from .settings import Settings
+from .settings import DEFAULT_OPTIMIZERS, Settings
 
 THEORY_CAPTION = (
     "Dashed: the stability boundary from theory. On a quadratic whose Hessian has eigenvalues λ, each "
@@ -46,7 +47,7 @@ def _race_hparams(settings: Settings, optimizer: str) -> dict:
     for entry in settings.entries:
         if entry.optimizer == optimizer:
             return dict(entry.hparams)
-    return {**OPTIMIZERS[optimizer].defaults, "lr": default_lr(settings.surface, optimizer, settings.expression)}
+    return {**OPTIMIZERS[optimizer].defaults, LR: default_lr(settings.surface, optimizer, settings.expression)}
 
 
 def _context(settings: Settings) -> str:
@@ -77,23 +78,24 @@ def _sweep(context: str, optimizer: str, x_param: str, x_range: tuple, y_param: 
 @st.cache_resource(max_entries=32, ttl=3600, show_spinner=False)  # bounds: see _sweep's
 def _tune(context: str, optimizers: tuple, objective: str, also: bool, given: str):
     c = json.loads(context)
-    hparams = {name: {k: v for k, v in h.items() if k != "lr"} for name, h in json.loads(given).items()}
+    hparams = {name: {k: v for k, v in h.items() if k != LR} for name, h in json.loads(given).items()}
     return sweeps.tune(_surface(context), list(optimizers), start=tuple(c["start"]), steps=c["steps"],
-                       objective=objective, also=("beta1", "momentum") if also else None,
+                       objective=objective, also=MOMENTUM if also else None,
                        hparams=_without_also(hparams, also))
 
 
 def _without_also(hparams: dict, also: bool) -> dict:
-    """When β1/momentum is tuned too, it must not also be fixed."""
+    """When β1/momentum (the hyperparameter in the role of a momentum) is tuned too, it must not also be fixed."""
     if not also:
         return hparams
-    return {name: {k: v for k, v in h.items() if k not in ("beta1", "momentum")} for name, h in hparams.items()}
+    return {name: {k: v for k, v in h.items() if OPTIMIZERS[name].param(k).role != MOMENTUM}
+            for name, h in hparams.items()}
 
 
 @st.cache_resource(max_entries=32, ttl=3600, show_spinner=False)  # bounds: see _sweep's
 def _sensitivity(context: str, optimizers: tuple, metric: str, given: str):
     c = json.loads(context)
-    hparams = {name: {k: v for k, v in h.items() if k != "lr"} for name, h in json.loads(given).items()}
+    hparams = {name: {k: v for k, v in h.items() if k != LR} for name, h in json.loads(given).items()}
     return sweeps.lr_sensitivity(_surface(context), list(optimizers), start=tuple(c["start"]), steps=c["steps"],
                                  metric=metric, hparams=hparams)
 
@@ -107,7 +109,7 @@ def _basins(context: str, optimizer: str, n: int, hparams: str):
 # ---------------------------------------------------------------------------------------------------------------
 
 def _sweep_section(settings: Settings, context: str) -> None:
-    names = [e.optimizer for e in settings.entries] or ["adam"]
+    names = [e.optimizer for e in settings.entries] or list(DEFAULT_OPTIMIZERS)
     cols = st.columns([1.2, 1, 1, 1])
     optimizer = cols[0].selectbox("Optimizer", list(OPTIMIZERS), index=list(OPTIMIZERS).index(names[0]),
                                   format_func=lambda n: OPTIMIZERS[n].title, key="sw.opt")
@@ -118,7 +120,8 @@ def _sweep_section(settings: Settings, context: str) -> None:
         st.info(f"{OPTIMIZERS[optimizer].title} has a single continuous hyperparameter: see the sensitivity "
                 "chart below.")
         return
-    y_default = next((p for p in ("beta1", "momentum", "beta2") if p in y_choices), y_choices[0])
+    decays = [OPTIMIZERS[optimizer].param(p) for p in y_choices]  # a momentum first, then another decay rate
+    y_default = next((p.name for role in (MOMENTUM, DECAY_RATE) for p in decays if p.role == role), y_choices[0])
     y_param = cols[2].selectbox("y axis", y_choices, index=y_choices.index(y_default), key=f"sw.y.{optimizer}")
     n = cols[3].select_slider("Cells per axis", RESOLUTIONS, value=50, key="sw.n")
     # a row of its own: beside the selects, its three labels were cut off at common window widths
@@ -142,7 +145,7 @@ def _sweep_section(settings: Settings, context: str) -> None:
              f"{int(diverged.sum())} diverged")
     boundary = stability.boundary_curve(result.surface, optimizer, x_param, result.x_values, y_param,
                                         result.y_values, result.hparams)
-    rule = "α < 2/λ_max" if optimizer == "sgd" else "α < 2(1+μ)/λ_max"
+    rule = spec.stability_rule
     fig = figures.heatmap_figure(result.x_values, result.y_values, result.metric(metric), metric=metric,
                                  x_title=x_title, y_title=y_title, title=title, diverged=diverged,
                                  selected=selected, x_scale=sweeps.axis_scale(optimizer, x_param),
@@ -167,17 +170,18 @@ def _sweep_section(settings: Settings, context: str) -> None:
 
 def _in_view(boundary: tuple, result, x_param: str) -> bool:
     """Whether some of the boundary's learning rates lie on the heatmap's learning-rate axis."""
-    lrs, axis = (boundary[0], result.x_values) if x_param == "lr" else (boundary[1], result.y_values)
+    lrs, axis = (boundary[0], result.x_values) if x_param == LR else (boundary[1], result.y_values)
     return bool(np.any((lrs >= axis.min()) & (lrs <= axis.max())))
 
 
 def _theory_lr_high(surface, optimizer: str) -> float | None:
     """Where theory draws a stability boundary, a learning-rate axis long enough to show it: up to the round
     power of ten above 1.5 × the largest stable α (momentum μ → 1 doubles GD's 2/λ_max)."""
-    limit = stability.lr_limit(surface, "sgd")
-    if limit is None or optimizer not in stability.THEORY:
+    limit = stability.gradient_descent_limit(surface)
+    if limit is None or not stability.known(optimizer):
         return None
-    widest = 2 * float(limit) if optimizer == "momentum" else float(limit)
+    with_momentum = any(p.role == MOMENTUM for p in OPTIMIZERS[optimizer].params)
+    widest = 2 * float(limit) if with_momentum else float(limit)
     return float(10.0 ** np.ceil(np.log10(1.5 * widest)))
 
 
@@ -190,7 +194,7 @@ def _range_controls(optimizer: str, x_param: str, y_param: str, lr_high: float |
         cols = st.columns(2)
         for col, param in zip(cols, (x_param, y_param)):
             low, high = sweeps.axis_values(optimizer, param, 2)
-            if param == "lr" and lr_high is not None:
+            if param == LR and lr_high is not None:
                 high = max(high, lr_high)
             a = col.number_input(f"{param} from", value=float(low), format="%.4g", key=f"sw.lo.{optimizer}.{param}")
             b = col.number_input(f"{param} to", value=float(high), format="%.4g", key=f"sw.hi.{optimizer}.{param}")
@@ -247,10 +251,10 @@ def _tune_section(settings: Settings, context: str) -> None:
             rows.append({"optimizer": OPTIMIZERS[name].title, "learning rate": None, "also": "",
                          OBJECTIVE_NAMES[objective]: "every setting diverged"})
             continue
-        extra = {k: result.hparams[k] for k in ("beta1", "momentum") if also and result.also == k}
-        tuned[name] = {"lr": result.hparams["lr"], **extra}
+        extra = {result.also: result.hparams[result.also]} if also and result.also else {}
+        tuned[name] = {LR: result.hparams[LR], **extra}
         value = result.value
-        rows.append({"optimizer": OPTIMIZERS[name].title, "learning rate": result.hparams["lr"],
+        rows.append({"optimizer": OPTIMIZERS[name].title, "learning rate": result.hparams[LR],
                      "also": ", ".join(f"{k} = {number_text(v)}" for k, v in extra.items()),
                      OBJECTIVE_NAMES[objective]: f"{value:.4g}" if np.isfinite(value) else
                      "never reached a minimum"})
@@ -284,21 +288,27 @@ def _sensitivity_section(settings: Settings, context: str) -> None:
 
 
 def _stability_limits(surface, chosen: list[str], hparams: dict[str, dict]) -> dict[str, float]:
-    """GD's 2/λ_max, and each chosen momentum SGD's 2(1 + μ)/λ_max at its race settings, where theory applies."""
-    gd = stability.lr_limit(surface, "sgd")
+    """GD's 2/λ_max, and each chosen optimizer's own largest stable α at its race settings where the catalogue
+    knows it in closed form and it is another (momentum SGD's 2(1 + μ)/λ_max)."""
+    gd = stability.gradient_descent_limit(surface)
     if gd is None:
         return {}
     limits = {f"2/λ_max = {number_text(float(gd))}": float(gd)}
-    if "momentum" in chosen:
-        own = {k: v for k, v in hparams["momentum"].items() if k != "lr"}
-        limit = float(stability.lr_limit(surface, "momentum", **own))
-        if np.isfinite(limit):
-            limits[f"2(1+μ)/λ_max = {number_text(limit)} (μ = {number_text(own['momentum'])})"] = limit
+    for name in chosen:
+        own = {k: v for k, v in hparams[name].items() if k != LR}
+        limit = stability.lr_limit(surface, name, **own)
+        if limit is not None and np.isfinite(limit) and not np.isclose(limit, gd):
+            spec = OPTIMIZERS[name]
+            said = ", ".join(f"{symbol_text(p.symbol)} = {number_text(own[p.name])}" for p in spec.params
+                             if p.role == MOMENTUM)
+            bound = spec.stability_rule.split("<")[-1].strip()
+            limits[f"{bound} = {number_text(float(limit))}" + (f" ({said})" if said else f" ({spec.title})")] = float(
+                limit)
     return limits
 
 
 def _basins_section(settings: Settings, context: str) -> None:
-    names = [e.optimizer for e in settings.entries] + ["adam", "sgd"]
+    names = [e.optimizer for e in settings.entries] + list(DEFAULT_OPTIMIZERS)
     cols = st.columns([1, 1, 1])
     left = cols[0].selectbox("Left", list(OPTIMIZERS), index=list(OPTIMIZERS).index(names[0]), key="basin.a",
                              format_func=lambda n: OPTIMIZERS[n].title)
