@@ -138,20 +138,45 @@ def constants(name: str, fields: str) -> type:
 SgdStep = constants("SgdStep", "weight_decay")
 
 
-def _gd_stable_lr(top, hparams):
-    """Gradient descent θ ← θ − α·(H + λ)θ converges iff α(λ_max + λ) < 2: α < 2/(λ_max + λ)."""
-    return 2.0 / (top + np.asarray(hparams.get("weight_decay", 0.0), dtype=float))
+@dataclass(frozen=True)
+class Stability:
+    """Where an optimizer's steps are stable on a quadratic whose largest curvature is λ (plus any L2 weight decay):
+    α·λ < bound(hparams), λ of the Hessian H, or of the preconditioned Hessian P⁻¹H when `preconditioned` (the
+    Adam family, whose step is α·P⁻¹m). One relation, read both ways: the largest stable learning rate on a surface
+    (bound/λ_max, drawn over the sweeps) and the sharpness a training hovers at (bound/α, the edge of stability)."""
+
+    bound: Callable[[dict], Any]
+    rule: str  # the relation in words, for α
+    sharpness_rule: str  # and for λ
+    preconditioned: bool = False
 
 
-def _heavy_ball_stable_lr(top, hparams):
+def _gradient_descent_bound(hparams):
+    """Gradient descent θ ← θ − α·Hθ converges iff α·λ < 2 for every eigenvalue λ."""
+    return 2.0
+
+
+def _heavy_ball_bound(hparams):
     """torch's SGD with momentum (b ← μ·b + (1−τ)·g, θ ← θ − α·b) is Polyak's heavy ball, whose two roots per
-    eigenvalue lie inside the unit circle iff 0 ≤ μ < 1 and α(1−τ)(λ + wd) < 2(1 + μ): α < 2(1 + μ)/((1−τ)(λ_max +
-    wd)), NaN where μ ∉ [0, 1) (no stable α); with μ = 0 torch keeps no velocity, so dampening does not apply."""
+    eigenvalue lie inside the unit circle iff 0 ≤ μ < 1 and α(1−τ)·λ < 2(1 + μ); NaN where μ ∉ [0, 1) (no stable
+    α). With μ = 0 torch keeps no velocity, so dampening does not apply."""
     mu = np.asarray(hparams.get("momentum", 0.9), dtype=float)
     undamped = 1.0 - np.where(mu == 0, 0.0, np.asarray(hparams.get("dampening", 0.0), dtype=float))
     with np.errstate(divide="ignore", invalid="ignore"):
-        limit = 2.0 * (1.0 + mu) / (undamped * (top + np.asarray(hparams.get("weight_decay", 0.0), dtype=float)))
-    return np.where((mu >= 0) & (mu < 1), limit, np.nan)
+        return np.where((mu >= 0) & (mu < 1), 2.0 * (1.0 + mu) / undamped, np.nan)
+
+
+def _adam_bound(hparams):
+    """Adam with an EMA first moment of decay β1, its preconditioner P frozen: stable iff α·λ_max(P⁻¹H) <
+    (2 + 2β1)/(1 − β1), 38 at β1 = 0.9 (Cohen et al., 2022)."""
+    beta1 = np.asarray(hparams.get("beta1", 0.9), dtype=float)
+    return (2 + 2 * beta1) / (1 - beta1)
+
+
+GRADIENT_DESCENT = Stability(_gradient_descent_bound, "α < 2/λ_max", "λ_max < 2/α")
+HEAVY_BALL = Stability(_heavy_ball_bound, "α < 2(1+μ)/λ_max", "λ_max < 2(1+μ)/α")
+PRECONDITIONED = Stability(_adam_bound, "α < (2+2β₁)/((1−β₁)·λ_max(P⁻¹H))", "λ_max(P⁻¹H) < (2+2β₁)/((1−β₁)α)",
+                           preconditioned=True)
 
 
 @per_step
@@ -602,10 +627,7 @@ class OptimizerSpec:
     kind: str = ELEMENTWISE  # what its rule needs: the engines dispatch on it
     # (spec, trace, lr, hparams) -> {name: array}: quantities worked out from its recorded state
     diagnostics: Callable | None = None
-    # (λ_max, hparams) -> the largest stable learning rate on a quadratic of top curvature λ_max, where known in
-    # closed form (optviz.stability draws it over the sweeps), and that rule in words
-    stable_lr: Callable | None = None
-    stability_rule: str = ""
+    stability: Stability | None = None  # where its steps are stable on a quadratic, where known in closed form
 
     def __post_init__(self):  # the prepare as the loops call it: with the row of every hyperparameter
         object.__setattr__(self, "prepare", by_name(self.prepare, [p.name for p in self.params]))
@@ -842,17 +864,17 @@ def _adam_like(name: str, title: str, latex: str, weight_decay: Param, rule, sta
     params = _adam_params(1e-3, weight_decay) + (BIAS_CORRECTION, MAXIMIZE, _eps_placement(*PLACEMENTS))
     return OptimizerSpec(name, title, params + ((AMSGRAD,) if variant else ()), state, latex, rule,
                          _adamw_prepare if decoupled else _adam_prepare, family="adam", variant=variant,
-                         latex_edits=_ADAM_EDITS + edits, diagnostics=moment_diagnostics)
+                         latex_edits=_ADAM_EDITS + edits, diagnostics=moment_diagnostics, stability=PRECONDITIONED)
 
 
 SPECS: dict[str, OptimizerSpec] = {spec.name: spec for spec in [
     OptimizerSpec("sgd", "SGD", (_lr(1e-3), _weight_decay(), MAXIMIZE), (),
                   r"\theta_t = \theta_{t-1} - \alpha g_t", sgd_rule, _sgd_prepare, latex_edits=(_MAXIMIZE_EDIT,),
-                  stable_lr=_gd_stable_lr, stability_rule="α < 2/λ_max"),
+                  stability=GRADIENT_DESCENT),
     OptimizerSpec("momentum", "SGD with momentum", (_lr(1e-3), MOMENTUM, _DAMPENING, _weight_decay(), MAXIMIZE),
                   ("buf",), r"b_t = \mu b_{t-1} + (1-\tau) g_t,\quad \theta_t = \theta_{t-1} - \alpha b_t",
                   momentum_rule, _momentum_prepare, latex_edits=(_MAXIMIZE_EDIT,),
-                  stable_lr=_heavy_ball_stable_lr, stability_rule="α < 2(1+μ)/λ_max"),
+                  stability=HEAVY_BALL),
     OptimizerSpec("nesterov", "Nesterov momentum", (_lr(1e-3), MOMENTUM, _weight_decay(), MAXIMIZE), ("buf",),
                   r"b_t = \mu b_{t-1} + g_t,\quad \theta_t = \theta_{t-1} - \alpha (g_t + \mu b_t)",
                   momentum_rule, _nesterov_prepare, latex_edits=(_MAXIMIZE_EDIT,)),

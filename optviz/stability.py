@@ -31,18 +31,21 @@ def curvatures(surface: Surface) -> np.ndarray | None:
 
 
 def known(optimizer: str) -> bool:
-    """Whether the catalogue knows the optimizer's stable learning rates in closed form."""
-    return OPTIMIZERS[optimizer].stable_lr is not None
+    """Whether the catalogue knows, in closed form, where the optimizer is stable on a quadratic's Hessian (the
+    Adam family's relation is on the preconditioned Hessian, which changes with its state: not drawn here)."""
+    stable = OPTIMIZERS[optimizer].stability
+    return stable is not None and not stable.preconditioned
 
 
 def lr_limit(surface: Surface, optimizer: str, **hparams):
     """The largest stable learning rate (exclusive) of `optimizer` on `surface`, for its hyperparameters
-    (scalars or arrays, broadcast together); None where the theory does not apply (its catalogue entry's
-    stable_lr: gradient descent's 2/(λ_max + wd), the heavy ball's 2(1 + μ)/((1 − τ)(λ_max + wd)))."""
+    (scalars or arrays, broadcast together); None where the theory does not apply: bound/(λ_max + wd), with its
+    catalogue entry's bound (gradient descent's 2, the heavy ball's 2(1 + μ)/(1 − τ))."""
     lambdas = curvatures(surface)
     if lambdas is None or not known(optimizer):
         return None
-    return OPTIMIZERS[optimizer].stable_lr(lambdas.max(), hparams)
+    top = lambdas.max() + np.asarray(hparams.get("weight_decay", 0.0), dtype=float)
+    return OPTIMIZERS[optimizer].stability.bound(hparams) / top
 
 
 def gradient_descent_limit(surface: Surface):

@@ -145,7 +145,7 @@ def _sweep_section(settings: Settings, context: str) -> None:
              f"{int(diverged.sum())} diverged")
     boundary = stability.boundary_curve(result.surface, optimizer, x_param, result.x_values, y_param,
                                         result.y_values, result.hparams)
-    rule = spec.stability_rule
+    rule = spec.stability.rule if spec.stability else ""
     fig = figures.heatmap_figure(result.x_values, result.y_values, result.metric(metric), metric=metric,
                                  x_title=x_title, y_title=y_title, title=title, diverged=diverged,
                                  selected=selected, x_scale=sweeps.axis_scale(optimizer, x_param),
@@ -301,7 +301,7 @@ def _stability_limits(surface, chosen: list[str], hparams: dict[str, dict]) -> d
             spec = OPTIMIZERS[name]
             said = ", ".join(f"{symbol_text(p.symbol)} = {number_text(own[p.name])}" for p in spec.params
                              if p.role == MOMENTUM)
-            bound = spec.stability_rule.split("<")[-1].strip()
+            bound = spec.stability.rule.split("<")[-1].strip()
             limits[f"{bound} = {number_text(float(limit))}" + (f" ({said})" if said else f" ({spec.title})")] = float(
                 limit)
     return limits
