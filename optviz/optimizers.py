@@ -380,6 +380,15 @@ def effective_step(m: np.ndarray, v: np.ndarray, t, lr, hparams: dict[str, Any])
     return per_coordinate(scale) * m / (np.sqrt(v + per_coordinate(eps_in)) + per_coordinate(eps_out))
 
 
+EFFECTIVE_STEP_FORMULAS = {"outside": "α·m̂ / (√v̂ + ε)", "inside": "α·m̂ / √(v̂ + ε)",
+                           "keras": "α·√(1 − β₂ᵗ)/(1 − β₁ᵗ) · m / (√v + ε̂)"}
+
+
+def effective_step_formula(hparams: dict[str, Any]) -> str:
+    """The effective step's formula as these hyperparameters place ε (effective_step)."""
+    return EFFECTIVE_STEP_FORMULAS[hparams.get("eps_placement", "outside")]
+
+
 def moment_diagnostics(spec: OptimizerSpec, trace: dict[str, np.ndarray], lr: np.ndarray,
                        hparams: dict[str, Any]) -> dict[str, np.ndarray]:
     """The Adam family's diagnostics from a recorded trace (state arrays (steps, ..., n)) and its learning rates lr

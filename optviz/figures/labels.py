@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..params import LR
+
 
 def legend_label(label: str, traj) -> str:
     """`label`, flagged with the step of divergence when the run diverged ("sgd — diverged at step 37")."""
@@ -22,5 +24,5 @@ def hover_detail(label: str, traj) -> str:
 
 
 def _rate(traj) -> str:
-    lr = traj.optimizer.hparams.get("lr")
+    lr = traj.optimizer.hparams.get(LR)
     return f"α = {lr:.3g}" if isinstance(lr, (int, float)) else ""

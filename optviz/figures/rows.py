@@ -9,6 +9,7 @@ and row, drawn per coordinate: x solid, y dashed, in the optimizer's colour. Qua
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,7 @@ from ..optimizers import (
     SECOND_MOMENT,
     UPDATE_AVERAGE,
     VELOCITY,
+    effective_step_formula,
 )
 
 COORDINATE_DASH = ("solid", "dash")
@@ -35,17 +37,17 @@ class Row:
     roles: tuple[str, ...] = ()  # or states' roles; an optimizer shows its state of the first role it has
     log: bool = False  # positive quantities spanning decades
     pair: bool = False  # the row shows two scalar series (names[0] solid, names[1] dashed), not one per coordinate
-    # (eps_placement, title) where ε sits elsewhere than torch's (the title's) place, and the title for runs that
-    # place it unalike
-    placed: tuple[tuple[str, str], ...] = ()
+    # hparams -> the formula the title shows (the effective step's, as each optimizer places ε), and the title for
+    # runs whose formulas differ
+    formula: Callable[[dict], str] | None = None
     mixed: str = ""
 
     def title_for(self, trajectories) -> str:
         """The title with the formula these runs share (where ε sits, when they all place it alike)."""
-        placements = {traj.optimizer.hparams.get("eps_placement", "outside") for traj in trajectories}
-        if self.placed and len(placements) > 1:
-            return self.mixed
-        return dict(self.placed).get(placements.pop(), self.title)
+        if self.formula is None:
+            return self.title
+        formulas = {self.formula(traj.optimizer.hparams) for traj in trajectories}
+        return f"{self.title}  {formulas.pop()}" if len(formulas) == 1 else self.mixed
 
 
 ROWS = (
@@ -54,11 +56,9 @@ ROWS = (
         roles=(RUNNING_MAX, SECOND_MOMENT, ACCUMULATOR, INFINITY_NORM, UPDATE_AVERAGE), log=True),
     Row("m_hat", "bias-corrected first moment  m̂ = m / (1 − β₁ᵗ)", ("m_hat",)),
     Row("v_hat", "bias-corrected second moment  v̂ = v / (1 − β₂ᵗ)", ("v_hat",), log=True),
-    Row("effective_step", "effective step  α·m̂ / (√v̂ + ε)", ("effective_step",),
-        placed=(("inside", "effective step  α·m̂ / √(v̂ + ε)"),
-                ("keras", "effective step  α·√(1 − β₂ᵗ)/(1 − β₁ᵗ) · m / (√v + ε̂)")),
+    Row("effective_step", "effective step", ("effective_step",), formula=effective_step_formula,
         mixed="effective step  α·m̂ / (√v̂ + ε), ε where each optimizer places it"),
-    Row("bias_correction", "bias correction  1 − β₁ᵗ (solid),  1 − β₂ᵗ (dashed)", ("bc1", "bc2"), pair=True),
+    Row("bias_corrections", "bias correction  1 − β₁ᵗ (solid),  1 − β₂ᵗ (dashed)", ("bc1", "bc2"), pair=True),
 )
 
 

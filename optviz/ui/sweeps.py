@@ -320,7 +320,7 @@ def _basins_section(settings: Settings, context: str) -> None:
         for name in (left, right):
             hparams = _race_hparams(settings, name)
             result = _basins(context, name, n, json.dumps(hparams, sort_keys=True))
-            title = f"{OPTIMIZERS[name].title}, α = {number_text(hparams['lr'])}"
+            title = f"{OPTIMIZERS[name].title}, α = {number_text(hparams[LR])}"
             loss = result.loss_grid
             panels.append((title, result.xs, result.ys, None if loss is not None else result.labels, loss))
     fig = figures.basins_panels_figure(result.surface, panels)
