@@ -2,18 +2,29 @@
 
     s = surface("rosenbrock", b=50)
     s.value(x, y); s.grad(x, y) -> (gx, gy); s.minima -> (k, 2); s.window; s.start
+    data_surface("linear", read_table(data), "hours", "score")   # a model on a table's columns, over (w, b)
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from .datasets import SOURCE as DATA_SOURCE
-from .datasets import DataModel, batch_rows, linear_model, logistic_model
+from .datasets import (
+    DataModel,
+    Table,
+    batch_rows,
+    linear_model,
+    linear_model_from,
+    logistic_model,
+    logistic_model_from,
+)
 from .params import Param, lookup, resolve_scalars
 from .stationary import newton
 
@@ -29,8 +40,8 @@ class SurfaceSpec:
     value: Callable  # (x, y, **params) -> f
     grad: Callable  # (x, y, **params) -> (df/dx, df/dy)
     minima: Callable[..., list]  # (**params) -> approximate minima, refined by Newton's method
-    window: tuple[float, float, float, float]  # x_min, x_max, y_min, y_max
-    start: tuple[float, float]
+    window: tuple[float, float, float, float] | Callable[..., tuple]  # x_min, x_max, y_min, y_max; or (**params) ->
+    start: tuple[float, float] | Callable[..., tuple]  # or (**params) -> start, where they depend on the parameters
     params: tuple[Param, ...] = ()
     saddles: Callable[..., list] = lambda **p: []
     noisy: bool = False  # the gradient carries seeded noise (see Surface.gradient_noise)
@@ -49,6 +60,8 @@ class Surface:
     params: dict[str, Any]
     minima: np.ndarray = field(init=False)
     saddles: np.ndarray = field(init=False)
+    window: tuple[float, float, float, float] = field(init=False)
+    start: tuple[float, float] = field(init=False)
 
     def __post_init__(self):
         shape_params = {k: v for k, v in self.params.items() if k not in SAMPLING_PARAMS}
@@ -56,17 +69,18 @@ class Surface:
         object.__setattr__(self, "model", self.spec.model(**shape_params) if self.spec.model else None)
         object.__setattr__(self, "minima", newton(self.grad, self.spec.minima(**self._shape_params)))
         object.__setattr__(self, "saddles", newton(self.grad, self.spec.saddles(**self._shape_params)))
+        for name in ("window", "start"):  # a data surface's depend on its data and parameters
+            value = getattr(self.spec, name)
+            object.__setattr__(self, name, tuple(value(**shape_params)) if callable(value) else value)
 
     name = property(lambda self: self.spec.name)
     title = property(lambda self: self.spec.title)
-    window = property(lambda self: self.spec.window)
-    start = property(lambda self: self.spec.start)
     axis_names = property(lambda self: self.spec.axis_names)
 
     @property
     def bound(self) -> float:
         """A run that leaves |x|, |y| ≤ bound has diverged: far outside any plot window."""
-        return 100.0 * max(abs(v) for v in self.spec.window)
+        return 100.0 * max(abs(v) for v in self.window)
 
     def value(self, x, y):
         return self.spec.value(x, y, **self._shape_params)
@@ -102,7 +116,9 @@ class Surface:
 
     def with_params(self, **changes) -> Surface:
         """The same surface with some parameters changed (validated), e.g. another batch size."""
-        return surface(self.name, **{**self.params, **changes}) if changes else self
+        if not changes:
+            return self
+        return Surface(self.spec, resolve_scalars(self.spec.params, {**self.params, **changes}, f"surface {self.name}"))
 
     def gradient_noise(self, steps: int) -> np.ndarray | None:
         """Noise added to the gradient at steps 1..steps, shape (steps, 2), or None for exact gradients.
@@ -194,6 +210,128 @@ def _data_surface(name, title, description, latex, model, minima, window, start,
     return SurfaceSpec(name, title, description, latex, value, grad, minima, window, start,
                        params + _data_params(model(**{q.name: q.default for q in params}).n), model=model,
                        per_entry=("batch_size",), axis_names=axis_names)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Data surfaces on any table: the same two models on columns a user picks
+
+_L2 = Param("l2", r"\lambda", 0.0, "L2 penalty ½λ‖w‖²: makes the minimum exist even when the classes can be "
+            "separated", low=0.0, high=10.0)
+MODELS = {"linear": "linear_regression", "logistic": "logistic_regression"}  # a table's model -> its surface
+LOSS_SCALE = 4.0  # the window shows where the loss is within LOSS_SCALE·(its typical size) of the minimum's
+
+
+def data_surface(kind: str, table: Table, x: str, y: str, **params) -> Surface:
+    """A model on two columns of a table, as a surface over its parameters (w, b), with the data surfaces'
+    parameters: standardize, l2 (logistic), batch_size (1 … rows, full batch by default) and seed.
+
+    kind "linear": ŷ = w·x + b, mean squared error, y any numeric column; kind "logistic": p = σ(w·x + b), mean
+    cross-entropy + ½λw², y a column of labels 0 and 1. Raises ValueError naming the row and column of the first
+    problem (a cell that is not a number, a constant column, a label that is not 0 or 1, one class only).
+    """
+    spec = _table_spec(kind, table, x, y)
+    return Surface(spec, resolve_scalars(spec.params, params, f"surface {spec.title}"))
+
+
+def _table_spec(kind: str, table: Table, x: str, y: str) -> SurfaceSpec:
+    if kind not in MODELS:
+        raise ValueError(f"kind must be 'linear' or 'logistic', got {kind!r}")
+    build = linear_model_from if kind == "linear" else logistic_model_from
+    build(table, x, y)  # validated once, up front: the messages name the row and column
+    table = table.select(x, y)  # the spec keeps the two columns it uses, not the whole file
+
+    @lru_cache(maxsize=2)  # the models of the last two settings of standardize and l2: ≤ 2.4 MB each (100,000 rows)
+    def model(standardize: bool = True, l2: float = 0.0, data: str = "") -> DataModel:
+        return build(table, x, y, standardize) if kind == "linear" else build(table, x, y, standardize, l2)
+
+    identity = Param("data", "D", json.dumps([table.digest, x, y]), "the table (its SHA-256) and its columns",
+                     kind="choice", choices=(json.dumps([table.digest, x, y]),))
+    shape = (_STANDARDIZE,) if kind == "linear" else (_STANDARDIZE, _L2)
+    if kind == "linear":
+        title, latex = "Linear regression", r"f(w, b) = \frac1N \sum_{i=1}^N (w x_i + b - y_i)^2"
+        what = f"Mean squared error of ŷ = w·x + b: {y} from {x}"
+    else:
+        title = "Logistic regression"
+        latex = r"f(w, b) = \tfrac1N \textstyle\sum_i \log(1 + e^{-s_i z_i}) + \tfrac\lambda2 w^2,\quad z_i = w x_i + b"
+        what = f"Mean cross-entropy of p = σ(w·x + b), s = ±1: {y} (0 or 1) from {x}"
+
+    @lru_cache(maxsize=4)  # a window and start per model above: a few numbers each
+    def frame(standardize: bool = True, l2: float = 0.0, data: str = "") -> tuple[tuple, tuple]:
+        return _frame(model(standardize, l2, data))
+
+    value = lambda x_, y_, **p: model(**p).value(x_, y_)
+    grad = lambda x_, y_, **p: model(**p).grad(x_, y_)
+    return SurfaceSpec(
+        MODELS[kind], f"{title} ({table.name})",
+        f"{what}, {table.n:,} rows of {table.name}. Each step's gradient is its mini-batch's mean.", latex, value, grad,
+        lambda **p: _model_minima(model(**p)), lambda **p: frame(**p)[0], lambda **p: frame(**p)[1],
+        shape + _data_params(table.n) + (identity,), model=model, per_entry=("batch_size",), axis_names=("w", "b"))
+
+
+def _model_minima(model: DataModel) -> list:
+    """The model's minimum: the normal equations (linear), Newton's method from 0 (logistic); none where the
+    classes are separated by a threshold on x and nothing is penalised (the loss falls forever as |w| grows)."""
+    if model.kind == "linear":
+        x, y = model.inputs[:, 0], model.targets
+        return [tuple(np.linalg.solve(model.hessian(), 2 * np.array([(x * y).mean(), y.mean()])))]
+    if model.l2 == 0 and _separated(model):
+        return []
+    return [tuple(_logistic_fit(model))]
+
+
+def _separated(model: DataModel) -> bool:
+    x, labels = model.inputs[:, 0], model.targets
+    ones, zeros = x[labels == 1], x[labels == 0]
+    return bool(ones.min() > zeros.max() or zeros.min() > ones.max())
+
+
+def _logistic_fit(model: DataModel, ridge: float = 0.0, steps: int = 100) -> np.ndarray:
+    """Newton's method with halving steps from (0, 0) on the full data (plus ½·ridge·|θ|², for framing a surface
+    whose minimum is at infinity)."""
+    inputs, n = model.inputs, model.n
+    penalty = np.diag([model.l2 + ridge, ridge])
+    loss = lambda t: float(model.value(*t)) + 0.5 * ridge * float(t @ t)
+    theta = np.zeros(2)
+    for _ in range(steps):
+        g = np.array(model.grad(*theta)) + ridge * theta
+        p = 1 / (1 + np.exp(-np.clip(inputs @ theta, -500, 500)))
+        hessian = (inputs.T * (p * (1 - p))) @ inputs / n + penalty
+        step = np.linalg.solve(hessian, g)
+        size, before = 1.0, loss(theta)
+        while loss(theta - size * step) > before and size > 1e-8:
+            size /= 2
+        theta = theta - size * step
+        if np.abs(size * step).max() < 1e-12 * max(1.0, np.abs(theta).max()):
+            break
+    return theta
+
+
+def _frame(model: DataModel) -> tuple[tuple, tuple]:
+    """The window and start of a model's map, from the data: around the minimum θ* (with a logistic model, also the
+    origin, where every p = ½), as far as the loss's quadratic model ½dᵀHd reaches LOSS_SCALE × its typical size
+    (the variance of y; log 2): half-widths √(2c(H⁻¹)ᵢᵢ), the bounding box of that ellipse. H is the Hessian of
+    the linear model, or the logistic model's at the origin. The start lies along the valley, at 0.7 of the
+    half-widths from θ* (linear), or beyond the origin, away from θ* (logistic)."""
+    inputs, n = model.inputs, model.n
+    if model.kind == "linear":
+        hessian, scale = model.hessian(), model.targets.var()
+    else:
+        hessian, scale = 0.25 * inputs.T @ inputs / n + np.diag([model.l2, 0.0]), np.log(2.0)
+    half = np.sqrt(2 * LOSS_SCALE * scale * np.diag(np.linalg.inv(hessian)))
+    minima = _model_minima(model)
+    if model.kind == "linear":
+        centre = np.array(minima[0])
+        along = np.array([-1.0, 1.0 if hessian[0, 1] >= -1e-9 * hessian[0, 0] else -1.0])  # x̄ = 0: either way
+        start = centre + 0.7 * half * along
+        low, high = centre - half, centre + half
+    else:
+        centre = np.array(minima[0]) if minima else _logistic_fit(model, ridge=0.01)
+        away = np.where(centre >= 0, -1.0, 1.0)
+        start = 0.25 * half * away
+        low = np.minimum(centre - half, np.minimum(start, 0) - 0.25 * half)
+        high = np.maximum(centre + half, np.maximum(start, 0) + 0.25 * half)
+    window = tuple(float(f"{v:.3g}") for v in (low[0], high[0], low[1], high[1]))
+    return window, tuple(float(f"{v:.3g}") for v in start)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -320,8 +458,7 @@ SPECS: dict[str, SurfaceSpec] = {s.name: s for s in [
         "its mini-batch's mean.",
         r"f(w) = \tfrac1N \textstyle\sum_i \log(1 + e^{-s_i w^\top x_i}) + \tfrac\lambda2 \lVert w \rVert^2",
         logistic_model, lambda standardize, l2: [(1.0, 1.0)], (-3.0, 11.0, -3.0, 13.0), (-2.0, -2.0),
-        (_STANDARDIZE, Param("l2", r"\lambda", 0.0, "L2 penalty ½λ‖w‖²: makes the minimum exist even when the "
-                             "classes can be separated", low=0.0, high=10.0)), ("w₁", "w₂")),
+        (_STANDARDIZE, _L2), ("w₁", "w₂")),
 ]}
 
 

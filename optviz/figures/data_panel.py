@@ -14,6 +14,8 @@ import numpy as np
 from ..surfaces import Surface
 
 PAD = 0.08  # the scatter's window: the data's range, widened by this share on every side (as the viewer's)
+MAX_POINTS = 2000  # a larger data set shows this many of its examples, evenly spread over its rows
+JITTER = 0.06  # labels 0 and 1 drawn as bands of this half-height (seeded), so that stacked examples show
 
 
 def data_panel(races: dict, surface: Surface | None = None) -> dict | None:
@@ -31,14 +33,22 @@ def data_panel(races: dict, surface: Surface | None = None) -> dict | None:
     model = surface.model
     if model is None:
         return None
+    x, y, cls = model.points()
     if model.kind == "linear":
-        x, y, cls = model.inputs[:, 0], model.targets, None
-        title = "Iris petals: each optimizer's fit ŷ = w·x + b"
+        title = f"{model.data_name}: each optimizer's fit ŷ = w·x + b"
         x_label, y_label = model.input_names[0], model.target_name
+    elif model.bias:
+        title = f"{model.data_name}: thresholds w·x + b = 0"
+        x_label, y_label = model.input_names[0], f"{model.target_name} (0 or 1)"
+        y = y + JITTER * np.random.default_rng(0).uniform(-1, 1, len(y))
     else:
-        x, y, cls = model.inputs[:, 0], model.inputs[:, 1], model.targets.astype(int).tolist()
         title = f"{' vs '.join(model.class_names).capitalize()}: each optimizer's boundary"
         x_label, y_label = model.input_names
+    if len(x) > MAX_POINTS:
+        shown = np.linspace(0, len(x) - 1, MAX_POINTS).round().astype(int)
+        x, y, cls = x[shown], y[shown], None if cls is None else cls[shown]
+        x_label += f" · {MAX_POINTS:,} of {model.n:,} examples shown"
+    cls = None if cls is None else cls.tolist()
     window = _window(x, y)
     digits = _digits(window)
     lines = []

@@ -211,7 +211,9 @@ def _rows(races: dict, shown: list[str], order: list[str]) -> list[dict]:
 
 def data_panel_payload(panel: dict, runs: int, steps: int) -> dict:
     """Check and encode a data panel: {"title", "x_label", "y_label", "points": {"x", "y", "cls" or None},
-    "lines": one flat array per optimizer (race order) of (steps+1)·4 values x0, y0, x1, y1 per step}.
+    "lines": one flat array per optimizer (race order) of (steps+1)·4 values x0, y0, x1, y1 per step,
+    "epochs_per_step": per optimizer, the epochs one of its steps costs (batch size / examples): step k of run i
+    is epoch k·epochs_per_step[i]}.
 
     The panel's ranges and ticks come from the points (lines are clipped to them), so the viewer only draws.
     """
@@ -231,7 +233,8 @@ def data_panel_payload(panel: dict, runs: int, steps: int) -> dict:
                 y_label=str(panel.get("y_label", "")), x=encode(x), y=encode(y),
                 cls=None if cls is None else [int(c) for c in cls], lines=[encode(line) for line in lines],
                 x_range=[x_low, x_high], y_range=[y_low, y_high],
-                x_ticks=_ticks(x_low, x_high, "linear", 7), y_ticks=_ticks(y_low, y_high, "linear", 7))
+                x_ticks=_ticks(x_low, x_high, "linear", 7), y_ticks=_ticks(y_low, y_high, "linear", 7),
+                epochs_per_step=[float(e) for e in panel.get("epochs_per_step", [])])
 
 
 def _padded(values: np.ndarray) -> tuple[float, float]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import streamlit as st
@@ -11,6 +12,7 @@ import streamlit as st
 from .. import figures
 from ..counterexample import reddi_run
 from ..custom import custom_surface, not_finite_share
+from ..datasets import BUNDLED, MAX_BYTES, MAX_ROWS, Table, bundled_table, read_table
 from ..engine import race
 from ..figures.export import race_html, trajectories_csv
 from ..figures.race_payload import race_payload
@@ -19,7 +21,8 @@ from ..outcomes import fill_outcomes, outcome
 from ..scenarios import LESSONS, WELCOME
 from ..schedules import SCHEDULES, WARMUP_PARAMS
 from ..surfaces import SPECS as SURFACES
-from ..tuning import default_lr
+from ..surfaces import data_surface
+from ..tuning import default_lr, suggest_lr
 from .controls import (
     batch_size_control,
     bounded_number,
@@ -35,11 +38,15 @@ from .controls import (
 from .race_viewer import ViewerData, race_click, race_viewer, viewer_data
 from .settings import (
     CUSTOM,
+    DATA_KINDS,
     DEFAULT_EXPRESSION,
     MAX_ENTRIES,
     MAX_STEPS,
+    UPLOAD,
     EntrySettings,
     Settings,
+    data_choices,
+    default_columns,
     from_query,
     lesson_from_query,
     validate_surface,
@@ -81,6 +88,7 @@ def _load(settings: Settings) -> None:
     state = st.session_state
     state[_key("surface")] = settings.surface
     state[_key("expr")] = state[_key("expr_ok")] = settings.expression or DEFAULT_EXPRESSION
+    _write_data(settings.data, settings.columns, settings.upload)
     for name, value in settings.surface_params.items():
         state[_key("sp", name)] = value
     state[_key("start_x")], state[_key("start_y")] = settings.start
@@ -134,7 +142,22 @@ def _read() -> Settings:
     expression = state[_key("expr_ok")] if surface == CUSTOM else ""
     start = (float(state[_key("start_x")]), float(state[_key("start_y")]))
     entries = [_read_entry(i) for i in state[_key("ids")]]
-    return Settings(surface, params, start, int(state[_key("steps")]), entries, expression)
+    return Settings(surface, params, start, int(state[_key("steps")]), entries, expression, *_read_data())
+
+
+def _read_data() -> tuple[str, tuple[str, ...], str]:
+    """The data the race is on (data, columns, upload digest): what the Data controls last applied."""
+    state = st.session_state
+    return state.get(_key("data"), ""), tuple(state.get(_key("cols"), ())), state.get(_key("upload"), "")
+
+
+def _write_data(data: str, columns: tuple[str, ...], upload: str) -> None:
+    """Apply data to the race, and show it in the Data controls."""
+    state = st.session_state
+    state[_key("data")], state[_key("cols")], state[_key("upload")] = data, tuple(columns), upload
+    state[_key("data_pick")] = data
+    if columns:
+        state[_key("col_x")], state[_key("col_y")] = columns
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -149,6 +172,8 @@ def _on_surface_change() -> None:
     for name, value in fresh.surface_params.items():
         state[_key("sp", name)] = value
     settings = _read()
+    settings.data, settings.columns, settings.upload = "", (), ""  # its own data (an upload stays in the session)
+    state[UPLOAD_ERROR] = ""
     for entry in settings.entries:
         entry.hparams["lr"] = default_lr(settings.surface, entry.optimizer, settings.expression)
         entry.surface_params = {}  # a batch size belongs to its data set
@@ -202,7 +227,9 @@ def _on_optimizers_change() -> None:
     present = {state[_key(i, "opt")] for i in kept}
     for name in chosen:
         if name not in present and len(state[_key("ids")]) < MAX_ENTRIES:
-            _add_entry(EntrySettings.default(name, surface))
+            entry = EntrySettings.default(name, surface)
+            entry.hparams["lr"] = _suited_lr(name)
+            _add_entry(entry)
 
 
 def _duplicate(entry_id: int) -> None:
@@ -224,8 +251,108 @@ def _on_label_change() -> None:
 
 def _reset(entry_id: int) -> None:
     entry = EntrySettings.default(st.session_state[_key(entry_id, "opt")], st.session_state[_key("surface")])
+    entry.hparams["lr"] = _suited_lr(entry.optimizer)
     entry.label = st.session_state.get(_key(entry_id, "label"), "")
     _write_entry(entry_id, entry)
+
+
+def _on_data_pick() -> None:
+    """The Data choice: the surface's own, a bundled table, or the uploaded file (if one is in the session; else
+    the race stays where it is until a file comes)."""
+    state = st.session_state
+    pick = state[_key("data_pick")]
+    state[UPLOAD_ERROR] = ""
+    if pick == UPLOAD:
+        if (table := session_upload()) is not None:
+            _apply_data(UPLOAD, table)
+        return
+    _apply_data(pick, bundled_table(pick) if pick else None)
+
+
+def _on_upload() -> None:
+    """A file in the uploader: read in memory and, if a model fits it, the race moves onto it; else the reason in
+    words, and the race stays on its data."""
+    state = st.session_state
+    file = state.get(UPLOADER)
+    if file is None:  # the file was taken out of the uploader: the data stay in the session
+        return
+    name, data = _file_name(file.name), file.getvalue()
+    try:
+        table = read_table(data, name)
+    except ValueError as error:
+        state[UPLOAD_ERROR] = f"{name}: {error} {_still_on()}"
+        return
+    _apply_data(UPLOAD, table, uploaded=(name, data))
+
+
+def _on_columns_change() -> None:
+    state = st.session_state
+    data, _, _ = _read_data()
+    _apply_data(data, _data_table(data), (state[_key("col_x")], state[_key("col_y")]))
+
+
+def _apply_data(data: str, table: Table | None, columns: tuple[str, ...] | None = None,
+                uploaded: tuple[str, bytes] | None = None) -> None:
+    """Put the race on this data (table None: the surface's own) and these columns (or the first that fit): a
+    full batch of its rows, its start and learning rates suited to it. If the model cannot be fitted to them, the
+    race stays on its data and the reason is shown in words (naming the row and column)."""
+    state = st.session_state
+    name = state[_key("surface")]
+    before = _read_data()
+    try:
+        if table is not None:
+            columns = tuple(columns or default_columns(name, data, table))
+            validate_surface(Settings(name, {}, (0.0, 0.0), 1, [], "", data, columns, table.digest), table)
+    except ValueError as error:
+        state[UPLOAD_ERROR] = f"{table.name}: {error} {_still_on()}"
+        if before[1]:
+            state[_key("col_x")], state[_key("col_y")] = before[1]
+        if data != UPLOAD:  # a bundled table always fits; an upload's choice stays open for the next file
+            state[_key("data_pick")] = before[0]
+        return
+    if uploaded is not None:
+        state[UPLOADED] = (*uploaded, table.digest)
+    state[UPLOAD_ERROR] = ""
+    _write_data(data, columns or (), table.digest if data == UPLOAD else "")
+    settings = _read()
+    fresh = surface_for(replace(settings, surface_params={}))
+    settings.surface_params["batch_size"] = fresh.params["batch_size"]  # a full batch of the new data
+    settings.start = fresh.start
+    for entry in settings.entries:
+        entry.hparams["lr"] = _suited_lr(entry.optimizer)
+        entry.surface_params = {}  # a batch size belongs to its data set
+    _load(settings)
+
+
+def _data_table(data: str) -> Table | None:
+    return session_upload() if data == UPLOAD else bundled_table(data) if data else None
+
+
+def _file_name(name: str) -> str:
+    """An uploaded file's name as titles show it: printable, at most 60 characters."""
+    clean = "".join(ch for ch in str(name) if ch.isprintable()).strip() or "your file"
+    return clean if len(clean) <= 60 else clean[:59] + "…"
+
+
+OWN_DATA = {"linear_regression": "Iris petals (150 flowers)",
+            "logistic_regression": "Iris: versicolor vs virginica (100 flowers)"}
+
+
+def _data_title(surface: str, data: str) -> str:
+    """A Data choice in words (the same words whatever is uploaded: a choice's label is part of its widget)."""
+    if data == UPLOAD:
+        return "Upload a CSV…"
+    return BUNDLED[data].title if data else OWN_DATA.get(surface, "Its own")
+
+
+def _data_name(surface: str, data: str) -> str:
+    """The data in use, in words: the Data choice's title, or the uploaded file's name."""
+    held = st.session_state.get(UPLOADED)
+    return f"your file {held[0]}" if data == UPLOAD and held else _data_title(surface, data)
+
+
+def _still_on() -> str:
+    return f"The race stays on {_data_name(st.session_state[_key('surface')], _read_data()[0])}."
 
 
 def _on_map_click() -> None:
@@ -259,14 +386,47 @@ def apply_to_race(settings_by_optimizer: dict[str, dict]) -> None:
 
 
 def surface_for(settings: Settings):
-    """The bound surface of these settings (cached and shared, read-only)."""
-    return _surface(settings.surface, json.dumps(settings.surface_params, sort_keys=True), settings.expression)
+    """The bound surface of these settings (cached and shared, read-only; on uploaded data, keyed by the file's
+    SHA-256, so that two students' files never mix)."""
+    params = json.dumps(settings.surface_params, sort_keys=True)
+    if settings.data == UPLOAD:
+        return _uploaded_surface(settings.surface, params, settings.columns, settings.upload, session_upload())
+    return _surface(settings.surface, params, settings.expression, settings.data, tuple(settings.columns))
 
 
 # Bounds: a surface or a share is a few kB; 64 of each is nothing.
 @st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
-def _surface(name: str, params: str, expression: str = ""):
-    return validate_surface(Settings(name, json.loads(params), (0.0, 0.0), 1, [], expression))
+def _surface(name: str, params: str, expression: str = "", data: str = "", columns: tuple[str, ...] = ()):
+    return validate_surface(Settings(name, json.loads(params), (0.0, 0.0), 1, [], expression, data, columns))
+
+
+# Bounds: a surface on an uploaded file keeps its two columns and models, ≤ 8 MB at 100,000 rows; 16 of them.
+@st.cache_resource(max_entries=16, ttl=3600, show_spinner=False)
+def _uploaded_surface(name: str, params: str, columns: tuple[str, ...], digest: str, _table: Table | None):
+    """A surface on an uploaded table, keyed by the file's SHA-256 (the table itself is not hashed again)."""
+    settings = Settings(name, json.loads(params), (0.0, 0.0), 1, [], "", UPLOAD, columns, digest)
+    return validate_surface(settings, _table)
+
+
+UPLOADED = "upload.file_bytes"  # the session's uploaded file, (name, bytes, SHA-256): in its memory only
+UPLOAD_ERROR = "upload.error"  # what was wrong with the last file or choice of columns, in words
+UPLOADER = "upload.widget"  # the file uploader (outside PREFIX: a reload of the settings leaves it alone)
+
+
+def session_upload() -> Table | None:
+    """This session's uploaded table, parsed once per file content and shared by SHA-256 (None before any)."""
+    held = st.session_state.get(UPLOADED)
+    if held is None:
+        return None
+    name, data, digest = held
+    return _parsed(digest, name, data)
+
+
+# Bounds: a parsed file is ≤ 20 MB of numbers (5 MB of text); 8 of them, ≤ 160 MB.
+@st.cache_resource(max_entries=8, ttl=3600, show_spinner=False)
+def _parsed(digest: str, name: str, _data: bytes) -> Table:
+    """read_table, once per file content (the digest is the key: the bytes are not hashed again)."""
+    return read_table(_data, name)
 
 
 @st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)  # one float per typed formula
@@ -276,8 +436,9 @@ def _not_finite_share(expression: str) -> float:
 
 
 def canonical(settings: Settings) -> str:
-    """A stable text for the settings: the cache key of everything computed from them."""
-    return json.dumps(settings.to_query(), sort_keys=True)
+    """A stable text for the settings: the cache key of everything computed from them (an upload's SHA-256 and
+    columns included)."""
+    return json.dumps(settings.cache_key(), sort_keys=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -290,9 +451,10 @@ RACES_KEPT = 24
 
 
 @st.cache_resource(max_entries=RACES_KEPT, ttl=3600, show_spinner=False)
-def _race(key: str):
-    """The race for a canonical settings string (read-only results shared across sessions)."""
-    settings, _ = from_query(json.loads(key))
+def _race(key: str, _upload: Table | None = None):
+    """The race for a canonical settings string (read-only results shared across sessions); `_upload`: the
+    session's uploaded table, which the key names by its SHA-256."""
+    settings, _ = from_query(json.loads(key), _upload)
     surface = surface_for(settings)
     entries = [e.to_entry(label) for e, label in zip(settings.entries, settings.labels())]
     # a new pair's race at once, by the generic path, while its fused loop compiles for the next one
@@ -300,9 +462,9 @@ def _race(key: str):
 
 
 @st.cache_resource(max_entries=RACES_KEPT, ttl=3600, show_spinner=False)
-def _race_payload(key: str, traced: tuple[str, ...]) -> ViewerData:
+def _race_payload(key: str, traced: tuple[str, ...], _upload: Table | None = None) -> ViewerData:
     """The race viewer's data for these settings as JSON, made once and shared by every session."""
-    surface, races = _race(key)
+    surface, races = _race(key, _upload)
     return viewer_data(race_payload(races, surface, traces=list(traced),
                                      data_panel=figures.data_panel(races, surface)))
 
@@ -318,7 +480,7 @@ def _surface_sidebar() -> None:
                          help="Guided lessons: each sets up a race and says what to watch")
     st.sidebar.header("Surface")
     st.sidebar.selectbox("Loss surface", [*SURFACES, CUSTOM], key=_key("surface"), on_change=_on_surface_change,
-                         format_func=lambda name: SURFACES[name].title if name in SURFACES else "Your own f(x, y)…",
+                         format_func=_surface_title,
                          label_visibility="collapsed")
     if state[_key("surface")] == CUSTOM:
         st.sidebar.text_input("f(x, y) =", key=_key("expr"), on_change=_on_expression_change, max_chars=300,
@@ -326,6 +488,8 @@ def _surface_sidebar() -> None:
                                    "pi and e. Press Enter to apply.")
         if state.get(_key("expr_error")):
             st.sidebar.error(plain(state[_key("expr_error")]))
+    if state[_key("surface")] in DATA_KINDS:
+        _data_controls()
     surface = surface_for(_read())
     spec = surface.spec
     st.sidebar.latex(r"\small " + wrapped_formula(spec.latex))  # the sidebar is narrow
@@ -338,11 +502,56 @@ def _surface_sidebar() -> None:
             batch_size_control(_key("sp", "batch_size"), surface.model.n)
     if spec.params and spec.name in SURFACES:
         with st.sidebar.expander("Surface parameters"):
-            for param in spec.params:
+            for param in SURFACES[spec.name].params:  # (a data surface on a table: the same, its data aside)
                 if param.name == "batch_size" and surface.model is not None:
                     continue  # drawn above, with its named settings
                 ensure_value(_key("sp", param.name), param.default)
                 param_control(param, _key("sp", param.name))
+
+
+def _data_controls() -> None:
+    """A data surface's data: its own, a bundled table or the user's CSV file, and the model's two columns."""
+    state = st.session_state
+    surface = state[_key("surface")]
+    data, columns, _ = _read_data()
+    ensure_value(_key("data_pick"), data)
+    st.sidebar.selectbox("Data", data_choices(surface) + [UPLOAD], key=_key("data_pick"), on_change=_on_data_pick,
+                         format_func=lambda key: _data_title(surface, key),
+                         help="The data the model is fitted to: its own, a table shipped with optviz, or a CSV file "
+                              "of yours (it stays in this session on the server: never written to disk, never in "
+                              "the link)")
+    picked = state[_key("data_pick")]
+    if picked == UPLOAD:
+        st.sidebar.file_uploader(
+            "Your CSV file", type="csv", key=UPLOADER, on_change=_on_upload, max_upload_size=MAX_BYTES // 2**20,
+            help=f"A header row naming the columns, then rows of numbers; at most {MAX_BYTES // 2**20} MB and "
+                 f"{MAX_ROWS:,} rows. It stays in this session on the server: never written to disk, never in the "
+                 "link.")
+    table = _data_table(data) if picked == data else None
+    if table is not None:  # the model's two columns (a widget forgets its value while not drawn: seeded again)
+        logistic = DATA_KINDS[surface] == "logistic"
+        ensure_value(_key("col_x"), columns[0])
+        ensure_value(_key("col_y"), columns[1])
+        left, right = st.sidebar.columns(2)
+        left.selectbox("x", table.names, key=_key("col_x"), on_change=_on_columns_change,
+                       help="The model's input: a column of numbers")
+        right.selectbox("label" if logistic else "y", table.names, key=_key("col_y"), on_change=_on_columns_change,
+                        help="What the model predicts: a column of labels 0 and 1" if logistic else
+                             "What the model predicts: a column of numbers")
+    if picked == data == UPLOAD and table is not None:
+        st.sidebar.caption(f"On {_data_name(surface, data)}: {table.n:,} rows, {len(table.names)} columns. Another "
+                           "file replaces it.")
+    elif picked == UPLOAD and not state.get(UPLOAD_ERROR):
+        st.sidebar.caption(f"Until a file fits, the race stays on {_data_name(surface, data)}.")
+    if state.get(UPLOAD_ERROR):
+        st.sidebar.error(plain(state[UPLOAD_ERROR]))
+
+
+def _surface_title(name: str) -> str:
+    """A surface in the surface choice: a data surface by its model alone, the Data choice below names the data."""
+    if name not in SURFACES:
+        return "Your own f(x, y)…"
+    return SURFACES[name].title.partition(" (")[0] if name in DATA_KINDS else SURFACES[name].title
 
 
 def _race_sidebar() -> None:
@@ -423,10 +632,48 @@ def _entry_controls(entry_id: int, label: str, surface) -> None:
 
 
 def _suited_lr(optimizer: str) -> float:
-    """The learning rate suited to this optimizer on the chosen surface: where its slider is centred."""
+    """The learning rate suited to this optimizer on the chosen surface and data: where its slider is centred."""
     state = st.session_state
     name = state[_key("surface")]
+    data, columns, upload = _read_data()
+    if data and name in DATA_KINDS:
+        surface = surface_for(Settings(name, {}, (0.0, 0.0), 1, [], "", data, columns, upload))
+        return _data_lr(name, data, columns, upload, optimizer, surface, _data_table(data))
     return default_lr(name, optimizer, state[_key("expr_ok")] if name == CUSTOM else "")
+
+
+LR_ROWS = 1000  # a logistic model on more rows is tuned on this many of them, evenly spread (about 1 s)
+
+
+# Bounds: one float per (surface, data, columns, optimizer).
+@st.cache_resource(max_entries=512, ttl=3600, show_spinner=False)
+def _data_lr(name: str, data: str, columns: tuple[str, ...], upload: str, optimizer: str, _surface,
+             _table: Table) -> float:
+    """suggest_lr on a data surface at its defaults (a full batch); a logistic model of many rows on LR_ROWS of
+    them, evenly spread, whose loss has much the same shape."""
+    if _surface.model.kind == "logistic" and _table.n > LR_ROWS:
+        rows = np.linspace(0, _table.n - 1, LR_ROWS).round().astype(int)
+        _surface = data_surface("logistic", _table.take(rows), *columns)
+    return suggest_lr(_surface, optimizer, compile_in_background=True)
+
+
+# A race on a logistic model may take this many example-gradients (steps × the batch sizes of its runs): about
+# 10 s here. Linear models cost next to nothing per example (four means a batch).
+RACE_WORK = 300_000_000
+
+
+def race_cost_note(settings: Settings, surface) -> str:
+    """Why a race is refused, in words, if it asks a logistic model for more than RACE_WORK example-gradients."""
+    model = surface.model
+    if model is None or model.kind != "logistic" or not settings.entries:
+        return ""
+    sizes = [entry.surface_params.get("batch_size", surface.params["batch_size"]) for entry in settings.entries]
+    work = settings.steps * sum(sizes)
+    if work <= RACE_WORK:
+        return ""
+    return (f"{len(sizes)} runs × {settings.steps:,} steps on batches of up to {max(sizes):,} examples make "
+            f"{work:,} example-gradients, more than the {RACE_WORK:,} a race may take on this server. Use "
+            "mini-batches, fewer steps or fewer optimizers.")
 
 
 BUTTONS = ("reset", "dup", "remove")  # each entry's buttons, by the last part of their keys
@@ -656,7 +903,11 @@ def workspace(render: Callable[[Settings], None] | None = None, above: Callable[
     if above is not None:  # the open tab's own controls, kept out of the view
         above()
     _view(render)
-    st.sidebar.caption("The address bar holds every setting: copy it to share this exact race.")
+    if _read_data()[0] == UPLOAD:
+        st.sidebar.caption("The address bar holds every setting, but your uploaded data is not in the link: the file "
+                           "stays in this session on the server. Shared, the link opens on the surface's own data.")
+    else:
+        st.sidebar.caption("The address bar holds every setting: copy it to share this exact race.")
 
 
 @st.fragment(key=VIEW)
@@ -740,8 +991,12 @@ def render(settings: Settings) -> None:
     if not settings.entries:
         st.info("Choose at least one optimizer in the sidebar.")
         return
+    upload = session_upload() if settings.data == UPLOAD else None
     try:
-        surface, races = _race(canonical(settings))
+        too_much = race_cost_note(settings, surface_for(settings))
+        if too_much:
+            raise ValueError(too_much)
+        surface, races = _race(canonical(settings), upload)
     except ValueError as error:
         st.error(f"These settings cannot run: {plain(error)}")
         return
@@ -759,7 +1014,7 @@ def render(settings: Settings) -> None:
         with controls:
             _presentation_controls(labels)
     with race_box:
-        race_viewer(_race_payload(canonical(settings), tuple(traced)), key=RACE_KEY, on_start=_on_map_click,
+        race_viewer(_race_payload(canonical(settings), tuple(traced), upload), key=RACE_KEY, on_start=_on_map_click,
                     presenting=presenting, rows=not map_only, scene=_scene(settings))
     lesson = LESSONS.get(state.get("lesson") or "")
     if lesson is not None and lesson.chart == "counterexample":  # below the race: the race comes first
@@ -780,7 +1035,8 @@ def _scene(settings: Settings) -> str:
     """What makes a race a new one, not the same race with other hyperparameters: the lesson, the surface, the
     number of steps and who races. A new scene starts at step 0; a hyperparameter change keeps the step shown."""
     return json.dumps([st.session_state.get("lesson"), settings.surface, settings.surface_params,
-                       settings.expression, settings.steps, [entry.optimizer for entry in settings.entries]])
+                       settings.expression, settings.data, settings.columns, settings.upload, settings.steps,
+                       [entry.optimizer for entry in settings.entries]])
 
 
 def _presenting() -> bool:

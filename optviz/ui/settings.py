@@ -7,20 +7,27 @@ A link such as
 
 reproduces a race exactly: every number is written in its shortest exact form. Reading is forgiving: whatever
 is unknown, malformed or out of range falls back to its default and is reported in a warning, never raised.
+
+On a data surface a bundled table is in the link by its short key and columns (`data=study&cols=hours,passed`);
+an uploaded file is not: the link says `data=upload` and nothing more (the file stays in its session on the
+server), and opening it falls back to the surface's own data with a warning. cache_key() is the full identity,
+the upload's SHA-256 and columns included, for the server's caches only.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..custom import custom_surface
+from ..datasets import BUNDLED, Table, bundled_table, suggest_columns
 from ..engine import Entry
 from ..optimizers import SPECS as OPTIMIZERS
 from ..params import Param
 from ..schedules import SCHEDULES, WARMUP_PARAMS, Schedule, schedule
+from ..surfaces import MODELS, SurfaceSpec, data_surface
 from ..surfaces import SPECS as SURFACES
 from ..surfaces import surface as make_surface
 from ..tuning import default_lr
@@ -34,6 +41,8 @@ DEFAULT_STEPS = 500
 DEFAULT_OPTIMIZERS = ("adam", "sgd")
 CUSTOM = "custom"  # the surface a user types as f(x, y)
 DEFAULT_EXPRESSION = "(x**2 - 1)**2 + (y - x)**2 / 2"
+UPLOAD = "upload"  # the data of a data surface: a file the user uploaded
+DATA_KINDS = {surface: kind for kind, surface in MODELS.items()}  # a data surface -> the model its tables fit
 
 
 @dataclass
@@ -80,6 +89,9 @@ class Settings:
     steps: int
     entries: list[EntrySettings]
     expression: str = ""  # f(x, y) of a custom surface
+    data: str = ""  # a data surface's data: "" its own (Iris), a bundled table's key (BUNDLED), or UPLOAD
+    columns: tuple[str, ...] = ()  # the table's x and y (label) columns
+    upload: str = ""  # the uploaded file's SHA-256: in cache keys, never in a link
 
     @classmethod
     def default(cls, surface: str = DEFAULT_SURFACE, expression: str = "") -> Settings:
@@ -115,11 +127,26 @@ class Settings:
             query["sp"] = ",".join(f"{k}:{_fmt(v)}" for k, v in self.surface_params.items())
         if self.surface == CUSTOM:
             query["f"] = self.expression
+        if self.data:
+            query["data"] = self.data
+        if self.data in BUNDLED and tuple(self.columns) != _bundled_columns(self.surface, self.data):
+            query["cols"] = ",".join(self.columns)
+        return query
+
+    def cache_key(self) -> dict:
+        """The link's parameters and the uploaded file's identity (its SHA-256 and columns): what everything
+        computed from these settings depends on, for the server's caches (never a link)."""
+        query = self.to_query()
+        if self.data == UPLOAD:
+            query.update(cols=",".join(self.columns), upload=self.upload)
         return query
 
 
-def from_query(query: Mapping[str, Any]) -> tuple[Settings, list[str]]:
-    """Settings from URL query parameters (values: str or list of str) and a warning for each value ignored."""
+def from_query(query: Mapping[str, Any], upload: Table | None = None) -> tuple[Settings, list[str]]:
+    """Settings from URL query parameters (values: str or list of str) and a warning for each value ignored.
+
+    `upload`: the session's uploaded table, which a cache key (Settings.cache_key) may name by its SHA-256; a link
+    never does, so without it `data=upload` falls back to the surface's own data."""
     warnings: list[str] = []
     settings = Settings.default()
     name = _last(query, "surface")
@@ -135,31 +162,38 @@ def from_query(query: Mapping[str, Any]) -> tuple[Settings, list[str]]:
             settings = Settings.default(name)
         else:
             warnings.append(f"Unknown surface {_show(name)}: using {SURFACES[DEFAULT_SURFACE].title}.")
-    spec = SURFACES.get(settings.surface)
+    if (data := _last(query, "data")) is not None:
+        _parse_data(data, _last(query, "cols"), _last(query, "upload"), upload, settings, warnings)
+    spec = surface_spec(settings, upload)
+    if spec is not None:
+        settings.surface_params = {p.name: p.default for p in _settable(spec)}
     if spec is not None and (raw := _last(query, "sp")) is not None:
-        settings.surface_params = _parse_params(raw, ",", ":", spec.params, settings.surface_params,
+        settings.surface_params = _parse_params(raw, ",", ":", _settable(spec), settings.surface_params,
                                                 f"surface {spec.title}", warnings)
     if (raw := _last(query, "start")) is not None:
-        settings.start = _parse_start(raw, settings.start, start_bound(settings), warnings)
+        settings.start = _parse_start(raw, settings.start, start_bound(settings, upload), warnings)
     if (raw := _last(query, "steps")) is not None:
         settings.steps = _parse_steps(raw, warnings)
     if "opt" in query:
         values = _all(query, "opt")
         if len(values) > MAX_ENTRIES:
             warnings.append(f"Only the first {MAX_ENTRIES} optimizers of the link are used.")
-        entries = [_parse_entry(v, settings, warnings) for v in values[:MAX_ENTRIES]]
+        entries = [_parse_entry(v, settings, spec, warnings) for v in values[:MAX_ENTRIES]]
         entries = [e for e in entries if e is not None]
         if entries:
             settings.entries = entries
         else:
             warnings.append("The link names no valid optimizer: showing the default race.")
-    known = {"surface", "sp", "start", "steps", "opt", "f", "tab", "lesson"}  # tab: kept by Streamlit; lesson: below
+    known = {"surface", "sp", "start", "steps", "opt", "f", "tab", "lesson", "data", "cols"}  # tab: Streamlit's
+    if upload is not None:
+        known.add("upload")
     for key in sorted(set(query) - known):
         warnings.append(f"Ignored unknown link parameter {_show(key)}.")
     return settings, warnings
 
 
-def _parse_entry(raw: str, settings: Settings, warnings: list[str]) -> EntrySettings | None:
+def _parse_entry(raw: str, settings: Settings, surface: SurfaceSpec | None, warnings: list[str]
+                 ) -> EntrySettings | None:
     if len(raw) > MAX_QUERY_VALUE:
         warnings.append("Ignored an optimizer entry that is too long.")
         return None
@@ -199,13 +233,13 @@ def _parse_entry(raw: str, settings: Settings, warnings: list[str]) -> EntrySett
     except ValueError as error:
         warnings.append(f"{spec.title}: {error}; using a constant learning rate.")
         entry.schedule, entry.schedule_params = "constant", {}
-    entry.surface_params = _parse_entry_surface_params(surface_params, settings, spec.title, warnings)
+    entry.surface_params = _parse_entry_surface_params(surface_params, settings, surface, spec.title, warnings)
     return entry
 
 
-def _parse_entry_surface_params(given: dict[str, str], settings: Settings, owner: str, warnings: list[str]) -> dict:
+def _parse_entry_surface_params(given: dict[str, str], settings: Settings, surface: SurfaceSpec | None, owner: str,
+                                warnings: list[str]) -> dict:
     """An entry's own sampling parameters (a data surface's batch_size), those its surface lets an entry set."""
-    surface = SURFACES.get(settings.surface)
     allowed = tuple(p for p in surface.params if p.name in surface.per_entry) if surface else ()
     for key in sorted(set(given) - {p.name for p in allowed}):
         warnings.append(f"{owner}: a race entry cannot set the surface parameter {_show(key)} here; ignored.")
@@ -269,11 +303,11 @@ def lesson_from_query(query: Mapping[str, Any], lessons: Mapping[str, Any], warn
     return None
 
 
-def start_bound(settings: Settings) -> float:
+def start_bound(settings: Settings, upload: Table | None = None) -> float:
     """How far from the origin a start may be: the surface's divergence bound, the same for a typed start and a
     linked one (a start beyond it would count as diverged before the first step)."""
     try:
-        return validate_surface(settings).bound
+        return validate_surface(settings, upload).bound
     except ValueError:
         return validate_surface(Settings.default()).bound
 
@@ -336,8 +370,84 @@ def _show(text: str, limit: int = 40) -> str:
     return repr(clean if len(clean) <= limit else clean[:limit] + "…")
 
 
-def validate_surface(settings: Settings):
-    """The bound surface of these settings (raises ValueError with a readable message)."""
+def validate_surface(settings: Settings, upload: Table | None = None):
+    """The bound surface of these settings (raises ValueError with a readable message). `upload`: the session's
+    uploaded table, for settings on uploaded data."""
     if settings.surface == CUSTOM:
         return custom_surface(settings.expression)
+    if settings.data and settings.surface in DATA_KINDS:
+        return data_surface(DATA_KINDS[settings.surface], data_table(settings, upload), *settings.columns,
+                            **settings.surface_params)
     return make_surface(settings.surface, **settings.surface_params)
+
+
+def data_table(settings: Settings, upload: Table | None = None) -> Table:
+    """The table of settings on a bundled table or an upload (ValueError if the upload is not this session's)."""
+    if settings.data == UPLOAD:
+        if upload is None or upload.digest != settings.upload:
+            raise ValueError("The uploaded file is no longer in this session: upload it again.")
+        return upload
+    return bundled_table(settings.data)
+
+
+def data_choices(surface: str) -> list[str]:
+    """The data a data surface offers besides an upload: "" (its own, Iris) and the bundled tables that fit its
+    model."""
+    kind = DATA_KINDS.get(surface)
+    return [""] + [key for key, bundled in BUNDLED.items() if kind and getattr(bundled, kind)] if kind else []
+
+
+def _bundled_columns(surface: str, key: str) -> tuple[str, str] | None:
+    kind = DATA_KINDS.get(surface)
+    return getattr(BUNDLED[key], kind) if kind and key in BUNDLED else None
+
+
+def default_columns(surface: str, data: str, table: Table) -> tuple[str, str]:
+    """The columns a model on this table starts from: a bundled table's own, else the first that fit (ValueError
+    saying why none do)."""
+    return _bundled_columns(surface, data) or suggest_columns(table, DATA_KINDS[surface])
+
+
+def surface_spec(settings: Settings, upload: Table | None = None) -> SurfaceSpec | None:
+    """The spec of the settings' surface, whose parameters a link may set: a built-in's, a data surface's on its
+    table (its batch size ranges over that table's rows), None for a typed f(x, y)."""
+    if settings.surface == CUSTOM:
+        return None
+    if settings.data:
+        return validate_surface(replace(settings, surface_params={}), upload).spec
+    return SURFACES.get(settings.surface)
+
+
+def _settable(spec: SurfaceSpec) -> tuple[Param, ...]:
+    """A surface's parameters that settings hold (not the identity of a data surface's table)."""
+    return tuple(p for p in spec.params if p.name != "data")
+
+
+def _parse_data(data: str, cols: str | None, digest: str | None, upload: Table | None, settings: Settings,
+                warnings: list[str]) -> None:
+    """The link's data (a bundled table's key, or an upload named by a cache key) and columns, into settings."""
+    title = SURFACES[settings.surface].title if settings.surface in SURFACES else "this surface"
+    if settings.surface not in DATA_KINDS:
+        warnings.append(f"Ignored data {_show(data)}: {title} is not defined by data.")
+        return
+    if data not in data_choices(settings.surface) + [UPLOAD]:
+        known = ", ".join(repr(k) for k in data_choices(settings.surface)[1:])
+        warnings.append(f"Unknown data {_show(data)} for {title}" + (f" (it offers {known})" if known else "")
+                        + ": using its own data.")
+        return
+    if data == UPLOAD and (upload is None or digest != upload.digest):
+        warnings.append("This link's race was on a file uploaded to the server. Uploaded files are never put in "
+                        f"a link: showing {title} instead. Upload the file again to see it.")
+        return
+    if not data:
+        return
+    table = upload if data == UPLOAD else bundled_table(data)
+    columns = tuple(cols.split(",")) if cols else default_columns(settings.surface, data, table)
+    try:
+        surface = data_surface(DATA_KINDS[settings.surface], table, *columns)
+    except (ValueError, TypeError) as error:  # TypeError: not two columns
+        warnings.append(f"Columns {_show(cols or '')} of {table.name}: {error} Using its first columns.")
+        columns = default_columns(settings.surface, data, table)
+        surface = data_surface(DATA_KINDS[settings.surface], table, *columns)
+    settings.data, settings.columns, settings.start = data, tuple(columns), surface.start
+    settings.upload = upload.digest if data == UPLOAD else ""

@@ -51,15 +51,18 @@ def _race_hparams(settings: Settings, optimizer: str) -> dict:
 
 
 def _context(settings: Settings) -> str:
-    """What every computation of this tab depends on besides its own controls: surface, start and steps."""
+    """What every computation of this tab depends on besides its own controls: surface, start and steps, and a
+    data surface's data (an upload by its SHA-256: two students' files never share a result)."""
     return json.dumps({"surface": settings.surface, "params": settings.surface_params, "start": settings.start,
-                       "steps": settings.steps, "expression": settings.expression}, sort_keys=True)
+                       "steps": settings.steps, "expression": settings.expression,
+                       "data": [settings.data, list(settings.columns), settings.upload]}, sort_keys=True)
 
 
 def _surface(context: str):
     c = json.loads(context)
+    data, columns, upload = c["data"]
     return explorer.surface_for(Settings(c["surface"], c["params"], tuple(c["start"]), c["steps"], [],
-                                         c["expression"]))
+                                         c["expression"], data, tuple(columns), upload))
 
 
 # Bounds: a sweep or a basin map at the finest grid (200 × 200) holds 2 MB, a tuning or sensitivity table less:
@@ -275,7 +278,11 @@ def _sensitivity_section(settings: Settings, context: str) -> None:
     if not chosen:
         return
     given = json.dumps({name: _race_hparams(settings, name) for name in chosen}, sort_keys=True)
-    curves = _sensitivity(context, tuple(chosen), metric, given)
+    try:
+        curves = _sensitivity(context, tuple(chosen), metric, given)
+    except ValueError as error:  # e.g. more work a step than a large data set allows
+        st.error(plain(error))
+        return
     titled = {OPTIMIZERS[name].title: tuple(curve) for name, curve in curves.items()}
     limits = _stability_limits(_surface(context), chosen, json.loads(given))
     fig = figures.sensitivity_figure(titled, metric=metric, lowest=figures.minimum_value(_surface(context)),
@@ -319,7 +326,11 @@ def _basins_section(settings: Settings, context: str) -> None:
     with st.spinner("Running every start…"):
         for name in (left, right):
             hparams = _race_hparams(settings, name)
-            result = _basins(context, name, n, json.dumps(hparams, sort_keys=True))
+            try:
+                result = _basins(context, name, n, json.dumps(hparams, sort_keys=True))
+            except ValueError as error:  # e.g. more work a step than a large data set allows
+                st.error(plain(error))
+                return
             title = f"{OPTIMIZERS[name].title}, α = {number_text(hparams[LR])}"
             loss = result.loss_grid
             panels.append((title, result.xs, result.ys, None if loss is not None else result.labels, loss))
