@@ -5,11 +5,14 @@ Installed (`pip install .`) it is the `optviz` command; from a checkout, `python
     python -m optviz serve --replicas 2 --port 8501
     python -m optviz export --surface rosenbrock --optimizers adam sgd --out race.html
     python -m optviz export --surface saddle --optimizers adam momentum --set adam.lr=0.05 --steps 300 --out race.csv
+    python -m optviz eos --lr 0.2 --steps 1500 --json      # full-batch GD on MNIST: sharpness against 2/α
+    python -m optviz lr-find --json                        # a learning-rate range test and its suggestion
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import sysconfig
 from importlib import metadata
@@ -59,6 +62,91 @@ def export(args: argparse.Namespace) -> str:
     return f"wrote {out} ({len(text.encode()) / 1e6:.2f} MB): {len(races)} optimizers × {args.steps} steps"
 
 
+def _hparams(args: argparse.Namespace) -> dict[str, object]:
+    """--set momentum=0.9 --set beta1=0.5 → {"momentum": 0.9, "beta1": 0.5}, for --optimizer."""
+    for pair in args.set or []:
+        if "=" not in pair or "." in pair.partition("=")[0]:
+            raise ValueError(f"--set takes PARAM=VALUE, e.g. momentum=0.9, got {pair!r}")
+    return _settings([f"{args.optimizer}.{pair}" for pair in args.set or []]).get(args.optimizer, {})
+
+
+def _mnist(args: argparse.Namespace):
+    """MNIST as the app finds it ($OPTVIZ_MNIST_DIR, the cache, a download, the shipped subset); --offline: no
+    download."""
+    from .mnist import load_mnist
+
+    return load_mnist(download=not args.offline)
+
+
+def _hidden(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.replace(" ", "").split(",") if part)
+    except ValueError:
+        raise ValueError(f"--hidden takes layer widths separated by commas, e.g. 100 or 256,128 (got {text!r})"
+                         ) from None
+    if not sizes:
+        raise ValueError("--hidden needs at least one layer width")
+    return sizes
+
+
+def eos(args: argparse.Namespace) -> str:
+    """Full-batch training with the sharpness measured every --every steps; the trace as text or JSON."""
+    from .mnist.fullbatch import edge_of_stability, full_batch
+
+    hparams = _hparams(args)
+    run = full_batch(_mnist(args), args.optimizer, lr=args.lr, n=args.n, hidden=_hidden(args.hidden),
+                     activation=args.activation, loss=args.loss, steps=args.steps, sharpness_every=args.every,
+                     seed=args.seed, **hparams)
+    run.run_to_end()
+    losses = [event["loss"] for event in run.history]
+    measured = [{"step": r["step"], "sharpness": r["sharpness"], "threshold": r["threshold"],
+                 "loss": losses[r["step"]] if r["step"] < len(losses) else None} for r in run.curvature()]
+    summary = edge_of_stability(run.curvature())
+    last = run.history[-1]
+    report = {"settings": {"optimizer": args.optimizer, "lr": args.lr, **hparams, "n": args.n, "hidden": args.hidden,
+                           "activation": args.activation, "loss": args.loss, "steps": args.steps, "every": args.every,
+                           "seed": args.seed},
+              "threshold_formula": run.curvature()[0]["formula"] if run.curvature() else "",
+              "preconditioned": bool(run.curvature() and run.curvature()[0]["preconditioned"]),
+              "measurements": measured, "loss": losses, "summary": summary, "diverged": bool(last.get("diverged")),
+              "training_seconds": last["seconds"], "sharpness_seconds": last["curvature_seconds"]}
+    if args.json:
+        return json.dumps(report)
+    what = "λ_max(P⁻¹H)" if report["preconditioned"] else "λ_max(H)"
+    lines = [f"{'step':>6} {what:>12} {'threshold':>10} {'loss':>10}"]
+    lines += [f"{m['step']:>6} {_number(m['sharpness']):>12} {_number(m['threshold']):>10} {_number(m['loss']):>10}"
+              for m in measured]
+    lines.append(f"summary: {json.dumps(summary)}")
+    lines.append(f"training {report['training_seconds']:.1f} s, sharpness {report['sharpness_seconds']:.1f} s")
+    return "\n".join(lines)
+
+
+def lr_find(args: argparse.Namespace) -> str:
+    """A learning-rate range test (and, with --grid, a short grid to compare it with)."""
+    from .mnist.lr_range import lr_range_test
+
+    hparams = _hparams(args)
+    result = lr_range_test(_mnist(args), args.optimizer, model=args.model,
+                           hidden=_hidden(args.hidden) if args.model == "mlp" else None, lr_min=args.lr_min,
+                           lr_max=args.lr_max, steps=args.steps, batch_size=args.batch_size, seed=args.seed,
+                           grid=args.grid, grid_steps=args.grid_steps, **hparams)
+    if args.json:
+        return json.dumps(result.as_dict())
+    lines = [f"{'lr':>10} {'loss':>10} {'smoothed':>10}"]
+    lines += [f"{lr:>10.3g} {loss:>10.4g} {smooth:>10.4g}" for lr, loss, smooth in
+              zip(result.lrs, result.losses, result.smoothed)]
+    lines.append(f"suggested lr {result.suggestion:.3g}: {result.rule}")
+    if result.grid_lrs is not None:
+        lines.append(f"best lr of the grid {result.best_grid_lr:.3g} (loss after {result.grid_steps} steps: "
+                     + ", ".join(f"{lr:.3g} → {loss:.4g}" for lr, loss in zip(result.grid_lrs, result.grid_losses))
+                     + ")")
+    return "\n".join(lines)
+
+
+def _number(value) -> str:
+    return "—" if value is None else f"{value:.4g}"
+
+
 def default_app() -> Path:
     """The Streamlit script `serve` runs: the checkout's app.py, else the copy an installed package carries in
     share/optviz/ (with its .streamlit/config.toml beside it), wherever pip put that."""
@@ -102,6 +190,38 @@ def main(argv: list[str] | None = None) -> int:
     exp.add_argument("--start", type=float, nargs=2, metavar=("X", "Y"))
     exp.add_argument("--set", action="append", metavar="OPT.PARAM=VALUE", help="a hyperparameter, repeatable")
     exp.add_argument("--out", required=True, help="race.html (plays offline) or race.csv")
+    edge = commands.add_parser("eos", help="the edge of stability: full-batch training on MNIST digits with the "
+                               "sharpness (top Hessian eigenvalue) measured against the optimizer's threshold")
+    edge.add_argument("--optimizer", default="sgd", choices=list(OPTIMIZERS), metavar="NAME",
+                      help="sgd (gradient descent: the batch is every digit), momentum, adam, …")
+    edge.add_argument("--lr", type=float, default=0.2, help="the learning rate α (threshold 2/α for sgd)")
+    edge.add_argument("--steps", type=int, default=1500)
+    edge.add_argument("--every", type=int, default=10, help="measure the sharpness every K steps")
+    edge.add_argument("--n", type=int, default=1000, help="the first N training digits, the whole batch")
+    edge.add_argument("--hidden", default="100", help="hidden layer widths, e.g. 100 or 256,128")
+    edge.add_argument("--activation", default="tanh", choices=["tanh", "relu"])
+    edge.add_argument("--loss", default="mse", choices=["mse", "cross_entropy"])
+    edge.add_argument("--seed", type=int, default=0)
+    edge.add_argument("--set", action="append", metavar="PARAM=VALUE", help="another hyperparameter, e.g. "
+                      "momentum=0.9; repeatable")
+    edge.add_argument("--offline", action="store_true", help="never download MNIST (the subset if it is not here)")
+    edge.add_argument("--json", action="store_true", help="print JSON: settings, measurements, loss, summary")
+    find = commands.add_parser("lr-find", help="a learning-rate range test on MNIST (Smith 2017): one pass with the "
+                               "rate rising exponentially, and the rate it suggests")
+    find.add_argument("--optimizer", default="sgd", choices=list(OPTIMIZERS), metavar="NAME")
+    find.add_argument("--model", default="mlp", choices=["mlp", "cnn"])
+    find.add_argument("--hidden", default="256", help="the MLP's hidden layer widths")
+    find.add_argument("--lr-min", type=float, default=1e-5)
+    find.add_argument("--lr-max", type=float, default=10.0)
+    find.add_argument("--steps", type=int, default=200, help="steps of the range test, one batch each")
+    find.add_argument("--batch-size", type=int, default=64)
+    find.add_argument("--grid", type=int, default=0, help="also train this many learning rates (log-spaced over "
+                      "the range) for --grid-steps steps each, to compare")
+    find.add_argument("--grid-steps", type=int, default=200)
+    find.add_argument("--seed", type=int, default=0)
+    find.add_argument("--set", action="append", metavar="PARAM=VALUE", help="another hyperparameter; repeatable")
+    find.add_argument("--offline", action="store_true", help="never download MNIST (the subset if it is not here)")
+    find.add_argument("--json", action="store_true", help="print JSON: the curve, the suggestion and its rule")
     args, rest = parser.parse_known_args(argv)
     if args.command != "serve" and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
@@ -114,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             backends = parse_backends(args.backends) if args.backends else None
             return serve(args.app.resolve(), args.replicas, args.address, args.port, streamlit_options(rest),
                          balancer=not args.no_balancer, backends=backends)
-        print(export(args))
+        print({"export": export, "eos": eos, "lr-find": lr_find}[args.command](args))
     except (ValueError, OSError, ServeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
