@@ -624,7 +624,8 @@ def test_adam_layer_stats_come_from_its_state(real_small):
     next(run)
     stats = run.layer_stats()
     assert list(stats) == ["W1", "b1", "W2", "b2"] and list(stats["W1"]["step"]) == [0, 1]
-    assert set(stats["W1"]) == {"step", "weight_norm", "grad_norm", "m_norm", "v_norm", "mean_effective_step"}
+    assert set(stats["W1"]) == {"step", "weight_norm", "grad_norm", "update_ratio", "m_norm", "v_norm",
+                                "mean_effective_step", "sign_share"}
     # with no weight decay, Adam's first step is exactly the effective step: compare with the weights' change
     _, weights = run.snapshots()
     for name, before, after in zip(run.model.names, run.model.split(weights[0]), run.model.split(weights[-1])):
@@ -667,10 +668,10 @@ def test_mean_effective_step_is_the_mean_size_of_the_races_effective_step(real_s
         assert stats[layer]["mean_effective_step"][-1] == pytest.approx(np.mean(np.abs(race_step)), rel=1e-6), layer
 
 
-def test_other_optimizers_record_norms_only(real_small):
+def test_other_optimizers_record_norms_and_update_ratios_only(real_small):
     run = train(real_small.subset(128), "momentum", epochs=1, batch_size=64, stats_every=1, lr=0.1).run_to_end()
     stats = run.layer_stats()["W2"]
-    assert set(stats) == {"step", "weight_norm", "grad_norm"} and list(stats["step"]) == [0, 1, 2]
+    assert set(stats) == {"step", "weight_norm", "grad_norm", "update_ratio"} and list(stats["step"]) == [0, 1, 2]
     assert stats["weight_norm"][-1] == pytest.approx(np.linalg.norm(run.model.weights[1]))
 
 

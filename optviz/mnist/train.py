@@ -25,11 +25,12 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 from numba import njit
 
-from ..optimizers import Optimizer, effective_step
+from ..optimizers import Optimizer, bias_corrections, effective_step
 from ..optimizers import optimizer as make_optimizer
 from ..schedules import SCHEDULES, Schedule
 from ..schedules import schedule as make_schedule
 from .cnn import CNN
+from .curvature import SharpnessSettings, SharpnessTracker
 from .model import MLP
 
 # Keyword arguments of train(). With Adam at lr 1e-3, batch 128, 5 epochs (benchmarks/bench_mnist.py):
@@ -40,12 +41,13 @@ PRESETS = {
 N_CLASSES = 10
 SNAPSHOT_BYTES = 64 * 2**20   # memory for one run's weight snapshots
 FLUSH_EVERY = 16   # steps between two flushes of the optimizer state's subnormal numbers to zero
+SIGN_LIKE = 0.9    # |m̂|/√v̂ at least this: a coordinate whose Adam step is as large as α, like sign descent's
 
 
 def train(data, optimizer: str | Optimizer = "adam", hidden: Sequence[int] | None = None, epochs: int = 5,
           batch_size: int = 128, seed: int = 0, eval_every: int = 25, *, model: str = "mlp",
           schedule: Schedule | str | None = None, snapshots: int = 40, stats_every: int = 25,
-          label: str | None = None, **hparams) -> TrainingRun:
+          label: str | None = None, sharpness: SharpnessSettings | int | None = None, **hparams) -> TrainingRun:
     """A training run to iterate: yields a progress dict every `eval_every` batches and at each epoch's end.
 
     `model` is "mlp" (784-`hidden`-10, `hidden` by default (256,)) or "cnn" (the fixed convolutional network
@@ -65,7 +67,12 @@ def train(data, optimizer: str | Optimizer = "adam", hidden: Sequence[int] | Non
     `snapshots` weight vectors are kept evenly over the planned steps (plus the initial weights) for the loss
     landscape: fewer, down to 3, for a network so big that they would take more than SNAPSHOT_BYTES.
     Per-layer statistics are recorded every `stats_every` steps (each record costs a few passes over the
-    weights, so not on every step).
+    weights, so not on every step); the latest is in every event as "layers".
+
+    `sharpness` (a SharpnessSettings, or K alone) measures the sharpness every K steps on a fixed batch of
+    training digits (optviz.mnist.curvature; λ_max(P⁻¹H) for the Adam family), at step 0 too: the events then
+    carry "curvature" (the measurements since the last event) and "curvature_seconds" (their time so far, which
+    "seconds" leaves out). `TrainingRun.change` changes α, momentum, β₁… or the batch size mid-run.
     """
     epochs, batch_size = _positive("epochs", epochs), _positive("batch_size", batch_size)
     if isinstance(optimizer, Optimizer):
@@ -78,8 +85,12 @@ def train(data, optimizer: str | Optimizer = "adam", hidden: Sequence[int] | Non
             total_steps = epochs * math.ceil(len(data.y_train) / batch_size)
             schedule = _whole_run_schedule(schedule, total_steps)
         opt = make_optimizer(optimizer, schedule, **hparams)
+    if isinstance(sharpness, (int, np.integer)) and not isinstance(sharpness, bool):
+        sharpness = SharpnessSettings(every=int(sharpness))
+    elif sharpness is not None and not isinstance(sharpness, SharpnessSettings):
+        raise ValueError(f"sharpness must be None, an interval K or a SharpnessSettings, got {sharpness!r}")
     return TrainingRun(data, opt, _architecture(model, hidden), epochs, batch_size, seed, eval_every, snapshots,
-                       stats_every, label or opt.name)
+                       stats_every, label or opt.name, sharpness=sharpness)
 
 
 def _architecture(model: str, hidden: Sequence[int] | None) -> tuple[int, ...] | str:
@@ -148,7 +159,8 @@ class TrainingRun:
     """
 
     def __init__(self, data, opt: Optimizer, hidden: tuple[int, ...] | str, epochs: int, batch_size: int, seed: int,
-                 eval_every: int, snapshots: int, stats_every: int, label: str):
+                 eval_every: int, snapshots: int, stats_every: int, label: str, *,
+                 sharpness: SharpnessSettings | None = None):
         self.data = data
         self.optimizer = opt
         self.label = label
@@ -176,8 +188,19 @@ class TrainingRun:
         self._y_batch = np.empty(self.batch_size, dtype=np.intp)
         self.steps_per_epoch = math.ceil(len(self._y) / self.batch_size)
         # the optimizer's step for these very arrays, its learning rates for every step worked out once
-        self._optimizer_step = opt.stepper(self.model.flat, self.model.flat_grad, self.state,
-                                           self.epochs * self.steps_per_epoch)
+        self._planned_steps = self.epochs * self.steps_per_epoch
+        self._optimizer_step = opt.stepper(self.model.flat, self.model.flat_grad, self.state, self._planned_steps)
+        # {"step", "samples", "hparams", "batch_size"}: made before optimizer step "step" + 1
+        self.changes: list[dict] = []
+        self._pending_change: dict | None = None
+        self._new_changes: list[dict] = []
+        self.tracker = None
+        if sharpness is not None:
+            digits = min(sharpness.digits, len(self._y))
+            self.tracker = SharpnessTracker(self.model, self._x[:digits], self._y[:digits], opt, self.state,
+                                            every=sharpness.every, iterations=sharpness.iterations,
+                                            tol=sharpness.tol, seed=seed)
+        self._new_curvature: list[dict] = []
         # a big network keeps fewer snapshots, so that they stay within SNAPSHOT_BYTES (and never below 3: the
         # loss landscape needs two directions of change)
         snapshots = max(3, min(snapshots, SNAPSHOT_BYTES // self.model.flat.nbytes))
@@ -190,6 +213,54 @@ class TrainingRun:
         self._snapshots = _Snapshots(self.model)
         self._stats = _LayerStats(self.model, opt, self.states)
         self._events = self._run()
+
+    # -----------------------------------------------------------------------------------------------------------
+    # Changes mid-training
+
+    def change(self, batch_size: int | None = None, **hparams) -> None:
+        """From the next step on: these hyperparameters (α as lr, momentum, β₁…; the others kept) and/or this batch
+        size. Checked at once (ValueError in words), applied by the training loop before its next step, and recorded
+        in `changes` and in the next event ("change"). The optimizer's state carries over (momentum, moments, step
+        count), and so does a schedule: α is its new base rate. Safe to call from another thread."""
+        if batch_size is not None:
+            if (not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool)
+                    or not 1 <= batch_size <= len(self._y)):
+                raise ValueError(f"batch size must be a whole number from 1 to {len(self._y):,} (the training "
+                                 f"digits), got {batch_size!r}")
+            batch_size = int(batch_size)
+        new = None
+        if hparams:
+            old = self.optimizer
+            new = make_optimizer(old.spec.name, old.schedule, **{**old.hparams, **hparams})
+            if new.State._fields != old.State._fields:
+                raise ValueError(f"{', '.join(hparams)}: a switch that changes what {old.spec.title} keeps in its "
+                                 "state cannot change mid-training")
+        if new is None and batch_size is None:
+            return
+        self._pending_change = {"optimizer": new, "hparams": dict(hparams), "batch_size": batch_size}
+
+    def _apply_change(self) -> None:
+        change, self._pending_change = self._pending_change, None
+        if change["batch_size"] is not None and change["batch_size"] != self.batch_size:
+            self.batch_size = change["batch_size"]
+            if self.batch_size > len(self._x_batch):
+                self._x_batch = np.empty((self.batch_size, self._x.shape[1]), dtype=self.model.dtype)
+                self._y_batch = np.empty(self.batch_size, dtype=np.intp)
+            self.steps_per_epoch = math.ceil(len(self._y) / self.batch_size)
+        if change["optimizer"] is not None:
+            self.optimizer = change["optimizer"]
+            self._stats.opt = self.optimizer
+            if self.tracker is not None:
+                self.tracker.optimizer = self.optimizer
+        # the learning rates of every step still to come, for the new rate or the new number of steps
+        remaining = len(self._y) * (self.epochs - self._epoch) + self._left_in_epoch
+        self._planned_steps = self.step + math.ceil(remaining / self.batch_size) + self.epochs + 1
+        self._optimizer_step = self.optimizer.stepper(self.model.flat, self.model.flat_grad, self.state,
+                                                      self._planned_steps)
+        record = {"step": self.step, "samples": self.samples, "hparams": change["hparams"],
+                  "batch_size": change["batch_size"]}
+        self.changes.append(record)
+        self._new_changes.append(record)
 
     def __repr__(self) -> str:
         return (f"TrainingRun({self.label!r}, {'-'.join(map(str, self.model.sizes))}, step {self.step}/"
@@ -219,19 +290,29 @@ class TrainingRun:
     def _run(self) -> Iterator[dict]:
         self._snapshots.take(0)
         self._stats.record(0)
+        self._measure_curvature()
         total_seconds = 0.0
+        self._epoch, self._left_in_epoch = 0, 0
         for epoch in range(1, self.epochs + 1):
             order = self._order_rng.permutation(len(self._y))
             window = _Window()
             epoch_seconds = 0.0
-            for start in range(0, len(order), self.batch_size):
+            start = 0
+            self._epoch = epoch
+            while start < len(order):
+                self._left_in_epoch = len(order) - start
+                if self._pending_change is not None:
+                    self._apply_change()
                 t0 = time.perf_counter()
                 loss, correct, n = self._train_batch(order[start:start + self.batch_size])
                 seconds = time.perf_counter() - t0
+                start += n
                 window.add(loss, correct, n, seconds)
                 epoch_seconds += seconds
                 total_seconds += seconds
-                last = start + self.batch_size >= len(order)
+                if self.tracker is not None and self.tracker.due(self.step) and math.isfinite(loss):
+                    self._measure_curvature()
+                last = start >= len(order)
                 if not math.isfinite(loss):
                     self.diverged_at = self.step
                     yield self._event(epoch, window, total_seconds, diverged=True)
@@ -246,6 +327,14 @@ class TrainingRun:
                     yield event
         self.finished = True
 
+    def _measure_curvature(self) -> None:
+        if self.tracker is not None:
+            self._new_curvature.append(self.tracker.measure(self.step))
+
+    def curvature(self) -> list[dict]:
+        """Every sharpness measurement so far (SharpnessTracker's records): step, sharpness, threshold, …"""
+        return list(self.tracker.records) if self.tracker else []
+
     def _train_batch(self, indices: np.ndarray) -> tuple[float, int, int]:
         """One optimizer step on the digits `indices`: (loss, n correct, n)."""
         n = len(indices)
@@ -255,6 +344,8 @@ class TrainingRun:
         np.take(self._y, indices, out=y, mode="clip")
         # a diverging run overflows: that is detected from the loss and reported as an event, so NumPy's warnings
         # would only be noise
+        if (self.step + 1) % self.stats_every == 0:
+            self._stats.before_step()
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             loss, correct = self.model.loss_and_grad(x, y)
             self._optimizer_step(self.step + 1)
@@ -271,7 +362,14 @@ class TrainingRun:
     def _event(self, epoch: int, window: _Window, seconds: float, diverged: bool = False) -> dict:
         event = {"optimizer": self.label, "epoch": epoch, "step": self.step, "samples": self.samples,
                  "loss": window.loss, "batch_accuracy": window.accuracy,
-                 "samples_per_second": window.samples_per_second, "seconds": seconds, "epoch_end": False}
+                 "samples_per_second": window.samples_per_second, "seconds": seconds, "epoch_end": False,
+                 "lr": float(np.asarray(self.optimizer.lr_at(max(self.step, 1))).reshape(-1)[0]),
+                 "batch_size": self.batch_size, "layers": self._stats.latest()}
+        if self.tracker is not None:
+            event["curvature"], self._new_curvature = self._new_curvature, []
+            event["curvature_seconds"] = self.tracker.seconds
+        if self._new_changes:
+            event["change"], self._new_changes = self._new_changes, []
         if diverged:
             event["diverged"] = True
         self.history.append(event)
@@ -308,10 +406,11 @@ class TrainingRun:
     def layer_stats(self) -> dict[str, dict[str, np.ndarray]]:
         """Per parameter array (W1, b1, …), statistics over time, each with "step": when they were taken.
 
-        For every optimizer: weight_norm ‖θ‖₂ and grad_norm ‖g‖₂ (of the last batch). For the Adam family,
-        from the optimizer state: m_norm ‖m‖₂, v_norm ‖v‖₂ (v_max for AMSGrad, s for AdaBelief) and
-        mean_effective_step, the mean of |α_t m̂/(√v̂ + ε)| over the coordinates, ε placed as eps_placement puts it
-        (optviz.optimizers.effective_step): the typical size of one coordinate's step.
+        For every optimizer: weight_norm ‖θ‖₂, grad_norm ‖g‖₂ (of the last batch) and update_ratio ‖Δθ‖/‖θ‖ of
+        that step (NaN at step 0). For the Adam family, from the optimizer state: m_norm ‖m‖₂, v_norm ‖v‖₂ (v_max for
+        AMSGrad, s for AdaBelief), mean_effective_step, the mean of |α_t m̂/(√v̂ + ε)| over the coordinates, ε placed
+        as eps_placement puts it (optviz.optimizers.effective_step): the typical size of one coordinate's step, and
+        sign_share, the share of coordinates with |m̂|/√v̂ ≥ SIGN_LIKE (0.9), whose step is sign-like (≈ α).
         """
         return self._stats.as_arrays()
 
@@ -412,7 +511,8 @@ class _Snapshots:
 
 
 class _LayerStats:
-    """Norms and effective steps per parameter array, recorded every few steps (a few passes over the weights)."""
+    """Norms, update sizes and effective steps per parameter array, recorded every few steps (a few passes over the
+    weights each)."""
 
     def __init__(self, model: MLP, opt: Optimizer, states: list):
         self.model, self.opt, self.states = model, opt, states
@@ -420,26 +520,56 @@ class _LayerStats:
         moments = opt.spec.moments(fields)  # the Adam family's first moment and denominator, by their roles
         self.first, self.second = moments or (None, None)
         self.adam = moments is not None
-        keys = ["weight_norm", "grad_norm"] + (["m_norm", "v_norm", "mean_effective_step"] if self.adam else [])
+        keys = ["weight_norm", "grad_norm", "update_ratio"]
+        if self.adam:
+            keys += ["m_norm", "v_norm", "mean_effective_step", "sign_share"]
         self.steps: list[int] = []
         self.values = {name: {key: [] for key in keys} for name in model.names}
+        self._before: np.ndarray | None = None
+
+    def before_step(self) -> None:
+        """Keep the weights before the step that will be recorded, for its update-to-weight ratio."""
+        self._before = self.model.flat.copy()
 
     def record(self, step: int) -> None:
         self.steps.append(step)
-        for name, p, g, state in zip(self.model.names, self.model.params, self.model.grads, self.states):
+        before = self.model.split(self._before) if self._before is not None else [None] * len(self.model.params)
+        for name, p, g, state, old in zip(self.model.names, self.model.params, self.model.grads, self.states, before):
             row = self.values[name]
             row["weight_norm"].append(_norm(p))
             row["grad_norm"].append(_norm(g))
+            old_norm = _norm(old) if old is not None else 0.0
+            row["update_ratio"].append(_norm(p - old) / old_norm if old_norm > 0 else math.nan)
             if self.adam:
                 first, second = getattr(state, self.first), getattr(state, self.second)
                 row["m_norm"].append(_norm(first))
                 row["v_norm"].append(_norm(second))
                 row["mean_effective_step"].append(self._mean_effective_step(first, second, step) if step else 0.0)
+                row["sign_share"].append(self._sign_share(first, second, step) if step else math.nan)
+        self._before = None
+
+    def latest(self) -> dict[str, dict[str, float]]:
+        """The last record, per array: {name: {key: value}} (with "step")."""
+        if not self.steps:
+            return {}
+        return {name: {"step": self.steps[-1], **{key: values[-1] for key, values in row.items()}}
+                for name, row in self.values.items()}
 
     def _mean_effective_step(self, m: np.ndarray, v: np.ndarray, t: int) -> float:
         """mean |effective step| over the array's coordinates (optviz.optimizers.effective_step)."""
         step = effective_step(m.reshape(-1), v.reshape(-1), t, float(self.opt.lr_at(t)), self.opt.hparams)
         return float(np.mean(np.abs(step), dtype=np.float64))
+
+    def _sign_share(self, m: np.ndarray, v: np.ndarray, t: int) -> float:
+        """The share of coordinates whose |m̂|/√v̂ ≥ SIGN_LIKE: there Adam's step is about α·sign(m), whatever the
+        gradient's size (coordinates never touched, v = 0, left out)."""
+        bc1, bc2 = bias_corrections(self.opt.hparams, t)
+        m, v = m.reshape(-1).astype(np.float64), v.reshape(-1).astype(np.float64)
+        touched = v > 0
+        if not touched.any():
+            return math.nan
+        ratio = np.abs(m[touched] / bc1) / np.sqrt(v[touched] / bc2)
+        return float(np.mean(ratio >= SIGN_LIKE))
 
     def as_arrays(self) -> dict[str, dict[str, np.ndarray]]:
         steps = np.array(self.steps)
