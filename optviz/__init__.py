@@ -1,4 +1,8 @@
-"""optviz: optimizer trajectories on 2-D loss surfaces, in NumPy."""
+"""optviz: optimizer trajectories on 2-D loss surfaces, in NumPy.
+
+optviz.widget(...) draws a race in a notebook (optviz/widget.py): loaded at its first use, so that importing optviz
+imports neither anywidget nor ipywidgets (pip install 'optviz[notebook]' installs them).
+"""
 
 from .custom import custom_surface
 from .engine import Entry, Trajectory, race, run
@@ -24,4 +28,12 @@ from .surfaces import Surface, surface
 __all__ = ["ACCUMULATOR", "FIRST_MOMENT", "INFINITY_NORM", "MEAN_GRADIENT", "OPTIMIZERS", "RUNNING_MAX", "SCHEDULES",
            "SECOND_MOMENT", "SURFACES", "UPDATE_AVERAGE", "VELOCITY", "Entry", "Optimizer", "Param", "Surface",
            "Trajectory", "custom_surface", "optimizer", "race", "register_optimizer", "run", "schedule", "surface",
-           "unregister_optimizer"]
+           "unregister_optimizer"]  # and widget, loaded on use
+
+
+def __getattr__(name: str):
+    if name == "widget":  # the module optviz/widget.py, callable as its function widget(...)
+        import importlib
+
+        return importlib.import_module(".widget", __name__)
+    raise AttributeError(f"module 'optviz' has no attribute {name!r}")

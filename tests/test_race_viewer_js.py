@@ -10,6 +10,7 @@ from playwright.sync_api import sync_playwright
 
 import optviz
 from optviz.figures.race_payload import encode, race_payload
+from optviz.figures.viewer_source import viewer_module
 
 VIEWER = Path(__file__).resolve().parents[1] / "optviz" / "ui" / "race_viewer"
 CHROMIUM = "/usr/bin/chromium"
@@ -19,7 +20,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 @pytest.fixture(scope="module")
 def js():
-    """A blank page with viewer.js imported as window.rv; js(expression) evaluates there."""
+    """A blank page with the viewer imported as window.rv, as the app's component gets it (viewer.js and its
+    Streamlit entry in one module); js(expression) evaluates there."""
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1000, "height": 700})
@@ -31,7 +33,7 @@ def js():
         page.evaluate("""async (source) => {
             const url = URL.createObjectURL(new Blob([source], {type: 'text/javascript'}));
             window.rv = await import(url);
-        }""", (VIEWER / "viewer.js").read_text())
+        }""", viewer_module("streamlit.js"))
 
         def run(expression, arg=None):
             return page.evaluate(expression, arg)

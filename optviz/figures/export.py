@@ -5,15 +5,13 @@ from __future__ import annotations
 import csv
 import html
 import io
-from pathlib import Path
 
 import numpy as np
 
 from .data_panel import data_panel
 from .embed import script_json
 from .race_payload import race_payload
-
-VIEWER = Path(__file__).resolve().parents[1] / "ui" / "race_viewer"  # the app's viewer files, read as data
+from .viewer_source import viewer_css, viewer_module
 
 
 def race_html(races: dict, surface=None, **payload_options) -> str:
@@ -21,8 +19,7 @@ def race_html(races: dict, surface=None, **payload_options) -> str:
     and the race's data are inlined, nothing is fetched (on a slide, from a file, with no network)."""
     payload_options.setdefault("data_panel", data_panel(races, surface))  # None unless the surface has data
     payload = race_payload(races, surface, **payload_options)
-    js = (VIEWER / "viewer.js").read_text(encoding="utf-8")
-    css = (VIEWER / "viewer.css").read_text(encoding="utf-8")
+    js, css = viewer_module("streamlit.js"), viewer_css()  # the app's own viewer, as its component gets it
     data = script_json({"payload": payload, "options": {"min_height": 420}})
     title = html.escape(payload["title"])
     return f"""<!doctype html>

@@ -1,8 +1,9 @@
 """The race viewer as a Streamlit component (custom components v2: inline JS and CSS in the page, no iframe).
 
 The browser receives the compact payload of optviz.figures.race_payload and draws and plays it itself, so a
-settings change costs a payload, not a figure rebuild. The same viewer.js and viewer.css play the standalone HTML
-export (optviz.figures.export reads them as files: the figures layer imports nothing from here).
+settings change costs a payload, not a figure rebuild. The drawing is viewer.js's, shared by every host: here with
+streamlit.js as the component's entry (one module, optviz.figures.viewer_source), which also plays the standalone
+HTML export (optviz.figures.export), and with anywidget.js in a notebook (optviz.widget).
 
     race_viewer(race_payload(races), key="race", on_start=callback)   # callback reads race_click(key)
 
@@ -14,16 +15,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from pathlib import Path
 from typing import NamedTuple
 
 import streamlit as st
 
 from ...figures.embed import script_json
+from ...figures.viewer_source import viewer_css, viewer_module
 
-HERE = Path(__file__).parent
-JS = (HERE / "viewer.js").read_text(encoding="utf-8")
-CSS = (HERE / "viewer.css").read_text(encoding="utf-8")
+JS = viewer_module("streamlit.js")
+CSS = viewer_css()
 
 PRESENTING_FONT_SCALE = 1.4  # the viewer's 12 px tick labels at 16.8 px: legible from the back of a room
 PRESENTING_PATH_WIDTH = 3.8  # px, against 2.6 on a laptop screen

@@ -3,6 +3,8 @@
 // The static canvas holds what does not move (map picture, paths, landmarks, state rows); the dynamic canvas
 // is cleared and redrawn each animation frame (markers, arrows, step cursors, the data panel's fit lines).
 // Everything drawn was computed in Python; this file only maps data to pixels, keeps time and reads the mouse.
+// It is the one drawing code of every host: streamlit.js (the app, and the exported page) and anywidget.js (a
+// notebook) import mount() from it, and optviz/figures/viewer_source.py inlines it into each as one module.
 
 const FONT = "Inter, 'Helvetica Neue', Arial, sans-serif";
 const DASHES = { dot: [2, 3], dash: [6, 4], solid: [] };
@@ -135,7 +137,10 @@ class RaceViewer {
     this.playBtn.onclick = () => { this.toggle(); refocus(); };
     this.scrub.oninput = () => this.seek(Number(this.scrub.value));
     this.arrowsEl.onchange = () => { this.arrowChoice = this.arrowsEl.value; this.drawFrame(); refocus(); };
+    // Keys pressed in the viewer are taken on its root, before the page's own handlers (a notebook's) see them;
+    // keys pressed elsewhere on the page, on the document.
     this.onKey = (e) => this.key(e);
+    this.root.addEventListener("keydown", this.onKey);
     document.addEventListener("keydown", this.onKey);
     this.dynamicCanvas.onmousemove = (e) => this.hover(e);
     this.dynamicCanvas.onmouseleave = () => { this.tip.style.display = "none"; };
@@ -266,6 +271,11 @@ class RaceViewer {
     const fit = window.innerHeight - above - (this.options.bottom_margin ?? 12);
     const h = Math.round(Math.max(this.options.min_height || 300, Math.min(fit, this.options.max_height || 1400)));
     const w = Math.round(this.stage.clientWidth);
+    if (!w) {  // hidden (a tab not shown, a notebook's cell scrolled away): keep the drawing, draw it when shown
+      this.stale = true;
+      return;
+    }
+    if (this.stale) [redraw, this.stale] = [true, false];
     if (w !== this.w || h !== this.h) {
       this.w = w;
       this.h = h;
@@ -538,7 +548,8 @@ class RaceViewer {
     if (!this.p || !this.root.isConnected || this.root.offsetParent === null) return;
     const target = e.composedPath()[0];
     const ours = this.root.contains(target) || target === this.root;
-    if (!ours && typing(target)) return;  // keys typed into the page's inputs stay theirs
+    if (ours && e.currentTarget !== this.root) return;  // taken already, on the root
+    if (!ours && (typing(target) || this.options.page_keys === false)) return;  // the page's inputs keep theirs
     const jump = e.shiftKey ? 10 : 1;
     if (e.key === " ") this.toggle();
     else if (e.key === "ArrowRight") this.seek(Math.floor(this.step) + jump);
@@ -711,45 +722,29 @@ function cross(ctx, x, y, r) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Entry point: Streamlit calls it on mount and again with each new payload, with the same parentElement.
+// Mounting: the one entry every host uses (streamlit.js, the app's component and the exported page; anywidget.js,
+// the notebook widget). A host turns what it receives into a payload and options and calls mount() again with each
+// new race: the viewer in `parent` is kept, and with it the step shown, the speed and the optimizers hidden.
 
 const viewers = new WeakMap();
-const MAPS_KEPT = 8;
 
-/** The payload with its map: the app sends a map once per page (by id) and then the races on it alone. Null when
- *  this page lacks the map (it keeps MAPS_KEPT, the newest): the app is asked for it again. */
-export function withMap(data) {
-  if (data.payload.map) return data.payload;
-  const maps = (window.__raceMaps ||= new Map());
-  if (data.map) {
-    maps.delete(data.map_id);
-    maps.set(data.map_id, data.map);
-    while (maps.size > MAPS_KEPT) maps.delete(maps.keys().next().value);
-  }
-  const map = maps.get(data.map_id);
-  return map ? { ...data.payload, map } : null;
-}
-
-export default function mountRaceViewer(component) {
-  const { parentElement, setTriggerValue } = component;
-  // The app sends the JSON as bytes (serialised once per race on the server); the export inlines it as an object.
-  const data = ArrayBuffer.isView(component.data) ? JSON.parse(new TextDecoder().decode(component.data)) : component.data;
-  const payload = withMap(data);
-  if (!payload) {
-    setTriggerValue("missing_map", data.map_id);
-    return undefined;
-  }
-  let viewer = viewers.get(parentElement);
+/** Draw `payload` (optviz/figures/race_payload.py, its map included) in `parent` with `options` (font_scale, rows,
+ *  min_height, max_height, bottom_margin, clickable, scene, path_width, map_first, page_keys; see
+ *  optviz/ui/race_viewer/__init__.py); `onStart(point)` is called with a click's {x, y} on the map when
+ *  options.clickable. page_keys: false leaves the page's keys alone unless the viewer has the focus (a notebook,
+ *  whose keys are JupyterLab's). Returns a function that removes the viewer. */
+export function mount(parent, payload, options = {}, { onStart = () => {} } = {}) {
+  let viewer = viewers.get(parent);
   if (!viewer) {
-    viewer = new RaceViewer(parentElement, (point) => setTriggerValue("start", point));
-    viewers.set(parentElement, viewer);
+    viewer = new RaceViewer(parent, onStart);
+    viewers.set(parent, viewer);
     window.__raceViewers = (window.__raceViewers || []).concat(viewer);  // for the browser tests and benchmark
   }
-  viewer.onStart = (point) => setTriggerValue("start", point);
-  viewer.setData(payload, data.options);
+  viewer.onStart = onStart;
+  viewer.setData(payload, options);
   return () => {
     viewer.destroy();
-    viewers.delete(parentElement);
+    if (viewers.get(parent) === viewer) viewers.delete(parent);
     window.__raceViewers = (window.__raceViewers || []).filter((v) => v !== viewer);
   };
 }
