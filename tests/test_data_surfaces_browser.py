@@ -20,5 +20,7 @@ def test_choosing_the_batch_lesson_draws_the_data_panel_beside_the_map(browser, 
     shown = wait_for(lambda: panel(page))
     assert shown["runs"] == 3 and shown["title"].startswith("Linear regression (Iris)")
     assert shown["box"]["w"] > 200 and shown["box"]["h"] > 150
+    page.evaluate(f"() => {VIEWER}.seek(150)")  # full batch, mini-batches of 16 and single examples of 150
+    assert page.locator(".rv-step").first.text_content().endswith("· epochs 1–150")
     page.close()
     assert console == []

@@ -145,6 +145,26 @@ def test_the_viewer_draws_a_data_panel_with_each_optimizers_line_at_the_current_
     assert js.errors == []
 
 
+def test_on_a_data_surface_the_step_counter_says_the_epoch_each_run_has_reached(js):
+    """Python sends each run's epochs per step (batch size / examples); the counter shows step k's epoch, a range
+    when the runs' batches differ."""
+    races = optviz.race("quadratic", ["adam", "sgd"], steps=20)
+    lines = [np.zeros(21 * 4)] * 2
+    shown = {}
+    for per_step in ([0.25, 0.25], [0.25, 1 / 150]):
+        panel = {"lines": lines, "points": {"x": [0.0, 1.0], "y": [0.0, 1.0]}, "epochs_per_step": per_step}
+        shown[tuple(per_step)] = js("""(payload) => {
+            const root = document.getElementById('race');
+            rv.default({data: {payload, options: {}}, parentElement: root, setTriggerValue() {}});
+            const v = window.__raceViewers.at(-1);
+            v.seek(12);
+            return v.root.querySelector('.rv-step').textContent;
+        }""", race_payload(races, data_panel=panel))
+    assert shown[(0.25, 0.25)] == "step 12 / 20 · epoch 3"
+    assert shown[(0.25, 1 / 150)] == "step 12 / 20 · epochs 0.08–3"
+    assert js("() => rv.epochsText(0, [0.5])") == "epoch 0" and js.errors == []
+
+
 def test_a_data_panel_with_lines_of_the_wrong_length_is_refused():
     races = optviz.race("quadratic", ["adam"], steps=5)
     with pytest.raises(ValueError, match=r"\(steps\+1\)·4 = 24"):

@@ -12,7 +12,7 @@ optviz/ui/race_viewer: this layer imports nothing from the UI.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 VIEWER = Path(__file__).resolve().parents[1] / "ui" / "race_viewer"
@@ -22,7 +22,7 @@ _IMPORT = re.compile(r'^import \{([^}]*)\} from "\./viewer\.js";\n', re.M)
 _EXPORTED = re.compile(r"^export (?:async )?(?:function\*?|const|let|class) (\w+)", re.M)
 
 
-@cache
+@lru_cache(maxsize=2)  # one module per adapter (ADAPTERS), ~100 kB each
 def viewer_module(adapter: str) -> str:
     """viewer.js followed by `adapter` (one of ADAPTERS) without its import of viewer.js: one ES module that
     exports viewer.js's names and the adapter's."""
@@ -38,7 +38,7 @@ def viewer_module(adapter: str) -> str:
     return f"{core}\n// {'-' * 111}\n// {adapter}, its import of viewer.js inlined above\n\n{_IMPORT.sub('', source)}"
 
 
-@cache
+@lru_cache(maxsize=1)  # the one stylesheet
 def viewer_css() -> str:
     return _read("viewer.css")
 

@@ -97,6 +97,15 @@ const el = (tag, cls, text) => {
 };
 const fmt = (v) => (Number.isFinite(v) ? (Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : v.toPrecision(4)) : "—");
 
+
+/** On a data surface a step costs batch size / examples epochs (Python sends that per run): step k is epoch
+ * k·e, one number when every run's batch is alike, a range otherwise. */
+export function epochsText(k, perStep) {
+  const say = (v) => v.toLocaleString("en", { maximumSignificantDigits: 3 });
+  const low = Math.min(...perStep) * k, high = Math.max(...perStep) * k;
+  return low === high ? `epoch ${say(low)}` : `epochs ${say(low)}–${say(high)}`;
+}
+
 class RaceViewer {
   constructor(host, onStart) {
     this.onStart = onStart;
@@ -447,6 +456,8 @@ class RaceViewer {
     ctx.clearRect(0, 0, this.w, this.h);
     this.scrub.value = k;
     this.stepEl.textContent = `step ${k.toLocaleString("en")} / ${this.n.toLocaleString("en")}`;
+    const perStep = this.p.data_panel?.epochs_per_step;
+    if (perStep?.length) this.stepEl.textContent += ` · ${epochsText(k, perStep)}`;
     ctx.save();
     clipTo(ctx, b);
     const kinds = this.p.arrow_kinds.filter((a) => this.arrowChoice === "all" || this.arrowChoice === a.key);
