@@ -10,15 +10,17 @@ from .colors import palette
 from .ticks import log_ticks
 
 AXIS = dict(showline=True, linecolor="#888", mirror=True, zeroline=False)
+CHANGE_COLOR = "#666"   # a change of hyperparameters, where no run's colour applies
 
 
 def training_figure(histories: dict, *, names: dict | None = None, height: int = 380,
-                    epochs: int | None = None) -> go.Figure:
+                    epochs: int | None = None, changes: dict | None = None) -> go.Figure:
     """Left: training loss against samples seen (log y); right: test accuracy after each epoch.
 
     histories: label -> list of training events (dicts with samples, loss, and test_accuracy at epoch ends).
     `epochs`, the planned number, fixes the accuracy panel's epoch axis from the start (before the first epoch
-    ends it is otherwise an empty, meaningless range).
+    ends it is otherwise an empty, meaningless range). changes: label -> changes of hyperparameters made
+    mid-training (TrainingRun.changes: "samples", "hparams", "batch_size"), each a dotted line on the loss panel.
     """
     colors = palette(list(histories), names)
     data, losses = [], []
@@ -46,6 +48,8 @@ def training_figure(histories: dict, *, names: dict | None = None, height: int =
                                  else {"range": [0, 100]})),
                   legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"), margin=dict(l=70, r=20, t=50, b=50),
                   uirevision="training")
+    if changes:
+        layout["shapes"], layout["annotations"] = change_marks(changes, colors, position="samples")
     return figure(data, layout)
 
 
@@ -146,3 +150,37 @@ def digit_grid(images: np.ndarray, columns: int = 8, scale: int = 1) -> np.ndarr
     tiles = np.ones((rows * columns, h + 2, w + 2))  # white padding right and below each image, and for empty slots
     tiles[:n, :h, :w] = scaled
     return tiles.reshape(rows, columns, h + 2, w + 2).transpose(0, 2, 1, 3).reshape(rows * (h + 2), columns * (w + 2))
+
+
+def change_marks(changes: dict[str, list[dict]], colors: dict[str, str], axes=("x",),
+                 position: str = "step") -> tuple[list, list]:
+    """A dotted vertical line at each change (at its `position`: "step", or "samples" on a digits-seen axis) on
+    every x axis given, and what changed, in words, at the top of the first; later ones a line lower, so that
+    changes close together stay readable."""
+    shapes, annotations = [], []
+    for label, records in changes.items():
+        for record in records:
+            x = record[position]
+            text = describe_change(record)
+            for k, axis in enumerate(axes):
+                shapes.append(dict(type="line", xref=axis, yref="paper", x0=x, x1=x, y0=0, y1=1,
+                                   line=dict(color=colors.get(label, CHANGE_COLOR), width=1.4, dash="dot")))
+                if k == 0:
+                    annotations.append(dict(x=x, xref=axis, y=0.99 - 0.07 * (len(annotations) % 4), yref="paper",
+                                            yanchor="top", xanchor="left", xshift=3,
+                                            text=(f"{label}: " if label else "") + text, showarrow=False,
+                                            font=dict(size=11, color=colors.get(label, CHANGE_COLOR)),
+                                            bgcolor="rgba(255,255,255,0.8)"))
+    return shapes, annotations
+
+
+SYMBOLS = {"lr": "α", "momentum": "μ", "beta1": "β₁", "beta2": "β₂", "eps": "ε", "weight_decay": "λ"}
+
+
+def describe_change(record: dict) -> str:
+    """'α → 0.3, batch → 128': what a change record set."""
+    parts = [f"{SYMBOLS.get(name, name)} → {value:.3g}" if isinstance(value, float) else f"{name} → {value}"
+             for name, value in record.get("hparams", {}).items()]
+    if record.get("batch_size"):
+        parts.append(f"batch → {record['batch_size']}")
+    return ", ".join(parts)

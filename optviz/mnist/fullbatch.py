@@ -44,8 +44,8 @@ def full_batch(data, optimizer: str = "sgd", *, n: int = 1000, hidden: Sequence[
     `sharpness_every` = K measures the sharpness every K steps (None: never); `iterations` and `tol` bound each
     measurement's Lanczos iterations. Events: "step", "loss", "accuracy" (on the n digits, at the weights the
     step started from), "seconds" (training time so far, measurements excluded), "curvature_seconds"; at a
-    measurement also "sharpness", "threshold", "preconditioned"; after a change of hyperparameters "change" (see
-    FullBatchRun.change); "diverged": True once the loss is not finite (the run then ends).
+    measurement also "sharpness", "threshold", "preconditioned", "formula"; after a change of hyperparameters
+    "change" (see FullBatchRun.change); "diverged": True once the loss is not finite (the run then ends).
     """
     n, steps = _count("n", n, 1, MAX_DIGITS), _count("steps", steps, 1, 10**7)
     if len(data.y_train) < n:
@@ -148,7 +148,7 @@ class FullBatchRun:
             if self.tracker is not None and self.tracker.due(self.step):
                 record = self.tracker.measure(self.step)
                 event.update(sharpness=record["sharpness"], threshold=record["threshold"],
-                             preconditioned=record["preconditioned"])
+                             preconditioned=record["preconditioned"], formula=record["formula"])
             t0 = time.perf_counter()
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 loss, correct = model.loss_and_grad(self.x, self.y)

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..mnist import train
+from ..mnist.curvature import SharpnessSettings
+from ..mnist.fullbatch import full_batch
 from ..optimizers import optimizer as make_optimizer
 
 HEARTBEAT_SECONDS = 30.0  # a job nobody has looked at for this long is abandoned (its student closed the tab)
@@ -81,6 +83,10 @@ class JobConfig:
     seed: int
     model: str = "mlp"             # "mlp" (with `hidden`) or "cnn"
     train_digits: int | None = None   # train on the first this many training digits (None: all)
+    sharpness: SharpnessSettings | None = None   # measure the sharpness while training (None: not)
+    # full-batch training (optviz.mnist.fullbatch.full_batch's keyword arguments: n, hidden, activation, loss,
+    # steps, sharpness_every, seed) instead of mini-batch epochs; None: mini-batch
+    full_batch: dict | None = None
 
 
 @dataclass
@@ -156,14 +162,36 @@ class TrainingJob:
             return {label: list(events) for label, events in self.events.items()}
 
     def progress(self) -> tuple[float, float | None]:
-        """Fraction of all the steps done, and the seconds left at the pace so far (None before any step)."""
+        """Fraction of all the work done (digits seen, or full-batch steps), and the seconds left at the pace so far
+        (None before any step)."""
         c = self.config
-        per_run = c.epochs * -(-len(self.data.y_train) // c.batch_size)
-        done = sum(events[-1]["step"] if events else 0 for events in self.snapshot().values())
-        fraction = min(1.0, done / (per_run * len(self._optimizers)))
+        events = self.snapshot().values()
+        if c.full_batch is not None:
+            done = sum(e[-1]["step"] + 1 if e else 0 for e in events) / c.full_batch["steps"]
+        else:   # digits rather than steps: a batch size changed mid-training changes the number of steps
+            done = sum(e[-1]["samples"] if e else 0 for e in events) / (c.epochs * len(self.data.y_train))
+        fraction = min(1.0, done / len(self._optimizers))
         elapsed = (self.finished_at or time.time()) - self.started_at
         eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
         return fraction, eta
+
+    def change(self, label: str, batch_size: int | None = None, **hparams) -> None:
+        """Change a running optimizer's hyperparameters (and, mini-batch, the batch size) from its next step on;
+        ValueError in words if they are invalid or the training is not running."""
+        run = self.runs.get(label)
+        if run is None or not self.running or self.waiting:
+            raise ValueError("the training is not running: changes apply to a training in progress")
+        run.change(batch_size=batch_size, **hparams)
+
+    def _make_runs(self) -> dict:
+        c = self.config
+        if c.full_batch is not None:
+            return {label: full_batch(self.data, name, **c.full_batch, **hparams)
+                    for label, name, hparams in zip(c.labels, c.optimizers, c.hparams)}
+        hidden = c.hidden if c.model == "mlp" else None
+        return {label: train(self.data, opt, hidden=hidden, model=c.model, epochs=c.epochs, batch_size=c.batch_size,
+                             seed=c.seed, label=label, eval_every=EVENT_EVERY, sharpness=c.sharpness)
+                for label, opt in self._optimizers.items()}
 
     def _work(self) -> None:
         if not self.slots.acquire(self):
@@ -171,11 +199,7 @@ class TrainingJob:
             return
         self.started_at = time.time()
         try:
-            c = self.config
-            hidden = c.hidden if c.model == "mlp" else None
-            self.runs = {label: train(self.data, opt, hidden=hidden, model=c.model, epochs=c.epochs,
-                                      batch_size=c.batch_size, seed=c.seed, label=label, eval_every=EVENT_EVERY)
-                         for label, opt in self._optimizers.items()}
+            self.runs = self._make_runs()
             self.waiting = False
             active = dict(self.runs)
             while active and not self.cancelled():

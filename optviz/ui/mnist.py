@@ -17,6 +17,18 @@ from ..mnist.train import estimated_seconds, measured_speed
 from ..optimizers import SPECS as OPTIMIZERS
 from .controls import ensure_value, param_control, plain, table
 from .jobs import SLOTS, JobConfig, TrainingJob
+from .mnist_curvature import (
+    MODES,
+    adam_gauges,
+    change_panel,
+    changes_of,
+    eos_chart,
+    eos_controls,
+    eos_summary,
+    lr_range_view,
+    sharpness_chart,
+    sharpness_controls,
+)
 
 CLASSIC = ["adadelta", "adagrad", "adam", "rmsprop", "sgd"]  # the classic comparison: CNN, Keras defaults, batch 64
 CLASSIC_EPOCHS, LESSON_EPOCHS, CLASSIC_BATCH = 10, 2, 64
@@ -29,7 +41,7 @@ LANDSCAPE_SAMPLES = {"mlp": 1000, "cnn": 200}   # training digits the landscape'
 LOG = logging.getLogger(__name__)
 STATE = "mnist.job"
 SETTINGS = ("mnist.model", "mnist.defaults", "mnist.opts", "mnist.epochs", "mnist.batch", "mnist.hidden", "mnist.seed",
-            "mnist.h.")
+            "mnist.h.", "mnist.mode", "mnist.sharp", "mnist.eos.", "mnist.lr.")
 
 
 # One entry: one data set per server process, shared by every session. Where it lives is the server's setting
@@ -153,6 +165,7 @@ def _controls(data) -> JobConfig | None:
                 for param in OPTIMIZERS[name].params:
                     param_control(param, f"mnist.h.{name}.{param.name}")
     _say_whose_defaults(framework, chosen)
+    sharpness = sharpness_controls()
     try:
         hidden = parse_hidden(hidden_text) if model == "mlp" else ()
     except ValueError as error:
@@ -163,7 +176,7 @@ def _controls(data) -> JobConfig | None:
         return None
     hparams = [{p.name: st.session_state[f"mnist.h.{n}.{p.name}"] for p in OPTIMIZERS[n].params} for n in chosen]
     return JobConfig([OPTIMIZERS[n].title for n in chosen], list(chosen), hparams, hidden, int(epochs), int(batch),
-                     int(seed), model=model)
+                     int(seed), model=model, sharpness=sharpness)
 
 
 def _say_whose_defaults(framework: str, chosen: list[str]) -> None:
@@ -242,13 +255,26 @@ def _live(job: TrainingJob) -> None:
     left, right = st.columns([6, 1], vertical_alignment="bottom")
     left.progress(fraction, text=text)
     right.button("Stop", key="mnist.stop", on_click=job.stop, type="primary", width="stretch")
-    st.plotly_chart(training_figure(job.snapshot(), names=_names(job), height=340, epochs=job.config.epochs),
-                    key="mnist.live", theme=None)
+    if job.config.full_batch is not None:
+        eos_chart(job, key="mnist.eos_live")
+        change_panel(job)
+    else:
+        events = job.snapshot()
+        st.plotly_chart(training_figure(events, names=_names(job), height=340, epochs=job.config.epochs,
+                                        changes=changes_of(events)), key="mnist.live", theme=None)
+        change_panel(job)
+        sharpness_chart(events, _names(job), key="mnist.curvature.live")
+        adam_gauges(events, key="mnist.gauges.live")
     if not job.running:
         st.rerun(scope="app")
 
 
 def _summary(config: JobConfig) -> str:
+    if config.full_batch is not None:
+        full = config.full_batch
+        network = "-".join(map(str, (784, *full["hidden"], 10)))
+        return (f"Training {config.labels[0]} on {full['n']:,} digits, full batch · MLP {network} {full['activation']}"
+                f" · {full['steps']:,} steps")
     network = "CNN" if config.model == "cnn" else "MLP " + "-".join(map(str, (784, *config.hidden, 10)))
     return (f"Training {network} · {', '.join(config.labels)} · batch {config.batch_size} · {config.epochs} "
             f"epoch{'s' * (config.epochs > 1)}")
@@ -272,8 +298,14 @@ def _results(job: TrainingJob) -> None:
         st.warning("Training stopped: the results below are from the steps taken so far (accuracy and loss of "
                    "the completed epochs).")
     st.markdown(f"**{plain(_summary(job.config).replace('Training', 'Trained', 1))}**")
-    st.plotly_chart(training_figure(events, names=_names(job), epochs=job.config.epochs), key="mnist.final",
-                    theme=None)
+    if job.config.full_batch is not None:
+        eos_chart(job, key="mnist.eos_final")
+        eos_summary(job)
+        return
+    st.plotly_chart(training_figure(events, names=_names(job), epochs=job.config.epochs, changes=changes_of(events)),
+                    key="mnist.final", theme=None)
+    sharpness_chart(events, _names(job), key="mnist.curvature.final")
+    adam_gauges(events, key="mnist.gauges.final")
     _summary_table(events)
     _epoch_tables(events)
     trained = {label: run for label, run in job.runs.items() if events[label]}
@@ -401,11 +433,27 @@ def render() -> None:
         _data_settings()
         return
     st.caption(f"Dataset: {plain(data.source)}")
+    ensure_value("mnist.mode", "train")
+    mode = st.segmented_control("Mode", list(MODES), format_func=MODES.get, key="mnist.mode", required=True,
+                                label_visibility="collapsed")
+    if mode == "lr":
+        lr_range_view(data)
+        _data_settings()
+        return
+    if mode == "eos":
+        config = eos_controls()
+        if st.button("Run full-batch training", key="mnist.eos_go", type="primary", disabled=config is None):
+            _start(data, config)
+            st.rerun()
+        if job is not None and job.config.full_batch is not None:
+            _results(job)
+        _data_settings()
+        return
     config = _controls(data)
     if _buttons(data, config) and config is not None:
         _start(data, config)
         st.rerun()
-    if job is None:
+    if job is None or job.config.full_batch is not None:
         st.info("Press Train, or one of the classic comparisons: every optimizer starts from the same initial "
                 "weights and sees the digits in the same order, so the comparison is fair.")
     else:
