@@ -17,7 +17,9 @@ from optviz.scenarios import LESSONS
 from optviz.surfaces import SPECS as SURFACES
 
 SIZES = [(1280, 720), (1600, 1000)]
-SURFACE_TITLES = [spec.title for spec in SURFACES.values()] + ["Your own f(x, y)…"]
+# as the surface box shows them: a data surface by its model alone (the Data box below it names the data)
+SURFACE_TITLES = [spec.title if spec.model is None else spec.title.partition(" (")[0]
+                  for spec in SURFACES.values()] + ["Your own f(x, y)…"]
 WITH_PARAMETERS = next(name for name, spec in SURFACES.items() if len(spec.params) > 1 and spec.model is None)
 
 
