@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .jit import by_name, in_precision_of, kernel, load, one_minus, per_step, scalar, store, uncompiled, without_waiting
-from .params import DECAY_RATE, LEARNING_RATE, LR, Param, lookup, resolve
+from .params import DECAY_RATE, LEARNING_RATE, LR, WEIGHT_DECAY, Param, lookup, resolve
 from .params import MOMENTUM as MOMENTUM_ROLE
 from .schedules import Schedule, constant
 
@@ -50,7 +50,7 @@ def _eps(default: float) -> Param:
 
 def _weight_decay(default: float = 0.0, decoupled: bool = False) -> Param:
     how = "decoupled: θ ← θ(1 − αλ)" if decoupled else "L2 penalty: g ← g + λθ"
-    return Param("weight_decay", r"\lambda", default, f"weight decay, {how}", low=0.0)
+    return Param("weight_decay", r"\lambda", default, f"weight decay, {how}", low=0.0, role=WEIGHT_DECAY)
 
 
 def _switch(name: str, meaning: str, default: bool = False) -> Param:

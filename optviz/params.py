@@ -13,6 +13,7 @@ LR = "lr"  # the learning rate's name in every optimizer: the engines pass it on
 LEARNING_RATE = "learning rate"
 MOMENTUM = "momentum"  # the decay rate of a velocity or first moment (β1, μ): tuned jointly with the learning rate
 DECAY_RATE = "decay rate"  # another decay rate in [0, 1) (β2, ρ): swept in 1 − value
+WEIGHT_DECAY = "weight decay"  # the pull of the weights towards 0 (λ, L2 or decoupled), on top of the rule
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Param:
     kind: str = "float"
     choices: tuple[str, ...] = ()
     choice_titles: tuple[str, ...] = ()  # what each choice means, where its short name (the link's) does not say it
-    role: str = ""  # what it is to the engines and the sweeps: LEARNING_RATE, MOMENTUM or DECAY_RATE (else none)
+    role: str = ""  # what it is to the engines, sweeps and UI: LEARNING_RATE, MOMENTUM, DECAY_RATE, WEIGHT_DECAY
 
     @property
     def decays(self) -> bool:

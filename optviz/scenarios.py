@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+DEFAULT_OPTIMIZERS = ("adam", "sgd")  # a new race's racers (each with a learning rate suited to its surface)
+
 
 @dataclass(frozen=True)
 class Lesson:
@@ -169,3 +171,6 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
                                  "sgd;lr=0.05;sp.batch_size=8;label=Mini-batch (8)",
                                  "sgd;lr=0.05;sp.batch_size=150;label=Full batch (150)"]}, focus="Full batch (150)"),
 ]}
+
+# The chart of the lesson with chart="counterexample": these optimizers on Reddi et al.'s online problem
+COUNTEREXAMPLE = ("adam", "amsgrad")

@@ -9,8 +9,8 @@ from streamlit.testing.v1 import AppTest
 from tables import table_with
 
 from optviz.figures.race_payload import decode
-from optviz.ui.explorer import open_key
 from optviz.ui.settings import MAX_ENTRIES, from_query
+from optviz.ui.workspace import open_key
 
 APP = "../app.py"
 

@@ -1,4 +1,5 @@
-"""The Streamlit front end: the tabs (explorer, sweeps, mnist) and `start`, what a server does at its first page."""
+"""The Streamlit front end: the page (shell), the settings the tabs share (workspace), the tabs (race, sweeps,
+mnist); `start` and `user_optimizers`, what a server does at its first page."""
 
 import logging
 import os

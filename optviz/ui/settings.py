@@ -25,7 +25,8 @@ from ..custom import custom_surface
 from ..datasets import BUNDLED, Table, bundled_table, suggest_columns
 from ..engine import Entry
 from ..optimizers import SPECS as OPTIMIZERS
-from ..params import Param
+from ..params import LR, Param
+from ..scenarios import DEFAULT_OPTIMIZERS
 from ..schedules import SCHEDULES, WARMUP_PARAMS, Schedule, schedule
 from ..surfaces import MODELS, SurfaceSpec, data_surface
 from ..surfaces import SPECS as SURFACES
@@ -36,9 +37,9 @@ MAX_ENTRIES = 12
 MAX_STEPS = 5000
 MAX_LABEL = 40
 MAX_QUERY_VALUE = 2000  # characters in one query value; longer ones are ignored
+SCHEDULE = "s"  # an entry's learning-rate schedule in a link (s=step), and its parameters (s.step_size=100)
 DEFAULT_SURFACE = "rosenbrock"
 DEFAULT_STEPS = 500
-DEFAULT_OPTIMIZERS = ("adam", "sgd")
 CUSTOM = "custom"  # the surface a user types as f(x, y)
 DEFAULT_EXPRESSION = "(x**2 - 1)**2 + (y - x)**2 / 2"
 UPLOAD = "upload"  # the data of a data surface: a file the user uploaded
@@ -61,7 +62,7 @@ class EntrySettings:
         """torch's defaults, but with a learning rate suited to `surface` when one is given."""
         hparams = OPTIMIZERS[optimizer].defaults
         if surface is not None:
-            hparams["lr"] = default_lr(surface, optimizer, expression)
+            hparams[LR] = default_lr(surface, optimizer, expression)
         return cls(optimizer, hparams)
 
     def build_schedule(self) -> Schedule:
@@ -73,8 +74,8 @@ class EntrySettings:
     def encode(self) -> str:
         parts = [self.optimizer] + [f"{k}={_fmt(v)}" for k, v in self.hparams.items()]
         if self.schedule != "constant" or self.schedule_params:
-            parts.append(f"s={self.schedule}")
-            parts += [f"s.{k}={_fmt(v)}" for k, v in self.schedule_params.items()]
+            parts.append(f"{SCHEDULE}={self.schedule}")
+            parts += [f"{SCHEDULE}.{k}={_fmt(v)}" for k, v in self.schedule_params.items()]
         parts += [f"sp.{k}={_fmt(v)}" for k, v in self.surface_params.items()]
         if self.label:
             parts.append(f"label={_clean_label(self.label)}")
@@ -209,13 +210,13 @@ def _parse_entry(raw: str, settings: Settings, surface: SurfaceSpec | None, warn
         key = key.strip()
         if key == "label":
             label = _clean_label(value)
-        elif key == "s":
+        elif key == SCHEDULE:
             if value in SCHEDULES:
                 sched = value
             else:
                 warnings.append(f"{spec.title}: unknown schedule {_show(value)}; using a constant learning rate.")
-        elif key.startswith("s."):
-            sched_params[key[2:]] = value
+        elif key.startswith(SCHEDULE + "."):
+            sched_params[key[len(SCHEDULE) + 1:]] = value
         elif key.startswith("sp."):
             surface_params[key[3:]] = value
         else:

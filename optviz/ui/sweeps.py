@@ -1,6 +1,6 @@
 """The hyperparameter tab: sweep heatmaps, tuning for a fair race, learning-rate sensitivity, basins.
 
-Everything runs on the race explorer's surface, start point and step count (set in the sidebar), and every
+Everything runs on the workspace's surface, start point and step count (set in the sidebar), and every
 computation is one batched engine call, cached and shared across sessions.
 """
 
@@ -14,11 +14,12 @@ import streamlit as st
 from .. import figures, stability, sweeps
 from ..optimizers import SPECS as OPTIMIZERS
 from ..params import DECAY_RATE, LR, MOMENTUM
+from ..scenarios import DEFAULT_OPTIMIZERS
 from ..tuning import default_lr
-from . import explorer
+from . import workspace
 from .controls import number_text, plain, symbol_text, table
 from .race_viewer import race_viewer
-from .settings import DEFAULT_OPTIMIZERS, Settings
+from .settings import Settings
 
 THEORY_CAPTION = (
     "Dashed: the stability boundary from theory. On a quadratic whose Hessian has eigenvalues λ, each "
@@ -61,8 +62,8 @@ def _context(settings: Settings) -> str:
 def _surface(context: str):
     c = json.loads(context)
     data, columns, upload = c["data"]
-    return explorer.surface_for(Settings(c["surface"], c["params"], tuple(c["start"]), c["steps"], [],
-                                         c["expression"], data, tuple(columns), upload))
+    return workspace.surface_for(Settings(c["surface"], c["params"], tuple(c["start"]), c["steps"], [],
+                                          c["expression"], data, tuple(columns), upload))
 
 
 # Bounds: a sweep or a basin map at the finest grid (200 × 200) holds 2 MB, a tuning or sensitivity table less:
@@ -223,7 +224,7 @@ def _cell_details(result, cell: tuple[int, int], optimizer: str) -> None:
     label = f"{OPTIMIZERS[optimizer].title} {result.x_param}={number_text(x)} {result.y_param}={number_text(y)}"
     st.markdown(f"**Selected:** {result.x_param} = {number_text(x)}, {result.y_param} = {number_text(y)} — "
                 f"{outcome}.")
-    st.button("Add this setting to the race", key="sw.add", on_click=explorer.add_to_race,
+    st.button("Add this setting to the race", key="sw.add", on_click=workspace.add_to_race,
               args=(optimizer, config, label[:40]))
     traj = result.trajectory(i, j)
     cell = {label: traj}
@@ -264,7 +265,7 @@ def _tune_section(settings: Settings, context: str) -> None:
     table(rows, {"learning rate": "{:.3g}"})
     in_race = {name: values for name, values in tuned.items() if name in names}
     st.button("Apply the tuned settings to the race", key="tune.apply", disabled=not in_race,
-              on_click=explorer.apply_to_race, args=(in_race,),
+              on_click=workspace.apply_to_race, args=(in_race,),
               help="Sets each race entry of these optimizers to its tuned learning rate (and β₁ / momentum)")
 
 
@@ -345,10 +346,15 @@ def _basins_section(settings: Settings, context: str) -> None:
                    "settle, red: diverged); ★ minima, × saddle points. Hyperparameters are the race's.")
 
 
+def page() -> None:
+    """The sweeps tab, drawn from the workspace's settings."""
+    workspace.draw(render)
+
+
 def render(settings: Settings) -> None:
     """Draw the sweeps tab for the sidebar's settings."""
     context = _context(settings)
-    title = plain(explorer.surface_for(settings).title)
+    title = plain(workspace.surface_for(settings).title)
     st.caption(f"On **{title}** from ({settings.start[0]:g}, {settings.start[1]:g}) for {settings.steps} steps — "
                "change these in the sidebar.")
     # one section at a time, and only the open one runs: a student asking for a sweep waits for that sweep
