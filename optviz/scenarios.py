@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 DEFAULT_OPTIMIZERS = ("adam", "sgd")  # a new race's racers (each with a learning rate suited to its surface)
+NOTEBOOK_RACE = ("sgd", "momentum", "adam")  # optviz.widget's racers unless given: plain, heavy ball, adaptive
 
 
 @dataclass(frozen=True)

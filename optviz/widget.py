@@ -39,6 +39,8 @@ from .figures.race_payload import race_payload
 from .figures.viewer_source import viewer_css, viewer_module
 from .optimizers import SPECS as OPTIMIZERS
 from .optimizers import optimizer as make_optimizer
+from .params import LR
+from .scenarios import NOTEBOOK_RACE
 from .surfaces import SPECS as SURFACES
 from .surfaces import surface as make_surface
 from .tuning import default_lr
@@ -70,7 +72,7 @@ class RaceWidget(anywidget.AnyWidget):
     _css = viewer_css()
 
     surface = traitlets.Unicode("rosenbrock").tag(sync=True)
-    optimizers = traitlets.List(traitlets.Unicode(), default_value=["sgd", "momentum", "adam"]).tag(sync=True)
+    optimizers = traitlets.List(traitlets.Unicode(), default_value=list(NOTEBOOK_RACE)).tag(sync=True)
     hparams = traitlets.Dict().tag(sync=True)
     lr = traitlets.Float(None, allow_none=True).tag(sync=True)
     steps = traitlets.Int(300).tag(sync=True)
@@ -123,12 +125,12 @@ class RaceWidget(anywidget.AnyWidget):
             _check(name, values)
         return {name: dict(values) for name, values in hparams.items()}
 
-    @traitlets.validate("lr")
+    @traitlets.validate(LR)
     def _valid_lr(self, proposal):
         lr = proposal["value"]
         if lr is not None:
             for name in self.optimizers:
-                _check(name, {"lr": lr})
+                _check(name, {LR: lr})
         return lr
 
     @traitlets.validate("steps")
@@ -163,7 +165,7 @@ class RaceWidget(anywidget.AnyWidget):
 
     # --- the race --------------------------------------------------------------------------------------------
 
-    @traitlets.observe("surface", "optimizers", "hparams", "lr", "steps", "start", "traced", "height")
+    @traitlets.observe("surface", "optimizers", "hparams", LR, "steps", "start", "traced", "height")
     def _setting_changed(self, change):
         if self._race and not self._holding:  # before the first race (in __init__), open() runs it
             self.draw()
@@ -192,12 +194,12 @@ class RaceWidget(anywidget.AnyWidget):
     def settings(self) -> dict:
         """The settings, as optviz.widget takes them."""
         return {name: getattr(self, name) for name in
-                ("surface", "optimizers", "hparams", "lr", "steps", "start", "traced", "height")}
+                ("surface", "optimizers", "hparams", LR, "steps", "start", "traced", "height")}
 
     @property
     def rates(self) -> dict[str, float]:
         """Each racer's learning rate α in the race drawn: its own (hparams), else lr, else the suggested one."""
-        return {label: float(traj.optimizer.hparams["lr"]) for label, traj in self.races.items()}
+        return {label: float(traj.optimizer.hparams[LR]) for label, traj in self.races.items()}
 
     def hyperparameters(self) -> dict[str, dict]:
         """What each optimizer races with, on top of its defaults: hparams, with lr (or the suggested α) where
@@ -205,8 +207,8 @@ class RaceWidget(anywidget.AnyWidget):
         chosen = {}
         for name in self.optimizers:
             own = dict(self.hparams.get(name, {}))
-            if "lr" not in own:
-                own["lr"] = self.lr if self.lr is not None else default_lr(self.surface, name)
+            if LR not in own:
+                own[LR] = self.lr if self.lr is not None else default_lr(self.surface, name)
             chosen[name] = own
         return chosen
 
@@ -254,7 +256,7 @@ class RaceWidget(anywidget.AnyWidget):
                 f'style="width: 100%; height: {self.height + FALLBACK_CHROME}px; border: 0"></iframe>')
 
 
-def widget(surface: str = "rosenbrock", optimizers=("sgd", "momentum", "adam"), **settings) -> RaceWidget:
+def widget(surface: str = "rosenbrock", optimizers=NOTEBOOK_RACE, **settings) -> RaceWidget:
     """A race in the notebook: optviz.widget("himmelblau", ["sgd", "adam"], lr=0.01, steps=500). The settings are
     RaceWidget's (hparams, lr, steps, start, traced, height); invalid ones raise SettingError, saying why."""
     return RaceWidget(surface=surface, optimizers=list(optimizers), **settings)

@@ -8,6 +8,7 @@ import io
 
 import numpy as np
 
+from ..params import LR
 from .data_panel import data_panel
 from .embed import script_json
 from .race_payload import race_payload
@@ -42,7 +43,7 @@ def trajectories_csv(races: dict) -> str:
     precision (repr), so the CSV reproduces the run exactly.
     """
     trace_names = list(dict.fromkeys(name for traj in races.values() for name in traj.trace))
-    header = ["optimizer", "step", "x", "y", "loss", "grad_x", "grad_y", "lr"]
+    header = ["optimizer", "step", "x", "y", "loss", "grad_x", "grad_y", LR]
     for name in trace_names:
         header += [f"{name}_x", f"{name}_y"]
     out = io.StringIO()
