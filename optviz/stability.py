@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .optimizers import SPECS as OPTIMIZERS
-from .params import LR
+from .params import LR, WEIGHT_DECAY
 from .surfaces import Surface
 
 
@@ -44,8 +44,10 @@ def lr_limit(surface: Surface, optimizer: str, **hparams):
     lambdas = curvatures(surface)
     if lambdas is None or not known(optimizer):
         return None
-    top = lambdas.max() + np.asarray(hparams.get("weight_decay", 0.0), dtype=float)
-    return OPTIMIZERS[optimizer].stability.bound(hparams) / top
+    spec = OPTIMIZERS[optimizer]
+    decay = next((p.name for p in spec.params if p.role == WEIGHT_DECAY), None)  # an L2 decay adds to every λ
+    top = lambdas.max() + np.asarray(hparams.get(decay, 0.0) if decay else 0.0, dtype=float)
+    return spec.stability.bound(hparams) / top
 
 
 def gradient_descent_limit(surface: Surface):
