@@ -196,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
                       help="sgd (gradient descent: the batch is every digit), momentum, adam, …")
     edge.add_argument("--lr", type=float, default=0.2, help="the learning rate α (threshold 2/α for sgd)")
     edge.add_argument("--steps", type=int, default=1500)
-    edge.add_argument("--every", type=int, default=10, help="measure the sharpness every K steps")
+    edge.add_argument("--every", type=int, default=50, help="measure the sharpness every K steps (10 draws the "
+                      "oscillations at the edge, and costs more than the training)")
     edge.add_argument("--n", type=int, default=1000, help="the first N training digits, the whole batch")
     edge.add_argument("--hidden", default="100", help="hidden layer widths, e.g. 100 or 256,128")
     edge.add_argument("--activation", default="tanh", choices=["tanh", "relu"])

@@ -37,7 +37,7 @@ def test_tracking_the_sharpness_offers_k_and_an_out_of_range_k_is_brought_back_w
     assert not any(w.key == "mnist.sharp.every" for w in at.number_input)
     widget(at, "toggle", "mnist.sharp").set_value(True).run()
     every = widget(at, "number_input", "mnist.sharp.every")
-    assert every.value == 100 and "1 to 10,000" in every.label
+    assert every.value == 250 and "1 to 10,000" in every.label
     every.set_value(0).run()
     assert not at.exception
     assert at.session_state["mnist.sharp.every"] == 1

@@ -57,6 +57,7 @@ def test_the_edge_of_stability_with_a_rate_raised_past_two_over_lambda(mnist, co
     number(page, "α (0.0001 to 10)", 0.1)
     number(page, "Steps (10 to 5,000)", 900)
     number(page, "Digits (10 to 10,000)", 250)
+    number(page, "Sharpness every K steps (1 to 1,000)", 10)
     hidden = page.get_by_role("textbox", name="Hidden layers")
     hidden.fill("100, 100")
     hidden.press("Enter")

@@ -19,7 +19,7 @@ import pytest
 from optviz.mnist import load_mnist_subset
 from optviz.mnist.fullbatch import edge_of_stability, full_batch
 
-RUNS = [(0.1, 1300), (0.2, 900), (0.4, 900)]   # (α, steps): to reach 2/α, settle, and stay settled 500+ steps
+RUNS = [(0.1, 1200), (0.2, 700), (0.4, 800)]   # (α, steps): to reach 2/α, settle, and stay settled 400+ steps
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def subset():
 
 @pytest.mark.parametrize("lr, steps", RUNS, ids=[f"lr={lr}" for lr, _ in RUNS])
 def test_the_sharpness_rises_to_two_over_alpha_and_stays_within_15_percent(subset, lr, steps):
-    run = full_batch(subset, "sgd", lr=lr, n=250, hidden=(100, 100), steps=steps, sharpness_every=20)
+    run = full_batch(subset, "sgd", lr=lr, n=250, hidden=(100, 100), steps=steps, sharpness_every=40, tol=1e-3)
     run.run_to_end()
     summary = edge_of_stability(run.curvature())
     threshold = 2 / lr
@@ -39,7 +39,7 @@ def test_the_sharpness_rises_to_two_over_alpha_and_stays_within_15_percent(subse
         assert summary["initial"] < 0.85 * threshold
     assert summary["reached_step"] is not None                       # it rises to 2/α,
     assert summary["settled_step"] - summary["reached_step"] <= 300  # settles within ±15 % of it
-    assert steps - summary["settled_step"] >= 500                    # and stays there to the end
+    assert steps - summary["settled_step"] >= 400                    # and stays there to the end
     assert 0.85 <= summary["band_min"] and summary["band_max"] <= 1.15
     assert summary["arrival_peak"] <= 1.4
     loss = np.array([event["loss"] for event in run.history])

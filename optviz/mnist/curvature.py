@@ -29,10 +29,11 @@ import numpy as np
 
 from ..optimizers import Optimizer, effective_step
 
-DEFAULT_EVERY = 100         # steps between two measurements in mini-batch training (see SharpnessSettings)
+DEFAULT_EVERY = 250         # steps between two measurements in mini-batch training (see SharpnessSettings)
 DEFAULT_DIGITS = 256        # the fixed evaluation batch
 DEFAULT_ITERATIONS = 20     # Lanczos products at most per measurement
 DEFAULT_TOLERANCE = 1e-3    # relative residual bound at which Lanczos stops
+LIVE_TOLERANCE = 1e-2       # the same while training: a Ritz value's error is about residual²/gap, far below 1 %
 
 
 @dataclass(frozen=True)
@@ -40,15 +41,16 @@ class SharpnessSettings:
     """How a trainer measures the sharpness: every `every` (K) steps, on its first `digits` training digits (a
     fixed batch), with at most `iterations` Lanczos products to a relative residual `tol`.
 
-    The defaults keep the measurements within a quarter of the training time (benchmarks/bench_sharpness.py): a
-    measurement costs about as much as 1 + (its iterations) gradients on `digits` digits, about 3 once the warm
-    start holds, and a training step one gradient on a batch.
+    A measurement costs about as much as 1 + (its iterations) gradients on `digits` digits: 14 iterations cold (the
+    first), 5–10 warm-started while mini-batch noise moves the eigenvector, about 40 training steps of the tab's
+    MLP at batch 64. The defaults keep the measurements within a quarter of the training time over a training of a
+    few thousand steps (benchmarks/bench_sharpness.py, docs/benchmarks.md).
     """
 
     every: int = DEFAULT_EVERY
     digits: int = DEFAULT_DIGITS
     iterations: int = DEFAULT_ITERATIONS
-    tol: float = DEFAULT_TOLERANCE
+    tol: float = LIVE_TOLERANCE
 
     def __post_init__(self):
         for name, low, high in (("every", 1, 10**7), ("digits", 1, 10**5), ("iterations", 2, 1000)):

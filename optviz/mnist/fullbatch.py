@@ -25,18 +25,20 @@ import numpy as np
 
 from ..optimizers import Optimizer
 from ..optimizers import optimizer as make_optimizer
-from .curvature import DEFAULT_ITERATIONS, DEFAULT_TOLERANCE, SharpnessTracker
+from .curvature import DEFAULT_ITERATIONS, LIVE_TOLERANCE, SharpnessTracker
 from .model import ACTIVATIONS, INITS, LOSSES, MLP
 
 N_CLASSES = 10
 MAX_DIGITS = 10_000       # the subset shipped with optviz has 10,000 training digits
-DEFAULT_EVERY = 10        # steps between sharpness measurements (a full-batch step is cheap next to Lanczos)
+# steps between sharpness measurements: at 50 they cost 10–26 % of the training time (a full-batch step is cheap
+# next to a measurement, which re-converges after every oscillation at the edge); 10 draws the oscillations
+DEFAULT_EVERY = 50
 
 
 def full_batch(data, optimizer: str = "sgd", *, n: int = 1000, hidden: Sequence[int] = (100,),
                activation: str = "tanh", loss: str = "mse", init: str = "normal", centre: bool = True,
                steps: int = 1500, sharpness_every: int | None = DEFAULT_EVERY, iterations: int = DEFAULT_ITERATIONS,
-               tol: float = DEFAULT_TOLERANCE, seed: int = 0, **hparams) -> FullBatchRun:
+               tol: float = LIVE_TOLERANCE, seed: int = 0, **hparams) -> FullBatchRun:
     """A full-batch run to iterate (one event per step): `optimizer` by name with `**hparams` (validated as
     everywhere in optviz; lr is the learning rate α) on the first `n` training digits, the network an MLP with
     `hidden` layers, `activation`, `loss` and `init` (optviz.mnist.model.MLP), float64.
