@@ -11,7 +11,7 @@ import urllib.parse
 
 import pytest
 from test_e2e_browser import ARTIFACTS, VIEWER, browser, server, wait_for  # noqa: F401  (fixtures)
-from test_e2e_polish import BROWSER_NOISE
+from test_first_load_browser import BROWSER_NOISE
 
 from optviz.scenarios import LESSONS
 from optviz.surfaces import SPECS as SURFACES

@@ -5,7 +5,7 @@ the race stays on its data, and two students' files that never mix."""
 import json
 
 from streamlit.testing.v1 import AppTest
-from test_explorer_app import results, start, widget
+from test_race_tab_app import results, start, widget
 
 from optviz.ui.settings import from_query
 from optviz.ui.sweeps import SECTION_KEY

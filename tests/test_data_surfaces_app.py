@@ -1,6 +1,6 @@
 """Data surfaces in the app, through AppTest: the batch size control, per-entry batch sizes in the link, epochs."""
 
-from test_explorer_app import more_settings, race_data, results, settings_in_url, start, widget
+from test_race_tab_app import more_settings, race_data, results, settings_in_url, start, widget
 
 from optviz.scenarios import LESSONS
 

@@ -1,6 +1,6 @@
 """python -m optviz serve: the balancer's configuration, the options it passes on, and the supervision of its
 processes (restarts, stopping every process group, nothing left behind). The balancer's behaviour under a class
-(spread, stickiness, failover) is in test_load.py."""
+(spread, stickiness, failover) is in test_serve_load.py."""
 
 import asyncio
 import os

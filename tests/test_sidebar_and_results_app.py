@@ -1,12 +1,12 @@
-"""What a new user tripped over in the explorer's sidebar, lessons and results (issue 15), through AppTest."""
+"""The sidebar, the lessons and the results as a new user meets them, through AppTest."""
 
 import math
 
 import pytest
 from streamlit.testing.v1 import AppTest
 from tables import tables
-from test_explorer_app import APP, more_settings, results, start, widget
-from test_explorer_app import settings_in_url as url_settings
+from test_race_tab_app import APP, more_settings, results, start, widget
+from test_race_tab_app import settings_in_url as url_settings
 
 from optviz.optimizers import SPECS as OPTIMIZERS
 from optviz.scenarios import LESSONS

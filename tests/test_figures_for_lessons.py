@@ -1,4 +1,4 @@
-"""Figures a class reads (issue 15): the counterexample chart, basins side by side, the 3-D view, a surface that
+"""Figures a class reads: the counterexample chart, basins side by side, the 3-D view, a surface that
 is not finite everywhere."""
 
 import io

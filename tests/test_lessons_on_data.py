@@ -1,4 +1,4 @@
-"""This branch's lessons (batch sizes on real data, where ε sits): each race shows what its text tells."""
+"""The lessons on real data (batch sizes) and on where ε sits: each race shows what its text tells."""
 
 import numpy as np
 from test_lessons import lesson_race

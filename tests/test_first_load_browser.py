@@ -1,4 +1,4 @@
-"""The first-run polish of issue 15 in a real browser: a clean console on every tab's first load, sidebar
+"""A first visit in a real browser: a clean console on every tab's first load, sidebar
 buttons whose labels fit, the race settings hidden on the MNIST tab. Screenshots at 1280×720 and 1600×1000 land
 in artifacts/.
 
