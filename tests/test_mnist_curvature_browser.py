@@ -55,7 +55,7 @@ def test_the_edge_of_stability_with_a_rate_raised_past_two_over_lambda(mnist, co
     page.get_by_text("Edge of stability (full batch)").click()
     wait_for(lambda: page.get_by_text("Run full-batch training").count() > 0)
     number(page, "α (0.0001 to 10)", 0.1)
-    number(page, "Steps (10 to 5,000)", 900)
+    number(page, "Steps (10 to 5,000)", 400)
     number(page, "Digits (10 to 10,000)", 250)
     number(page, "Sharpness every K steps (1 to 1,000)", 10)
     hidden = page.get_by_role("textbox", name="Hidden layers")
@@ -110,6 +110,8 @@ def test_the_range_test_suggests_a_rate(mnist, console):
     page = mnist
     page.get_by_text("Learning-rate range test").click()
     wait_for(lambda: page.get_by_text("Run the range test").count() > 0)
+    number(page, "Grid rates (0 to 15)", 4)
+    number(page, "Grid steps (10 to 2,000)", 100)
     page.get_by_text("Run the range test").click()
     wait_for(lambda: page.get_by_text("Suggested α").count() > 0, timeout=240)
     page.wait_for_timeout(1500)

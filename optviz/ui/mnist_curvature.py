@@ -201,25 +201,36 @@ def eos_chart(job: TrainingJob, key: str, height: int = 420) -> None:
          "preconditioned": e.get("preconditioned"), "formula": e.get("formula", "")}
         for e in events if "sharpness" in e]
     changes = [c for e in events for c in e.get("change", ())]
-    title = f"{label} · α = {job.config.hparams[0]['lr']:g} · {job.config.full_batch['n']:,} digits"
+    rates = [job.config.hparams[0]["lr"]] + [c["hparams"]["lr"] for c in changes if "lr" in c["hparams"]]
+    title = f"{label} · α = {' → '.join(f'{lr:g}' for lr in rates)} · {job.config.full_batch['n']:,} digits"
     st.plotly_chart(edge_of_stability_figure(events, curvature, changes=changes, height=height, title=title),
                     key=key, theme=None)
 
 
 def eos_summary(job: TrainingJob) -> None:
+    """What the sharpness did, in words: from the start, or, after a change of hyperparameters, from the last one."""
     run = next(iter(job.runs.values()), None)
     if run is None or not run.curvature():
         return
-    s = edge_of_stability(run.curvature())
     records = run.curvature()
+    words = []
+    if run.changes:
+        change = run.changes[-1]
+        records = [r for r in records if r["step"] >= change["step"]] or records[-1:]
+        first = records[0]["sharpness"]
+        words.append(f"After {describe_change(change)} at step {change['step']:,}"
+                     + (f": sharpness {first:.3g}" if first is not None else ""))
+    s = edge_of_stability(records)
     formula = next((r["formula"] for r in records if r.get("formula")), "its threshold")
-    words = [f"Sharpness {s['initial']:.3g} at the start"]
+    if not run.changes and s["initial"] is not None:
+        words.append(f"Sharpness {s['initial']:.3g} at the start")
     if s["catapult_step"] is not None:
-        words.append(f"above {formula}, so the first steps threw the weights to a flatter region (back within 15 % "
-                     f"by step {s['catapult_step']:,})")
+        words.append(f"above {formula} = {records[0]['threshold']:.3g}, so the weights were thrown to a flatter "
+                     f"region: back within 15 % of it by step {s['catapult_step']:,}")
     if s["reached_step"] is None:
-        words.append(f"still below {formula} (peak {s['peak']:.3g} at step {s['peak_step']:,}): more steps, or a "
-                     "larger α, reach it")
+        if s["peak"] is not None:
+            words.append(f"still below {formula} (peak {s['peak']:.3g} at step {s['peak_step']:,}): more steps, or "
+                         "a larger α, reach it")
     elif s["settled_step"] is None:
         words.append(f"within 15 % of {formula} from step {s['reached_step']:,}, not settled within ±15 % yet")
     else:
