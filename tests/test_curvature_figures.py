@@ -22,7 +22,7 @@ def records(threshold=10.0, preconditioned=False):
 
 
 def test_the_sharpness_chart_draws_each_threshold_dashed_and_crosses_above_it():
-    change = {"step": 25, "hparams": {"lr": 0.4}, "batch_size": None}
+    change = {"step": 25, "hparams": {"lr": 0.4}, "batch_size": None, "text": "α → 0.4"}
     fig = valid(sharpness_figure({"SGD": records(), "Adam": records(3800.0, True)}, changes={"SGD": [change]},
                                  names={"SGD": "sgd", "Adam": "adam"}))
     names = [t.name for t in fig.data]
@@ -36,7 +36,7 @@ def test_the_sharpness_chart_draws_each_threshold_dashed_and_crosses_above_it():
 
 def test_the_edge_of_stability_figure_has_loss_sharpness_and_threshold_and_marks_changes_on_both():
     events = [{"step": k, "loss": 1 / (k + 1)} for k in range(50)]
-    change = {"step": 30, "hparams": {"lr": 0.3}, "batch_size": None}
+    change = {"step": 30, "hparams": {"lr": 0.3}, "batch_size": None, "text": "α → 0.3"}
     fig = valid(edge_of_stability_figure(events, records(), changes=[change]))
     assert [t.name for t in fig.data] == ["training loss", "sharpness λ<sub>max</sub>(H)",
                                           "stability threshold 2/α"]
@@ -50,9 +50,17 @@ def test_the_training_figure_marks_changes_at_the_digits_seen():
     assert fig.layout.shapes[0].x0 == 320 and "batch → 128" in fig.layout.annotations[0].text
 
 
-def test_changes_are_described_with_their_symbols():
-    text = describe_change({"hparams": {"lr": 0.2, "beta1": 0.5}, "batch_size": 256})
+def test_changes_are_described_by_the_callers_text_or_by_their_names():
+    assert describe_change({"hparams": {"lr": 0.2}, "batch_size": 256, "text": "α → 0.2"}) == "α → 0.2"
+    named = describe_change({"hparams": {"lr": 0.2, "beta1": 0.5}, "batch_size": 256})
+    assert named == "lr → 0.2, beta1 → 0.5, batch → 256"
+
+
+def test_the_tab_names_a_change_by_the_catalogues_symbols():
+    from optviz.ui.mnist_curvature import change_text
+    text = change_text("adam", {"hparams": {"lr": 0.2, "beta1": 0.5}, "batch_size": 256})
     assert text == "α → 0.2, β₁ → 0.5, batch → 256"
+    assert change_text("momentum", {"hparams": {"momentum": 0.5}, "batch_size": None}) == "μ → 0.5"
 
 
 def test_the_range_test_figure_shows_the_suggestion_its_rule_and_the_grids_best():

@@ -174,12 +174,12 @@ def change_marks(changes: dict[str, list[dict]], colors: dict[str, str], axes=("
     return shapes, annotations
 
 
-SYMBOLS = {"lr": "α", "momentum": "μ", "beta1": "β₁", "beta2": "β₂", "eps": "ε", "weight_decay": "λ"}
-
-
 def describe_change(record: dict) -> str:
-    """'α → 0.3, batch → 128': what a change record set."""
-    parts = [f"{SYMBOLS.get(name, name)} → {value:.3g}" if isinstance(value, float) else f"{name} → {value}"
+    """What a change record set, in words: its "text" where the caller wrote one (the UI names hyperparameters by
+    their symbols, 'α → 0.3, batch → 128'), else by their names, 'lr → 0.3, batch → 128'."""
+    if record.get("text"):
+        return record["text"]
+    parts = [f"{name} → {value:.3g}" if isinstance(value, float) else f"{name} → {value}"
              for name, value in record.get("hparams", {}).items()]
     if record.get("batch_size"):
         parts.append(f"batch → {record['batch_size']}")

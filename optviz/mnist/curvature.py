@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..optimizers import Optimizer, effective_step
+from ..params import WEIGHT_DECAY
 
 DEFAULT_EVERY = 250         # steps between two measurements in mini-batch training (see SharpnessSettings)
 DEFAULT_DIGITS = 256        # the fixed evaluation batch
@@ -161,8 +162,9 @@ def stability_threshold(opt: Optimizer, step: int) -> Threshold:
         return Threshold(None, False, "")
     lr = float(np.asarray(opt.lr_at(step + 1)).reshape(-1)[0])
     value = float(stable.bound(opt.hparams)) / lr
-    if not stable.preconditioned:
-        value -= float(opt.hparams.get("weight_decay", 0.0))
+    if not stable.preconditioned:   # an L2 decay adds to every curvature the step sees
+        decay = next((p.name for p in opt.spec.params if p.role == WEIGHT_DECAY), None)
+        value -= float(opt.hparams.get(decay, 0.0)) if decay else 0.0
     formula = stable.sharpness_rule.partition("<")[2].strip()
     return Threshold(value if math.isfinite(value) else None, stable.preconditioned, formula)
 

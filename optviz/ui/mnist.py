@@ -261,7 +261,7 @@ def _live(job: TrainingJob) -> None:
     else:
         events = job.snapshot()
         st.plotly_chart(training_figure(events, names=_names(job), height=340, epochs=job.config.epochs,
-                                        changes=changes_of(events)), key="mnist.live", theme=None)
+                                        changes=changes_of(events, _names(job))), key="mnist.live", theme=None)
         change_panel(job)
         sharpness_chart(events, _names(job), key="mnist.curvature.live")
         adam_gauges(events, key="mnist.gauges.live")
@@ -302,8 +302,8 @@ def _results(job: TrainingJob) -> None:
         eos_chart(job, key="mnist.eos_final")
         eos_summary(job)
         return
-    st.plotly_chart(training_figure(events, names=_names(job), epochs=job.config.epochs, changes=changes_of(events)),
-                    key="mnist.final", theme=None)
+    st.plotly_chart(training_figure(events, names=_names(job), epochs=job.config.epochs,
+                                    changes=changes_of(events, _names(job))), key="mnist.final", theme=None)
     sharpness_chart(events, _names(job), key="mnist.curvature.final")
     adam_gauges(events, key="mnist.gauges.final")
     _summary_table(events)

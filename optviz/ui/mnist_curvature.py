@@ -8,18 +8,18 @@ import math
 import streamlit as st
 
 from ..figures.curvature import adam_gauges_figure, edge_of_stability_figure, lr_range_figure, sharpness_figure
-from ..figures.mnist import describe_change
 from ..mnist.curvature import DEFAULT_DIGITS, DEFAULT_EVERY, SharpnessSettings
 from ..mnist.fullbatch import DEFAULT_EVERY as FULL_BATCH_EVERY
 from ..mnist.fullbatch import MAX_DIGITS, edge_of_stability
 from ..mnist.lr_range import RULES, lr_range_test
 from ..optimizers import SPECS as OPTIMIZERS
-from .controls import bounded_number, ensure_value, plain
+from ..params import LEARNING_RATE, MOMENTUM
+from .controls import bounded_number, ensure_value, plain, symbol_text
 from .jobs import JobConfig, TrainingJob
 
 MODES = {"train": "Train and compare", "eos": "Edge of stability (full batch)", "lr": "Learning-rate range test"}
 EOS_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")   # gradient descent, its momentum forms, and Adam
-CHANGEABLE = ("lr", "momentum", "beta1")   # what the live panel changes, where the optimizer has it
+CHANGEABLE = (LEARNING_RATE, MOMENTUM)   # the roles of what the live panel changes: α, and μ or β₁
 BATCH_CHOICES = (16, 32, 64, 128, 256, 512, 1024)
 
 
@@ -55,16 +55,26 @@ def curvature_of(events: dict[str, list[dict]]) -> dict[str, list[dict]]:
     return {label: [r for e in run for r in e.get("curvature", ())] for label, run in events.items()}
 
 
-def changes_of(events: dict[str, list[dict]]) -> dict[str, list[dict]]:
-    """label -> the changes of hyperparameters the events carried."""
-    return {label: [c for e in run for c in e.get("change", ())] for label, run in events.items()}
+def changes_of(events: dict[str, list[dict]], names: dict[str, str]) -> dict[str, list[dict]]:
+    """label -> the changes of hyperparameters the events carried, each with its "text" in symbols."""
+    return {label: [{**c, "text": change_text(names[label], c)} for e in run for c in e.get("change", ())]
+            for label, run in events.items()}
+
+
+def change_text(name: str, record: dict) -> str:
+    """'α → 0.3, β₁ → 0.5, batch → 128': a change of optimizer `name`'s hyperparameters, by their symbols."""
+    spec = OPTIMIZERS[name]
+    parts = [f"{symbol_text(spec.param(key).symbol)} → {value:.3g}" for key, value in record.get("hparams", {}).items()]
+    if record.get("batch_size"):
+        parts.append(f"batch → {record['batch_size']}")
+    return ", ".join(parts)
 
 
 def sharpness_chart(events: dict[str, list[dict]], names: dict[str, str], key: str) -> None:
     curvature = curvature_of(events)
     if not any(curvature.values()):
         return
-    st.plotly_chart(sharpness_figure(curvature, changes=changes_of(events), names=names, height=330),
+    st.plotly_chart(sharpness_figure(curvature, changes=changes_of(events, names), names=names, height=330),
                     key=key, theme=None)
     preconditioned = any(r.get("preconditioned") for records in curvature.values() for r in records)
     st.caption("Sharpness (solid) against each optimizer's stability threshold (dashed): on a quadratic, the step "
@@ -103,11 +113,11 @@ def change_panel(job: TrainingJob) -> None:
         if run is not None:
             current = {**current, **run.optimizer.hparams}
         values, now = {}, []
-        for column, param in zip(cols[1:3], [p for p in OPTIMIZERS[name].params if p.name in CHANGEABLE]):
-            values[param.name] = column.number_input(_symbol(param.name), value=float(current[param.name]),
-                                                     format="%g", key=f"mnist.change.{label}.{param.name}",
-                                                     help=param.help)
-            now.append(f"{_symbol(param.name)} = {current[param.name]:g}")
+        for column, param in zip(cols[1:3], [p for p in OPTIMIZERS[name].params if p.role in CHANGEABLE]):
+            symbol = symbol_text(param.symbol)
+            values[param.name] = column.number_input(symbol, value=float(current[param.name]), format="%g",
+                                                     key=f"mnist.change.{label}.{param.name}", help=param.help)
+            now.append(f"{symbol} = {current[param.name]:g}")
         batch = None
         if c.full_batch is None:
             size = run.batch_size if run is not None else c.batch_size
@@ -121,7 +131,7 @@ def change_panel(job: TrainingJob) -> None:
             try:
                 job.change(label, batch_size=size, **changed)
                 st.session_state["mnist.change.note"] = (
-                    f"{label}: {describe_change({'hparams': changed, 'batch_size': size}) or 'nothing changed'}"
+                    f"{label}: {change_text(name, {'hparams': changed, 'batch_size': size}) or 'nothing changed'}"
                     " from the next step on.")
             except ValueError as error:
                 st.session_state["mnist.change.note"] = f"Not changed: {error}"
@@ -134,17 +144,12 @@ def change_panel(job: TrainingJob) -> None:
                    "jumps, and the sharpness is pushed down to the new threshold.")
 
 
-def _symbol(name: str) -> str:
-    return {"lr": "α", "momentum": "μ", "beta1": "β₁"}.get(name, name)
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # The edge of stability: full-batch training
 
 def eos_controls() -> JobConfig | None:
-    for key, value in (("opt", "sgd"), ("lr", 0.2), ("momentum", 0.9), ("beta1", 0.9), ("steps", 1500), ("n", 1000),
-                       ("hidden", "100"), ("activation", "tanh"), ("loss", "mse"), ("every", FULL_BATCH_EVERY),
-                       ("seed", 0)):
+    for key, value in (("opt", "sgd"), ("lr", 0.2), ("steps", 1500), ("n", 1000), ("hidden", "100"),
+                       ("activation", "tanh"), ("loss", "mse"), ("every", FULL_BATCH_EVERY), ("seed", 0)):
         ensure_value(f"mnist.eos.{key}", value)
     st.caption("Gradient descent on a fixed set of digits: every step sees all of them. The sharpness rises until it "
                "reaches 2/α, then hovers there while the loss keeps falling, unevenly: the edge of stability (Cohen "
@@ -154,11 +159,12 @@ def eos_controls() -> JobConfig | None:
     with cols[1]:
         bounded_number("α", "mnist.eos.lr", 1e-4, 10.0, format="%g", step=0.05,
                        help="The learning rate: the threshold is 2/α for gradient descent")
-    extra = {"momentum": "momentum", "nesterov": "momentum", "adam": "beta1"}.get(name)
+    extra = next((p for p in OPTIMIZERS[name].params if p.role == MOMENTUM), None)   # μ or β₁
     if extra:
+        ensure_value(f"mnist.eos.{extra.name}", extra.default)
         with cols[2]:
-            bounded_number(_symbol(extra), f"mnist.eos.{extra}", 0.0, 0.999, format="%g", step=0.05,
-                           help=OPTIMIZERS[name].param(extra).help)
+            bounded_number(symbol_text(extra.symbol), f"mnist.eos.{extra.name}", 0.0, 0.999, format="%g", step=0.05,
+                           help=extra.help)
     with cols[3]:
         bounded_number("Steps", "mnist.eos.steps", 10, 5000, kind="int", step=100)
     with cols[4]:
@@ -182,7 +188,7 @@ def eos_controls() -> JobConfig | None:
         return None
     hparams = {"lr": float(st.session_state["mnist.eos.lr"])}
     if extra:
-        hparams[extra] = float(st.session_state[f"mnist.eos.{extra}"])
+        hparams[extra.name] = float(st.session_state[f"mnist.eos.{extra.name}"])
     s = st.session_state
     full = {"n": int(s["mnist.eos.n"]), "hidden": hidden, "activation": s["mnist.eos.activation"],
             "loss": s["mnist.eos.loss"], "steps": int(s["mnist.eos.steps"]),
@@ -200,7 +206,7 @@ def eos_chart(job: TrainingJob, key: str, height: int = 420) -> None:
         {"step": e["step"], "sharpness": e["sharpness"], "threshold": e.get("threshold"),
          "preconditioned": e.get("preconditioned"), "formula": e.get("formula", "")}
         for e in events if "sharpness" in e]
-    changes = [c for e in events for c in e.get("change", ())]
+    changes = changes_of({label: events}, {label: job.config.optimizers[0]})[label]
     rates = [job.config.hparams[0]["lr"]] + [c["hparams"]["lr"] for c in changes if "lr" in c["hparams"]]
     title = f"{label} · α = {' → '.join(f'{lr:g}' for lr in rates)} · {job.config.full_batch['n']:,} digits"
     st.plotly_chart(edge_of_stability_figure(events, curvature, changes=changes, height=height, title=title),
@@ -218,7 +224,7 @@ def eos_summary(job: TrainingJob) -> None:
         change = run.changes[-1]
         records = [r for r in records if r["step"] >= change["step"]] or records[-1:]
         first = records[0]["sharpness"]
-        words.append(f"After {describe_change(change)} at step {change['step']:,}"
+        words.append(f"After {change_text(job.config.optimizers[0], change)} at step {change['step']:,}"
                      + (f": sharpness {first:.3g}" if first is not None else ""))
     s = edge_of_stability(records)
     formula = next((r["formula"] for r in records if r.get("formula")), "its threshold")
