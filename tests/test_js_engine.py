@@ -24,8 +24,7 @@ from optviz.jsgen import RUNTIME_BEGIN, SURFACES_BEGIN, TARGET, Untranslatable, 
 from optviz.optimizers import SPECS, sgd_rule
 from optviz.params import LR
 
-NODE = shutil.which("node")
-needs_node = pytest.mark.skipif(NODE is None, reason="the parity tests run the generated module in node")
+NODE = shutil.which("node")  # CI installs it (.ci/run); without it the parity tests fail, they never skip
 
 STEPS = 300
 START = (-1.5, 2.0)
@@ -229,6 +228,7 @@ def node_results(tmp_path_factory):
                       "points": _encode(surface_points(name, params))})
     (tmp / "cases.json").write_text(json.dumps(cases))
     (tmp / "runner.mjs").write_text(RUNNER)
+    assert NODE, "the parity tests run the generated engine in node: apt-get install nodejs"
     subprocess.run([NODE, str(tmp / "runner.mjs"), TARGET.as_uri(), str(tmp / "cases.json"), str(tmp / "out.json")],
                    check=True, timeout=60)
     results = json.loads((tmp / "out.json").read_text())
@@ -288,7 +288,6 @@ def test_every_optimizer_and_every_closed_form_surface_is_in_the_module():
 # ---------------------------------------------------------------------------------------------------------------
 # Parity with the Python engine
 
-@needs_node
 @pytest.mark.parametrize("name, hparams", CASES, ids=[_label(n, h) for n, h in CASES])
 def test_node_steps_as_optviz_steps(node_results, name, hparams):
     js, py = node_results["stepped"][_label(name, hparams)], python_steps(name, hparams)
@@ -300,7 +299,6 @@ def test_node_steps_as_optviz_steps(node_results, name, hparams):
     assert max(worst.values()) <= TOLERANCE, worst
 
 
-@needs_node
 @pytest.mark.parametrize("index", range(len(RACES)), ids=[_label(n, h) for n, h in RACES])
 def test_node_replays_an_engine_race_to_the_same_path_state_and_divergence(node_results, index):
     name, hparams = RACES[index]
@@ -319,7 +317,6 @@ def test_some_replayed_races_diverge():
     assert sum(engine_race(name, hparams)[1].diverged_at is not None for name, hparams in RACES) >= 3
 
 
-@needs_node
 @pytest.mark.parametrize("index", range(len(CLOSED)), ids=[_label(n, h) for n, h, _, _ in CLOSED])
 def test_node_races_on_its_own_surface_gradient_as_the_engine_does(node_results, index):
     name, hparams, surface, params = CLOSED[index]
@@ -333,7 +330,6 @@ def test_node_races_on_its_own_surface_gradient_as_the_engine_does(node_results,
     assert np.nanmax(np.abs(path - traj.path)) <= TOLERANCE * scale
 
 
-@needs_node
 @pytest.mark.parametrize("name, params", SURFACE_PARAMS, ids=[_label(n, p) for n, p in SURFACE_PARAMS])
 def test_a_translated_surface_has_the_catalogues_value_and_gradient(node_results, name, params):
     js, surf = node_results["evaluated"][_label(name, params)], optviz.surface(name, **params)
