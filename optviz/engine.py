@@ -242,7 +242,8 @@ def _simulate_fused(surf: Surface, contestants, starts, n: int, batched: bool, s
 
 def _fused_trajectories(surf, contestants, starts, n, batched, steps, record, tol, bound) -> list[Trajectory]:
     noise = surf.gradient_noise(steps)
-    runs = [FusedRun(opt, surf, starts, steps, record, tol, bound, noise).run() for _, opt in contestants]
+    done = [FusedRun(opt, surf, starts, steps, record, tol, bound, noise).run() for _, opt in contestants]
+    runs = [r.args for r in done]  # each contestant's LoopArgs, stepped and recorded
     blocks = [slice(i * n, (i + 1) * n) for i in range(len(contestants))]
     if record is False:
         diverged, converged = np.concatenate([r.diverged for r in runs]), np.concatenate([r.converged for r in runs])
@@ -255,7 +256,7 @@ def _fused_trajectories(surf, contestants, starts, n, batched, steps, record, to
         return arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=axis)
 
     recorder = _Recorder.recorded(surf, tol, record, bound, joined([r.path for r in runs]),
-                                  joined([r.grads for r in runs]), [r.traces for r in runs])
+                                  joined([r.grads for r in runs]), [r.traces for r in done])
     if record == "path":  # the batch loop watched the outcomes and took the losses as it went: no second pass
         recorder.diverged = np.concatenate([r.diverged for r in runs])
         recorder.converged = np.concatenate([r.converged for r in runs])

@@ -7,19 +7,26 @@ GIL), steps them CHUNK at a time so that a chunk's state stays in cache through 
 what the caller asks for: the path, or nothing but each run's outcome, watched as it goes (first step out of
 bounds, first step near a minimum, last good point). A run that diverged is still stepped (to inf or NaN,
 harmlessly) so that the hot loop has no branch; its outcome was fixed at the step it left the bound.
+
+What a loop reads and writes is one record, `LoopArgs`, built once per optimizer's batch of runs; the loop takes
+each parameter from the field of its name. This module compiles loops at their first use and knows nothing of the
+engine above it or of warming up (`optviz.warmup`).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
+from operator import attrgetter
+from typing import NamedTuple
 
 import numpy as np
 
 from . import jit
 from .jit import kernel, load, scalar, scalar_twin, store
 from .optimizers import Optimizer
+from .params import LR
 from .surfaces import SPECS as SURFACES
 from .surfaces import Surface
 
@@ -53,7 +60,7 @@ def _race_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
     """Every step of a few runs with everything recorded: path, gradients, state (races, record=True)."""
     advance = _advance(rule, grad)
 
-    def run(position, state, shared, hyper, lr, coef, sign, noise, surface, path, grads, traces, shared_trace):
+    def run(position, state, shared, hyper, lr, coef, sign, noise, surface, path, grads, state_traces, shared_trace):
         per_row = hyper.shape[0] > 1
         x, y, state_x, state_y = position[0], position[1], load(state, 0), load(state, 1)
         path[0, 0], path[0, 1] = x, y
@@ -71,8 +78,8 @@ def _race_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
                 # the surface's gradient (noise included), as the generic path records it: maximize's sign (±1, so
                 # exactly undone) belongs to the rule, whose formula reads θ + α·g
                 grads[t - 1, 0, r], grads[t - 1, 1, r] = sign * gx, sign * gy
-                store(traces, (t - 1, 0, r), load(state_x, r))
-                store(traces, (t - 1, 1, r), load(state_y, r))
+                store(state_traces, (t - 1, 0, r), load(state_x, r))
+                store(state_traces, (t - 1, 1, r), load(state_y, r))
             path[t, 0], path[t, 1] = x, y
     return run
 
@@ -226,106 +233,124 @@ def _shares(runs: int) -> list[tuple[int, int]]:
     return [(low * CHUNK, min(runs, (low + per_thread) * CHUNK)) for low in range(0, chunks, per_thread)]
 
 
+class LoopArgs(NamedTuple):
+    """What a fused loop reads and writes, by name: built once per optimizer's batch of runs (`build`), and handed
+    to the compiled loop by `_call`, which takes each of the loop's parameters from the field of the same name
+    (never from a place in this tuple). Arrays over the runs end in an axis of R runs; the loop steps and records
+    into them in place. A recording array with 0 along its first axis is not recorded."""
+
+    # the runs, stepped in place
+    position: np.ndarray  # (2, R): every run's point, its last point afterwards
+    state: tuple  # the rule's state arrays (opt.arrays, in order), each (2, R)
+    shared: np.ndarray  # the state of a hyperparameter row, shared by its runs (NAdam's μ-product): one per row
+    # what steps them
+    hyper: np.ndarray  # (1 or R, H): the hyperparameter rows the rule's per-step constants are worked out from
+    group: np.ndarray  # (1 or R,) int64: runs of one group have equal rows and share those constants (batch loop)
+    lr: np.ndarray  # (R,): every run's base learning rate
+    coef: np.ndarray  # (steps, 2): the schedule, step t's learning rate coef[t − 1, 0]·lr + coef[t − 1, 1]
+    sign: float  # 1.0, or −1.0 to maximize
+    noise: np.ndarray  # (steps, 2): the gradient noise of each step, the same for every run; (0, 2) for none
+    surface: tuple  # the surface's shape parameters, floats in its spec's order
+    # what the batch loop watches
+    bound: float  # a run beyond it in |x| or |y| (or not finite) has diverged
+    tol: float  # a run within tol of a minimum has converged
+    minima: tuple  # ((x, y), ...): a tuple, so that the loop over them unrolls; ((inf, inf),) for a surface with none
+    # what is recorded
+    path: np.ndarray  # (steps + 1, 2, R): every point (record=True or "path")
+    losses: np.ndarray  # (steps + 1, R): the loss at every point (the batch loop, record="path")
+    grads: np.ndarray  # (steps, 2, R): the surface's gradient each step used (the race loop)
+    state_traces: tuple  # (steps, 2, R) for each state array (the race loop)
+    shared_trace: np.ndarray  # (steps, rows): the shared state after each step (the race loop)
+    diverged: np.ndarray  # (R,) int64: the first step out of bounds, NEVER if none (the batch loop)
+    converged: np.ndarray  # (R,) int64: the first step within tol of a minimum, NEVER if none (the batch loop)
+    last: np.ndarray  # (2, R): a diverged run's last point within bounds (the batch loop)
+
+    @classmethod
+    def build(cls, opt: Optimizer, surf: Surface, starts: np.ndarray, steps: int, record, tol: float,
+              bound: float, noise: np.ndarray | None) -> LoopArgs:
+        """The arguments of `opt`'s runs from `starts` (R, 2) on `surf`, recording what `record` asks for
+        (True: everything, the race loop; "path": path and losses; False: the outcomes)."""
+        runs, full = len(starts), record is True
+        position = np.array(starts.T, dtype=np.float64, order="C")  # (2, R), a copy: the loop steps it
+        state = opt.init(position.T)  # arrays shaped (R, 2) like the starts: their transposes are (2, R)
+        shared = (np.asarray(getattr(state, opt.spec.shared), dtype=np.float64).reshape(-1).copy()
+                  if opt.spec.shared else np.ones(len(opt.hyper)))
+        a, b = opt.schedule.coefficients(np.arange(steps))
+        # runs with equal hyperparameters (a sweep's row of learning rates) share their per-step constants
+        group = (np.unique(opt.hyper, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64, copy=False)
+                 if len(opt.hyper) > 1 else np.zeros(1, dtype=np.int64))
+        minima = tuple(map(tuple, np.asarray(surf.minima, dtype=np.float64).reshape(-1, 2).tolist()))
+        return cls(
+            position=position,
+            state=tuple(np.ascontiguousarray(np.asarray(getattr(state, n)).T) for n in opt.arrays),
+            shared=shared,
+            hyper=opt.hyper,
+            group=group,
+            lr=np.array(np.broadcast_to(opt.hparams[LR], runs), dtype=np.float64),
+            coef=np.ascontiguousarray(np.broadcast_to(np.stack([a, b], axis=-1), (steps, 2)), dtype=np.float64),
+            sign=opt.sign,
+            noise=np.zeros((0, 2)) if noise is None else np.ascontiguousarray(noise, dtype=np.float64),
+            surface=tuple(float(v) for v in surf._shape_params.values()),
+            bound=float(bound),
+            tol=float(tol),
+            minima=minima or ((np.inf, np.inf),),
+            path=np.empty((steps + 1 if record else 0, 2, runs)),
+            losses=np.empty((steps + 1 if record == "path" else 0, runs)),  # the race loop leaves them to finish()
+            grads=np.empty((steps if full else 0, 2, runs)),
+            state_traces=tuple(np.empty((steps if full else 0, 2, runs)) for _ in opt.arrays),
+            shared_trace=np.empty((steps if full else 0, len(shared))),
+            diverged=np.full(runs, NEVER, dtype=np.int64),
+            converged=np.full(runs, NEVER, dtype=np.int64),
+            last=position.copy(),
+        )
+
+
+def _call(loop: Callable, args: LoopArgs, **share: int) -> None:
+    """Run a compiled fused loop, each of its parameters taken from the field of `args` of the same name, and its
+    last ones from `share` (the batch loop's `first` and `stop`: the runs a thread steps): the one place where the
+    record becomes the loop's positional parameters."""
+    names = _parameters(loop)
+    fields = names[:len(names) - len(share)]
+    loop(*attrgetter(*fields)(args), *(share[name] for name in names[len(fields):]))
+
+
+def _parameters(loop: Callable) -> tuple[str, ...]:
+    """The names of a compiled loop's parameters, in order."""
+    code = loop.py_func.__code__
+    return code.co_varnames[:code.co_argcount]
+
+
 class FusedRun:
     """One optimizer's batch of runs on a built-in surface, stepped by the fused loop.
 
-    After `run()`: with `record`, `path` (steps+1, 2, R), `grads` (steps, 2, R), `traces` {name: (steps, R, 2)}
-    (and NAdam's μ-product, (steps, R) or (steps,)); without, `diverged`, `converged` (R,) and `last` (R, 2).
+    `args` (LoopArgs) holds the runs; after `run()`, with `record`, their `path` (steps+1, 2, R), `grads`
+    (steps, 2, R) and state traces, read as `traces`: {name: (steps, R, 2)} (and NAdam's μ-product, (steps, R) or
+    (steps,)); without, their `position` at the end, `diverged`, `converged` (R,) and `last` (2, R).
     """
 
     def __init__(self, opt: Optimizer, surf: Surface, starts: np.ndarray, steps: int, record, tol: float,
                  bound: float, noise: np.ndarray | None):
         self.opt, self.surf, self.steps, self.record = opt, surf, steps, record
-        runs = len(starts)
-        self.position = np.array(starts.T, dtype=np.float64, order="C")  # (2, R), a copy: the loop steps it
-        state = opt.init(self.position.T)  # arrays shaped (R, 2) like the starts: their transposes are (2, R)
-        self.state = tuple(np.ascontiguousarray(np.asarray(getattr(state, n)).T) for n in opt.arrays)
-        self.shared = (np.asarray(getattr(state, opt.spec.shared), dtype=np.float64).reshape(-1).copy()
-                       if opt.spec.shared else np.ones(len(opt.hyper)))
-        self.lr = np.array(np.broadcast_to(opt.hparams["lr"], runs), dtype=np.float64)
-        a, b = opt.schedule.coefficients(np.arange(steps))
-        self.coef = np.ascontiguousarray(np.broadcast_to(np.stack([a, b], axis=-1), (steps, 2)), dtype=np.float64)
-        self.noise = np.zeros((0, 2)) if noise is None else np.ascontiguousarray(noise, dtype=np.float64)
-        self.bound, self.tol = float(bound), float(tol)
-        full = record is True
-        self.path = np.empty((steps + 1 if record else 0, 2, runs))
-        self.losses = np.empty((steps + 1 if record == "path" else 0, runs))  # the race loop leaves them to finish()
-        self.grads = np.empty((steps if full else 0, 2, runs))
-        self.state_traces = tuple(np.empty((steps if full else 0, 2, runs)) for _ in opt.arrays)
-        self.shared_trace = np.empty((steps if full else 0, len(self.shared)))
-        self.diverged = np.full(runs, NEVER, dtype=np.int64)
-        self.converged = np.full(runs, NEVER, dtype=np.int64)
-        self.last = self.position.copy()
+        self.args = LoopArgs.build(opt, surf, starts, steps, record, tol, bound, noise)
 
     def run(self) -> FusedRun:
-        surf, opt = self.surf, self.opt
-        runs = self.position.shape[1]
-        parameters = tuple(float(v) for v in surf._shape_params.values())
-        common = (self.position, self.state, self.shared, opt.hyper, self.lr, self.coef, opt.sign, self.noise,
-                  parameters)
         if self.record is True:
-            compiled_loop(opt, surf, race=True)(*common, self.path, self.grads, self.state_traces,
-                                                self.shared_trace)
+            _call(compiled_loop(self.opt, self.surf, race=True), self.args)
             return self
-        # a tuple, so that the loop over minima unrolls; a surface without minima gets one that is never reached
-        minima = tuple((float(mx), float(my)) for mx, my in surf.minima) or ((np.inf, np.inf),)
-        loop = compiled_loop(opt, surf, race=False)
-        # runs with equal hyperparameters (a sweep's row of learning rates) share their per-step constants
-        group = (np.unique(opt.hyper, axis=0, return_inverse=True)[1].reshape(-1) if len(opt.hyper) > 1
-                 else np.zeros(1, dtype=np.int64))
-        common = common[:4] + (group.astype(np.int64),) + common[4:]
-        args = common + (self.bound, self.tol, minima, self.path, self.losses, self.diverged, self.converged,
-                         self.last)
+        loop = compiled_loop(self.opt, self.surf, race=False)
+        runs = self.args.position.shape[1]
         shares = _shares(runs)
         if len(shares) == 1 or _POOL is None:
-            loop(*args, 0, runs)
+            _call(loop, self.args, first=0, stop=runs)
         else:
-            list(_POOL.map(lambda share: loop(*args, *share), shares))
+            list(_POOL.map(lambda share: _call(loop, self.args, first=share[0], stop=share[1]), shares))
         return self
 
     @property
     def traces(self) -> dict[str, np.ndarray]:
-        out = {name: np.moveaxis(trace, 1, 2) for name, trace in zip(self.opt.arrays, self.state_traces)}
+        out = {name: np.moveaxis(trace, 1, 2) for name, trace in zip(self.opt.arrays, self.args.state_traces)}
         if self.opt.spec.shared:
-            shared = self.shared_trace
+            shared = self.args.shared_trace
             out[self.opt.spec.shared] = shared[:, 0] if shared.shape[1] == 1 else shared
         return out
 
-
-# ---------------------------------------------------------------------------------------------------------------
-# Warming up
-
-DEFAULT_PAGE = (("rosenbrock", "adam"), ("rosenbrock", "sgd"))  # the race explorer's defaults (optviz/ui/settings)
-TRAINERS = ("adam", "sgd")  # the MNIST tab's defaults: their float32 step_ loops
-
-
-def warm_up(pairs=DEFAULT_PAGE) -> Future:
-    """Compile (or load from the disk cache) the race and batch loops of these (surface, optimizer) pairs, the
-    MNIST tab's step_ loops and compiled passes, and every rule's loop on the generic path, in the compile thread
-    (optviz.jit.in_background), once per process: the first page a server shows finds them ready. Its future."""
-    return jit.in_background("warm-up", lambda: _warm(pairs))
-
-
-def warm_all() -> None:
-    """Compile every (surface, optimizer) pair's loops into the disk cache, in this thread: a deployment step
-    (a few minutes of CPU) after which every server started from this install is warm for every pair."""
-    from .optimizers import SPECS as OPTIMIZERS
-
-    _warm([(surface, name) for surface in SURFACES for name in OPTIMIZERS])
-
-
-def _warm(pairs) -> None:
-    from .engine import run  # the engine imports this module
-    from .optimizers import SPECS as OPTIMIZERS
-    from .optimizers import optimizer
-
-    for surface, name in pairs:
-        run(surface, name, steps=2)  # the race loop
-        run(surface, name, steps=2, record=False, lr=np.array([1e-3, 1e-2]))  # the batch loop
-    for name in TRAINERS:  # so that a training started (and perhaps cancelled) at once is not held by a compile
-        opt, params = optimizer(name), np.zeros(2, dtype=np.float32)
-        opt.step_(params, params.copy(), opt.init(params))
-    from .mnist.train import compile_passes
-    compile_passes()
-    for name in OPTIMIZERS:  # every rule on the generic path, which a new pair takes while its loop compiles
-        run("linear_regression", name, steps=2)

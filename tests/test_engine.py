@@ -1,6 +1,9 @@
 """The trajectory engine: runs and races reproduce the optimizer's own steps, batches equal single runs,
 divergence is recorded instead of raised."""
 
+import ast
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -331,7 +334,7 @@ def test_the_disk_cache_key_is_the_same_in_every_process():
 
 
 def test_warm_up_runs_once_in_the_background():
-    from optviz.fused import warm_up
+    from optviz.warmup import warm_up
 
     first = warm_up((("beale", "sgd"),))
     assert warm_up() is first
@@ -375,3 +378,67 @@ def test_a_server_answers_a_new_pair_by_the_generic_path_while_its_fused_loop_co
     assert generic_steps == [1] and [r.steps for r in taken][-1] == 300  # the compile's one step, then the race
     np.testing.assert_allclose(first.path, second.path, rtol=1e-12, atol=0)
     np.testing.assert_allclose(first.trace["v"], second.trace["v"], rtol=1e-12, atol=0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Layers: the fused loops below the engine, the warm-up above both
+
+PACKAGE = Path(optviz.__file__).parent
+
+
+def _source(module: str) -> Path | None:
+    """The file of an optviz module or package, None if `module` names none (a function, a class)."""
+    path = PACKAGE.joinpath(*module.split(".")[1:])
+    return next((p for p in (path.with_suffix(".py"), path / "__init__.py") if p.is_file()), None)
+
+
+def _imports(module: str) -> set[str]:
+    """The optviz modules `module` imports anywhere in its source, inside functions too, with the packages they
+    are in (importing optviz.mnist.train runs optviz/mnist/__init__.py), but not optviz itself, which every
+    import runs."""
+    path = _source(module)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([node.module] if node.module else []))
+            names = [base] + [f"{base}.{alias.name}" for alias in node.names]  # `from . import jit`: a module
+        else:
+            continue
+        for name in names:
+            if name.startswith("optviz.") and _source(name):
+                parts = name.split(".")
+                found.update(".".join(parts[:k]) for k in range(2, len(parts) + 1))
+    return found
+
+
+def _imports_transitively(module: str) -> set[str]:
+    seen, todo = set(), [module]
+    while todo:
+        for name in _imports(todo.pop()) - seen:
+            seen.add(name)
+            todo.append(name)
+    return seen
+
+
+def test_the_fused_loops_import_neither_the_engine_nor_the_warm_up_above_them():
+    assert "optviz.engine" not in _imports("optviz.fused")
+    assert not {"optviz.engine", "optviz.warmup"} & _imports_transitively("optviz.fused")
+    assert "optviz.warmup" not in _imports_transitively("optviz.engine")
+    assert {"optviz.engine", "optviz.fused", "optviz.mnist.train"} <= _imports_transitively("optviz.warmup")
+
+
+def test_every_parameter_of_a_fused_loop_is_taken_by_name_from_its_arguments():
+    """The compiled loops take their parameters positionally; each is the LoopArgs field of its name (or the runs a
+    thread steps, first and stop)."""
+    from optviz.fused import LoopArgs, _parameters, compiled_loop
+
+    fields = set(LoopArgs._fields)
+    for race in (True, False):
+        loop = compiled_loop(optviz.optimizer("nadam"), optviz.surface("himmelblau"), race)
+        assert set(_parameters(loop)) - fields == (set() if race else {"first", "stop"})
