@@ -20,6 +20,8 @@ from pathlib import Path
 
 from .engine import Entry, race
 from .optimizers import SPECS as OPTIMIZERS
+from .params import LR
+from .scenarios import DEFAULT_OPTIMIZERS, EDGE_OF_STABILITY, RANGE_TEST_OPTIMIZER
 from .serve import APP, ServeError, cores, parse_backends, serve, streamlit_options
 from .surfaces import SPECS as SURFACES
 from .surfaces import surface
@@ -53,7 +55,7 @@ def export(args: argparse.Namespace) -> str:
     unknown = sorted(set(given) - set(args.optimizers))
     if unknown:
         raise ValueError(f"--set names {unknown[0]!r}, which is not among --optimizers")
-    entries = [Entry(name, {"lr": default_lr(args.surface, name), **given.get(name, {})}) for name in args.optimizers]
+    entries = [Entry(name, {LR: default_lr(args.surface, name), **given.get(name, {})}) for name in args.optimizers]
     surf = surface(args.surface)
     races = race(surf, entries, start=tuple(args.start) if args.start else None, steps=args.steps)
     out = Path(args.out)
@@ -103,7 +105,7 @@ def eos(args: argparse.Namespace) -> str:
                  "loss": losses[r["step"]] if r["step"] < len(losses) else None} for r in run.curvature()]
     summary = edge_of_stability(run.curvature())
     last = run.history[-1]
-    report = {"settings": {"optimizer": args.optimizer, "lr": args.lr, **hparams, "n": args.n, "hidden": args.hidden,
+    report = {"settings": {"optimizer": args.optimizer, LR: args.lr, **hparams, "n": args.n, "hidden": args.hidden,
                            "activation": args.activation, "loss": args.loss, "steps": args.steps, "every": args.every,
                            "seed": args.seed},
               "threshold_formula": run.curvature()[0]["formula"] if run.curvature() else "",
@@ -132,7 +134,7 @@ def lr_find(args: argparse.Namespace) -> str:
                            grid=args.grid, grid_steps=args.grid_steps, **hparams)
     if args.json:
         return json.dumps(result.as_dict())
-    lines = [f"{'lr':>10} {'loss':>10} {'smoothed':>10}"]
+    lines = [f"{LR:>10} {'loss':>10} {'smoothed':>10}"]
     lines += [f"{lr:>10.3g} {loss:>10.4g} {smooth:>10.4g}" for lr, loss, smooth in
               zip(result.lrs, result.losses, result.smoothed)]
     lines.append(f"suggested lr {result.suggestion:.3g}: {result.rule}")
@@ -185,14 +187,15 @@ def main(argv: list[str] | None = None) -> int:
                      "(started there with --no-balancer)")
     exp = commands.add_parser("export", help="write a race as a standalone HTML animation or a CSV of trajectories")
     exp.add_argument("--surface", default="rosenbrock", choices=list(SURFACES))
-    exp.add_argument("--optimizers", nargs="+", default=["adam", "sgd"], choices=list(OPTIMIZERS), metavar="NAME")
+    exp.add_argument("--optimizers", nargs="+", default=list(DEFAULT_OPTIMIZERS), choices=list(OPTIMIZERS),
+                     metavar="NAME")
     exp.add_argument("--steps", type=int, default=500)
     exp.add_argument("--start", type=float, nargs=2, metavar=("X", "Y"))
     exp.add_argument("--set", action="append", metavar="OPT.PARAM=VALUE", help="a hyperparameter, repeatable")
     exp.add_argument("--out", required=True, help="race.html (plays offline) or race.csv")
     edge = commands.add_parser("eos", help="the edge of stability: full-batch training on MNIST digits with the "
                                "sharpness (top Hessian eigenvalue) measured against the optimizer's threshold")
-    edge.add_argument("--optimizer", default="sgd", choices=list(OPTIMIZERS), metavar="NAME",
+    edge.add_argument("--optimizer", default=EDGE_OF_STABILITY[0], choices=list(OPTIMIZERS), metavar="NAME",
                       help="sgd (gradient descent: the batch is every digit), momentum, adam, …")
     edge.add_argument("--lr", type=float, default=0.2, help="the learning rate α (threshold 2/α for sgd)")
     edge.add_argument("--steps", type=int, default=1500)
@@ -209,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     edge.add_argument("--json", action="store_true", help="print JSON: settings, measurements, loss, summary")
     find = commands.add_parser("lr-find", help="a learning-rate range test on MNIST (Smith 2017): one pass with the "
                                "rate rising exponentially, and the rate it suggests")
-    find.add_argument("--optimizer", default="sgd", choices=list(OPTIMIZERS), metavar="NAME")
+    find.add_argument("--optimizer", default=RANGE_TEST_OPTIMIZER, choices=list(OPTIMIZERS), metavar="NAME")
     find.add_argument("--model", default="mlp", choices=["mlp", "cnn"])
     find.add_argument("--hidden", default="256", help="the MLP's hidden layer widths")
     find.add_argument("--lr-min", type=float, default=1e-5)

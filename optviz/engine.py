@@ -419,7 +419,7 @@ class _Recorder:
         path = np.moveaxis(self.points, 1, 2)[:, block]
         trace["update"] = np.diff(path, axis=0)
         trace.update(derived_traces(opt, trace, lr))
-        return {"grad": grad, "lr": lr.astype(float), "trace": trace}
+        return dict(grad=grad, lr=lr.astype(float), trace=trace)  # Trajectory's fields
 
     def _diverged_where_loss_is_not_finite(self, loss: np.ndarray) -> None:
         """A finite point can still have a non-finite loss (overflow): that step counts as divergence too."""

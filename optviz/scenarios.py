@@ -10,6 +10,11 @@ from dataclasses import dataclass, field
 
 DEFAULT_OPTIMIZERS = ("adam", "sgd")  # a new race's racers (each with a learning rate suited to its surface)
 NOTEBOOK_RACE = ("sgd", "momentum", "adam")  # optviz.widget's racers unless given: plain, heavy ball, adaptive
+TRAINING_OPTIMIZER = "adam"  # optviz.mnist.train's unless given
+CLASSIC_COMPARISON = ("adadelta", "adagrad", "adam", "rmsprop", "sgd")  # the MNIST tab's classic: CNN, Keras defaults
+# the edge of stability: gradient descent (the default, for `optviz eos` too), its momentum forms, and Adam
+EDGE_OF_STABILITY = ("sgd", "momentum", "nesterov", "adam")
+RANGE_TEST_OPTIMIZER = "sgd"  # the learning-rate range test's unless given (`optviz lr-find`, the MNIST tab)
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,11 @@ from .engine import run
 from .mnist.train import compile_passes
 from .optimizers import SPECS as OPTIMIZERS
 from .optimizers import optimizer
+from .scenarios import DEFAULT_OPTIMIZERS
 from .surfaces import SPECS as SURFACES
 
-DEFAULT_PAGE = (("rosenbrock", "adam"), ("rosenbrock", "sgd"))  # the race explorer's defaults (optviz/ui/settings)
-TRAINERS = ("adam", "sgd")  # the MNIST tab's defaults: their float32 step_ loops
+DEFAULT_PAGE = tuple(("rosenbrock", name) for name in DEFAULT_OPTIMIZERS)  # the race explorer's first page
+TRAINERS = DEFAULT_OPTIMIZERS  # the MNIST tab's defaults: their float32 step_ loops
 
 
 def warm_up(pairs=DEFAULT_PAGE) -> Future:

@@ -107,7 +107,7 @@ def test_the_edge_of_stability_mode_refuses_bad_layers_in_words():
 
 
 def test_the_range_test_suggests_a_rate_and_one_click_trains_with_it():
-    at = start(**{"mnist.mode": "lr", "mnist.hidden": "16", "mnist.lr.steps": 40, "mnist.lr.grid": 2,
+    at = start(**{"mnist.mode": "range", "mnist.hidden": "16", "mnist.lr.steps": 40, "mnist.lr.grid": 2,
                   "mnist.lr.grid_steps": 20, "mnist.lr.opt": "adam"})
     widget(at, "button", "mnist.lr_go").click().run()
     assert not at.exception
@@ -125,6 +125,6 @@ def test_the_range_test_suggests_a_rate_and_one_click_trains_with_it():
 
 
 def test_a_range_with_its_ends_swapped_is_refused_in_words():
-    at = start(**{"mnist.mode": "lr", "mnist.lr.min": 1.0, "mnist.lr.max": 0.1})
+    at = start(**{"mnist.mode": "range", "mnist.lr.min": 1.0, "mnist.lr.max": 0.1})
     assert any("must be smaller" in e.value for e in at.error)
     assert not any(b.key == "mnist.lr_go" for b in at.button)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..optimizers import Optimizer, effective_step
-from ..params import WEIGHT_DECAY
+from ..params import LR, WEIGHT_DECAY
 
 DEFAULT_EVERY = 250         # steps between two measurements in mini-batch training (see SharpnessSettings)
 DEFAULT_DIGITS = 256        # the fixed evaluation batch
@@ -213,7 +213,7 @@ class SharpnessTracker:
         else:
             matvec = hvp
         record = {"step": step, "threshold": threshold.value, "preconditioned": threshold.preconditioned,
-                  "formula": threshold.formula, "lr": float(np.asarray(self.optimizer.lr_at(step + 1)).reshape(-1)[0])}
+                  "formula": threshold.formula, LR: float(np.asarray(self.optimizer.lr_at(step + 1)).reshape(-1)[0])}
         if matvec is None:
             record.update(sharpness=None, iterations=0)
         else:

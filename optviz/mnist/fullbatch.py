@@ -25,6 +25,7 @@ import numpy as np
 
 from ..optimizers import Optimizer
 from ..optimizers import optimizer as make_optimizer
+from ..scenarios import EDGE_OF_STABILITY
 from .curvature import DEFAULT_ITERATIONS, LIVE_TOLERANCE, SharpnessTracker
 from .model import ACTIVATIONS, INITS, LOSSES, MLP
 
@@ -35,7 +36,7 @@ MAX_DIGITS = 10_000       # the subset shipped with optviz has 10,000 training d
 DEFAULT_EVERY = 50
 
 
-def full_batch(data, optimizer: str = "sgd", *, n: int = 1000, hidden: Sequence[int] = (100,),
+def full_batch(data, optimizer: str = EDGE_OF_STABILITY[0], *, n: int = 1000, hidden: Sequence[int] = (100,),
                activation: str = "tanh", loss: str = "mse", init: str = "normal", centre: bool = True,
                steps: int = 1500, sharpness_every: int | None = DEFAULT_EVERY, iterations: int = DEFAULT_ITERATIONS,
                tol: float = LIVE_TOLERANCE, seed: int = 0, **hparams) -> FullBatchRun:

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..optimizers import optimizer as make_optimizer
+from ..params import LR
+from ..scenarios import RANGE_TEST_OPTIMIZER
 from ..schedules import Schedule
 from .train import train
 
@@ -78,7 +80,8 @@ class RangeTest:
                     "best_lr": self.best_grid_lr}}
 
 
-def lr_range_test(data, optimizer: str = "sgd", *, model: str = "mlp", hidden: Sequence[int] | None = None,
+def lr_range_test(data, optimizer: str = RANGE_TEST_OPTIMIZER, *, model: str = "mlp",
+                  hidden: Sequence[int] | None = None,
                   lr_min: float = 1e-5, lr_max: float = 10.0, steps: int = 200, batch_size: int = 64, seed: int = 0,
                   smoothing: float = 0.9, stop_factor: float = 4.0, rule: str = "minimum/10", grid: int = 0,
                   grid_steps: int = 200, eval_digits: int = 2000,
@@ -99,7 +102,7 @@ def lr_range_test(data, optimizer: str = "sgd", *, model: str = "mlp", hidden: S
         raise ValueError(f"stop_factor must be > 1, got {stop_factor!r}")
     if rule not in RULES:
         raise ValueError(f"rule must be one of {', '.join(RULES)}, got {rule!r}")
-    if "lr" in hparams:
+    if LR in hparams:
         raise ValueError("the range test sets the learning rate itself: give lr_min and lr_max, not lr")
     report = progress or (lambda fraction: None)
     total = steps + grid * grid_steps

@@ -27,6 +27,8 @@ from numba import njit
 
 from ..optimizers import Optimizer, bias_corrections, effective_step
 from ..optimizers import optimizer as make_optimizer
+from ..params import LR
+from ..scenarios import TRAINING_OPTIMIZER
 from ..schedules import SCHEDULES, Schedule
 from ..schedules import schedule as make_schedule
 from .cnn import CNN
@@ -44,7 +46,7 @@ FLUSH_EVERY = 16   # steps between two flushes of the optimizer state's subnorma
 SIGN_LIKE = 0.9    # |m̂|/√v̂ at least this: a coordinate whose Adam step is as large as α, like sign descent's
 
 
-def train(data, optimizer: str | Optimizer = "adam", hidden: Sequence[int] | None = None, epochs: int = 5,
+def train(data, optimizer: str | Optimizer = TRAINING_OPTIMIZER, hidden: Sequence[int] | None = None, epochs: int = 5,
           batch_size: int = 128, seed: int = 0, eval_every: int = 25, *, model: str = "mlp",
           schedule: Schedule | str | None = None, snapshots: int = 40, stats_every: int = 25,
           label: str | None = None, sharpness: SharpnessSettings | int | None = None, **hparams) -> TrainingRun:
@@ -113,7 +115,7 @@ def measured_speed(model: str = "mlp", hidden: Sequence[int] | None = None, batc
     n_train, n_test = batch_size * (steps + 1), 500
     data = _Digits(rng.random((n_train, 784), dtype=np.float32), rng.integers(0, 10, n_train),
                    rng.random((n_test, 784), dtype=np.float32), rng.integers(0, 10, n_test))
-    run = train(data, "adam", hidden, model=model, epochs=1, batch_size=batch_size, snapshots=3)
+    run = train(data, TRAINING_OPTIMIZER, hidden, model=model, epochs=1, batch_size=batch_size, snapshots=3)
     batches = np.arange(n_train).reshape(steps + 1, batch_size)
     run._train_batch(batches[0])
     seconds = []
@@ -363,7 +365,7 @@ class TrainingRun:
         event = {"optimizer": self.label, "epoch": epoch, "step": self.step, "samples": self.samples,
                  "loss": window.loss, "batch_accuracy": window.accuracy,
                  "samples_per_second": window.samples_per_second, "seconds": seconds, "epoch_end": False,
-                 "lr": float(np.asarray(self.optimizer.lr_at(max(self.step, 1))).reshape(-1)[0]),
+                 LR: float(np.asarray(self.optimizer.lr_at(max(self.step, 1))).reshape(-1)[0]),
                  "batch_size": self.batch_size, "layers": self._stats.latest()}
         if self.tracker is not None:
             event["curvature"], self._new_curvature = self._new_curvature, []

@@ -15,6 +15,7 @@ from ..mnist import load_mnist, loss_landscape
 from ..mnist.defaults import FRAMEWORKS, framework_hparams, offered
 from ..mnist.train import estimated_seconds, measured_speed
 from ..optimizers import SPECS as OPTIMIZERS
+from ..scenarios import CLASSIC_COMPARISON, DEFAULT_OPTIMIZERS
 from .controls import ensure_value, param_control, plain, table
 from .jobs import SLOTS, JobConfig, TrainingJob
 from .mnist_curvature import (
@@ -30,7 +31,7 @@ from .mnist_curvature import (
     sharpness_controls,
 )
 
-CLASSIC = ["adadelta", "adagrad", "adam", "rmsprop", "sgd"]  # the classic comparison: CNN, Keras defaults, batch 64
+CLASSIC = list(CLASSIC_COMPARISON)  # the classic comparison: CNN, Keras defaults, batch 64
 CLASSIC_EPOCHS, LESSON_EPOCHS, CLASSIC_BATCH = 10, 2, 64
 MAX_EPOCHS, MAX_LAYERS, MAX_WIDTH = 20, 4, 2048
 MAX_PARAMETERS = 2_000_000   # per network: with its gradients, optimizer state and snapshots, ≈ 0.1 GB a network
@@ -125,7 +126,7 @@ def _classic(epochs: int) -> None:
 def _init_settings() -> None:
     ensure_value("mnist.model", "mlp")   # the light network by default; the CNN is one click (or a classic) away
     ensure_value("mnist.defaults", "pytorch")
-    ensure_value("mnist.opts", ["adam", "sgd"])
+    ensure_value("mnist.opts", list(DEFAULT_OPTIMIZERS))
     ensure_value("mnist.epochs", 3)
     ensure_value("mnist.batch", 64)
     ensure_value("mnist.hidden", "256")
@@ -436,7 +437,7 @@ def render() -> None:
     ensure_value("mnist.mode", "train")
     mode = st.segmented_control("Mode", list(MODES), format_func=MODES.get, key="mnist.mode", required=True,
                                 label_visibility="collapsed")
-    if mode == "lr":
+    if mode == "range":
         lr_range_view(data)
         _data_settings()
         return

@@ -12,13 +12,15 @@ from ..mnist.curvature import DEFAULT_DIGITS, DEFAULT_EVERY, SharpnessSettings
 from ..mnist.fullbatch import DEFAULT_EVERY as FULL_BATCH_EVERY
 from ..mnist.fullbatch import MAX_DIGITS, edge_of_stability
 from ..mnist.lr_range import RULES, lr_range_test
+from ..optimizers import GRADIENT_DESCENT
 from ..optimizers import SPECS as OPTIMIZERS
-from ..params import LEARNING_RATE, MOMENTUM
+from ..params import LEARNING_RATE, LR, MOMENTUM
+from ..scenarios import EDGE_OF_STABILITY, RANGE_TEST_OPTIMIZER
 from .controls import bounded_number, ensure_value, plain, symbol_text
 from .jobs import JobConfig, TrainingJob
 
-MODES = {"train": "Train and compare", "eos": "Edge of stability (full batch)", "lr": "Learning-rate range test"}
-EOS_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")   # gradient descent, its momentum forms, and Adam
+MODES = {"train": "Train and compare", "eos": "Edge of stability (full batch)", "range": "Learning-rate range test"}
+EOS_OPTIMIZERS = EDGE_OF_STABILITY   # gradient descent, its momentum forms, and Adam
 CHANGEABLE = (LEARNING_RATE, MOMENTUM)   # the roles of what the live panel changes: α, and μ or β₁
 BATCH_CHOICES = (16, 32, 64, 128, 256, 512, 1024)
 
@@ -148,7 +150,7 @@ def change_panel(job: TrainingJob) -> None:
 # The edge of stability: full-batch training
 
 def eos_controls() -> JobConfig | None:
-    for key, value in (("opt", "sgd"), ("lr", 0.2), ("steps", 1500), ("n", 1000), ("hidden", "100"),
+    for key, value in (("opt", EDGE_OF_STABILITY[0]), (LR, 0.2), ("steps", 1500), ("n", 1000), ("hidden", "100"),
                        ("activation", "tanh"), ("loss", "mse"), ("every", FULL_BATCH_EVERY), ("seed", 0)):
         ensure_value(f"mnist.eos.{key}", value)
     st.caption("Gradient descent on a fixed set of digits: every step sees all of them. The sharpness rises until it "
@@ -186,7 +188,7 @@ def eos_controls() -> JobConfig | None:
     except ValueError as error:
         st.error(plain(error))
         return None
-    hparams = {"lr": float(st.session_state["mnist.eos.lr"])}
+    hparams = {LR: float(st.session_state[f"mnist.eos.{LR}"])}
     if extra:
         hparams[extra.name] = float(st.session_state[f"mnist.eos.{extra.name}"])
     s = st.session_state
@@ -197,7 +199,7 @@ def eos_controls() -> JobConfig | None:
 
 
 def _eos_title(name: str) -> str:
-    return "Gradient descent" if name == "sgd" else OPTIMIZERS[name].title
+    return "Gradient descent" if OPTIMIZERS[name].stability is GRADIENT_DESCENT else OPTIMIZERS[name].title
 
 
 def eos_chart(job: TrainingJob, key: str, height: int = 420) -> None:
@@ -207,7 +209,7 @@ def eos_chart(job: TrainingJob, key: str, height: int = 420) -> None:
          "preconditioned": e.get("preconditioned"), "formula": e.get("formula", "")}
         for e in events if "sharpness" in e]
     changes = changes_of({label: events}, {label: job.config.optimizers[0]})[label]
-    rates = [job.config.hparams[0]["lr"]] + [c["hparams"]["lr"] for c in changes if "lr" in c["hparams"]]
+    rates = [job.config.hparams[0][LR]] + [c["hparams"][LR] for c in changes if LR in c["hparams"]]
     title = f"{label} · α = {' → '.join(f'{lr:g}' for lr in rates)} · {job.config.full_batch['n']:,} digits"
     st.plotly_chart(edge_of_stability_figure(events, curvature, changes=changes, height=height, title=title),
                     key=key, theme=None)
@@ -255,8 +257,8 @@ def eos_summary(job: TrainingJob) -> None:
 # The learning-rate range test
 
 def lr_range_view(data) -> None:
-    for key, value in (("opt", "sgd"), ("min", 1e-5), ("max", 10.0), ("steps", 200), ("batch", 64), ("grid", 7),
-                       ("grid_steps", 200), ("rule", "minimum/10")):
+    for key, value in (("opt", RANGE_TEST_OPTIMIZER), ("min", 1e-5), ("max", 10.0), ("steps", 200), ("batch", 64),
+                       ("grid", 7), ("grid_steps", 200), ("rule", "minimum/10")):
         ensure_value(f"mnist.lr.{key}", value)
     st.caption("One pass of training with the learning rate rising exponentially, a batch per step (Smith, 2017): "
                "the loss barely moves, then falls faster and faster, then blows up. A short grid of learning rates, "

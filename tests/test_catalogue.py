@@ -1,0 +1,87 @@
+"""The catalogue is the one description of each optimizer: no module outside it names an optimizer, a state
+variable or a hyperparameter as a string literal (lessons and scenario data excepted), and no two modules compute
+the same diagnostic."""
+
+import ast
+from pathlib import Path
+
+import optviz
+from optviz.optimizers import ROLES
+
+PACKAGE = Path(optviz.__file__).resolve().parent
+CATALOGUE = {"optimizers.py", "params.py", "registry.py"}  # the catalogue itself
+SCENARIO_DATA = {"scenarios.py", "mnist/defaults.py"}  # lessons and the frameworks' documented presets
+
+
+def _names() -> dict[str, str]:
+    """Every optimizer, hyperparameter and state name of the catalogue -> what it is."""
+    names = {}
+    for spec in optviz.OPTIMIZERS.values():
+        names[spec.name] = "optimizer"
+        names.update({p.name: "hyperparameter" for p in spec.params})
+        states = spec.state + (spec.variant[3] if spec.variant else ())
+        names.update({s: "state variable" for s in states})
+    return names
+
+
+def _literal_uses(tree: ast.AST, names: dict[str, str]):
+    """(line, name) of string literals equal to a catalogue name. A one-letter state name (m, v, s, u) is too
+    common a string to flag everywhere: it counts where it indexes something, is looked up or compared."""
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in names):
+            continue
+        if len(node.value) > 1 or names[node.value] != "state variable" or _looked_up(node, parents):
+            yield node.lineno, node.value
+
+
+def _looked_up(node: ast.AST, parents: dict) -> bool:
+    parent = parents.get(node)
+    if isinstance(parent, ast.Subscript) and parent.slice is node:
+        return True
+    if isinstance(parent, (ast.Compare, ast.Dict)):
+        return True
+    if isinstance(parent, ast.Tuple) and isinstance(parents.get(parent), ast.Compare):
+        return True
+    return isinstance(parent, ast.Call) and getattr(parent.func, "attr", getattr(parent.func, "id", "")) in (
+        "get", "getattr", "pop", "setdefault")
+
+
+def test_no_module_outside_the_catalogue_names_an_optimizer_a_state_or_a_hyperparameter():
+    names = _names()
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE).as_posix()
+        if relative in CATALOGUE | SCENARIO_DATA:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        found += [f"{relative}:{line} names the {names[name]} {name!r}" for line, name in _literal_uses(tree, names)]
+    assert not found, "\n".join(found)
+
+
+def test_the_check_finds_a_name_where_one_is_written():
+    names = _names()
+    source = 'x = trace["m"]\nif name == "adam": pass\nlabel = "m"\nh.get("beta1")\n'
+    assert [name for _, name in _literal_uses(ast.parse(source), names)] == ["m", "adam", "beta1"]
+
+
+def test_every_diagnostic_is_computed_in_one_place():
+    """The Adam family's diagnostics (bias corrections, m̂, v̂, the effective step) are the catalogue's: no other
+    module works out 1 − β1ᵗ or divides by √v̂ itself."""
+    suspects = ("beta1 **", "beta2 **", "(1 - beta1) *", "np.sqrt(v_hat")
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE).as_posix()
+        if relative in CATALOGUE:
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("#")[0]
+            if any(s in code for s in suspects) and not code.lstrip().startswith(('"', "'")):
+                found.append(f"{relative}:{number}: {line.strip()}")
+    assert not found, "\n".join(found)
+
+
+def test_every_state_variable_has_a_role():
+    for spec in optviz.OPTIMIZERS.values():
+        for name in spec.state + (spec.variant[3] if spec.variant else ()):
+            assert spec.role_of(name) in ROLES, (spec.name, name)
