@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -52,6 +53,34 @@ class SurfaceSpec:
     hessian: Callable[..., np.ndarray] | None = None  # (**params) -> H, for surfaces whose Hessian is constant
 
 
+def _landmarks(surf: Surface) -> tuple[np.ndarray, np.ndarray]:
+    """The minima and saddles polished by Newton's method: once per built-in surface and parameters (a race makes
+    its surface anew at every change, and the polish costs more than a short race)."""
+    key = tuple(sorted(surf._shape_params.items()))
+    if SPECS.get(surf.spec.name) is surf.spec and all(isinstance(v, (int, float, bool, str)) for _, v in key):
+        return _built_in_landmarks(surf.spec.name, key)
+    return _polished(surf)
+
+
+@lru_cache(maxsize=256)  # two arrays of a few points per surface and parameters: a few kB in all
+def _built_in_landmarks(name: str, key: tuple) -> tuple[np.ndarray, np.ndarray]:
+    return _polished(_bare(SPECS[name], dict(key)))
+
+
+def _bare(spec: SurfaceSpec, shape_params: dict) -> SimpleNamespace:
+    """What _polished reads of a surface: its spec, parameters and gradient."""
+    return SimpleNamespace(spec=spec, _shape_params=shape_params,
+                           grad=lambda x, y: spec.grad(x, y, **shape_params))
+
+
+def _polished(surf) -> tuple[np.ndarray, np.ndarray]:
+    minima = newton(surf.grad, surf.spec.minima(**surf._shape_params))
+    saddles = newton(surf.grad, surf.spec.saddles(**surf._shape_params))
+    for array in (minima, saddles):
+        array.setflags(write=False)  # shared by every surface with these parameters
+    return minima, saddles
+
+
 @dataclass(frozen=True)
 class Surface:
     """A surface bound to its parameter values."""
@@ -67,8 +96,9 @@ class Surface:
         shape_params = {k: v for k, v in self.params.items() if k not in SAMPLING_PARAMS}
         object.__setattr__(self, "_shape_params", shape_params)
         object.__setattr__(self, "model", self.spec.model(**shape_params) if self.spec.model else None)
-        object.__setattr__(self, "minima", newton(self.grad, self.spec.minima(**self._shape_params)))
-        object.__setattr__(self, "saddles", newton(self.grad, self.spec.saddles(**self._shape_params)))
+        minima, saddles = _landmarks(self)
+        object.__setattr__(self, "minima", minima)
+        object.__setattr__(self, "saddles", saddles)
         for name in ("window", "start"):  # a data surface's depend on its data and parameters
             value = getattr(self.spec, name)
             object.__setattr__(self, name, tuple(value(**shape_params)) if callable(value) else value)

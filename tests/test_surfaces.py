@@ -194,3 +194,11 @@ def test_the_hessian_test_tells_minima_saddles_and_maxima_apart():
                       np.full((2, 2), np.nan)])
     assert list(kinds) == ["minimum", "saddle", "maximum", "unknown", "unknown"]
     assert list(classify(hessians(surface("saddle").grad, [(0.0, 1.0), (0.0, 0.0)]))) == ["minimum", "saddle"]
+
+
+def test_a_built_in_surface_s_landmarks_are_polished_once_per_parameters_and_shared_read_only():
+    first, again = surface("himmelblau"), surface("himmelblau")
+    assert first.minima is again.minima and not first.minima.flags.writeable
+    other = surface("quadratic", condition=25.0)
+    assert other.minima is not surface("quadratic", condition=4.0).minima
+    np.testing.assert_allclose(other.minima, [[0.0, 0.0]], atol=1e-12)
