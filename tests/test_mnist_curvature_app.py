@@ -4,9 +4,8 @@ test with its one click to train at the suggested rate."""
 
 from __future__ import annotations
 
-import time
-
 from streamlit.testing.v1 import AppTest
+from test_mnist_app import wait, widget
 
 APP = "../app.py"
 
@@ -17,19 +16,6 @@ def start(**state) -> AppTest:
     for key, value in state.items():
         at.session_state[key] = value
     return at.run()
-
-
-def widget(at, kind, key):
-    return next(w for w in getattr(at, kind) if w.key == key)
-
-
-def wait(predicate, timeout=60.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_tracking_the_sharpness_offers_k_and_an_out_of_range_k_is_brought_back_with_a_note():

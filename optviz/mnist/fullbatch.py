@@ -28,6 +28,7 @@ from ..optimizers import optimizer as make_optimizer
 from ..scenarios import EDGE_OF_STABILITY
 from .curvature import DEFAULT_ITERATIONS, LIVE_TOLERANCE, SharpnessTracker
 from .model import ACTIVATIONS, INITS, LOSSES, MLP
+from .train import Events
 
 N_CLASSES = 10
 MAX_DIGITS = 10_000       # the subset shipped with optviz has 10,000 training digits
@@ -78,7 +79,7 @@ def _count(name: str, value, low: int, high: int) -> int:
     return int(value)
 
 
-class FullBatchRun:
+class FullBatchRun(Events):
     """Gradient steps of one optimizer on the mean loss over fixed digits: an iterator of per-step events."""
 
     def __init__(self, model: MLP, x: np.ndarray, y: np.ndarray, opt: Optimizer, steps: int,
@@ -94,20 +95,6 @@ class FullBatchRun:
         self.tracker = (SharpnessTracker(model, x, y, opt, self.state, every=sharpness_every, iterations=iterations,
                                          tol=tol) if sharpness_every else None)
         self._events = self._run()
-
-    def __iter__(self) -> Iterator[dict]:
-        return self
-
-    def __next__(self) -> dict:
-        return next(self._events)
-
-    def close(self) -> None:
-        self._events.close()
-
-    def run_to_end(self) -> FullBatchRun:
-        for _ in self:
-            pass
-        return self
 
     @property
     def label(self) -> str:

@@ -153,7 +153,30 @@ def _positive(name: str, value) -> int:
     return int(value)
 
 
-class TrainingRun:
+class Events:
+    """The iterator protocol of a run, delegated to the generator self._events, so that a run's loop reads top to
+    bottom."""
+
+    _events: Iterator[dict]
+
+    def __iter__(self) -> Iterator[dict]:
+        return self
+
+    def __next__(self) -> dict:
+        return next(self._events)
+
+    def close(self) -> None:
+        """Stop the run for good (optional: simply no longer iterating stops it too)."""
+        self._events.close()
+
+    def run_to_end(self):
+        """Consume every event (for scripts and tests); returns the run."""
+        for _ in self:
+            pass
+        return self
+
+
+class TrainingRun(Events):
     """One optimizer training one network: an iterator of progress events, plus what the run has learned.
 
     Nothing is computed until iteration starts; stopping the iteration early leaves a usable run (its
@@ -268,23 +291,6 @@ class TrainingRun:
         return (f"TrainingRun({self.label!r}, {'-'.join(map(str, self.model.sizes))}, step {self.step}/"
                 f"{self.epochs * self.steps_per_epoch})")
 
-    # The iterator protocol, delegated to a generator so that the loop below reads top to bottom
-
-    def __iter__(self) -> Iterator[dict]:
-        return self
-
-    def __next__(self) -> dict:
-        return next(self._events)
-
-    def close(self) -> None:
-        """Stop the run for good (optional: simply no longer iterating stops it too)."""
-        self._events.close()
-
-    def run_to_end(self) -> TrainingRun:
-        """Consume every event (for scripts and tests); returns the run."""
-        for _ in self:
-            pass
-        return self
 
     # -----------------------------------------------------------------------------------------------------------
     # Training
