@@ -52,8 +52,9 @@ MOMENT_PARAMS = ("beta1", "beta2", "eps")  # what the Adam family's diagnostics 
 def register_optimizer(name: str, rule: Callable, *, params: Iterable[Param], state: dict[str, str], latex: str,
                        title: str | None = None, color: str | None = None) -> OptimizerSpec:
     """Add the optimizer `name` with the element-wise `rule` to the catalogue (see the module's docstring) and
-    return its spec. ValueError, in words, for a name taken or not an identifier, a rule whose parameters the
-    optimizer does not provide, a state without a role, or hyperparameters without `lr`."""
+    return its spec; registering a name again replaces what it was registered with. ValueError, in words, for a
+    built-in name or one that is not an identifier, a rule whose parameters the optimizer does not provide, a
+    state without a role, or hyperparameters without `lr`."""
     params = tuple(params)
     _check(name, rule, params, state)
     hyper = [p.name for p in params if p.name != LR]
@@ -64,6 +65,9 @@ def register_optimizer(name: str, rule: Callable, *, params: Iterable[Param], st
         family="adam" if _has_moments(state, hyper) else "sgd",
         diagnostics=moment_diagnostics if _has_moments(state, hyper) else None)
     SPECS[name] = spec
+    from .tuning import default_lr  # the tuner's memory of a name registered before is stale now
+
+    default_lr.cache_clear()
     return spec
 
 
@@ -92,8 +96,8 @@ BUILT_IN = frozenset(SPECS)
 def _check(name: str, rule: Callable, params: tuple[Param, ...], state: dict[str, str]) -> None:
     if not name.isidentifier() or keyword.iskeyword(name):
         raise ValueError(f"an optimizer's name must be a Python identifier (letters, digits, _), got {name!r}")
-    if name in SPECS:
-        raise ValueError(f"the catalogue already has an optimizer {name!r}: choose another name")
+    if name in BUILT_IN:  # one registered before is replaced: a notebook's cell run again redefines it
+        raise ValueError(f"the catalogue already has an optimizer {name!r} of its own: choose another name")
     names = [p.name for p in params]
     if LR not in names:
         raise ValueError(f"{name}: its hyperparameters must include {LR!r}, the learning rate")

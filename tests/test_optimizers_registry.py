@@ -103,10 +103,13 @@ def test_a_registration_that_cannot_work_is_refused_in_words(change, message):
     assert "toy" not in optviz.OPTIMIZERS
 
 
-def test_a_registered_optimizer_can_be_taken_out_and_a_built_in_one_cannot():
-    optviz.register_optimizer("toy", _rule, params=[Param("lr", "a", 0.1, ""), Param("beta1", "b", 0.9, "")],
-                              state={"m": FIRST_MOMENT}, latex="x")
-    assert optviz.run("saddle", "toy", steps=5).path.shape == (6, 2)
+def test_a_registered_optimizer_can_be_registered_again_taken_out_and_a_built_in_one_cannot():
+    params = [Param("lr", "a", 0.1, ""), Param("beta1", "b", 0.9, "")]
+    optviz.register_optimizer("toy", _rule, params=params, state={"m": FIRST_MOMENT}, latex="x")
+    first = optviz.run("saddle", "toy", steps=5).path
+    optviz.register_optimizer("toy", lambda p, g, m, t, lr, beta1: (p - 2 * lr * g, m), params=params,
+                              state={"m": FIRST_MOMENT}, latex="x")  # a notebook's cell run again, edited
+    assert first.shape == (6, 2) and not np.allclose(optviz.run("saddle", "toy", steps=5).path, first)
     optviz.unregister_optimizer("toy")
     assert "toy" not in optviz.OPTIMIZERS
     with pytest.raises(ValueError, match="built-in"):
