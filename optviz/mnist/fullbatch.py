@@ -27,7 +27,7 @@ from ..optimizers import Optimizer
 from ..optimizers import optimizer as make_optimizer
 from ..scenarios import EDGE_OF_STABILITY
 from .curvature import DEFAULT_ITERATIONS, LIVE_TOLERANCE, SharpnessTracker
-from .model import ACTIVATIONS, INITS, LOSSES, MLP
+from .model import MLP
 from .train import Events
 
 N_CLASSES = 10
@@ -54,12 +54,6 @@ def full_batch(data, optimizer: str = EDGE_OF_STABILITY[0], *, n: int = 1000, hi
     n, steps = _count("n", n, 1, MAX_DIGITS), _count("steps", steps, 1, 10**7)
     if len(data.y_train) < n:
         raise ValueError(f"n must be at most the {len(data.y_train):,} training digits available, got {n:,}")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
-    if init not in INITS:
-        raise ValueError(f"init must be one of {', '.join(INITS)}, got {init!r}")
     hidden = tuple(_count("hidden layer width", h, 1, 4096) for h in hidden)
     if sharpness_every is not None:
         _count("sharpness_every (K)", sharpness_every, 1, 10**7)
