@@ -85,17 +85,20 @@ def test_training_shows_the_sharpness_against_the_threshold_and_adams_gauges(mni
     page = mnist
     page.get_by_text("Track the sharpness").click()
     number(page, "Every K steps (1 to 10,000)", 25)
-    number(page, "Epochs", 1)
+    number(page, "Epochs", 20)   # long enough to be still running when the change lands; stopped below
     hidden = page.get_by_role("textbox", name="Hidden layers")
     hidden.fill("64")
     hidden.press("Enter")
     page.wait_for_timeout(700)
     page.get_by_role("button", name="Train", exact=True).click()
-    wait_for(lambda: progress(page) >= 30, timeout=360)  # a fresh clone compiles the curvature loops first
+    wait_for(lambda: progress(page) >= 2, timeout=360)  # a fresh clone compiles the curvature loops first
     page.get_by_text("Change hyperparameters now").click()
     number(page, "α", 0.003)
     page.get_by_role("button", name="Apply").click()
-    wait_for(lambda: page.get_by_text("Validation accuracy").count() > 0, timeout=300)
+    wait_for(lambda: page.get_by_text("from the next step on").count() > 0)
+    wait_for(lambda: progress(page) >= 8, timeout=300)  # past the first epoch's validation
+    page.get_by_role("button", name="Stop", exact=True).click()
+    wait_for(lambda: page.get_by_text("Validation accuracy").count() > 0, timeout=120)
     page.wait_for_timeout(1500)
     scroll_to_chart(page, 1)
     page.screenshot(path=str(SHOTS / "sharpness-1280.png"))
