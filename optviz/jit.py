@@ -165,6 +165,14 @@ def _load3(arrays, index):
     return arrays[0][index], arrays[1][index], arrays[2][index]
 
 
+def _load4(arrays, index):
+    return arrays[0][index], arrays[1][index], arrays[2][index], arrays[3][index]
+
+
+def _load5(arrays, index):
+    return arrays[0][index], arrays[1][index], arrays[2][index], arrays[3][index], arrays[4][index]
+
+
 def _store0(arrays, index, values):
     pass
 
@@ -184,14 +192,29 @@ def _store3(arrays, index, values):
     arrays[2][index] = values[2]
 
 
+def _store4(arrays, index, values):
+    arrays[0][index] = values[0]
+    arrays[1][index] = values[1]
+    arrays[2][index] = values[2]
+    arrays[3][index] = values[3]
+
+
+def _store5(arrays, index, values):
+    arrays[0][index] = values[0]
+    arrays[1][index] = values[1]
+    arrays[2][index] = values[2]
+    arrays[3][index] = values[3]
+    arrays[4][index] = values[4]
+
+
 @overload(load, inline="always")
 def _load_impl(arrays, index):
-    return (_load0, _load1, _load2, _load3)[len(arrays.types)]
+    return (_load0, _load1, _load2, _load3, _load4, _load5)[len(arrays.types)]
 
 
 @overload(store, inline="always")
 def _store_impl(arrays, index, values):
-    return (_store0, _store1, _store2, _store3)[len(arrays.types)]
+    return (_store0, _store1, _store2, _store3, _store4, _store5)[len(arrays.types)]
 
 
 # ---------------------------------------------------------------------------------------------------------------
