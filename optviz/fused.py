@@ -56,22 +56,33 @@ def _advance(rule: Callable, grad: Callable) -> Callable:
     return advance
 
 
+@scalar
+def _row_at(hyper, r, cycled, column, t):
+    """Hyperparameter row r at step t, with the schedule's momentum in `column` where the schedule cycles one."""
+    if cycled.shape[0] == 0:
+        return hyper[r]
+    row = hyper[r].copy()
+    row[column] = cycled[t - 1]
+    return row
+
+
 def _race_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
     """Every step of a few runs with everything recorded: path, gradients, state (races, record=True)."""
     advance = _advance(rule, grad)
 
-    def run(position, state, shared, hyper, lr, coef, sign, noise, surface, path, grads, state_traces, shared_trace):
+    def run(position, state, shared, hyper, cycled, cycled_column, lr, coef, sign, noise, surface, path, grads,
+            state_traces, shared_trace):
         per_row = hyper.shape[0] > 1
         x, y, state_x, state_y = position[0], position[1], load(state, 0), load(state, 1)
         path[0, 0], path[0, 1] = x, y
         for t in range(1, coef.shape[0] + 1):
-            c, q = prepare(hyper[0], float(t), shared[0])
+            c, q = prepare(_row_at(hyper, 0, cycled, cycled_column, t), float(t), shared[0])
             if not per_row:
                 shared[0] = shared_trace[t - 1, 0] = q
             nx, ny = (noise[t - 1, 0], noise[t - 1, 1]) if noise.shape[0] > 0 else (0.0, 0.0)
             for r in range(x.size):
                 if per_row:
-                    c, shared[r] = prepare(hyper[r], float(t), shared[r])
+                    c, shared[r] = prepare(_row_at(hyper, r, cycled, cycled_column, t), float(t), shared[r])
                     shared_trace[t - 1, r] = shared[r]
                 alpha = coef[t - 1, 0] * lr[r] + coef[t - 1, 1]
                 gx, gy = advance(x, y, x, y, state_x, state_y, r, alpha, c, sign, nx, ny, surface)
@@ -94,8 +105,8 @@ def _batch_loop(rule: Callable, prepare: Callable, grad: Callable, value: Callab
         for i in range(xs.size):
             losses[i] = value(xs[i], ys[i], surface)
 
-    def run(position, state, shared, hyper, group, lr, coef, sign, noise, surface, bound, tol, minima, path,
-            losses, diverged, converged, last, first, stop):
+    def run(position, state, shared, hyper, cycled, cycled_column, group, lr, coef, sign, noise, surface, bound, tol,
+            minima, path, losses, diverged, converged, last, first, stop):
         recording, per_row = path.shape[0] > 0, hyper.shape[0] > 1
         x, y, state_x, state_y = position[0], position[1], load(state, 0), load(state, 1)
         for chunk in range((stop - first + CHUNK - 1) // CHUNK):
@@ -114,7 +125,7 @@ def _batch_loop(rule: Callable, prepare: Callable, grad: Callable, value: Callab
             _watch(xs, ys, xs, ys, 0, bound, tol, minima, dv, cv, last_x, last_y)
             q = shared[0]
             for t in range(1, coef.shape[0] + 1):
-                c, q = prepare(hyper[0], float(t), q)
+                c, q = prepare(_row_at(hyper, 0, cycled, cycled_column, t), float(t), q)
                 if chunk == 0 and not per_row:
                     shared[0] = q
                 a, b = coef[t - 1, 0], coef[t - 1, 1]
@@ -126,7 +137,8 @@ def _batch_loop(rule: Callable, prepare: Callable, grad: Callable, value: Callab
                         j = i + 1
                         while j < high - low and group[low + j] == group[low + i]:
                             j += 1
-                        c, q_row = prepare(hyper[low + i], float(t), shared[low + i])
+                        c, q_row = prepare(_row_at(hyper, low + i, cycled, cycled_column, t), float(t),
+                                           shared[low + i])
                         for k in range(i, j):
                             shared[low + k] = q_row
                             advance(from_x, from_y, to_x, to_y, sx, sy, k, a * alphas[k] + b, c, sign, nx, ny,
@@ -245,6 +257,8 @@ class LoopArgs(NamedTuple):
     shared: np.ndarray  # the state of a hyperparameter row, shared by its runs (NAdam's μ-product): one per row
     # what steps them
     hyper: np.ndarray  # (1 or R, H): the hyperparameter rows the rule's per-step constants are worked out from
+    cycled: np.ndarray  # (steps,): the value of hyperparameter column `cycled_column` at each step (a cyclic
+    cycled_column: int  # schedule's momentum), overriding the rows; (0,) and −1 when the schedule cycles none
     group: np.ndarray  # (1 or R,) int64: runs of one group have equal rows and share those constants (batch loop)
     lr: np.ndarray  # (R,): every run's base learning rate
     coef: np.ndarray  # (steps, 2): the schedule, step t's learning rate coef[t − 1, 0]·lr + coef[t − 1, 1]
@@ -285,6 +299,8 @@ class LoopArgs(NamedTuple):
             state=tuple(np.ascontiguousarray(np.asarray(getattr(state, n)).T) for n in opt.arrays),
             shared=shared,
             hyper=opt.hyper,
+            cycled=np.ascontiguousarray(opt.cycled_momentum(steps), dtype=np.float64),
+            cycled_column=max(opt.cycled_column, 0),
             group=group,
             lr=np.array(np.broadcast_to(opt.hparams[LR], runs), dtype=np.float64),
             coef=np.ascontiguousarray(np.broadcast_to(np.stack([a, b], axis=-1), (steps, 2)), dtype=np.float64),

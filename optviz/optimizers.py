@@ -730,6 +730,7 @@ class Optimizer:
             raise ValueError(f"{spec.name}: hyperparameter arrays must all have the same length, got {sorted(sizes)}")
         self.batch = sizes.pop() if sizes else None
         self.hyper = spec.hyper_rows(hparams)
+        self.cycled_column = self._cycled_column()
         self.sign = -1.0 if hparams.get("maximize") else 1.0
         self._step = _compiled_step(self.rule, spec.prepare)
 
@@ -759,6 +760,25 @@ class Optimizer:
                 arrays[name] += value.reshape((-1,) + (1,) * (params.ndim - 1)) if np.ndim(value) else value
         return self.State(step=np.zeros((), dtype=np.int64), **arrays)
 
+    def _cycled_column(self) -> int:
+        """The column of the hyperparameter the schedule cycles (the first with the momentum role: SGD's μ, Adam's
+        β₁, where torch's cyclic schedules take 'momentum' or betas[0]); −1 when nothing is cycled."""
+        if self.schedule.momentum(0) is None:
+            return -1
+        return next((k for k, p in enumerate(self.spec.params) if p.role == MOMENTUM_ROLE), -1)
+
+    def cycled_momentum(self, steps: int) -> np.ndarray:
+        """The cycled hyperparameter's value at each of `steps` optimizer steps ((0,) when nothing is cycled)."""
+        return self.schedule.momentum(np.arange(steps)) if self.cycled_column >= 0 else np.zeros(0)
+
+    def hyper_at(self, step: int) -> np.ndarray:
+        """The hyperparameter rows of optimizer step `step` (1-based): the schedule's momentum where it cycles one."""
+        if self.cycled_column < 0:
+            return self.hyper
+        hyper = self.hyper.copy()
+        hyper[:, self.cycled_column] = self.schedule.momentum(step - 1)
+        return hyper
+
     def lr_at(self, step):
         """The learning rate used at optimizer step `step` (1-based; an int or an array of steps)."""
         a, b = self.schedule.coefficients(np.asarray(step) - 1)
@@ -784,7 +804,7 @@ class Optimizer:
         shared = (getattr(state, self.spec.shared).reshape(-1) if self.spec.shared
                   else np.ones(len(self.hyper)))
         lr = np.array(self.lr_at(t), dtype=np.float64).reshape(-1)
-        self._step(flat[0], grads, tuple(flat[1:]), shared, self.hyper, lr, self.sign, float(t))
+        self._step(flat[0], grads, tuple(flat[1:]), shared, self.hyper_at(t), lr, self.sign, float(t))
         for original, worked in zip(arrays, flat):
             if not np.shares_memory(original, worked):  # a non-contiguous caller's array: write the result back
                 original[...] = worked.reshape(original.shape)
@@ -816,7 +836,7 @@ class Optimizer:
 
         def step(t: int) -> None:
             state.step[()] = t
-            loop(flat[0], flat[1], arrays, shared, self.hyper, lrs[t - 1], self.sign, float(t))
+            loop(flat[0], flat[1], arrays, shared, self.hyper_at(t), lrs[t - 1], self.sign, float(t))
         return step
 
 

@@ -17,13 +17,14 @@ with np.load(FIXTURE) as _data:
     META = json.loads(str(_data["meta"]))
     TRAJECTORIES = _data["trajectories"]
     LRS = {s["key"]: _data[s["key"]] for s in META["schedules"]}
+    MOMENTA = {s["key"]: _data[s["key"].replace("lr_", "momentum_")] for s in META["schedules"]}
 
 X0 = np.array(META["x0"], dtype=np.float64)
 STEPS = META["steps"]
 CASES = [dict(case, trajectory=trajectory) for case, trajectory in zip(META["cases"], TRAJECTORIES)]
 UNSCHEDULED = [case for case in CASES if case["schedule"] is None]
 SCHEDULED = [case for case in CASES if case["schedule"] is not None]
-SCHEDULES = [dict(s, lrs=LRS[s["key"]]) for s in META["schedules"]]
+SCHEDULES = [dict(s, lrs=LRS[s["key"]], momenta=MOMENTA[s["key"]]) for s in META["schedules"]]
 
 # Reference and optviz differ only in rounding. Coordinates that pass close to 0 (Lion moves in steps of exactly
 # ±lr, so some land within 1e-16 of 0) need an absolute floor; 1e-14 is far below any step size used here.

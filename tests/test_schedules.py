@@ -38,6 +38,44 @@ def test_lr_matches_torch_at_every_step(record):
     np.testing.assert_allclose(got, expected, rtol=RTOL, atol=1e-15)
 
 
+@pytest.mark.parametrize("record", SCHEDULES, ids=[s["id"] for s in SCHEDULES])
+def test_momentum_follows_torch_where_the_schedule_cycles_it_and_stays_put_elsewhere(record):
+    """torch's SGD(momentum=0.5) under the same scheduler: the cyclic schedules cycle its momentum, the others leave
+    it at 0.5; optviz's SGD with momentum gets the same value at every step."""
+    opt = optviz.optimizer("momentum", lr=record["base_lr"], momentum=0.5, schedule=_schedule(record))
+    column = [p.name for p in opt.spec.params].index("momentum")
+    got = [opt.hyper_at(step)[0, column] for step in range(1, len(record["momenta"]) + 1)]
+    np.testing.assert_allclose(got, record["momenta"], rtol=RTOL, atol=1e-15)
+
+
+def test_the_cyclic_schedules_cycle_the_momentum_role_and_leave_an_optimizer_without_one_alone():
+    cyclic = optviz.schedule("one_cycle", total_steps=50)
+    adam = optviz.optimizer("adam", lr=0.01, schedule=cyclic)
+    beta1 = [p.name for p in adam.spec.params].index("beta1")
+    assert adam.hyper_at(1)[0, beta1] == 0.95 and adam.hyper_at(15)[0, beta1] == pytest.approx(0.85)
+    adagrad = optviz.optimizer("adagrad", lr=0.01, schedule=cyclic)
+    assert adagrad.hyper_at(15) is adagrad.hyper and adagrad.cycled_momentum(10).size == 0
+    still = optviz.optimizer("adam", lr=0.01, schedule=optviz.schedule("one_cycle", cycle_momentum=False))
+    assert still.cycled_momentum(10).size == 0
+
+
+@pytest.mark.parametrize("name", ["momentum", "adam", "rmsprop"])
+def test_a_race_cycles_the_momentum_as_the_step_by_step_optimizer_does(name):
+    """The fused race loop and Optimizer.step_ read the cycled momentum alike (and it changes the path)."""
+    cyclic = optviz.schedule("cyclic", max_lr=3e-3, step_size_up=15)
+    race = optviz.run("rosenbrock", name, (-1.5, 2.0), 120, schedule=cyclic, lr=1e-3)
+    opt, surface = optviz.optimizer(name, schedule=cyclic, lr=1e-3), optviz.surface("rosenbrock")
+    point = np.array([-1.5, 2.0])
+    state, path = opt.init(point), [point]
+    for _ in range(120):
+        point, state = opt.step(point, np.array(surface.grad(*point)), state)
+        path.append(point)
+    np.testing.assert_allclose(race.path, path, rtol=1e-13, atol=1e-15)
+    plain = optviz.run("rosenbrock", name, (-1.5, 2.0), 120, lr=1e-3,
+                       schedule=optviz.schedule("cyclic", max_lr=3e-3, step_size_up=15, cycle_momentum=False))
+    assert np.abs(plain.path - race.path).max() > 1e-6
+
+
 @pytest.mark.parametrize("case", SCHEDULED, ids=[case["id"] for case in SCHEDULED])
 def test_optimizer_with_schedule_matches_torch_trajectory(case):
     opt = optviz.optimizer(case["optimizer"], schedule=_schedule(case["schedule"]), **case["hparams"])
@@ -69,3 +107,15 @@ def test_array_base_rate_gives_one_rate_per_configuration():
     for t in (0, 3, 5, 17, 40):
         np.testing.assert_allclose(schedule(base, t), [schedule(b, t) for b in base], rtol=1e-15)
 
+
+
+@pytest.mark.parametrize("settings", [{"total_steps": 3}, {"total_steps": 20, "pct_start": 0.04},
+                                      {"total_steps": 10, "pct_start": 0.6, "three_phase": True}])
+def test_a_one_cycle_with_a_phase_of_no_steps_is_refused_in_words(settings):
+    with pytest.raises(ValueError, match="leaves a phase without steps"):
+        optviz.schedule("one_cycle", **settings)
+
+
+def test_one_cycle_holds_its_last_rate_after_the_cycle():
+    rates = optviz.schedule("one_cycle", total_steps=40).values(0.1, 60)
+    assert np.all(rates[39:] == rates[39]) and rates[39] == pytest.approx(0.1 / 25 / 1e4)

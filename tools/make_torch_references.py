@@ -17,7 +17,8 @@ and NAdam's μ-product are float64 too):
   one optimizer with one hyperparameter setting, optionally with a learning-rate schedule, run from X0 on the
   problem below. The gradient is recomputed from the current parameters at every step, so the trajectory tests
   the optimizer's whole feedback loop.
-* ``lr_<i>``: the learning rate torch's scheduler gives at each optimizer step for schedule case i.
+* ``lr_<i>``: the learning rate torch's scheduler gives at each optimizer step for schedule case i, and
+  ``momentum_<i>`` the momentum of the SGD(momentum=0.5) it drives (the cyclic schedules cycle it).
 
 The problem is a Rosenbrock-like function of params x with shape (2, 3), rows u = x[0] and v = x[1]:
 
@@ -306,6 +307,15 @@ SCHEDULED_CASES = [
     ("adamw", {"lr": 0.02}, "cosine", {"t_max": 30}, 0, 0.1),  # runs past t_max: the cosine comes back up
     ("rmsprop", {"lr": 5e-3}, "inverse_sqrt", {"timescale": 10}, 8, 0.05),
     ("lion", {"lr": 0.01}, "constant", {}, 15, 0.1),
+    # the cyclic schedules also cycle the momentum (SGD's momentum, Adam's and NAdam's betas[0], RMSprop's momentum)
+    ("momentum", {"lr": 1e-3}, "cyclic", {"max_lr": 6e-3, "step_size_up": 12, "step_size_down": 8}, 0, 0.1),
+    ("adam", {"lr": 0.05}, "one_cycle", {"total_steps": 80}, 0, 0.1),
+    ("nadam", {"lr": 0.03}, "one_cycle", {"total_steps": 80, "three_phase": True, "anneal_strategy": "linear"},
+     0, 0.1),
+    ("rmsprop", {"lr": 2e-3, "momentum": 0.5}, "cyclic", {"max_lr": 8e-3, "step_size_up": 10,
+                                                          "mode": "triangular2"}, 0, 0.1),
+    ("adam", {"lr": 2e-3}, "cyclic", {"max_lr": 0.02, "step_size_up": 15, "mode": "exp_range", "gamma": 0.99,
+                                      "cycle_momentum": False}, 0, 0.1),
 ]
 
 # lr sequences only: (schedule name, params, warmup, warmup_start_factor, base lr, steps)
@@ -327,6 +337,17 @@ SCHEDULE_CASES = [
     ("cosine", {"t_max": 50, "eta_min": 1e-3}, 25, 0.3, 0.1, 150),
     ("linear", {"start_factor": 0.5, "end_factor": 0.1, "total_iters": 40}, 10, 0.1, 0.1, 80),
     ("inverse_sqrt", {"timescale": 25}, 5, 0.5, 0.1, 150),
+    ("cyclic", {"max_lr": 0.5, "step_size_up": 20}, 0, 0.1, 0.1, 150),
+    ("cyclic", {"max_lr": 0.5, "step_size_up": 7, "step_size_down": 13, "mode": "triangular2"}, 0, 0.1, 0.1, 150),
+    ("cyclic", {"max_lr": 0.5, "step_size_up": 10, "mode": "exp_range", "gamma": 0.98}, 0, 0.1, 0.1, 150),
+    ("cyclic", {"max_lr": 0.05, "step_size_up": 10, "base_momentum": 0.6, "max_momentum": 0.95}, 0, 0.1, 0.1, 90),
+    ("cyclic", {"max_lr": 0.5, "step_size_up": 20, "cycle_momentum": False}, 0, 0.1, 0.1, 80),
+    ("one_cycle", {"total_steps": 200}, 0, 0.1, 0.1, 200),
+    ("one_cycle", {"total_steps": 100, "pct_start": 0.25, "anneal_strategy": "linear", "div_factor": 10.0,
+                   "final_div_factor": 100.0}, 0, 0.1, 0.1, 100),
+    ("one_cycle", {"total_steps": 120, "three_phase": True, "base_momentum": 0.7}, 0, 0.1, 1.0, 120),
+    ("cyclic", {"max_lr": 0.5, "step_size_up": 20}, 10, 0.1, 0.1, 150),
+    ("one_cycle", {"total_steps": 200}, 10, 0.2, 0.1, 200),
 ]
 
 # optviz's defaults for the schedule parameters (only used to fill what a case leaves out)
@@ -337,6 +358,11 @@ SCHEDULE_DEFAULTS = {
     "linear": {"start_factor": 1 / 3, "end_factor": 1.0, "total_iters": 5},
     "inverse_sqrt": {"timescale": 10},
     "constant": {},
+    "cyclic": {"max_lr": 0.01, "step_size_up": 100, "step_size_down": 0, "mode": "triangular", "gamma": 1.0,
+               "cycle_momentum": True, "base_momentum": 0.8, "max_momentum": 0.9},
+    "one_cycle": {"total_steps": 500, "pct_start": 0.3, "anneal_strategy": "cos", "div_factor": 25.0,
+                  "final_div_factor": 1e4, "three_phase": False, "cycle_momentum": True, "base_momentum": 0.85,
+                  "max_momentum": 0.95},
 }
 
 
@@ -362,6 +388,17 @@ def torch_scheduler(opt, name: str, params: dict, warmup: int, warmup_start_fact
         main = sched.LambdaLR(opt, lambda t: 1.0 / math.sqrt(1.0 + t / p["timescale"]))
     elif name == "constant":
         main = sched.LambdaLR(opt, lambda t: 1.0)
+    elif name == "cyclic":  # optviz's α is CyclicLR's base_lr (initial_lr: the rate before a warm-up changed it)
+        main = sched.CyclicLR(opt, base_lr=opt.param_groups[0].get("initial_lr", opt.param_groups[0]["lr"]), max_lr=p["max_lr"],
+                              step_size_up=p["step_size_up"], step_size_down=p["step_size_down"] or None,
+                              mode=p["mode"], gamma=p["gamma"], cycle_momentum=p["cycle_momentum"],
+                              base_momentum=p["base_momentum"], max_momentum=p["max_momentum"])
+    elif name == "one_cycle":  # optviz's α is OneCycleLR's max_lr, the peak
+        main = sched.OneCycleLR(opt, max_lr=opt.param_groups[0].get("initial_lr", opt.param_groups[0]["lr"]), total_steps=p["total_steps"],
+                                pct_start=p["pct_start"], anneal_strategy=p["anneal_strategy"],
+                                div_factor=p["div_factor"], final_div_factor=p["final_div_factor"],
+                                three_phase=p["three_phase"], cycle_momentum=p["cycle_momentum"],
+                                base_momentum=p["base_momentum"], max_momentum=p["max_momentum"])
     else:
         raise ValueError(name)
     if ramp is None:
@@ -400,18 +437,19 @@ def run_case(name: str, hparams: dict, schedule: tuple | None) -> tuple[np.ndarr
 
 
 def lr_sequence(name: str, params: dict, warmup: int, warmup_start_factor: float, base_lr: float,
-                steps: int) -> np.ndarray:
-    """torch's learning rate at each optimizer step 1..steps."""
+                steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """torch's learning rate and SGD's momentum (which the cyclic schedules cycle) at each optimizer step."""
     p = torch.zeros(1, requires_grad=True)
-    opt = torch.optim.SGD([p], lr=base_lr)
+    opt = torch.optim.SGD([p], lr=base_lr, momentum=0.5)
     scheduler = torch_scheduler(opt, name, params, warmup, warmup_start_factor)
-    lrs = []
+    lrs, momenta = [], []
     for _ in range(steps):
         lrs.append(opt.param_groups[0]["lr"])
+        momenta.append(opt.param_groups[0]["momentum"])
         opt.step()  # no gradient: nothing moves, but torch wants optimizer.step() before scheduler.step()
         if scheduler is not None:
             scheduler.step()
-    return np.array(lrs, dtype=np.float64)
+    return np.array(lrs, dtype=np.float64), np.array(momenta, dtype=np.float64)
 
 
 def _kwargs_text(kwargs: dict) -> str:
@@ -461,7 +499,7 @@ def main() -> None:
     for i, (sname, sparams, warmup, start, base_lr, steps) in enumerate(SCHEDULE_CASES):
         schedules.append({"id": schedule_id(sname, sparams, warmup, start), "name": sname, "params": sparams,
                           "warmup": warmup, "warmup_start_factor": start, "base_lr": base_lr, "key": f"lr_{i}"})
-        arrays[f"lr_{i}"] = lr_sequence(sname, sparams, warmup, start, base_lr, steps)
+        arrays[f"lr_{i}"], arrays[f"momentum_{i}"] = lr_sequence(sname, sparams, warmup, start, base_lr, steps)
 
     ids = [c["id"] for c in cases] + [s["id"] for s in schedules]
     if len(set(ids)) != len(ids):
