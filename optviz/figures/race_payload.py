@@ -1,8 +1,9 @@
 """The race as compact data for the browser's race viewer (optviz/ui/race_viewer): everything it draws, computed here.
 
-The viewer draws and animates; it computes nothing an optimizer or a surface would. So this payload holds, per
-optimizer, the path, the loss and the three arrows' tips at every step, and per state row the series, its range
-and its ticks, already in drawing units (log10 for a log row). The map comes as the contour picture plus a
+The viewer draws and animates what Python computed; only while the reader drags a slider or the start point does it
+race again, with the engine generated from the same rules, as the "live" field describes (live_race). This payload
+holds, per optimizer, the path, the loss and the three arrows' tips at every step, and per state row the series, its
+range and its ticks, already in drawing units (log10 for a log row). The map comes as the contour picture plus a
 coarse grid of f for the hover readout (the viewer interpolates it bilinearly).
 
 Arrays travel as base64 of little-endian float32 (`{"f32": "..."}`, NaN for "nothing here"): a 6 × 1,000-step
@@ -25,6 +26,7 @@ from ..surfaces import Surface
 from .arrows import ARROW_KINDS, arrow_segments, arrow_vectors
 from .colors import palette
 from .labels import full_name, hover_detail, legend_label
+from .live_race import live_race
 from .rows import ROWS, row_lines, row_range
 from .surface import SurfaceKey, map_image, value_scale
 from .ticks import round_values
@@ -39,7 +41,7 @@ SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 def race_payload(races: dict, surface: Surface | None = None, *, traces: list[str] | None = None,
                  colors: dict[str, str] | None = None, title: str | None = None, step: int = 0,
-                 data_panel: dict | None = None) -> dict:
+                 data_panel: dict | None = None, centres: dict[str, dict[str, float]] | None = None) -> dict:
     """The race viewer's data: JSON-serialisable, arrays as base64 float32.
 
     races: label -> Trajectory recorded with record=True, all of the same length. Drawn in this order, the last
@@ -49,6 +51,7 @@ def race_payload(races: dict, surface: Surface | None = None, *, traces: list[st
     step: the step shown before playing.
     data_panel: an optional scatter beside the map (a data-defined surface's points and each optimizer's fit
     line at every step); see data_panel_payload().
+    centres: label -> hyperparameter -> the value its log slider centres on (see live_race).
     """
     surface, steps = _check(races, surface)
     colors = {**palette(races), **(colors or {})}
@@ -64,6 +67,7 @@ def race_payload(races: dict, surface: Surface | None = None, *, traces: list[st
         runs=[_run(label, traj, colors[label], tips[label]) for label, traj in races.items()],
         rows=_rows(races, shown, list(races)), step_ticks=_ticks(0, steps, "linear", 6),
         data_panel=data_panel_payload(data_panel, len(races), steps) if data_panel else None,
+        live=live_race(races, surface, centres),
     )
     return payload
 

@@ -14,6 +14,7 @@ from ..counterexample import reddi_run
 from ..datasets import Table
 from ..engine import race
 from ..figures.export import race_html, trajectories_csv
+from ..figures.live_race import START_DECIMALS
 from ..figures.race_payload import race_payload
 from ..optimizers import SPECS as OPTIMIZERS
 from ..outcomes import fill_outcomes, outcome
@@ -21,7 +22,7 @@ from ..params import LR
 from ..scenarios import COUNTEREXAMPLE, LESSONS, WELCOME
 from ..schedules import SCHEDULES
 from .controls import display_latex, ensure_value, latex_number, number_text, param_control, plain, table
-from .race_viewer import ViewerData, race_click, race_viewer, viewer_data
+from .race_viewer import ViewerData, race_settled, race_viewer, viewer_data
 from .settings import UPLOAD, Settings, from_query
 from .workspace import (
     TRACED,
@@ -127,8 +128,11 @@ def render(settings: Settings) -> None:
         with controls:
             _presentation_controls(labels)
     with race_box:
-        race_viewer(_race_payload(canonical(settings), tuple(traced), upload), key=RACE_KEY, on_start=_on_map_click,
-                    presenting=presenting, rows=not map_only, scene=_scene(settings))
+        if error := state.pop(SETTLE_ERROR, None):
+            st.error(f"The value from the race could not be used: {plain(error)}")
+        centres = {label: {LR: suited_lr(entry.optimizer)} for label, entry in zip(labels, settings.entries)}
+        race_viewer(_race_payload(canonical(settings), tuple(traced), upload, centres), key=RACE_KEY,
+                    on_settle=_on_settle, presenting=presenting, rows=not map_only, scene=_scene(settings))
     lesson = LESSONS.get(state.get("lesson") or "")
     if lesson is not None and lesson.chart == "counterexample":  # below the race: the race comes first
         st.plotly_chart(_counterexample_figure(), key="lesson_chart", theme=None)
@@ -186,12 +190,53 @@ def _tuned_entry(ids: list[int], labels: list[str], lesson) -> int:
     return focus if focus in having else (having or ids)[0]
 
 
-def _on_map_click() -> None:
-    """A click on the map moves the start point there (three decimals: a pixel is coarser than that)."""
-    point = race_click(RACE_KEY)
-    if point and all(isinstance(point.get(axis), (int, float)) for axis in "xy"):
-        set_start(round(float(point["x"]), 3), round(float(point["y"]), 3))
+SETTLE_ERROR = "race.settle_error"  # why the last value released in the race could not be used, shown once
+
+
+def _on_settle() -> None:
+    """What the reader released in the race (a hyperparameter's slider, the start point dragged or clicked), checked
+    value by value and put where the sidebar's widgets, and so the URL, take it from: one rerun."""
+    state = st.session_state
+    try:
+        changes, start = settled_values(race_settled(RACE_KEY), read_settings())
+    except ValueError as error:
+        state[SETTLE_ERROR] = str(error)
+        return
+    ids = state[state_key("ids")]
+    for run, name, value in changes:
+        state[state_key(ids[run], "h", name)] = value
+    if start is not None:
+        set_start(*start)
         st.rerun()  # the start boxes, outside the view, show it too
+
+
+def settled_values(value, settings: Settings) -> tuple[list[tuple[int, str, float]], tuple[float, float] | None]:
+    """The browser's message checked: ([(run index, hyperparameter, value)], start or None). Raises ValueError in
+    words for anything but numbers in range for hyperparameters the runs have, and a finite start (rounded to
+    START_DECIMALS): a page's message is input like any other."""
+    if not isinstance(value, dict):
+        raise ValueError(f"expected the settled values, got {value!r}")
+    changes = []
+    for item in value.get("hparams") or []:
+        if not isinstance(item, dict) or not isinstance(item.get("run"), int) or isinstance(item.get("run"), bool):
+            raise ValueError(f"a change must name its run by number, got {item!r}")
+        run, name, number = item["run"], item.get("name"), item.get("value")
+        if not 0 <= run < len(settings.entries):
+            raise ValueError(f"run {run} is not in this race of {len(settings.entries)}")
+        spec = OPTIMIZERS[settings.entries[run].optimizer]
+        param = next((p for p in spec.params if p.name == name and p.kind == "float"), None)
+        if param is None:
+            raise ValueError(f"{spec.title} has no numeric hyperparameter {name!r}")
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            raise ValueError(f"{spec.title}'s {name} must be a number, got {number!r}")
+        changes.append((run, name, param.validate(float(number), spec.title)))
+    start = value.get("start")
+    if start is not None:
+        point = [start.get(axis) if isinstance(start, dict) else None for axis in "xy"]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in point):
+            raise ValueError(f"the start must be a finite point (x, y), got {start!r}")
+        start = (round(float(point[0]), START_DECIMALS), round(float(point[1]), START_DECIMALS))
+    return changes, start
 
 
 def _story(settings: Settings, races: dict, surface) -> None:
@@ -379,8 +424,10 @@ def _race(key: str, _upload: Table | None = None):
 
 
 @st.cache_resource(max_entries=RACES_KEPT, ttl=3600, show_spinner=False)
-def _race_payload(key: str, traced: tuple[str, ...], _upload: Table | None = None) -> ViewerData:
-    """The race viewer's data for these settings as JSON, made once and shared by every session."""
+def _race_payload(key: str, traced: tuple[str, ...], _upload: Table | None = None,
+                  _centres: dict | None = None) -> ViewerData:
+    """The race viewer's data for these settings as JSON, made once and shared by every session (`_centres`, where
+    the learning rates' sliders centre, follow from the settings, which `key` is)."""
     surface, races = _race(key, _upload)
-    return viewer_data(race_payload(races, surface, traces=list(traced),
+    return viewer_data(race_payload(races, surface, traces=list(traced), centres=_centres,
                                      data_panel=figures.data_panel(races, surface)))

@@ -5,7 +5,7 @@ settings change costs a payload, not a figure rebuild. The drawing is viewer.js'
 streamlit.js as the component's entry (one module, optviz.figures.viewer_source), which also plays the standalone
 HTML export (optviz.figures.export), and with anywidget.js in a notebook (optviz.widget).
 
-    race_viewer(race_payload(races), key="race", on_start=callback)   # callback reads race_click(key)
+    race_viewer(race_payload(races), key="race", on_settle=callback)   # callback reads race_settled(key)
 
 The map (its picture and the value grid of the hover readout, over half of a race's bytes) reaches a page once:
 a learning-rate change on the same surface sends the paths alone, and the page keeps the maps it has, by id.
@@ -49,10 +49,11 @@ def _json(value) -> bytes:
     return script_json(value).encode()
 
 
-def race_viewer(payload: dict | ViewerData, *, key: str, on_start: Callable[[], None] | None = None,
+def race_viewer(payload: dict | ViewerData, *, key: str, on_settle: Callable[[], None] | None = None,
                 presenting: bool = False, rows: bool = True, scene: str = ""):
-    """Mount the viewer. `on_start` runs when the map is clicked (race_click(key) then holds the point); without
-    it the map is not clickable.
+    """Mount the viewer. `on_settle` runs when the reader releases a hyperparameter's slider or the start point
+    after dragging (or clicks the map): race_settled(key) then holds what was settled, in one message. Without it
+    the viewer still races under the finger, and nothing comes back.
 
     presenting: larger type (ticks of 16 px and more), wider paths, the race fitted into the window and the map
     the largest thing in it; rows: False draws the map alone. scene: a new value starts the race at its first
@@ -65,14 +66,14 @@ def race_viewer(payload: dict | ViewerData, *, key: str, on_start: Callable[[], 
     data = payload if isinstance(payload, ViewerData) else viewer_data(payload)
     options = dict(font_scale=PRESENTING_FONT_SCALE if presenting else 1.0, rows=rows,
                    min_height=360 if presenting else 300, bottom_margin=8 if presenting else 16,
-                   clickable=on_start is not None, scene=scene,
+                   clickable=on_settle is not None, scene=scene,
                    path_width=PRESENTING_PATH_WIDTH if presenting else None, map_first=presenting)
     sent = st.session_state.setdefault(_maps_key(key), set())  # the maps this page holds (a session is a page)
     known = data.map_id in sent
     sent.add(data.map_id)
     body = (b'{"options":' + _json(options) + b',"payload":' + data.rest + b',"map_id":' + _json(data.map_id)
             + (b"" if known else b',"map":' + data.map) + b"}")
-    return _component(key=key, data=body, on_start_change=on_start or (lambda: None),
+    return _component(key=key, data=body, on_settle_change=on_settle or (lambda: None),
                       on_missing_map_change=lambda: _forget_maps(key))
 
 
@@ -85,7 +86,8 @@ def _forget_maps(key: str) -> None:
     st.session_state[_maps_key(key)] = set()
 
 
-def race_click(key: str) -> dict | None:
-    """The point {"x", "y"} of the click that triggered this run, if any."""
+def race_settled(key: str):
+    """What the reader settled in the viewer, as the browser sent it (to be checked: see race.settled_values): a
+    dict {"hparams": [{"run", "name", "value"}], "start": {"x", "y"} or None}, or None."""
     value = st.session_state.get(key)
-    return None if value is None else value.get("start")
+    return None if value is None else value.get("settle")

@@ -28,5 +28,6 @@ export default function mountRaceViewer(component) {
     setTriggerValue("missing_map", data.map_id);
     return undefined;
   }
-  return mount(parentElement, payload, data.options, { onStart: (point) => setTriggerValue("start", point) });
+  // what the reader dragged, once released: {hparams: [{run, name, value}], start: {x, y} or null}, in one message
+  return mount(parentElement, payload, data.options, { onSettle: (value) => setTriggerValue("settle", value) });
 }

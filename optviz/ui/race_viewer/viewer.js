@@ -2,9 +2,14 @@
 //
 // The static canvas holds what does not move (map picture, paths, landmarks, state rows); the dynamic canvas
 // is cleared and redrawn each animation frame (markers, arrows, step cursors, the data panel's fit lines).
-// Everything drawn was computed in Python; this file only maps data to pixels, keeps time and reads the mouse.
+// Everything drawn was computed in Python; this file only maps data to pixels, keeps time and reads the mouse —
+// but while the reader drags a hyperparameter's slider or the start point, the race is raced again in the browser
+// (live.js, with the engine generated from the same rules) on every animation frame, and the settled value goes
+// back to the host on release (onSettle), whose next payload replaces the browser's race (they are equal).
 // It is the one drawing code of every host: streamlit.js (the app, and the exported page) and anywidget.js (a
 // notebook) import mount() from it, and optviz/figures/viewer_source.py inlines it into each as one module.
+
+import { LiveRace, arrowTips, arrowVectors, rowRange, roundTicks, sliderPosition, sliderValue, stateLine } from "./live.js";
 
 const FONT = "Inter, 'Helvetica Neue', Arial, sans-serif";
 const DASHES = { dot: [2, 3], dash: [6, 4], solid: [] };
@@ -109,6 +114,9 @@ export function epochsText(k, perStep) {
 class RaceViewer {
   constructor(host, onStart) {
     this.onStart = onStart;
+    this.onSettle = () => {};
+    this.overrides = { start: null, hparams: {} };  // what the reader dragged, until a payload agrees with it
+    this.liveFrames = 0;  // frames drawn from a race computed here (the browser tests and benchmark read it)
     this.hidden = new Set();
     this.signatures = {};  // what the controls and legend were last built from (see changed())
     this.speed = 1;
@@ -132,11 +140,12 @@ class RaceViewer {
     this.arrowsEl = arrows.appendChild(el("select", "rv-arrows"));
     this.arrowsEl.setAttribute("aria-label", "arrows");
     this.keyEl = arrows.appendChild(el("span", "rv-key"));
+    this.tuneEl = el("div", "rv-tune");
     this.stage = el("div", "rv-stage");
     this.staticCanvas = this.stage.appendChild(el("canvas", "rv-static"));
     this.dynamicCanvas = this.stage.appendChild(el("canvas", "rv-dynamic"));
     this.tip = this.stage.appendChild(el("div", "rv-tip"));
-    this.root.append(head, bar, this.stage);
+    this.root.append(head, bar, this.tuneEl, this.stage);
     host.appendChild(this.root);
     this.wire();
   }
@@ -154,6 +163,10 @@ class RaceViewer {
     this.dynamicCanvas.onmousemove = (e) => this.hover(e);
     this.dynamicCanvas.onmouseleave = () => { this.tip.style.display = "none"; };
     this.dynamicCanvas.onclick = (e) => this.click(e);
+    this.dynamicCanvas.onpointerdown = (e) => this.grabStart(e);
+    this.dynamicCanvas.onpointermove = (e) => this.moveStart(e);
+    this.dynamicCanvas.onpointerup = (e) => this.dropStart(e);
+    this.dynamicCanvas.onpointercancel = (e) => this.dropStart(e);
     this.onResize = () => this.resize();
     window.addEventListener("resize", this.onResize);
     this.observer = new ResizeObserver(() => this.resize());
@@ -181,10 +194,12 @@ class RaceViewer {
       this.gridText = p.map.value_grid.values.f32;
       this.grid = decodeF32(p.map.value_grid.values);
     }
-    this.runs = p.runs.map((r) => ({ ...r, xy: decodeF32(r.path), lossValues: decodeF32(r.loss),
+    this.serverRuns = p.runs.map((r) => ({ ...r, xy: decodeF32(r.path), lossValues: decodeF32(r.loss),
       tips: Object.fromEntries(Object.entries(r.arrows).map(([k, v]) => [k, decodeF32(v)])) }));
-    this.rows = (this.options.rows === false ? [] : p.rows).map((row) => ({ ...row,
+    this.serverRows = (this.options.rows === false ? [] : p.rows).map((row) => ({ ...row,
       lines: row.lines.map((l) => ({ ...l, v: decodeF32(l.values) })) }));
+    this.runs = this.serverRuns;
+    this.rows = this.serverRows;
     const dp = p.data_panel;
     this.panel = dp ? { ...dp, xs: decodeF32(dp.x), ys: decodeF32(dp.y), segs: dp.lines.map(decodeF32) } : null;
     for (const label of [...this.hidden]) if (!p.runs.some((r) => r.label === label)) this.hidden.delete(label);
@@ -192,11 +207,15 @@ class RaceViewer {
     const newScene = (this.options.scene ?? "") !== this.scene;  // a new lesson or surface starts from its first step
     this.scene = this.options.scene ?? "";
     if (newScene && this.loaded) this.pause();
+    this.live = p.live ? new LiveRace(p) : null;
+    this.reconcile(newScene);
+    if (this.dragging()) this.recompute();
     if (this.step > this.n || !this.loaded || newScene) this.step = Math.min(p.step, this.n);
     this.loaded = true;
     if (this.clock) this.startClock(this.step);
     if (this.titleEl.textContent !== p.title) this.titleEl.textContent = p.title;
     this.buildControls();
+    this.buildTune();
     this.buildLegend();
     this.loadPicture(p.map.picture);
     this.resize(true);
@@ -364,8 +383,9 @@ class RaceViewer {
     const m = this.p.map;
     for (const [x, y] of m.minima) star(ctx, ...this.toScreen(x, y), 9 * this.scale);
     for (const [x, y] of m.saddles) cross(ctx, ...this.toScreen(x, y), 6 * this.scale);
-    if (!this.p.start || this.p.start.some((v) => v === null)) return;  // a start the map cannot place
-    const [sx, sy] = this.toScreen(...this.p.start);
+    const start = this.startPoint();
+    if (!start || start.some((v) => v === null)) return;  // a start the map cannot place
+    const [sx, sy] = this.toScreen(...start);
     ctx.beginPath();
     ctx.arc(sx, sy, 7 * this.scale, 0, 2 * Math.PI);
     ctx.lineWidth = 2;
@@ -377,7 +397,8 @@ class RaceViewer {
   drawRow(ctx, row, b, bottom) {
     const [lo, hi] = row.range, n = this.n;
     const sx = (s) => b.x + (s / Math.max(n, 1)) * b.w, sy = (v) => b.y + ((hi - v) / (hi - lo)) * b.h;
-    this.text(ctx, row.title, b.x, b.y - 6 * this.scale, "left", "#333", 13, b.w - 4);
+    const title = row.stale ? `${row.title} — ${this.p.live.stale}` : row.title;
+    this.text(ctx, title, b.x, b.y - 6 * this.scale, "left", row.stale ? "#999" : "#333", 13, b.w - 4);
     ctx.save();
     clipTo(ctx, b);
     if (lo < 0 && hi > 0) hline(ctx, b, sy(0), "#bbb");
@@ -560,6 +581,7 @@ class RaceViewer {
     const target = e.composedPath()[0];
     const ours = this.root.contains(target) || target === this.root;
     if (ours && e.currentTarget !== this.root) return;  // taken already, on the root
+    if (ours && this.tuneEl.contains(target)) return;  // a hyperparameter's slider steps itself
     if (!ours && (typing(target) || this.options.page_keys === false)) return;  // the page's inputs keep theirs
     const jump = e.shiftKey ? 10 : 1;
     if (e.key === " ") this.toggle();
@@ -569,6 +591,185 @@ class RaceViewer {
     else if (e.key === "End") this.seek(this.n);
     else return;
     e.preventDefault();
+  }
+
+  // --- under the finger: the race raced again here while a slider or the start point is dragged ----------------
+
+  /** Whether anything dragged still differs from the payload. */
+  dragging() {
+    return this.overrides.start !== null || Object.keys(this.overrides.hparams).length > 0;
+  }
+
+  startPoint() {
+    return this.overrides.start || this.p.start;
+  }
+
+  /** Forget what the new payload agrees with (the server's race of the settled values replaces the browser's, which
+   *  equals it); a new scene forgets everything. */
+  reconcile(newScene) {
+    const o = this.overrides, live = this.p.live;
+    if (newScene || !live) {
+      this.overrides = { start: null, hparams: {} };
+      return;
+    }
+    const same = (a, b) => a === b || Math.abs(a - b) <= 1e-12 * Math.max(Math.abs(a), Math.abs(b));
+    if (o.start && same(o.start[0], this.p.start[0]) && same(o.start[1], this.p.start[1])) o.start = null;
+    for (const [i, changed] of Object.entries(o.hparams)) {
+      const given = live.runs[i]?.hparams;
+      for (const [name, value] of Object.entries(changed)) if (!given || same(given[name], value)) delete changed[name];
+      if (!Object.keys(changed).length) delete o.hparams[i];
+    }
+  }
+
+  /** The race with what was dragged, from the engine; runs the browser cannot race keep the server's drawing, and
+   *  the note says so. */
+  recompute() {
+    if (!this.live) return;
+    const results = this.live.compute(this.overrides), live = this.p.live;
+    const vectors = results.map((r, i) => r && arrowVectors(r, this.live.surface, live.runs[i].moment, this.n));
+    const tips = arrowTips(vectors, results.map((r) => r && r.path), this.p.map.window, live.arrows);
+    this.runs = this.serverRuns.map((r, i) => {
+      const res = results[i];
+      if (!res) return r;
+      const diverged = res.divergedAt;
+      return { ...r, xy: res.path, lossValues: res.loss || r.lossValues, tips: tips[i], diverged_at: diverged,
+        legend: diverged == null ? r.label : live.diverged.replace("{label}", r.label).replace("{step}", diverged) };
+    });
+    this.rows = this.serverRows.map((row) => this.liveRow(row, results));
+    const stuck = this.serverRuns.map((_, i) => i).filter((i) => !results[i] && this.changedRun(i));
+    this.showNote(stuck.length ? `${live.note}: ${this.live.reason(stuck[0], this.lastName)}` : "");
+    this.buildLegend();
+    this.drawStatic();
+    this.drawFrame();
+    this.liveFrames++;
+  }
+
+  changedRun(i) {
+    return this.overrides.start !== null || !!this.overrides.hparams[i];
+  }
+
+  /** A state row with the lines the engine recorded, its range and ticks worked out again; lines it has not (a
+   *  diagnostic such as m̂) keep the server's, and the row says it is updated on release. */
+  liveRow(row, results) {
+    let changed = false, stale = false;
+    const lines = row.lines.map((line) => {
+      const trace = results[line.run]?.state[line.name];
+      if (trace) {
+        changed = true;
+        return { ...line, v: stateLine(trace, line.part, row.log) };
+      }
+      if (this.changedRun(line.run)) stale = true;
+      return line;
+    });
+    if (!changed) return { ...row, stale };
+    const steady = lines.filter((l) => this.runs[l.run].diverged_at == null);
+    const range = rowRange((steady.length ? steady : lines).map((l) => l.v), row.log);
+    return { ...row, lines, stale, range, ticks: roundTicks(range[0], range[1], row.log, 4) };
+  }
+
+  /** One recomputation per animation frame, however many input events it had. */
+  requestRecompute(inputAt = performance.now()) {
+    this.inputAt ??= inputAt;
+    if (this.recomputing) return;
+    this.recomputing = requestAnimationFrame(() => {
+      this.recomputing = 0;
+      this.recompute();
+      this.inputToPaint = (this.inputToPaint || []).concat(performance.now() - this.inputAt);
+      this.inputAt = null;
+    });
+  }
+
+  showNote(text) {
+    if (this.noteEl && this.noteEl.textContent !== text) this.noteEl.textContent = text;
+  }
+
+  /** The settled values back to the host (one rerun), a moment after the last release: a burst of arrow keys is one
+   *  message, and the message always carries the latest of everything dragged. */
+  settle() {
+    clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => {
+      const hparams = Object.entries(this.overrides.hparams).flatMap(([run, changed]) =>
+        Object.entries(changed).map(([name, value]) => ({ run: Number(run), name, value })));
+      const start = this.overrides.start;
+      if (!hparams.length && !start) return;
+      this.onSettle({ hparams, start: start && { x: start[0], y: start[1] } });
+    }, 120);
+  }
+
+  buildTune() {
+    const live = this.p.live;
+    const racers = live ? live.runs.map((r, i) => [i, r.sliders]).filter(([, s]) => s.length) : [];
+    if (!racers.some(([i]) => i === this.focus)) this.focus = racers.length ? racers[racers.length - 1][0] : null;
+    const focus = this.focus == null ? null : live.runs[this.focus];
+    if (this.changed("tune", [racers.map(([i]) => this.p.runs[i].label), focus && focus.sliders, this.focus])) {
+      this.tuneEl.replaceChildren();
+      this.sliders = [];
+      if (focus) this.tuneEl.append(...this.tuneControls(racers, focus));
+    }
+    for (const { input, out, s } of this.sliders || []) {  // the values of the payload, or of what is dragged
+      const value = this.overrides.hparams[this.focus]?.[s.name] ?? focus.hparams[s.name];
+      if (document.activeElement !== input || !this.dragging()) input.value = sliderPosition(s, value);
+      out.textContent = fmt(value);
+    }
+  }
+
+  tuneControls(racers, focus) {
+    const parts = [];
+    const pick = el("select", "rv-focus");
+    pick.setAttribute("aria-label", this.p.live.focus_label);
+    pick.replaceChildren(...racers.map(([i]) => { const o = el("option", "", this.p.runs[i].label); o.value = i; return o; }));
+    pick.value = this.focus;
+    pick.onchange = () => { this.focus = Number(pick.value); this.buildTune(); };
+    parts.push(pick);
+    for (const s of focus.sliders) {
+      const box = el("label", "rv-slider"), input = el("input"), out = el("output");
+      box.append(el("span", "rv-slider-name", s.label.split(" (")[0]), input, out);
+      input.type = "range";
+      input.min = 0;
+      input.max = s.positions;
+      input.step = 1;
+      input.setAttribute("aria-label", s.label);
+      input.title = s.label;
+      input.oninput = (e) => {
+        const value = sliderValue(s, Number(input.value), this.p.live.digits), run = this.focus;
+        (this.overrides.hparams[run] ||= {})[s.name] = value;
+        this.lastName = s.name;
+        out.textContent = fmt(value);
+        this.requestRecompute(e.timeStamp);
+      };
+      input.onchange = () => this.settle();
+      this.sliders.push({ input, out, s });
+      parts.push(box);
+    }
+    this.noteEl = el("span", "rv-note");
+    parts.push(this.noteEl);
+    return parts;
+  }
+
+  /** The start point follows the pointer on the map while it is held; a click places it. */
+  grabStart(e) {
+    const [mx, my] = this.where(e);
+    if (!this.inside(this.box?.map, mx, my) || !(this.options.clickable || this.live)) return;
+    this.dynamicCanvas.setPointerCapture?.(e.pointerId);
+    this.held = true;
+    this.moveStart(e);
+  }
+
+  moveStart(e) {
+    if (!this.held) return;
+    const [mx, my] = this.where(e), b = this.box.map, decimals = this.p.live?.start_decimals ?? 3;
+    const [x, y] = this.toWorld(Math.min(b.x + b.w, Math.max(b.x, mx)), Math.min(b.y + b.h, Math.max(b.y, my)));
+    this.overrides.start = [Number(x.toFixed(decimals)), Number(y.toFixed(decimals))];
+    this.lastName = null;
+    this.tip.style.display = "none";
+    this.requestRecompute(e.timeStamp);
+  }
+
+  dropStart(e) {
+    if (!this.held) return;
+    this.moveStart(e);
+    this.held = false;
+    if (this.options.clickable) this.settle();
   }
 
   // --- mouse --------------------------------------------------------------------------------------------------
@@ -608,7 +809,7 @@ class RaceViewer {
       const detail = r.hover ? ` · ${escape(r.hover)}` : "";
       lines.push(`<span style="color:${r.color}">●</span> <b>${escape(r.label)}</b>${detail}`,
         `step ${s}: (${fmt(r.xy[2 * s])}, ${fmt(r.xy[2 * s + 1])}), loss ${fmt(r.lossValues[s])}`);
-    } else if (this.options.clickable) lines.push("click to start the race here");
+    } else if (this.options.clickable || this.live) lines.push("click or drag to start the race here");
     return lines;
   }
 
@@ -619,10 +820,8 @@ class RaceViewer {
 
   click(e) {
     const [mx, my] = this.where(e);
-    if (this.inside(this.box.map, mx, my) && this.options.clickable) {
-      const [x, y] = this.toWorld(mx, my);
-      this.onStart({ x, y });
-    } else if (this.box.rows.some((b) => this.inside(b, mx, my))) this.seek(this.rowStep(mx));
+    if (this.inside(this.box.map, mx, my)) return;  // the start point's: grabStart … dropStart
+    if (this.box.rows.some((b) => this.inside(b, mx, my))) this.seek(this.rowStep(mx));
     this.root.focus({ preventScroll: true });
   }
 }
@@ -744,7 +943,7 @@ const viewers = new WeakMap();
  *  optviz/ui/race_viewer/__init__.py); `onStart(point)` is called with a click's {x, y} on the map when
  *  options.clickable. page_keys: false leaves the page's keys alone unless the viewer has the focus (a notebook,
  *  whose keys are JupyterLab's). Returns a function that removes the viewer. */
-export function mount(parent, payload, options = {}, { onStart = () => {} } = {}) {
+export function mount(parent, payload, options = {}, { onStart = () => {}, onSettle = () => {} } = {}) {
   let viewer = viewers.get(parent);
   if (!viewer) {
     viewer = new RaceViewer(parent, onStart);
@@ -752,6 +951,7 @@ export function mount(parent, payload, options = {}, { onStart = () => {} } = {}
     window.__raceViewers = (window.__raceViewers || []).concat(viewer);  // for the browser tests and benchmark
   }
   viewer.onStart = onStart;
+  viewer.onSettle = onSettle;
   viewer.setData(payload, options);
   return () => {
     viewer.destroy();
