@@ -4,7 +4,8 @@ name, and the sliders of each numeric hyperparameter, described here so that the
 The viewer steps the generated engine (optviz/ui/race_viewer/engine.generated.js) while a slider or the start
 point is dragged. What the engine cannot reproduce is named here, in words, and stays the server's: a data surface
 or a typed formula (no closed formula in the engine), an optimizer registered at run time, and the learning rate
-of a run whose schedule changes it (its per-step rates are sent, so its other settings and the start still drag).
+of a run whose schedule changes it (its per-step rates are sent, so its other settings and the start still drag), and
+a run whose schedule cycles its momentum.
 The noisy quadratic's noise depends on its seed alone: it travels as numbers, so the browser adds the very same.
 
     live = live_race(races, surface)   # the race payload's "live" field
@@ -75,15 +76,21 @@ def _shape_params(surface) -> dict:
 def _run(traj, centres: dict[str, float]) -> dict:
     spec, hparams = traj.optimizer.spec, traj.optimizer.hparams
     if OPTIMIZERS.get(spec.name) is not spec:
-        return dict(optimizer=spec.name, hparams={}, lr=None, server=f"{spec.title} is registered at run time: the "
-                    "browser's engine has the catalogue's optimizers only", moment=None, server_params={}, sliders=[])
-    scheduled = traj.lr is not None and not np.all(traj.lr == hparams[LR])
+        return _server_run(spec, f"{spec.title} is registered at run time: the browser's engine has the catalogue's "
+                           "optimizers only")
+    if traj.optimizer.schedule.momentum(np.arange(1)) is not None:
+        return _server_run(spec, f"{spec.title}'s schedule cycles its momentum, which the browser does not compute")
+    scheduled = not traj.optimizer.schedule.is_constant
     sliders = [slider(p, hparams[p.name], centres.get(p.name)) for p in spec.params]
     return dict(optimizer=spec.name, hparams={name: _plain(value) for name, value in hparams.items()},
                 lr=_f64(traj.lr) if scheduled else None, server="", moment=_moment(traj),
                 server_params={LR: f"{spec.title}'s learning rate follows a schedule, which the browser does not "
                                "compute"} if scheduled else {},
                 sliders=[s for s in sliders if s is not None])
+
+
+def _server_run(spec, why: str) -> dict:
+    return dict(optimizer=spec.name, hparams={}, lr=None, server=why, moment=None, server_params={}, sliders=[])
 
 
 def _moment(traj) -> str | None:

@@ -18,12 +18,16 @@ export function rounded(value, digits) {
 }
 
 /** The value at `position` (0 … s.positions) of a slider that Python described (live_race.slider): linear, log
- *  (its first position 0 when s.zero) or decay (1 − value on a log scale), rounded to `digits`, inside [low, high]. */
+ *  (its first position 0 when s.zero) or decay (1 − value on a log scale), rounded to `digits` (a decay rate's
+ *  1 − value), inside [low, high]. */
 export function sliderValue(s, position, digits) {
   const f = Math.min(1, Math.max(0, position / s.positions));
   let value;
   if (s.scale === "linear") value = s.low + (s.high - s.low) * f;
-  else if (s.scale === "decay") value = 1 - 10 ** lerp(Math.log10(1 - s.low), Math.log10(1 - s.high), f);
+  else if (s.scale === "decay") {  // rounded in 1 − value: 0.99 and 0.999 are as far apart as 0.9 and 0.99
+    value = 1 - rounded(10 ** lerp(Math.log10(1 - s.low), Math.log10(1 - s.high), f), digits);
+    return Math.min(s.high, Math.max(s.low, Number(value.toPrecision(15))));
+  }
   else if (s.zero) value = position <= 0 ? 0 : 10 ** lerp(Math.log10(s.low), Math.log10(s.high), (position - 1) / (s.positions - 1));
   else value = 10 ** lerp(Math.log10(s.low), Math.log10(s.high), f);
   return Math.min(s.high, Math.max(s.zero ? 0 : s.low, rounded(value, digits)));
