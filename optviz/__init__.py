@@ -16,19 +16,20 @@ from .optimizers import (
     UPDATE_AVERAGE,
     VELOCITY,
     Optimizer,
-    optimizer,
 )
 from .optimizers import SPECS as OPTIMIZERS
 from .params import Param
 from .registry import register_optimizer, unregister_optimizer
 from .schedules import SCHEDULES, schedule
+from .second_order import SPECS as STEPPED_OPTIMIZERS
+from .second_order import Objective, VectorOptimizer, optimizer
 from .surfaces import SPECS as SURFACES
 from .surfaces import Surface, surface
 
 __all__ = ["ACCUMULATOR", "FIRST_MOMENT", "INFINITY_NORM", "MEAN_GRADIENT", "OPTIMIZERS", "RUNNING_MAX", "SCHEDULES",
-           "SECOND_MOMENT", "SURFACES", "UPDATE_AVERAGE", "VELOCITY", "Entry", "Optimizer", "Param", "Surface",
-           "Trajectory", "custom_surface", "optimizer", "race", "register_optimizer", "run", "schedule", "surface",
-           "unregister_optimizer"]  # and widget, loaded on use
+           "SECOND_MOMENT", "STEPPED_OPTIMIZERS", "SURFACES", "UPDATE_AVERAGE", "VELOCITY", "Entry", "Objective",
+           "Optimizer", "Param", "Surface", "Trajectory", "VectorOptimizer", "custom_surface", "optimizer", "race",
+           "register_optimizer", "run", "schedule", "surface", "unregister_optimizer"]  # and widget, loaded on use
 
 
 def __getattr__(name: str):

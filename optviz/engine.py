@@ -7,6 +7,12 @@
 All optimizers of a race advance in lockstep and share one surface evaluation per step; a batch of N starts
 or N hyperparameter settings is one array of N rows. Divergence never raises: a run that leaves the surface's
 bound or becomes non-finite is padded with NaN from that step on, and `diverged_at` says where.
+
+The engine dispatches on each optimizer's kind (its spec's `kind`): element-wise rules go through the compiled
+loops below; the others (Newton, SAM, Lookahead, L-BFGS: optviz.second_order) evaluate the surface themselves,
+step by step (optviz.vector_race), and count the gradients they evaluate. `traj.evaluations` says how many each
+point had cost, and race(..., align="evaluations") gives every contestant the same number of gradient
+evaluations instead of the same number of steps.
 """
 
 from __future__ import annotations
@@ -19,14 +25,17 @@ import numpy as np
 
 from .fused import NEVER, FusedRun, fusable, ready
 from .optimizers import Optimizer
-from .optimizers import optimizer as make_optimizer
 from .schedules import Schedule
+from .second_order import VectorOptimizer
+from .second_order import optimizer as make_optimizer
 from .surfaces import Surface
 from .surfaces import surface as make_surface
+from .vector_race import simulate as simulate_vectors
 
 CHUNK = 50  # steps between divergence/convergence checks when only the outcome is recorded
 LOSS_AT_END_POINTS = 2**20  # up to this many recorded points (races), losses are evaluated once at the end
 MEMORY_BUDGET = 2**29  # bytes a recorded run may take (512 MiB): more is refused instead of swapping
+ALIGNMENTS = ("steps", "evaluations")  # what `steps` counts in a race: steps, or gradient evaluations
 
 
 @dataclass(frozen=True)
@@ -43,7 +52,7 @@ class Entry:
     label: str | None = None
     surface_params: dict[str, Any] = field(default_factory=dict)
 
-    def build(self) -> Optimizer:
+    def build(self) -> Optimizer | VectorOptimizer:
         return make_optimizer(self.optimizer, schedule=self.schedule, **self.hparams)
 
 
@@ -56,7 +65,7 @@ class Trajectory:
     """
 
     label: str
-    optimizer: Optimizer
+    optimizer: Optimizer | VectorOptimizer
     surface: Surface
     final: np.ndarray  # (2,) or (N, 2): last finite position
     final_loss: np.ndarray
@@ -67,6 +76,7 @@ class Trajectory:
     grad: np.ndarray | None = None  # (steps, 2): the gradient each step used (noise included)
     lr: np.ndarray | None = None  # (steps,): learning rate after the schedule
     trace: dict[str, np.ndarray] = field(default_factory=dict)  # state and derived quantities after each step
+    evaluations: np.ndarray | None = None  # (steps+1,): the gradient evaluations spent by the time of each point
 
     @property
     def steps(self) -> int:
@@ -84,14 +94,21 @@ def run(surface, optimizer, start=None, steps: int = 500, *, schedule: Schedule 
     A run has diverged once |x| or |y| exceeds `bound` (default: the surface's, far outside its window).
     compile_in_background: as race's.
     """
-    opt = optimizer if isinstance(optimizer, Optimizer) else make_optimizer(optimizer, schedule=schedule, **hparams)
+    opt = optimizer if isinstance(optimizer, (Optimizer, VectorOptimizer)) else make_optimizer(
+        optimizer, schedule=schedule, **hparams)
     return _simulate(_as_surface(surface), [(opt.name, opt)], start, steps, record, tol, bound,
                      compile_in_background=compile_in_background)[0]
 
 
 def race(surface, optimizers: Iterable, start=None, steps: int = 500, *, hparams: dict | None = None,
-         record=True, tol: float = 1e-3, compile_in_background: bool = False) -> dict[str, Trajectory]:
+         record=True, tol: float = 1e-3, compile_in_background: bool = False, align: str = "steps"
+         ) -> dict[str, Trajectory]:
     """Race several optimizers from the same start: names, Entry objects or Optimizer objects.
+
+    align="steps" gives every contestant `steps` steps; align="evaluations" gives each `steps` gradient
+    evaluations instead: SAM (two per step) takes steps/2 steps, L-BFGS as many step() calls as its evaluations
+    allow (the last may overrun the budget by part of one call), and a contestant whose budget is spent stays where
+    it is for the remaining points. Every trajectory's `evaluations` counts them.
 
     `hparams` maps an optimizer name (or an entry's label) to settings applied on top of that entry's own.
     Labels are unique: a second "adam" is labelled "adam (2)" unless its Entry names it.
@@ -102,7 +119,7 @@ def race(surface, optimizers: Iterable, start=None, steps: int = 500, *, hparams
     surf = _as_surface(surface)
     contestants, surfaces = [], []
     for item in optimizers:
-        if isinstance(item, Optimizer):
+        if isinstance(item, (Optimizer, VectorOptimizer)):
             label, opt, own = item.name, item, {}
         else:
             entry = Entry(item) if isinstance(item, str) else item
@@ -113,8 +130,10 @@ def race(surface, optimizers: Iterable, start=None, steps: int = 500, *, hparams
         surfaces.append(_entry_surface(surf, own, label))
     if not contestants:
         raise ValueError("a race needs at least one optimizer")
+    if align not in ALIGNMENTS:
+        raise ValueError(f"align must be one of {', '.join(ALIGNMENTS)}, got {align!r}")
     runs = _simulate(surf, contestants, start, steps, record, tol, surfaces=surfaces,
-                     compile_in_background=compile_in_background)
+                     compile_in_background=compile_in_background, budget=steps if align == "evaluations" else None)
     return {traj.label: traj for traj in runs}
 
 
@@ -153,11 +172,57 @@ def _validate_run(surf: Surface, start, steps, tol) -> tuple[np.ndarray, bool]:
     return starts, batched
 
 
-def _simulate(surf: Surface, contestants: list[tuple[str, Optimizer]], start, steps: int, record,
+def _simulate(surf: Surface, contestants: list[tuple[str, Optimizer | VectorOptimizer]], start, steps: int, record,
               tol: float, bound: float | None = None, surfaces: list[Surface] | None = None,
-              compile_in_background: bool = False) -> list[Trajectory]:
-    """Run the contestants in lockstep on `surf`; `surfaces` (one per contestant, the same loss) may give some
-    of them their own gradient sampling, e.g. their own batch size."""
+              compile_in_background: bool = False, budget: int | None = None) -> list[Trajectory]:
+    """Run the contestants on `surf`, dispatching on their kind: the element-wise ones in lockstep through the
+    compiled loops, the others each by its own steps (`budget`: gradient evaluations each of those may spend);
+    `surfaces` (one per contestant, the same loss) may give some of them their own gradient sampling, e.g. their
+    own batch size. The trajectories come back in the contestants' order."""
+    surfaces = surfaces or [surf] * len(contestants)
+    vector = [isinstance(opt, VectorOptimizer) for _, opt in contestants]
+    runs: list[Trajectory | None] = [None] * len(contestants)
+    if not all(vector):
+        chosen = [i for i, v in enumerate(vector) if not v]
+        done = _simulate_elementwise(surf, [contestants[i] for i in chosen], start, steps, record, tol, bound,
+                                     [surfaces[i] for i in chosen], compile_in_background)
+        for i, traj in zip(chosen, done):
+            if record is not False:  # an element-wise rule evaluates one gradient per step
+                traj.evaluations = np.broadcast_to(np.arange(steps + 1).reshape((-1,) + (1,) * (traj.path.ndim - 2)),
+                                                   traj.path.shape[:-1])
+            runs[i] = traj
+    for i in (i for i, v in enumerate(vector) if v):
+        runs[i] = _simulate_stepped(surfaces[i], contestants[i], start, steps, record, tol, bound, budget)
+    return runs
+
+
+def _simulate_stepped(surf: Surface, contestant: tuple[str, VectorOptimizer], start, steps: int, record, tol: float,
+                      bound: float | None, budget: int | None) -> Trajectory:
+    """One contestant that is not element-wise, by its own steps (vector_race), recorded as the fused loops'."""
+    starts, batched = _validate_run(surf, start, steps, tol)
+    if bound is not None and not (np.isscalar(bound) and bound > 0):
+        raise ValueError(f"bound must be a positive number, got {bound!r}")
+    if record is not None and record not in RECORD_MODES:
+        raise ValueError(f"record must be one of {RECORD_MODES}, got {record!r}")
+    record = ("path" if batched else True) if record is None else record
+    _check_memory([contestant], len(starts), steps, record)
+    bound = bound or surf.bound
+    history = simulate_vectors(surf, contestant[1], starts, steps, surf.gradient_noise(steps), bound, budget)
+    recorder = _Recorder.recorded(surf, tol, record or "path", bound, history.points, history.grads,
+                                  [history.traces])
+    with np.errstate(all="ignore"):
+        (traj,) = recorder.finish([contestant], [slice(0, len(starts))], batched)
+    if record is False:
+        traj.path = traj.loss = None
+    else:
+        _squeeze_into(traj, batched, evaluations=history.evaluations)
+    return traj
+
+
+def _simulate_elementwise(surf: Surface, contestants: list[tuple[str, Optimizer]], start, steps: int, record,
+                          tol: float, bound: float | None = None, surfaces: list[Surface] | None = None,
+                          compile_in_background: bool = False) -> list[Trajectory]:
+    """Run the element-wise contestants in lockstep on `surf` (see _simulate)."""
     starts, batched = _validate_run(surf, start, steps, tol)
     if bound is not None and not (np.isscalar(bound) and bound > 0):
         raise ValueError(f"bound must be a positive number, got {bound!r}")
@@ -407,7 +472,7 @@ class _Recorder:
             out.append(traj)
         return out
 
-    def _traces(self, opt: Optimizer, index: int, block: slice, dead: np.ndarray) -> dict:
+    def _traces(self, opt: Optimizer | VectorOptimizer, index: int, block: slice, dead: np.ndarray) -> dict:
         grad = np.moveaxis(self.grads, 1, 2)[:, block]
         grad[dead] = np.nan  # (only full recordings come here: races and small batches, so a plain mask will do)
         steps = len(grad)
@@ -453,7 +518,8 @@ def _squeeze_into(traj: Trajectory, batched: bool, **arrays) -> None:
         setattr(traj, name, {k: squeeze(v) for k, v in value.items()} if isinstance(value, dict) else squeeze(value))
 
 
-def derived_traces(opt: Optimizer, trace: dict[str, np.ndarray], lr: np.ndarray) -> dict[str, np.ndarray]:
+def derived_traces(opt: Optimizer | VectorOptimizer, trace: dict[str, np.ndarray],
+                   lr: np.ndarray) -> dict[str, np.ndarray]:
     """What the optimizer's catalogue entry works out from its recorded state (its diagnostics: the Adam family's
     bias-corrected moments and effective step)."""
     return opt.spec.diagnose(trace, lr, opt.hparams)

@@ -27,7 +27,7 @@ from .datasets import (
     logistic_model_from,
 )
 from .params import Param, lookup, resolve_scalars
-from .stationary import newton
+from .stationary import hessians, newton
 
 SAMPLING_PARAMS = frozenset({"noise", "seed", "batch_size"})  # how gradients are sampled, not the loss itself
 
@@ -123,6 +123,14 @@ class Surface:
         if self.spec.hessian is not None:
             return self.spec.hessian(**self._shape_params)
         return None if self.model is None else self.model.hessian()
+
+    def hessian_at(self, x: float, y: float) -> np.ndarray:
+        """The Hessian (2, 2) at (x, y): the surface's own where it is constant, else central differences of the
+        analytic gradient (stationary.hessians, the one helper the landmarks are polished with)."""
+        constant = self.hessian()
+        if constant is not None:
+            return np.array(constant, dtype=float)
+        return hessians(self.grad, [(x, y)])[0]
 
     def step_grad(self, x, y, t: int):
         """The gradient an optimizer sees at step t (1-based), before any gradient noise.

@@ -7,18 +7,21 @@ from pathlib import Path
 
 import optviz
 from optviz.optimizers import ROLES
+from optviz.second_order import INNER
 
 PACKAGE = Path(optviz.__file__).resolve().parent
-CATALOGUE = {"optimizers.py", "params.py", "registry.py"}  # the catalogue itself
+CATALOGUE = {"optimizers.py", "params.py", "registry.py",  # the catalogue itself
+             "second_order.py", "lbfgs.py"}  # and its optimizers that are not element-wise
 SCENARIO_DATA = {"scenarios.py", "mnist/defaults.py"}  # lessons and the frameworks' documented presets
 
 
 def _names() -> dict[str, str]:
     """Every optimizer, hyperparameter and state name of the catalogue -> what it is."""
     names = {}
-    for spec in optviz.OPTIMIZERS.values():
+    for spec in [*optviz.OPTIMIZERS.values(), *optviz.STEPPED_OPTIMIZERS.values()]:
         names[spec.name] = "optimizer"
-        names.update({p.name: "hyperparameter" for p in spec.params})
+        # a wrapper's `inner` (the optimizer it wraps) is too common a word to flag (jit.py's exec namespace)
+        names.update({p.name: "hyperparameter" for p in spec.params if p.name != INNER})
         states = spec.state + (spec.variant[3] if spec.variant else ())
         names.update({s: "state variable" for s in states})
     return names

@@ -1,0 +1,134 @@
+"""Write the reference trajectories of SAM, Lookahead and L-BFGS that tests/test_optimizers_second_order.py checks.
+
+Requires torch==2.13.0 and pytorch-optimizer==4.1.0 (the development venv: /work/refvenv). Run from the
+repository root:
+
+    /work/refvenv/bin/python tools/make_second_order_references.py
+
+and commit the file it writes, tests/fixtures/second_order_references.npz. Neither optviz nor the tests import
+torch: the fixture is the only bridge.
+
+Each case is one optimizer with one setting, run for STEPS steps from a start on a surface of optviz's, the loss
+and gradient written with the same operations in the same order as optviz/surfaces.py (so that both sides
+evaluate them bit for bit alike); float64 throughout (torch's default dtype set to float64). One step is one
+step() call of the reference class:
+
+* SAM (pytorch_optimizer.SAM, foreach=False): the gradient at θ computed first, then step(closure), as its
+  docstring shows; its inner optimizer is the torch.optim class of the same name as optviz's inner.
+* Lookahead (pytorch_optimizer.Lookahead around a torch.optim optimizer, pullback_momentum="none").
+* L-BFGS (torch.optim.LBFGS): step(closure); its state's func_evals after every step is recorded too.
+
+What the fixture holds: ``meta`` (JSON: versions, STEPS, and per case the optviz optimizer name, its hyperparameters
+in optviz's spelling, the surface and its parameters, the start), ``trajectories`` (cases, STEPS+1, 2) the
+parameters after every step, ``evaluations`` (cases, STEPS+1) the gradient evaluations spent by then.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+import torch
+from pytorch_optimizer import SAM, Lookahead
+
+OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "second_order_references.npz"
+STEPS = 300
+ROSENBROCK = ("rosenbrock", {"a": 1.0, "b": 100.0}, (-1.5, 2.0))
+HIMMELBLAU = ("himmelblau", {}, (0.0, -0.5))
+INNER = {"sgd": torch.optim.SGD, "momentum": torch.optim.SGD, "adam": torch.optim.Adam,
+         "rmsprop": torch.optim.RMSprop, "adamw": torch.optim.AdamW}
+INNER_DEFAULTS = {"momentum": {"momentum": 0.9}}  # optviz's momentum is torch's SGD with momentum 0.9 by default
+
+CASES = [  # (optviz name, optviz hyperparameters, surface)
+    ("sam", {"inner": "sgd", "lr": 1e-3}, ROSENBROCK),
+    ("sam", {"inner": "adam", "lr": 1e-2, "rho": 0.05}, ROSENBROCK),
+    ("sam", {"inner": "adam", "lr": 1e-2, "rho": 0.3, "adaptive": True}, ROSENBROCK),
+    ("sam", {"inner": "momentum", "lr": 2e-3, "rho": 0.1}, HIMMELBLAU),
+    ("lookahead", {"inner": "adam", "lr": 1e-2, "k": 5, "alpha": 0.5}, ROSENBROCK),
+    ("lookahead", {"inner": "momentum", "lr": 1e-3, "k": 3, "alpha": 0.8}, ROSENBROCK),
+    ("lookahead", {"inner": "rmsprop", "lr": 1e-2, "k": 6, "alpha": 0.3, "inner_alpha": 0.9}, HIMMELBLAU),
+    ("lookahead", {"inner": "adamw", "lr": 3e-2, "k": 1, "alpha": 0.5, "weight_decay": 0.1}, ROSENBROCK),
+    ("lbfgs", {"lr": 0.1, "max_iter": 1}, HIMMELBLAU),
+    ("lbfgs", {"lr": 0.05, "max_iter": 4, "history_size": 3}, ROSENBROCK),
+    ("lbfgs", {"lr": 0.2}, ROSENBROCK),
+    ("lbfgs", {"lr": 1.0, "max_iter": 2, "line_search_fn": "strong_wolfe"}, ROSENBROCK),
+    ("lbfgs", {"lr": 1.0, "max_iter": 3, "history_size": 2, "line_search_fn": "strong_wolfe"}, HIMMELBLAU),
+    ("lbfgs", {"lr": 0.5, "max_iter": 1, "max_eval": 3, "line_search_fn": "strong_wolfe"}, ROSENBROCK),
+]
+
+
+def loss_and_gradient(surface: str, params: dict, p: torch.Tensor) -> tuple[float, torch.Tensor]:
+    """The surface's value and gradient at p, in optviz/surfaces.py's operations and order."""
+    x, y = p[0], p[1]
+    if surface == "rosenbrock":
+        a, b = params["a"], params["b"]
+        r = y - x * x
+        return float((a - x) ** 2 + b * (y - x * x) ** 2), torch.stack([2 * (x - a) - 4 * b * x * r, 2 * b * r])
+    u, v = x * x + y - 11, x + y * y - 7
+    value = (x * x + y - 11) ** 2 + (x + y * y - 7) ** 2
+    return float(value), torch.stack([4 * x * u + 2 * v, 2 * u + 4 * y * v])
+
+
+def inner_optimizer(hparams: dict) -> tuple[type, dict]:
+    """The torch.optim class and keywords of a wrapper's inner optimizer, from optviz's flat hyperparameters."""
+    name = hparams["inner"]
+    own = {"inner", "rho", "adaptive", "k", "alpha"}
+    flat = {k.removeprefix("inner_"): v for k, v in hparams.items() if k not in own}
+    kwargs = {**INNER_DEFAULTS.get(name, {}), **flat, "foreach": False}
+    for first, second in (("beta1", "beta2"),):
+        if first in kwargs or second in kwargs:
+            kwargs["betas"] = (kwargs.pop(first, 0.9), kwargs.pop(second, 0.999))
+    return INNER[name], kwargs
+
+
+def run_case(name: str, hparams: dict, surface: tuple) -> tuple[np.ndarray, np.ndarray]:
+    surface_name, surface_params, start = surface
+    p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+
+    def closure():
+        with torch.no_grad():
+            value, grad = loss_and_gradient(surface_name, surface_params, p.detach())
+        p.grad = grad.clone()
+        return torch.tensor(value)
+
+    if name == "sam":
+        cls, kwargs = inner_optimizer(hparams)
+        kwargs.pop("foreach")
+        opt = SAM([p], cls, rho=hparams.get("rho", 0.05), adaptive=hparams.get("adaptive", False), foreach=False,
+                  **kwargs)
+        per_step = 2
+    elif name == "lookahead":
+        cls, kwargs = inner_optimizer(hparams)
+        opt = Lookahead(cls([p], **kwargs), k=hparams.get("k", 5), alpha=hparams.get("alpha", 0.5))
+        per_step = 1
+    else:
+        kwargs = {k: v for k, v in hparams.items()}
+        opt = torch.optim.LBFGS([p], **kwargs)
+    path, evaluations = [p.detach().numpy().copy()], [0]
+    for _ in range(STEPS):
+        if name == "lbfgs":
+            opt.step(closure)
+            evaluations.append(opt.state[p]["func_evals"])
+        else:
+            closure()
+            opt.step(closure)
+            evaluations.append(evaluations[-1] + per_step)
+        path.append(p.detach().numpy().copy())
+    return np.array(path), np.array(evaluations)
+
+
+def main() -> None:
+    torch.set_default_dtype(torch.float64)
+    trajectories, evaluations = zip(*(run_case(*case) for case in CASES))
+    meta = {"torch": torch.__version__, "pytorch_optimizer": version("pytorch_optimizer"), "steps": STEPS,
+            "cases": [{"optimizer": name, "hparams": hparams, "surface": surface[0], "surface_params": surface[1],
+                       "start": list(surface[2])} for name, hparams, surface in CASES]}
+    np.savez_compressed(OUT, meta=json.dumps(meta), trajectories=np.array(trajectories),
+                        evaluations=np.array(evaluations))
+    print(f"wrote {OUT} ({len(CASES)} cases)")
+
+
+if __name__ == "__main__":
+    main()
