@@ -329,14 +329,21 @@ ACCUMULATOR = "accumulator"  # AdaGrad's sum of g²
 INFINITY_NORM = "infinity norm"  # Adamax's u
 UPDATE_AVERAGE = "update average"  # Adadelta's average of Δ²
 PRODUCT = "product"  # NAdam's running product of μ
+ITERATE = "iterate"  # a point besides θ, which the race can draw: ASGD's average, schedule-free's x and z
+STEP_SIZE = "step size"  # a step size of each coordinate's own: Rprop's Δ, ASGD's η, schedule-free's largest α so far
+PREVIOUS_GRADIENT = "previous gradient"  # Rprop's and Adan's g of the step before
+GRADIENT_DIFFERENCE = "gradient difference"  # Adan's average of g_t − g_{t−1}
+WEIGHT_SUM = "weight sum"  # schedule-free's sum of the averaging weights
 ROLES = (FIRST_MOMENT, VELOCITY, MEAN_GRADIENT, SECOND_MOMENT, RUNNING_MAX, ACCUMULATOR, INFINITY_NORM,
-         UPDATE_AVERAGE, PRODUCT)
+         UPDATE_AVERAGE, PRODUCT, ITERATE, STEP_SIZE, PREVIOUS_GRADIENT, GRADIENT_DIFFERENCE, WEIGHT_SUM)
 DENOMINATORS = (RUNNING_MAX, SECOND_MOMENT)  # what an Adam-family step divides by, the first found first
 
 # the role of each state name the built-in rules use (a spec's `roles` says otherwise where a name means another
 # thing: Adamax's u is an infinity norm, Adadelta's an update average)
 STATE_ROLES = {"m": FIRST_MOMENT, "v": SECOND_MOMENT, "v_max": RUNNING_MAX, "buf": VELOCITY, "g_avg": MEAN_GRADIENT,
-               "sum": ACCUMULATOR, "s": SECOND_MOMENT, "mu_product": PRODUCT}
+               "sum": ACCUMULATOR, "s": SECOND_MOMENT, "mu_product": PRODUCT, "ax": ITERATE, "x_avg": ITERATE,
+               "z": ITERATE, "eta": STEP_SIZE, "step_size": STEP_SIZE, "lr_max": STEP_SIZE, "prev": PREVIOUS_GRADIENT,
+               "diff": GRADIENT_DIFFERENCE, "weight_sum": WEIGHT_SUM}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -553,6 +560,144 @@ def qhadam_rule(p, g, s, lr, c):
     num = m * c.m_weight + g * c.one_minus_nu1
     den = math.sqrt(g * g * c.one_minus_nu2 + v * c.v_weight) + c.eps
     return p - lr * (num / den), (m, v)
+
+
+AsgdStep = constants("AsgdStep", "lambd alpha weight_decay t first mu averaging")
+
+
+@per_step
+def _asgd_prepare(t, q, lambd, alpha, t0, weight_decay):
+    # torch works μ out at the end of a step for the next one: 1 before the first step, then 1/max(1, (t−1) − t0)
+    mu = 1.0 if t == 1 else 1 / max(1.0, t - 1 - t0)
+    return AsgdStep(lambd, alpha, weight_decay, t, t == 1, mu, mu != 1), q
+
+
+@scalar
+def asgd_rule(p, g, s, lr, c):
+    """g ← g + λ_wd·θ;  θ ← θ(1 − λη) − η·g;  θ̄ ← θ while μ = 1, else θ̄ ← θ̄ + μ(θ − θ̄);
+    then, for the next step, η ← α/(1 + λαt)^κ (η = α at t = 1) and μ ← 1/max(1, t − t0) (torch's ASGD)."""
+    ax, eta = s
+    eta = lr if c.first else eta
+    g = g + c.weight_decay * p
+    p = p * one_minus(c.lambd * eta) - eta * g
+    ax = ax + (p - ax) * c.mu if c.averaging else p
+    # η in float64 whatever θ's precision, as torch works it out in Python
+    return p, (ax, lr / (1.0 + c.lambd * lr * c.t) ** c.alpha)
+
+
+RpropStep = constants("RpropStep", "eta_minus eta_plus step_size_min step_size_max first")
+
+
+@per_step
+def _rprop_prepare(t, q, eta_minus, eta_plus, step_size_min, step_size_max):
+    return RpropStep(eta_minus, eta_plus, step_size_min, step_size_max, t == 1), q
+
+
+@scalar
+def rprop_rule(p, g, s, lr, c):
+    """σ = sign(g·g_prev);  Δ ← clamp(Δ·η₊ where σ > 0, Δ·η₋ where σ < 0, Δ where σ = 0;  Δ_min, Δ_max), Δ = α at
+    t = 1;  g ← 0 where σ < 0;  θ ← θ − sign(g)·Δ;  g_prev ← g."""
+    prev, step_size = s
+    step_size = lr if c.first else step_size
+    agree = np.sign(g * prev)
+    # 1 or 0 each, so that the factor is exactly η₊, η₋ or 1 (no branch: the rule also runs on whole arrays)
+    kept, flipped = max(agree, 0.0), max(-agree, 0.0)
+    factor = kept * c.eta_plus + flipped * c.eta_minus + one_minus(kept + flipped)
+    step_size = min(max(step_size * factor, c.step_size_min), c.step_size_max)
+    g = g * one_minus(flipped)
+    return p - np.sign(g) * step_size, (g, step_size)
+
+
+AdanStep = constants("AdanStep", "one_minus_beta1 beta2 one_minus_beta2 beta3 one_minus_beta3 bc1 bc2 bc3_sqrt eps "
+                                 "proximal decoupled first first_prev")
+
+
+@per_step
+def _adan_prepare(t, q, beta1, beta2, beta3, eps, weight_decay, weight_decouple, maximize):
+    proximal, decay = _decay_kind(weight_decay, weight_decouple != 0)
+    # the reference keeps −g₁ as the previous gradient before maximize turns g₁ round: in ascent g_prev = −g₁ at t = 1
+    first_prev = -1.0 if maximize else 1.0
+    return AdanStep(1 - beta1, beta2, 1 - beta2, beta3, 1 - beta3, 1 - beta1 ** t, 1 - beta2 ** t,
+                    math.sqrt(1 - beta3 ** t), eps, proximal, decay, t == 1, first_prev), q
+
+
+@scalar
+def adan_rule(p, g, s, lr, c):
+    """Δg = g − g_prev (g_prev = g at t = 1, −g in ascent, as the reference has it);  m ← β1·m + (1−β1)·g;
+    d ← β2·d + (1−β2)·Δg;  v ← β3·v + (1−β3)(g + β2·Δg)²;  θ ← θ(1 − αλ_d);
+    θ ← θ − α·(m/(1−β1ᵗ) + β2·d/(1−β2ᵗ))/(√v/√(1−β3ᵗ) + ε);  θ ← θ/(1 + αλ)
+    (pytorch-optimizer's Adan: λ_d with weight_decouple, else the proximal λ)."""
+    m, diff, v, prev = s
+    prev = g * c.first_prev if c.first else prev
+    change = g - prev
+    m = m + c.one_minus_beta1 * (g - m)
+    diff = diff + c.one_minus_beta2 * (change - diff)
+    ahead = change * c.beta2 + g
+    v = v * c.beta3 + c.one_minus_beta3 * ahead * ahead
+    denom = math.sqrt(v) / c.bc3_sqrt + c.eps
+    p = p * one_minus(lr * c.decoupled)
+    p = p - lr / c.bc1 * (m / denom)
+    p = p - lr * c.beta2 / c.bc2 * (diff / denom)
+    return p / one_minus(-lr * c.proximal), (m, diff, v, g)
+
+
+ScheduleFreeStep = constants("ScheduleFreeStep", "warmup step_weight weight_lr_power momentum x_weight weight_decay "
+                                                 "beta2 one_minus_beta2 bc2 eps first")
+
+
+@per_step
+def _schedule_free_prepare(t, q, momentum, weight_decay, warmup_steps, r, weight_lr_power, beta2=0.0, eps=0.0):
+    warmup = t / warmup_steps if t - 1 < warmup_steps else 1.0
+    return ScheduleFreeStep(warmup, t ** r, weight_lr_power, momentum, 1 - 1 / momentum, weight_decay, beta2,
+                            1 - beta2, 1 - beta2 ** t, eps, t == 1), q
+
+
+@per_step
+def _schedule_free_adamw_prepare(t, q, beta1, beta2, eps, weight_decay, warmup_steps, r, weight_lr_power):
+    return _schedule_free_prepare(t, q, beta1, weight_decay, warmup_steps, r, weight_lr_power, beta2, eps)
+
+
+@scalar
+def _lerp(a, b, weight):
+    """a + w(b − a)."""
+    return a + weight * (b - a)
+
+
+@scalar
+def _schedule_free_move(y, g, z, lr, lr_max, weight_sum, c):
+    """Schedule-free's step from y along g:  α_t = α·min(1, t/W);  α_max ← max(α_max, α_t);  w = tʳ·α_maxᴾ;
+    S ← S + w;  c = w/S;  y ← y + c(z − y) + α_t(β(1 − c) − 1)·g;  z ← z − α_t·g;  x = y + (1 − 1/β)(z − y)."""
+    lr = lr * c.warmup
+    lr_max = max(lr, lr_max)
+    weight = c.step_weight * lr_max ** c.weight_lr_power
+    weight_sum = weight_sum + weight
+    ckp1 = weight / weight_sum
+    y = _lerp(y, z, ckp1)
+    y = y - lr * one_minus(c.momentum * one_minus(ckp1)) * g
+    z = z - lr * g
+    return y, (z, _lerp(y, z, c.x_weight), lr_max, weight_sum)
+
+
+@scalar
+def schedule_free_sgd_rule(p, g, s, lr, c):
+    """θ is y, where the gradient is taken;  z = θ₀ at t = 1;  g ← g + λ·y;  then _schedule_free_move: y, z and the
+    evaluated point x (the schedulefree package's SGDScheduleFree)."""
+    z, _, lr_max, weight_sum = s
+    z = p if c.first else z
+    return _schedule_free_move(p, g + c.weight_decay * p, z, lr, lr_max, weight_sum, c)
+
+
+@scalar
+def schedule_free_adamw_rule(p, g, s, lr, c):
+    """θ is y;  z = θ₀ at t = 1;  v ← β2·v + (1−β2)·g²;  g ← g/(√(v/(1−β2ᵗ)) + ε) + λ·y;  then _schedule_free_move
+    (the schedulefree package's AdamWScheduleFree)."""
+    z, _, v, lr_max, weight_sum = s
+    z = p if c.first else z
+    v = v * c.beta2 + c.one_minus_beta2 * g * g
+    g = g / (math.sqrt(v / c.bc2) + c.eps) + c.weight_decay * p
+    p, moved = _schedule_free_move(p, g, z, lr, lr_max, weight_sum, c)
+    z, x, lr_max, weight_sum = moved
+    return p, (z, x, v, lr_max, weight_sum)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -884,6 +1029,21 @@ _AMSGRAD_LATEX = _ADAM_LATEX.replace(r"\hat v_t = \frac{v_t}", r"\hat v_t = \fra
 _ADAMW_LATEX = _ADAM_LATEX.replace(r"\theta_t = \theta_{t-1} -", r"\theta_t = \theta_{t-1}(1-\alpha\lambda) -")
 
 
+_SF_INTERPOLATION = "interpolation: the gradient is taken at y = (1 − β)z + βx"
+_SF_MOMENTUM = Param("momentum", r"\beta", 0.9, _SF_INTERPOLATION, low=0.0, high=1.0, low_open=True, high_open=True,
+                     role=MOMENTUM_ROLE)
+_SF_BETA1 = replace(_SF_MOMENTUM, name="beta1", symbol=r"\beta_1")
+_SCHEDULE_FREE_PARAMS = (
+    Param("weight_decay", r"\lambda", 0.0, "weight decay, at y: g ← g + λy", low=0.0, role=WEIGHT_DECAY),
+    Param("warmup_steps", "W", 0, "the reference's own linear warm-up of α over the first W steps (0: none)", low=0,
+          high=1e9, kind="int"),
+    Param("r", "r", 0.0, "power of the step count in the averaging weight w_t = t^r·α_max^P", low=0.0),
+    Param("weight_lr_power", "P", 2.0, "power of the largest learning rate so far in the averaging weight", low=0.0),
+)
+_SCHEDULE_FREE_LATEX = (r"y_t = (1-\beta) z_t + \beta x_t,\quad z_{t+1} = z_t - \alpha_t g_t(y_t),\quad"
+                        r"x_{t+1} = (1-c_{t+1}) x_t + c_{t+1} z_{t+1},\quad c_{t+1} = \frac{w_t}{\sum_{i\le t} w_i}")
+
+
 def _adam_params(lr: float, weight_decay: Param) -> tuple[Param, ...]:
     return (_lr(lr), BETA1, BETA2, _eps(1e-8), weight_decay)
 
@@ -988,6 +1148,56 @@ SPECS: dict[str, OptimizerSpec] = {spec.name: spec for spec in [
                   r"\theta_t = \theta_{t-1} - \alpha\frac{(1-\nu_1) g_t + \nu_1 \hat m_t}"
                   r"{\sqrt{(1-\nu_2) g_t^2 + \nu_2 \hat v_t} + \varepsilon}", qhadam_rule, _qhadam_prepare,
                   family="adam", diagnostics=moment_diagnostics),
+    OptimizerSpec("asgd", "ASGD",
+                  (_lr(1e-2), Param("lambd", r"\lambda_\eta", 1e-4, "decay term: shrinks θ by 1 − λη and the step "
+                                    "size, η = α/(1 + λαt)^κ", low=0.0),
+                   Param("alpha", r"\kappa", 0.75, "power of the step size's decay η = α/(1 + λαt)^κ", low=0.0),
+                   Param("t0", "t_0", 1e6, "step at which averaging starts (before it, the average is the last θ)",
+                         low=0.0),
+                   _weight_decay(), MAXIMIZE),
+                  ("ax", "eta"),
+                  r"\eta_t = \frac{\alpha}{(1+\lambda_\eta\alpha (t-1))^{\kappa}},\quad \theta_t = \theta_{t-1}"
+                  r"(1-\lambda_\eta\eta_t) - \eta_t g_t,\quad \bar\theta_t = \bar\theta_{t-1} + \mu_t(\theta_t - "
+                  r"\bar\theta_{t-1}),\quad \mu_t = \frac{1}{\max(1,\, t-1-t_0)}", asgd_rule, _asgd_prepare,
+                  state_fill={"eta": "lr"}, latex_edits=(_MAXIMIZE_EDIT,)),
+    OptimizerSpec("rprop", "Rprop",
+                  (_lr(1e-2), Param("eta_minus", r"\eta_-", 0.5, "factor the step size shrinks by when g changes "
+                                    "sign", low=0.0, high=1.0, low_open=True, high_open=True),
+                   Param("eta_plus", r"\eta_+", 1.2, "factor the step size grows by while g keeps its sign", low=1.0,
+                         low_open=True),
+                   Param("step_size_min", r"\Delta_{min}", 1e-6, "smallest step size", low=0.0, log=True),
+                   Param("step_size_max", r"\Delta_{max}", 50.0, "largest step size", low=0.0, low_open=True,
+                         log=True),
+                   MAXIMIZE),
+                  ("prev", "step_size"),
+                  r"\Delta_t = \mathrm{clip}\big(\Delta_{t-1}\cdot\{\eta_+, \eta_-, 1\}_{\mathrm{sign}(g_t g_{t-1})"
+                  r"= +, -, 0},\ \Delta_{min}, \Delta_{max}\big),\quad \theta_t = \theta_{t-1} - "
+                  r"\mathrm{sign}(g_t)\Delta_t,\quad \Delta_0 = \alpha", rprop_rule, _rprop_prepare,
+                  state_fill={"step_size": "lr"}, latex_edits=(_MAXIMIZE_EDIT,)),
+    OptimizerSpec("adan", "Adan",
+                  (_lr(1e-3), _beta("beta1", r"\beta_1", 0.98, BETA1.help, MOMENTUM_ROLE),
+                   _beta("beta2", r"\beta_2", 0.92, "decay rate of the average gradient difference g_t − g_{t−1}"),
+                   _beta("beta3", r"\beta_3", 0.99, "decay rate of the second moment of g + β₂(g_t − g_{t−1})"),
+                   _eps(1e-8),
+                   Param("weight_decay", r"\lambda", 0.0, "weight decay: θ ← θ/(1 + αλ) after the step (Adan's "
+                         "proximal form), or θ ← θ(1 − αλ) before it with weight_decouple", low=0.0,
+                         role=WEIGHT_DECAY),
+                   _switch("weight_decouple", "decay the weights before the step, θ ← θ(1 − αλ), instead of dividing "
+                           "them by 1 + αλ after it"), MAXIMIZE),
+                  ("m", "diff", "v", "prev"),
+                  r"m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t,\quad d_t = \beta_2 d_{t-1} + (1-\beta_2)(g_t - g_{t-1}),"
+                  r"\quad v_t = \beta_3 v_{t-1} + (1-\beta_3)\big(g_t + \beta_2(g_t - g_{t-1})\big)^2"
+                  r"\\ \theta_t = \theta_{t-1} - \alpha\frac{\hat m_t + \beta_2 \hat d_t}"
+                  r"{\sqrt{\hat v_t} + \varepsilon}",
+                  adan_rule, _adan_prepare, family="adam", latex_edits=(_MAXIMIZE_EDIT,)),
+    OptimizerSpec("schedule_free_sgd", "Schedule-free SGD", (_lr(1.0), _SF_MOMENTUM) + _SCHEDULE_FREE_PARAMS,
+                  ("z", "x_avg", "lr_max", "weight_sum"), _SCHEDULE_FREE_LATEX, schedule_free_sgd_rule,
+                  _schedule_free_prepare),
+    OptimizerSpec("schedule_free_adamw", "Schedule-free AdamW",
+                  (_lr(0.0025), _SF_BETA1, BETA2, _eps(1e-8)) + _SCHEDULE_FREE_PARAMS,
+                  ("z", "x_avg", "v", "lr_max", "weight_sum"),
+                  _SCHEDULE_FREE_LATEX.replace("g_t", r"\frac{g_t}{\sqrt{\hat v_t} + \varepsilon}").replace(
+                      r"\beta", r"\beta_1"), schedule_free_adamw_rule, _schedule_free_adamw_prepare, family="adam"),
 ]}
 
 # Colours strong and dark enough to read on a projector over the pale contour background, one per optimizer, so
@@ -995,9 +1205,11 @@ SPECS: dict[str, OptimizerSpec] = {spec.name: spec for spec in [
 # The last ones are for optimizers a user registers (optviz.register_optimizer).
 COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#17becf", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#b68100",
           "#0d2a63", "#00a08b", "#af0038", "#6c7c32", "#fb00d1", "#511cfb", "#222a2a",
-          "#750d86", "#862a16", "#1616a7", "#620042", "#6c4516", "#eb663b")
+          "#750d86", "#862a16", "#1616a7", "#620042", "#6c4516", "#eb663b", "#3b5b00", "#a0522d", "#5e3c99",
+          "#b2182b", "#2166ac", "#7f3b08", "#35978f", "#c51b7d")
 _CLASSIC_FIRST = ("adam", "sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adamw", "amsgrad", "nadam", "radam",
-                  "adamax", "adabelief", "adadelta", "lion", "qhm", "qhadam")
+                  "adamax", "adabelief", "adadelta", "lion", "qhm", "qhadam", "asgd", "rprop", "adan",
+                  "schedule_free_sgd", "schedule_free_adamw")
 _COLOR_OF = dict(zip(_CLASSIC_FIRST, COLORS))
 SPECS = {name: replace(spec, color=_COLOR_OF[name]) for name, spec in SPECS.items()}
 

@@ -15,13 +15,27 @@ FIXTURE = Path(__file__).parent / "fixtures" / "torch_references.npz"
 
 with np.load(FIXTURE) as _data:
     META = json.loads(str(_data["meta"]))
-    TRAJECTORIES = _data["trajectories"]
+    ARRAYS = {key: _data[key] for key in _data.files if key != "meta"}
     LRS = {s["key"]: _data[s["key"]] for s in META["schedules"]}
     MOMENTA = {s["key"]: _data[s["key"].replace("lr_", "momentum_")] for s in META["schedules"]}
 
 X0 = np.array(META["x0"], dtype=np.float64)
 STEPS = META["steps"]
-CASES = [dict(case, trajectory=trajectory) for case, trajectory in zip(META["cases"], TRAJECTORIES)]
+
+
+def _with_trajectories(cases: list[dict]) -> list[dict]:
+    """The cases, each with its trajectory (from the array of its length, 80 or 300 steps, in the cases' order) and,
+    for schedule-free, the point its eval() evaluates after every step."""
+    taken = dict.fromkeys(ARRAYS, 0)
+    out = []
+    for case in cases:
+        key = case.get("array", "trajectories")
+        out.append(dict(case, trajectory=ARRAYS[key][taken[key]], evaluated=ARRAYS.get(case.get("evaluated"))))
+        taken[key] += 1
+    return out
+
+
+CASES = _with_trajectories(META["cases"])
 UNSCHEDULED = [case for case in CASES if case["schedule"] is None]
 SCHEDULED = [case for case in CASES if case["schedule"] is not None]
 SCHEDULES = [dict(s, lrs=LRS[s["key"]], momenta=MOMENTA[s["key"]]) for s in META["schedules"]]
@@ -44,11 +58,13 @@ def gradient(x: np.ndarray) -> np.ndarray:
     return np.stack([gu, gv], axis=-2)
 
 
-def assert_follows(opt, expected: np.ndarray, x0: np.ndarray = X0, in_place: bool = True) -> None:
-    """Run `opt` from x0 on the problem and compare the parameters after every step with `expected`."""
+def assert_follows(opt, expected: np.ndarray, x0: np.ndarray = X0, in_place: bool = True,
+                   objective: float = 1.0) -> None:
+    """Run `opt` from x0 on the problem (on −f with objective=−1) and compare the parameters after every step with
+    `expected`."""
     params = np.array(x0, dtype=np.float64)
     state = opt.init(params)
     step = opt.step_ if in_place else opt.step
     for t, want in enumerate(expected, start=1):
-        params, state = step(params, gradient(params), state)
+        params, state = step(params, objective * gradient(params), state)
         np.testing.assert_allclose(params, want, rtol=RTOL, atol=ATOL, err_msg=f"{opt!r}: differs at step {t}")

@@ -34,8 +34,18 @@ def _literal_uses(tree: ast.AST, names: dict[str, str]):
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in names):
             continue
+        if isinstance(parents.get(node), ast.JoinedStr) or _names_a_parameter_of_its_own(node, parents):
+            continue  # a piece of an f-string (f"r{i}"), or a schedule's Param("step_size", …) named like a state
         if len(node.value) > 1 or names[node.value] != "state variable" or _looked_up(node, parents):
             yield node.lineno, node.value
+
+
+def _names_a_parameter_of_its_own(node: ast.AST, parents: dict) -> bool:
+    """The name given to a Param another catalogue defines (a schedule's step_size): Param(name, …) or a helper
+    that builds one (_steps_param(name, …))."""
+    call = parents.get(node)
+    return (isinstance(call, ast.Call) and bool(call.args) and call.args[0] is node
+            and getattr(call.func, "id", getattr(call.func, "attr", "")).lower().endswith("param"))
 
 
 def _looked_up(node: ast.AST, parents: dict) -> bool:
@@ -64,7 +74,7 @@ def test_no_module_outside_the_catalogue_names_an_optimizer_a_state_or_a_hyperpa
 
 def test_the_check_finds_a_name_where_one_is_written():
     names = _names()
-    source = 'x = trace["m"]\nif name == "adam": pass\nlabel = "m"\nh.get("beta1")\n'
+    source = 'x = trace["m"]\nif name == "adam": pass\nlabel = "m"\nh.get("beta1")\nf"r{i}"\nParam("lr", 1)\n'
     assert [name for _, name in _literal_uses(ast.parse(source), names)] == ["m", "adam", "beta1"]
 
 

@@ -123,7 +123,7 @@ def variations(spec) -> list[dict]:
         elif p.kind == "bool":
             values = [not p.default]
         elif p.default == 0:
-            values = [0.5 if p.high <= 1 else 0.1]
+            values = [5 if p.kind == "int" else 0.5 if p.high <= 1 else 0.1]  # a count (warm-up steps): a count
         else:
             continue
         alone += [{p.name: v} for v in values]

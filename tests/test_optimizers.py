@@ -222,6 +222,11 @@ BATCHED = {
     "lion": {"lr": [1e-3, 1e-2, 5e-2], "beta1": [0.0, 0.5, 0.9]},
     "qhm": {"lr": [1e-3, 1e-2, 5e-2], "momentum": [0.0, 0.5, 0.9], "nu": [0.0, 0.7, 1.0]},
     "qhadam": {"lr": [1e-3, 1e-2, 5e-2], "beta1": [0.0, 0.5, 0.9], "nu1": [0.0, 0.7, 1.0]},
+    "asgd": {"lr": [1e-3, 1e-2, 5e-2], "lambd": [1e-4, 0.1, 1.0], "t0": [0.0, 5.0, 1e6]},
+    "rprop": {"lr": [1e-3, 1e-2, 5e-2], "eta_minus": [0.1, 0.5, 0.9], "step_size_max": [0.01, 1.0, 50.0]},
+    "adan": {"lr": [1e-3, 1e-2, 5e-2], "beta2": [0.0, 0.5, 0.92], "weight_decay": [0.0, 0.1, 0.01]},
+    "schedule_free_sgd": {"lr": [1e-3, 1e-2, 5e-2], "momentum": [0.1, 0.5, 0.9], "warmup_steps": [0, 5, 50]},
+    "schedule_free_adamw": {"lr": [1e-3, 1e-2, 5e-2], "beta1": [0.1, 0.5, 0.9], "r": [0.0, 1.0, 2.0]},
 }
 
 
@@ -243,7 +248,8 @@ def _alternatives(param):
     """Three valid values of one hyperparameter: its default and two others."""
     d = param.default
     others = {"lr": (3 * d, d / 3), "eps": (0.0, 1e-3), "weight_decay": (0.1, 0.0), "lr_decay": (0.1, 0.01),
-              "initial_accumulator_value": (0.1, 1.0), "momentum_decay": (0.0, 0.1)}.get(param.name, (0.5, 0.8))
+              "initial_accumulator_value": (0.1, 1.0), "momentum_decay": (0.0, 0.1),
+              "eta_plus": (1.5, 2.0)}.get(param.name, (0.5, 0.8))
     return [d, *others]
 
 

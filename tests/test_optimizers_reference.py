@@ -1,8 +1,10 @@
 """optviz's optimizers reproduce torch.optim (and, for the rules torch lacks, their papers) step by step.
 
 The expected trajectories come from tests/fixtures/torch_references.npz, written by tools/make_torch_references.py
-with torch 2.13.0 in float64: 80 steps from the same start on a Rosenbrock-like problem, the gradient recomputed
-from the current parameters at every step.
+with torch 2.13.0 in float64: 80 steps (300 for ASGD, Rprop, Adan and schedule-free) from the same start on a
+Rosenbrock-like problem, the gradient recomputed from the current parameters at every step. Adan and schedule-free
+follow their authors' packages (pytorch-optimizer 4.1.0, schedulefree 1.4.1); ASGD and Rprop also follow every
+configuration of torch's own optimizer tests (optim_db).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
-from references import META, STEPS, UNSCHEDULED, X0, assert_follows, gradient
+from references import ATOL, META, RTOL, STEPS, UNSCHEDULED, X0, assert_follows, gradient
 
 import optviz
 
@@ -34,13 +36,13 @@ def test_every_optimizer_has_several_reference_settings():
 @pytest.mark.parametrize("case", UNSCHEDULED, ids=[case["id"] for case in UNSCHEDULED])
 def test_trajectory_matches_reference(case):
     opt = optviz.optimizer(case["optimizer"], **case["hparams"])
-    assert_follows(opt, case["trajectory"])
+    assert_follows(opt, case["trajectory"], objective=case.get("objective", 1.0))
 
 
 @pytest.mark.parametrize("case", UNSCHEDULED[::7], ids=[case["id"] for case in UNSCHEDULED[::7]])
 def test_pure_step_matches_reference_too(case):
     opt = optviz.optimizer(case["optimizer"], **case["hparams"])
-    assert_follows(opt, case["trajectory"], in_place=False)
+    assert_follows(opt, case["trajectory"], in_place=False, objective=case.get("objective", 1.0))
 
 
 def _batches():
@@ -50,9 +52,9 @@ def _batches():
         spec = optviz.OPTIMIZERS[case["optimizer"]]
         values = {**spec.defaults, **case["hparams"]}
         switches = tuple(sorted((k, v) for k, v in values.items() if isinstance(v, (bool, str))))
-        groups[case["optimizer"], switches].append((case, values))
+        groups[case["optimizer"], switches, case.get("objective", 1.0)].append((case, values))
     batches = []
-    for (name, switches), members in groups.items():
+    for (name, switches, objective), members in groups.items():
         if len(members) < 2:
             continue
         hparams = dict(switches)
@@ -60,17 +62,40 @@ def _batches():
             if not isinstance(value, (bool, str)):
                 hparams[key] = np.array([values[key] for _, values in members], dtype=float)
         label = name + (":" + ",".join(f"{k}={v}" for k, v in switches) if switches else "")
+        label += " on -f" if objective < 0 else ""
         batches.append(pytest.param(name, hparams, np.stack([c["trajectory"] for c, _ in members], axis=1),
-                                    id=f"{label} x{len(members)}"))
+                                    objective, id=f"{label} x{len(members)}"))
     return batches
 
 
-@pytest.mark.parametrize(("name", "hparams", "expected"), _batches())
-def test_batched_settings_match_reference(name, hparams, expected):
+@pytest.mark.parametrize(("name", "hparams", "expected", "objective"), _batches())
+def test_batched_settings_match_reference(name, hparams, expected, objective):
     """All settings of one optimizer stepped at once, as (N,) hyperparameter arrays over params (N, 2, 3)."""
     opt = optviz.optimizer(name, **hparams)
     n = expected.shape[1]
-    assert_follows(opt, expected, x0=np.broadcast_to(X0, (n,) + X0.shape))
+    assert_follows(opt, expected, x0=np.broadcast_to(X0, (n,) + X0.shape), objective=objective)
+
+
+EVALUATED = [case for case in UNSCHEDULED if case["evaluated"] is not None]
+
+
+@pytest.mark.parametrize("case", EVALUATED, ids=[case["id"] for case in EVALUATED])
+def test_schedule_free_keeps_the_point_its_reference_evaluates(case):
+    """The state's x_avg is what the reference's eval() puts in the parameters: x = y + (1 − 1/β)(z − y)."""
+    opt = optviz.optimizer(case["optimizer"], **case["hparams"])
+    params = np.array(X0)
+    state = opt.init(params)
+    for t, want in enumerate(case["evaluated"], start=1):
+        params, state = opt.step_(params, gradient(params), state)
+        np.testing.assert_allclose(state.x_avg, want, rtol=RTOL, atol=ATOL, err_msg=f"step {t}")
+
+
+def test_torchs_own_configurations_are_all_expressed_and_checked():
+    """Every configuration of torch's optimizer tests (optim_db) for ASGD and Rprop is a reference case here."""
+    from_torch = {case["optim_db"] for case in UNSCHEDULED if "optim_db" in case}
+    assert META["optim_db_refused"] == []
+    assert {desc.split()[0] for desc in from_torch} == {"ASGD", "Rprop"}
+    assert len(from_torch) >= 12
 
 
 # ---------------------------------------------------------------------------------------------------------------

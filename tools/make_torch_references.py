@@ -39,6 +39,7 @@ others are written below in plain torch tensor ops straight from their papers:
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import sys
@@ -51,6 +52,7 @@ import torch
 TORCH_VERSION = "2.13.0"
 OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "torch_references.npz"
 STEPS = 80
+LONG_STEPS = 300  # the optimizers of issue 29 (LONG) are checked over 300 steps
 X0 = [[-1.2, 0.5, 1.5], [1.0, -0.3, 2.0]]
 PROBLEM = "f = sum((1-u)^2 + 5 (v-u^2)^2 + 0.05 (u^4+v^4)), u = x[0], v = x[1]"
 
@@ -173,7 +175,23 @@ TORCH = {
     "nadam": ("NAdam", {}),
     "radam": ("RAdam", {}),
     "adamax": ("Adamax", {}),
+    "asgd": ("ASGD", {}),
+    "rprop": ("Rprop", {}),
 }
+
+# optviz optimizer -> (package, class, fixed constructor arguments): the reference implementations outside torch.optim,
+# the packages' own classes (pytorch-optimizer 4.1.0, schedulefree 1.4.1), run as torch optimizers
+PACKAGES = {
+    "adan": ("pytorch_optimizer", "Adan", {"foreach": False}),
+    "schedule_free_sgd": ("schedulefree", "SGDScheduleFree", {"foreach": False}),
+    "schedule_free_adamw": ("schedulefree", "AdamWScheduleFree", {"foreach": False}),
+}
+LONG = {"asgd", "rprop", "adan", "schedule_free_sgd", "schedule_free_adamw"}
+
+# the references' betas, where optviz splits them into beta1, beta2, …; and the other tuples optviz splits
+BETAS = {"lion": (0.9, 0.99), "qhadam": (0.995, 0.999), "adan": (0.98, 0.92, 0.99)}
+TUPLES = {"etas": (("eta_minus", 0.5), ("eta_plus", 1.2)),
+          "step_sizes": (("step_size_min", 1e-6), ("step_size_max", 50.0))}
 
 
 def reference_for(name: str, hparams: dict) -> tuple[str, str, dict]:
@@ -185,9 +203,12 @@ def reference_for(name: str, hparams: dict) -> tuple[str, str, dict]:
     kwargs = dict(hparams)
     if kwargs.pop("eps_placement", "outside") != "outside":
         raise ValueError("torch puts ε outside the root only; the other placements are checked in the tests")
-    if "beta1" in kwargs or "beta2" in kwargs:
-        default = {"lion": (0.9, 0.99), "qhadam": (0.995, 0.999)}.get(name, (0.9, 0.999))
-        kwargs["betas"] = (kwargs.pop("beta1", default[0]), kwargs.pop("beta2", default[1]))
+    default = BETAS.get(name, (0.9, 0.999))
+    if any(f"beta{i}" in kwargs for i in range(1, len(default) + 1)):
+        kwargs["betas"] = tuple(kwargs.pop(f"beta{i}", beta) for i, beta in enumerate(default, 1))
+    for joined, parts in TUPLES.items():
+        if any(part in kwargs for part, _ in parts):
+            kwargs[joined] = tuple(kwargs.pop(part, value) for part, value in parts)
     if "nu1" in kwargs or "nu2" in kwargs:
         kwargs["nus"] = (kwargs.pop("nu1", 0.7), kwargs.pop("nu2", 1.0))
     if name in TORCH and kwargs.pop("bias_correction", True) is False:
@@ -197,6 +218,8 @@ def reference_for(name: str, hparams: dict) -> tuple[str, str, dict]:
         if name == "adamw":
             kwargs.setdefault("weight_decay", 1e-2)  # AdamW's default
         return "paper", "adam_no_bc", {**extra, **kwargs}
+    if name in PACKAGES:
+        return "package", name, kwargs
     if name in TORCH:
         cls, fixed = TORCH[name]
         return "torch", cls, {**fixed, **kwargs}
@@ -295,6 +318,31 @@ CASES: list[tuple[str, dict]] = [
     ("radam", {"lr": 0.02, "weight_decay": 0.5, "decoupled_weight_decay": True, "beta2": 0.9}),
     # ε outside the root, said explicitly: torch's placement
     ("adam", {"lr": 0.01, "eps": 1e-3, "eps_placement": "outside"}),
+    # issue 29, over LONG_STEPS: ASGD (its average starts at t0), Rprop, Adan (its proximal and its decoupled weight
+    # decay), schedule-free SGD and AdamW (their warm-up, weight powers and weight decay)
+    ("asgd", {}),
+    ("asgd", {"lr": 5e-3, "lambd": 0.1, "alpha": 0.5}),
+    ("asgd", {"lr": 5e-3, "t0": 50}),
+    ("asgd", {"lr": 5e-3, "t0": 20, "lambd": 0.01, "weight_decay": 0.2}),
+    ("asgd", {"lr": 1e-5, "maximize": True}),
+    ("rprop", {}),
+    ("rprop", {"lr": 1e-3, "eta_minus": 0.3, "eta_plus": 1.5}),
+    ("rprop", {"lr": 0.01, "step_size_min": 1e-3, "step_size_max": 0.05}),
+    ("rprop", {"lr": 1e-5, "step_size_max": 1e-4, "maximize": True}),
+    ("adan", {}),
+    ("adan", {"lr": 0.01, "beta1": 0.9, "beta2": 0.9, "beta3": 0.999}),
+    ("adan", {"lr": 0.01, "weight_decay": 0.1}),
+    ("adan", {"lr": 0.01, "weight_decay": 0.1, "weight_decouple": True}),
+    ("adan", {"lr": 0.01, "eps": 0.0}),
+    ("adan", {"lr": 1e-4, "maximize": True}),
+    ("schedule_free_sgd", {"lr": 5e-3}),  # its default α = 1 runs off to inf on this problem
+    ("schedule_free_sgd", {"lr": 2e-3, "momentum": 0.5, "weight_decay": 0.1}),
+    ("schedule_free_sgd", {"lr": 5e-3, "warmup_steps": 20}),
+    ("schedule_free_sgd", {"lr": 5e-3, "r": 1.0, "weight_lr_power": 1.0}),
+    ("schedule_free_adamw", {}),
+    ("schedule_free_adamw", {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "warmup_steps": 30}),
+    ("schedule_free_adamw", {"lr": 0.01, "weight_decay": 0.1, "eps": 1e-6}),
+    ("schedule_free_adamw", {"lr": 0.01, "r": 0.5, "weight_lr_power": 0.0}),
 ]
 
 # optimizer + schedule runs: (optimizer, hparams, schedule name, schedule params, warmup, warmup_start_factor)
@@ -316,6 +364,13 @@ SCHEDULED_CASES = [
                                                           "mode": "triangular2"}, 0, 0.1),
     ("adam", {"lr": 2e-3}, "cyclic", {"max_lr": 0.02, "step_size_up": 15, "mode": "exp_range", "gamma": 0.99,
                                       "cycle_momentum": False}, 0, 0.1),
+]
+
+# ASGD's η and Rprop's first step size take the learning rate of the step before and of the first step
+SCHEDULED_CASES += [
+    ("asgd", {"lr": 0.01, "lambd": 0.05}, "cosine", {"t_max": 100}, 10, 0.1),
+    ("rprop", {"lr": 0.01}, "exponential", {"gamma": 0.98}, 5, 0.2),
+    ("schedule_free_adamw", {"lr": 0.02}, "cosine", {"t_max": 200, "eta_min": 1e-3}, 10, 0.1),
 ]
 
 # lr sequences only: (schedule name, params, warmup, warmup_start_factor, base lr, steps)
@@ -406,24 +461,36 @@ def torch_scheduler(opt, name: str, params: dict, warmup: int, warmup_start_fact
     return sched.SequentialLR(opt, [ramp, main], milestones=[warmup])
 
 
-def run_case(name: str, hparams: dict, schedule: tuple | None) -> tuple[np.ndarray, str]:
-    """The trajectory (STEPS, 2, 3) and a description of the reference."""
+def run_case(name: str, hparams: dict, schedule: tuple | None,
+             objective: float = 1.0) -> tuple[np.ndarray, str, np.ndarray | None]:
+    """The trajectory (STEPS, or LONG_STEPS for the optimizers in LONG, 2, 3), a description of the reference and,
+    for schedule-free, the point it evaluates (what its eval() puts in the parameters) after every step.
+    objective=−1 steps on −f (so that a configuration of torch's own tests that ascends, at its own learning rate,
+    climbs −f to f's minimum instead of running off to inf)."""
     kind, cls, kwargs = reference_for(name, hparams)
-    p = torch.tensor(X0, dtype=torch.float64, requires_grad=kind == "torch")
+    p = torch.tensor(X0, dtype=torch.float64, requires_grad=kind != "paper")
     if kind == "torch":
         opt = getattr(torch.optim, cls)([p], foreach=False, **kwargs)
         described = f"torch.optim.{cls}({_kwargs_text(kwargs)})"
+    elif kind == "package":
+        module, cls, fixed = PACKAGES[cls]
+        opt = getattr(importlib.import_module(module), cls)([p], **fixed, **kwargs)
+        if hasattr(opt, "train"):  # schedule-free steps in train mode, where the parameters are y
+            opt.train()
+        described = f"{module}.{cls}({_kwargs_text({**fixed, **kwargs})})"
     else:
         ref = PAPER[cls](p, **kwargs)
         # a parameterless torch optimizer carries the learning rate, so torch's schedulers can drive it
         opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=ref.lr)
         described = f"paper: {PAPER[cls].__name__}({_kwargs_text(kwargs)}) in tools/make_torch_references.py"
     scheduler = torch_scheduler(opt, *schedule) if schedule else None
-    out = np.empty((STEPS,) + tuple(p.shape))
-    for step in range(STEPS):
+    steps = LONG_STEPS if name in LONG else STEPS
+    out = np.empty((steps,) + tuple(p.shape))
+    evaluated = np.empty_like(out) if name.startswith("schedule_free") else None
+    for step in range(steps):
         with torch.no_grad():
-            g = gradient(p)
-            if kind == "torch":
+            g = objective * gradient(p)
+            if kind != "paper":
                 p.grad = g
             else:
                 ref.step(g, opt.param_groups[0]["lr"])
@@ -431,9 +498,40 @@ def run_case(name: str, hparams: dict, schedule: tuple | None) -> tuple[np.ndarr
             if scheduler is not None:
                 scheduler.step()
         out[step] = p.detach().numpy()
+        if evaluated is not None:  # schedulefree's eval(): x = y + (1 − 1/β)(z − y), out of place
+            group = opt.param_groups[0]
+            beta = group["momentum"] if "momentum" in group else group["betas"][0]
+            evaluated[step] = p.detach().lerp(opt.state[p]["z"], 1 - 1 / beta).numpy()
     if not np.all(np.isfinite(out)):
         raise RuntimeError(f"{name} {hparams}: trajectory is not finite")
-    return out, described
+    return out, described, evaluated
+
+
+# torch's own test configurations (torch.testing._internal.common_optimizers.optim_db) for the torch classes optviz
+# added in issue 29, run on the problem above: (optviz optimizer, torch class)
+OPTIM_DB = (("asgd", "ASGD"), ("rprop", "Rprop"))
+_NOT_MATH = ("foreach", "differentiable", "capturable", "fused")  # how torch computes, not what
+
+
+def optim_db_cases() -> tuple[list[tuple[str, dict, str]], list[str]]:
+    """(optviz name, optviz hparams, torch's description) for every configuration of torch's own tests optviz can
+    express, and the others, each with the reason."""
+    from torch.testing._internal.common_optimizers import optim_db
+
+    splits = {joined: [part for part, _ in parts] for joined, parts in TUPLES.items()}
+    cases, refused = [], []
+    for name, cls in OPTIM_DB:
+        info = next(info for info in optim_db if info.optim_cls.__name__ == cls)
+        for config in info.optim_inputs_func("cpu", torch.float64):
+            kwargs = {k: v for k, v in config.kwargs.items() if k not in _NOT_MATH}
+            if config.params is not None or any(isinstance(v, torch.Tensor) for v in kwargs.values()):
+                refused.append(f"{cls} {config.desc}: parameter groups or a tensor learning rate")
+                continue
+            hparams = {}
+            for key, value in kwargs.items():
+                hparams.update(zip(splits[key], value) if key in splits else [(key, value)])
+            cases.append((name, hparams, f"{cls} {config.desc}"))
+    return cases, refused
 
 
 def lr_sequence(name: str, params: dict, warmup: int, warmup_start_factor: float, base_lr: float,
@@ -480,22 +578,35 @@ def main() -> None:
     torch.set_default_dtype(torch.float64)
     warnings.filterwarnings("ignore", category=UserWarning, module="torch.optim")
 
-    cases, trajectories = [], []
+    cases, trajectories, arrays = [], {"trajectories": [], "long_trajectories": []}, {}
+
+    def add(case: dict, traj: np.ndarray, evaluated: np.ndarray | None) -> None:
+        # the 80-step trajectories in one array, the 300-step ones in another; a case says which
+        case["array"] = "long_trajectories" if len(traj) == LONG_STEPS else "trajectories"
+        trajectories[case["array"]].append(traj)
+        if evaluated is not None:
+            case["evaluated"] = f"evaluated_{len(cases)}"
+            arrays[case["evaluated"]] = evaluated
+        cases.append(case)
+
     for name, hparams in CASES:
-        traj, described = run_case(name, hparams, None)
-        cases.append({"id": case_id(name, hparams), "optimizer": name, "hparams": hparams, "schedule": None,
-                      "reference": described})
-        trajectories.append(traj)
+        traj, described, evaluated = run_case(name, hparams, None)
+        add({"id": case_id(name, hparams), "optimizer": name, "hparams": hparams, "schedule": None,
+             "reference": described}, traj, evaluated)
+    db_cases, refused = optim_db_cases()
+    for name, hparams, desc in db_cases:
+        objective = -1.0 if hparams.get("maximize") else 1.0
+        traj, described, evaluated = run_case(name, hparams, None, objective)
+        add({"id": case_id(name, hparams) + f" [torch's test: {desc}]", "optimizer": name, "hparams": hparams,
+             "schedule": None, "reference": described, "optim_db": desc, "objective": objective}, traj, evaluated)
     for name, hparams, sname, sparams, warmup, start in SCHEDULED_CASES:
         schedule = (sname, sparams, warmup, start)
-        traj, described = run_case(name, hparams, schedule)
-        cases.append({"id": case_id(name, hparams, schedule), "optimizer": name, "hparams": hparams,
-                      "schedule": {"name": sname, "params": sparams, "warmup": warmup,
-                                   "warmup_start_factor": start},
-                      "reference": described})
-        trajectories.append(traj)
+        traj, described, evaluated = run_case(name, hparams, schedule)
+        add({"id": case_id(name, hparams, schedule), "optimizer": name, "hparams": hparams,
+             "schedule": {"name": sname, "params": sparams, "warmup": warmup, "warmup_start_factor": start},
+             "reference": described}, traj, evaluated)
 
-    schedules, arrays = [], {}
+    schedules = []
     for i, (sname, sparams, warmup, start, base_lr, steps) in enumerate(SCHEDULE_CASES):
         schedules.append({"id": schedule_id(sname, sparams, warmup, start), "name": sname, "params": sparams,
                           "warmup": warmup, "warmup_start_factor": start, "base_lr": base_lr, "key": f"lr_{i}"})
@@ -512,14 +623,18 @@ def main() -> None:
         "x0": X0,
         "grad_x0": gradient(x0).tolist(),
         "steps": STEPS,
+        "long_steps": LONG_STEPS,
         "cases": cases,
+        "optim_db_refused": refused,
         "schedules": schedules,
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(OUT, meta=np.array(json.dumps(meta, indent=1)), trajectories=np.stack(trajectories),
-                        **arrays)
-    print(f"wrote {OUT} ({OUT.stat().st_size / 1024:.0f} KB): {len(cases)} optimizer cases, "
-          f"{len(schedules)} schedules")
+    np.savez_compressed(OUT, meta=np.array(json.dumps(meta, indent=1)),
+                        **{key: np.stack(trajs) for key, trajs in trajectories.items()}, **arrays)
+    print(f"wrote {OUT} ({OUT.stat().st_size / 1024:.0f} KB): {len(cases)} optimizer cases ({len(db_cases)} of "
+          f"torch's own tests), {len(schedules)} schedules")
+    for reason in refused:
+        print(f"  not expressible in optviz: {reason}")
 
 
 if __name__ == "__main__":

@@ -412,6 +412,161 @@ function qhadam_rule(p, g, s, lr, c) {
   den = Math.sqrt(g * g * c.one_minus_nu2 + v * c.v_weight) + c.eps;
   return [p - lr * (num / den), [m, v]];
 }
+// optviz/optimizers.py, _asgd_prepare
+function _asgd_prepare(t, q, lambd, alpha, t0, weight_decay) {
+  let mu;
+  mu = t == 1 ? 1.0 : 1 / $max(1.0, t - 1 - t0);
+  return [{
+    lambd: lambd,
+    alpha: alpha,
+    weight_decay: weight_decay,
+    t: t,
+    first: t == 1,
+    mu: mu,
+    averaging: mu != 1,
+  }, q];
+}
+// optviz/optimizers.py, asgd_rule
+// g ← g + λ_wd·θ;  θ ← θ(1 − λη) − η·g;  θ̄ ← θ while μ = 1, else θ̄ ← θ̄ + μ(θ − θ̄);
+// then, for the next step, η ← α/(1 + λαt)^κ (η = α at t = 1) and μ ← 1/max(1, t − t0) (torch's ASGD).
+function asgd_rule(p, g, s, lr, c) {
+  let ax, eta;
+  [ax, eta] = s;
+  eta = c.first ? lr : eta;
+  g = g + c.weight_decay * p;
+  p = p * (1 - c.lambd * eta) - eta * g;
+  ax = c.averaging ? ax + (p - ax) * c.mu : p;
+  return [p, [ax, lr / $pow(1.0 + c.lambd * lr * c.t, c.alpha)]];
+}
+// optviz/optimizers.py, _rprop_prepare
+function _rprop_prepare(t, q, eta_minus, eta_plus, step_size_min, step_size_max) {
+  return [{
+    eta_minus: eta_minus,
+    eta_plus: eta_plus,
+    step_size_min: step_size_min,
+    step_size_max: step_size_max,
+    first: t == 1,
+  }, q];
+}
+// optviz/optimizers.py, rprop_rule
+// σ = sign(g·g_prev);  Δ ← clamp(Δ·η₊ where σ > 0, Δ·η₋ where σ < 0, Δ where σ = 0;  Δ_min, Δ_max), Δ = α at
+// t = 1;  g ← 0 where σ < 0;  θ ← θ − sign(g)·Δ;  g_prev ← g.
+function rprop_rule(p, g, s, lr, c) {
+  let agree, factor, flipped, kept, prev, step_size;
+  [prev, step_size] = s;
+  step_size = c.first ? lr : step_size;
+  agree = $sign(g * prev);
+  [kept, flipped] = [$max(agree, 0.0), $max(-agree, 0.0)];
+  factor = kept * c.eta_plus + flipped * c.eta_minus + (1 - (kept + flipped));
+  step_size = $min($max(step_size * factor, c.step_size_min), c.step_size_max);
+  g = g * (1 - flipped);
+  return [p - $sign(g) * step_size, [g, step_size]];
+}
+// optviz/optimizers.py, _adan_prepare
+function _adan_prepare(t, q, beta1, beta2, beta3, eps, weight_decay, weight_decouple, maximize) {
+  let decay, first_prev, proximal;
+  [proximal, decay] = _decay_kind(weight_decay, weight_decouple != 0);
+  first_prev = maximize ? -1.0 : 1.0;
+  return [{
+    one_minus_beta1: 1 - beta1,
+    beta2: beta2,
+    one_minus_beta2: 1 - beta2,
+    beta3: beta3,
+    one_minus_beta3: 1 - beta3,
+    bc1: 1 - $pow(beta1, t),
+    bc2: 1 - $pow(beta2, t),
+    bc3_sqrt: Math.sqrt(1 - $pow(beta3, t)),
+    eps: eps,
+    proximal: proximal,
+    decoupled: decay,
+    first: t == 1,
+    first_prev: first_prev,
+  }, q];
+}
+// optviz/optimizers.py, adan_rule
+// Δg = g − g_prev (g_prev = g at t = 1, −g in ascent, as the reference has it);  m ← β1·m + (1−β1)·g;
+// d ← β2·d + (1−β2)·Δg;  v ← β3·v + (1−β3)(g + β2·Δg)²;  θ ← θ(1 − αλ_d);
+// θ ← θ − α·(m/(1−β1ᵗ) + β2·d/(1−β2ᵗ))/(√v/√(1−β3ᵗ) + ε);  θ ← θ/(1 + αλ)
+// (pytorch-optimizer's Adan: λ_d with weight_decouple, else the proximal λ).
+function adan_rule(p, g, s, lr, c) {
+  let ahead, change, denom, diff, m, prev, v;
+  [m, diff, v, prev] = s;
+  prev = c.first ? g * c.first_prev : prev;
+  change = g - prev;
+  m = m + c.one_minus_beta1 * (g - m);
+  diff = diff + c.one_minus_beta2 * (change - diff);
+  ahead = change * c.beta2 + g;
+  v = v * c.beta3 + c.one_minus_beta3 * ahead * ahead;
+  denom = Math.sqrt(v) / c.bc3_sqrt + c.eps;
+  p = p * (1 - lr * c.decoupled);
+  p = p - lr / c.bc1 * (m / denom);
+  p = p - lr * c.beta2 / c.bc2 * (diff / denom);
+  return [p / (1 - -lr * c.proximal), [m, diff, v, g]];
+}
+// optviz/optimizers.py, _schedule_free_prepare
+function _schedule_free_prepare(t, q, momentum, weight_decay, warmup_steps, r, weight_lr_power, beta2 = 0.0, eps = 0.0) {
+  let warmup;
+  warmup = t - 1 < warmup_steps ? t / warmup_steps : 1.0;
+  return [{
+    warmup: warmup,
+    step_weight: $pow(t, r),
+    weight_lr_power: weight_lr_power,
+    momentum: momentum,
+    x_weight: 1 - 1 / momentum,
+    weight_decay: weight_decay,
+    beta2: beta2,
+    one_minus_beta2: 1 - beta2,
+    bc2: 1 - $pow(beta2, t),
+    eps: eps,
+    first: t == 1,
+  }, q];
+}
+// optviz/optimizers.py, schedule_free_sgd_rule
+// θ is y, where the gradient is taken;  z = θ₀ at t = 1;  g ← g + λ·y;  then _schedule_free_move: y, z and the
+// evaluated point x (the schedulefree package's SGDScheduleFree).
+function schedule_free_sgd_rule(p, g, s, lr, c) {
+  let _, lr_max, weight_sum, z;
+  [z, _, lr_max, weight_sum] = s;
+  z = c.first ? p : z;
+  return _schedule_free_move(p, g + c.weight_decay * p, z, lr, lr_max, weight_sum, c);
+}
+// optviz/optimizers.py, _schedule_free_move
+// Schedule-free's step from y along g:  α_t = α·min(1, t/W);  α_max ← max(α_max, α_t);  w = tʳ·α_maxᴾ;
+// S ← S + w;  c = w/S;  y ← y + c(z − y) + α_t(β(1 − c) − 1)·g;  z ← z − α_t·g;  x = y + (1 − 1/β)(z − y).
+function _schedule_free_move(y, g, z, lr, lr_max, weight_sum, c) {
+  let ckp1, weight;
+  lr = lr * c.warmup;
+  lr_max = $max(lr, lr_max);
+  weight = c.step_weight * $pow(lr_max, c.weight_lr_power);
+  weight_sum = weight_sum + weight;
+  ckp1 = weight / weight_sum;
+  y = _lerp(y, z, ckp1);
+  y = y - lr * (1 - c.momentum * (1 - ckp1)) * g;
+  z = z - lr * g;
+  return [y, [z, _lerp(y, z, c.x_weight), lr_max, weight_sum]];
+}
+// optviz/optimizers.py, _lerp
+// a + w(b − a).
+function _lerp(a, b, weight) {
+  return a + weight * (b - a);
+}
+// optviz/optimizers.py, _schedule_free_adamw_prepare
+function _schedule_free_adamw_prepare(t, q, beta1, beta2, eps, weight_decay, warmup_steps, r, weight_lr_power) {
+  return _schedule_free_prepare(t, q, beta1, weight_decay, warmup_steps, r, weight_lr_power, beta2, eps);
+}
+// optviz/optimizers.py, schedule_free_adamw_rule
+// θ is y;  z = θ₀ at t = 1;  v ← β2·v + (1−β2)·g²;  g ← g/(√(v/(1−β2ᵗ)) + ε) + λ·y;  then _schedule_free_move
+// (the schedulefree package's AdamWScheduleFree).
+function schedule_free_adamw_rule(p, g, s, lr, c) {
+  let _, lr_max, moved, v, weight_sum, x, z;
+  [z, _, v, lr_max, weight_sum] = s;
+  z = c.first ? p : z;
+  v = v * c.beta2 + c.one_minus_beta2 * g * g;
+  g = g / (Math.sqrt(v / c.bc2) + c.eps) + c.weight_decay * p;
+  [p, moved] = _schedule_free_move(p, g, z, lr, lr_max, weight_sum, c);
+  [z, x, lr_max, weight_sum] = moved;
+  return [p, [z, x, v, lr_max, weight_sum]];
+}
 
 export const OPTIMIZERS = {
   sgd: {
@@ -620,6 +775,71 @@ export const OPTIMIZERS = {
     fill: {},
     prepare: (h, t, q) => _qhadam_prepare(t, q, h[1], h[2], h[3], h[4], h[5], h[6]),
     rule: qhadam_rule,
+    variant: null,
+  },
+  asgd: {
+    name: "asgd",
+    title: "ASGD",
+    hyper: ["lr", "lambd", "alpha", "t0", "weight_decay", "maximize"],
+    defaults: [0.01, 0.0001, 0.75, 1000000.0, 0.0, false],
+    choices: {},
+    state: ["ax", "eta"],
+    shared: null,
+    fill: {"eta": "lr"},
+    prepare: (h, t, q) => _asgd_prepare(t, q, h[1], h[2], h[3], h[4]),
+    rule: asgd_rule,
+    variant: null,
+  },
+  rprop: {
+    name: "rprop",
+    title: "Rprop",
+    hyper: ["lr", "eta_minus", "eta_plus", "step_size_min", "step_size_max", "maximize"],
+    defaults: [0.01, 0.5, 1.2, 1e-06, 50.0, false],
+    choices: {},
+    state: ["prev", "step_size"],
+    shared: null,
+    fill: {"step_size": "lr"},
+    prepare: (h, t, q) => _rprop_prepare(t, q, h[1], h[2], h[3], h[4]),
+    rule: rprop_rule,
+    variant: null,
+  },
+  adan: {
+    name: "adan",
+    title: "Adan",
+    hyper: ["lr", "beta1", "beta2", "beta3", "eps", "weight_decay", "weight_decouple", "maximize"],
+    defaults: [0.001, 0.98, 0.92, 0.99, 1e-08, 0.0, false, false],
+    choices: {},
+    state: ["m", "diff", "v", "prev"],
+    shared: null,
+    fill: {},
+    prepare: (h, t, q) => _adan_prepare(t, q, h[1], h[2], h[3], h[4], h[5], h[6], h[7]),
+    rule: adan_rule,
+    variant: null,
+  },
+  schedule_free_sgd: {
+    name: "schedule_free_sgd",
+    title: "Schedule-free SGD",
+    hyper: ["lr", "momentum", "weight_decay", "warmup_steps", "r", "weight_lr_power"],
+    defaults: [1.0, 0.9, 0.0, 0, 0.0, 2.0],
+    choices: {},
+    state: ["z", "x_avg", "lr_max", "weight_sum"],
+    shared: null,
+    fill: {},
+    prepare: (h, t, q) => _schedule_free_prepare(t, q, h[1], h[2], h[3], h[4], h[5], 0.0, 0.0),
+    rule: schedule_free_sgd_rule,
+    variant: null,
+  },
+  schedule_free_adamw: {
+    name: "schedule_free_adamw",
+    title: "Schedule-free AdamW",
+    hyper: ["lr", "beta1", "beta2", "eps", "weight_decay", "warmup_steps", "r", "weight_lr_power"],
+    defaults: [0.0025, 0.9, 0.999, 1e-08, 0.0, 0, 0.0, 2.0],
+    choices: {},
+    state: ["z", "x_avg", "v", "lr_max", "weight_sum"],
+    shared: null,
+    fill: {},
+    prepare: (h, t, q) => _schedule_free_adamw_prepare(t, q, h[1], h[2], h[3], h[4], h[5], h[6], h[7]),
+    rule: schedule_free_adamw_rule,
     variant: null,
   },
 };
