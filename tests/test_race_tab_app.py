@@ -279,3 +279,24 @@ def test_a_page_gets_each_map_once_and_a_new_surface_sends_its_own():
     widget(at, "selectbox", "x.surface").select("himmelblau").run()
     other = race_data(at)
     assert other["map_id"] != first["map_id"] and "map" in other["payload"]
+
+
+@pytest.mark.parametrize("name", ["cyclic", "one_cycle"])
+def test_a_cyclic_schedule_is_chosen_from_the_menu_and_cycles_the_rate_in_the_race(name):
+    at = more_settings(start(), 0)
+    widget(at, "selectbox", "x.0.sched").select(name).run()
+    assert not at.exception and not at.error
+    entry = settings_in_url(at).entries[0]
+    assert entry.schedule == name
+    drawn = {w.key.rsplit(".", 1)[-1] for kind in ("number_input", "select_slider", "toggle", "selectbox")
+             for w in getattr(at, kind) if w.key and w.key.startswith("x.0.s.")}
+    assert {"cycle_momentum", "base_momentum", "max_momentum"} <= drawn
+
+
+def test_a_one_cycle_whose_phase_has_no_steps_is_refused_in_words_and_the_race_goes_on():
+    at = more_settings(start(), 0)
+    widget(at, "selectbox", "x.0.sched").select("one_cycle").run()
+    widget(at, "number_input", "x.0.s.total_steps").set_value(2).run()
+    assert not at.exception
+    assert any("leaves a phase without steps" in w.value for kind in ("warning", "error") for w in getattr(at, kind))
+    assert list(results(at)) == ["Adam", "SGD"]

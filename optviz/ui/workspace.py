@@ -741,6 +741,10 @@ def _more_controls(entry_id: int, spec, surface) -> None:
     for param in SCHEDULES[state[state_key(entry_id, "sched")]].params + WARMUP_PARAMS:
         ensure_value(state_key(entry_id, "s", param.name), param.default)
         param_control(param, state_key(entry_id, "s", param.name))
+    try:
+        _read_entry(entry_id).build_schedule()
+    except ValueError as error:  # each value in its range, but not together: the race takes a constant rate meanwhile
+        st.warning(f"{error}. Until then this optimizer's learning rate stays constant.")
     # a row that wraps: three equal columns cut the labels to "De…", "Va…", "Re…" in a narrow sidebar
     with st.container(horizontal=True, gap="small"):
         st.button("Defaults", key=state_key(entry_id, "reset"), on_click=_reset, args=(entry_id,), width="content",
