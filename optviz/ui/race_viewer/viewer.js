@@ -13,6 +13,9 @@ import { LiveRace, arrowTips, arrowVectors, rowRange, roundTicks, sliderPosition
 
 const FONT = "Inter, 'Helvetica Neue', Arial, sans-serif";
 const DASHES = { dot: [2, 3], dash: [6, 4], solid: [] };
+// a release is sent this long after the last one (ms): a burst of arrow keys, 30–150 ms apart on a busy machine, is
+// one gesture and one message
+const SETTLE_QUIET = 400;
 const PATH_WIDTH = 2.6, STATE_WIDTH = 1.6, MARKER_RADIUS = 6.5, HOVER_PIXELS = 12;
 const CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"];
 
@@ -693,7 +696,7 @@ class RaceViewer {
       const start = this.overrides.start;
       if (!hparams.length && !start) return;
       this.onSettle({ hparams, start: start && { x: start[0], y: start[1] } });
-    }, 120);
+    }, SETTLE_QUIET);
   }
 
   buildTune() {
