@@ -6,6 +6,7 @@ imports neither anywidget nor ipywidgets (pip install 'optviz[notebook]' install
 
 from .custom import custom_surface
 from .engine import Entry, Trajectory, race, run
+from .objective import Objective
 from .optimizers import (
     ACCUMULATOR,
     FIRST_MOMENT,
@@ -22,7 +23,7 @@ from .params import Param
 from .registry import register_optimizer, unregister_optimizer
 from .schedules import SCHEDULES, schedule
 from .second_order import SPECS as STEPPED_OPTIMIZERS
-from .second_order import Objective, VectorOptimizer, optimizer
+from .second_order import VectorOptimizer, optimizer
 from .surfaces import SPECS as SURFACES
 from .surfaces import Surface, surface
 

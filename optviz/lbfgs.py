@@ -5,9 +5,8 @@ the two-loop recursion over the last `history_size` pairs (s, y) gives the direc
 the very first iteration min(1, 1/‖g‖₁)·lr), or what the strong-Wolfe line search (torch's `_strong_wolfe`, cubic
 interpolation) finds; the step stops early on torch's tolerances or after `max_eval` evaluations. Every inner
 iterate and the evaluations it had used are reported, so that a race draws each of them. The arithmetic follows
-torch's source line by line, and rounds as torch's CPU kernels round: `x.add_(y, alpha=a)` is one fused
-multiply-add per element (`axpy`), a dot product of two 2-vectors x₀y₀ + x₁y₁ without one (`dot`; NumPy's `@`
-fuses), so float64 runs match it to 1e-10 (a chaotic run drifts from it after a few dozen steps otherwise).
+torch's source line by line, and rounds as torch's CPU kernels round (optviz.torch_arithmetic), so float64 runs
+match it to the last bit.
 """
 
 from __future__ import annotations
@@ -15,12 +14,10 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import numpy as np
-from llvmlite import ir
-from numba import njit
-from numba.core import cgutils, types
-from numba.extending import intrinsic
 
+from .objective import StepReport
 from .params import Param
+from .torch_arithmetic import axpy, dot
 
 LINE_SEARCHES = ("none", "strong_wolfe")  # torch's line_search_fn: None, "strong_wolfe"
 _INT = dict(kind="int", high=1e9)
@@ -56,38 +53,12 @@ class LbfgsState(NamedTuple):
     prev_loss: float | None = None
 
 
-@intrinsic
-def _fused_multiply_add(typingctx, a, b, c):
-    """a·b + c rounded once (LLVM's llvm.fma: the instruction, or a correctly rounded library call)."""
-    def codegen(context, builder, signature, args):
-        double = args[0].type
-        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(double, [double] * 3), "llvm.fma.f64")
-        return builder.call(fma, args)
-    return types.float64(types.float64, types.float64, types.float64), codegen
-
-
-@njit(cache=True)
-def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """y + α·x, each element one fused multiply-add: torch's y.add(x, alpha=α) on the CPU."""
-    out = np.empty_like(y)
-    for i in range(len(y)):
-        out[i] = _fused_multiply_add(alpha, x[i], y[i])
-    return out
-
-
-def dot(x: np.ndarray, y: np.ndarray) -> float:
-    """x·y as torch's CPU dot sums two products: x₀y₀ + x₁y₁ (no fused multiply-add)."""
-    return float((x * y).sum())
-
-
 def lbfgs_init(params: np.ndarray) -> LbfgsState:
     return LbfgsState(0)
 
 
 def lbfgs_step(params: np.ndarray, state: LbfgsState, objective, hparams: dict[str, Any], lr: float):
     """One torch LBFGS.step: returns (params, state, StepReport) with the iterates in the report's trace."""
-    from .second_order import StepReport  # the report's type lives with the other steps (no cycle at import)
-
     max_iter = hparams["max_iter"]
     max_eval = hparams["max_eval"] or max_iter * 5 // 4
     tol_grad, tol_change = hparams["tolerance_grad"], hparams["tolerance_change"]

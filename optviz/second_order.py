@@ -25,10 +25,13 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .lbfgs import LBFGS_PARAMS, LINE_SEARCHES, lbfgs_init, lbfgs_step
+from .objective import Objective, StepReport
 from .optimizers import (
     ELEMENTWISE,
     EXTRA_GRADIENTS,
     NEEDS_HESSIAN,
+    SECOND_MOMENT,
+    VELOCITY,
     WHOLE_VECTOR,
     Optimizer,
     OptimizerSpec,
@@ -39,6 +42,16 @@ from .optimizers import SPECS as ELEMENTWISE_SPECS
 from .optimizers import optimizer as elementwise_optimizer
 from .params import LR, Param, lookup, resolve
 from .schedules import Schedule, constant
+from .torch_arithmetic import lerp, norm
+from .whole_vector import (
+    ADAFACTOR_PARAMS,
+    LR_ADJUSTMENTS,
+    MUON_PARAMS,
+    adafactor_init,
+    adafactor_step,
+    muon_init,
+    muon_step,
+)
 
 # What the recorded state of these optimizers is (their trace rows), as OptimizerSpec's roles say it for the
 # element-wise ones
@@ -51,26 +64,6 @@ VECTOR_ROLES = (CURVATURE, PERTURBATION, SLOW_WEIGHTS, ITERATES, EVALUATIONS)
 
 INNER = "inner"  # a wrapper's hyperparameter naming the optimizer it wraps
 INNER_PREFIX = "inner_"  # an inner hyperparameter whose name the wrapper uses itself
-
-
-class Objective(NamedTuple):
-    """The loss an optimizer steps on, at a point p (2,): value(p) -> float, grad(p) -> (2,), hessian(p) -> (2, 2)
-    (None where the loss has none)."""
-
-    value: Callable[[np.ndarray], float]
-    grad: Callable[[np.ndarray], np.ndarray]
-    hessian: Callable[[np.ndarray], np.ndarray] | None = None
-
-
-class StepReport(NamedTuple):
-    """What one step evaluated and where it went: `evaluations` gradients (a value-and-gradient evaluation counts
-    once, as torch's L-BFGS counts it), `hessians` Hessians; `grad` the gradient the update used (SAM's: the one at
-    the perturbed point); `trace` the quantities the race records, by name (VectorSpec.traces gives their roles)."""
-
-    evaluations: int
-    hessians: int
-    grad: np.ndarray
-    trace: dict[str, np.ndarray]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -88,20 +81,13 @@ def hessian_inverse_step(h: np.ndarray, g: np.ndarray, damping: float, saddle_fr
     return vectors @ (inverse * (vectors.T @ g))
 
 
-def torch_lerp(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
-    """start + w·(end − start), as torch's lerp works it out (from the nearer end, for accuracy)."""
-    if weight < 0.5:
-        return start + weight * (end - start)
-    return end - (end - start) * (1 - weight)
-
-
 def sam_perturbation(p: np.ndarray, g: np.ndarray, rho: float, adaptive: bool, perturb_eps: float) -> np.ndarray:
     """ε = ρ·w⊙g/(‖|w|⊙g‖ + ε₀), w = θ² when adaptive (ASAM) else 1 — pytorch_optimizer 4.1.0's SAM.first_step,
     whose norm is rounded to float32 (get_global_gradient_norm returns a float32 tensor) and whose ρ/‖·‖ is
     torch's reciprocal-times-ρ in float32: mirrored here, so that float64 runs match it to 1e-10."""
     weighted = g * np.abs(p) if adaptive else g
-    norm = np.float32(np.sqrt(weighted @ weighted))
-    grad_norm = np.sqrt(norm * norm) + np.float32(perturb_eps)
+    length = np.float32(norm(weighted))
+    grad_norm = np.sqrt(length * length) + np.float32(perturb_eps)
     scale = float((np.float32(1.0) / grad_norm) * np.float32(rho))
     return (p * p if adaptive else 1.0) * g * scale
 
@@ -170,10 +156,22 @@ def _lookahead_step(opt: VectorOptimizer, params, state: WrapperState, objective
     counter, slow = state.counter + 1, state.extra
     if counter >= hp["k"]:
         counter = 0
-        new = torch_lerp(new, slow, 1.0 - hp["alpha"])
+        new = lerp(new, slow, 1.0 - hp["alpha"])
         slow = new.copy()
     trace = {**_inner_trace(opt, inner), "slow": slow}
     return new, WrapperState(state.step + 1, inner, slow, counter), StepReport(1, 0, g, trace)
+
+
+def _torch_step(step: Callable) -> Callable:
+    """A rule of whole_vector.py as a spec's step: given the hyperparameters and this step's learning rate."""
+    def stepped(opt: VectorOptimizer, params, state, objective: Objective):
+        return step(params, state, objective, opt.hparams, opt.lr_at(state.step + 1))
+    return stepped
+
+
+def _fresh(init: Callable) -> Callable:
+    """A state that depends on the parameters only, as a spec's init."""
+    return lambda opt, params: init(params)
 
 
 def _lbfgs_step(opt: VectorOptimizer, params, state, objective: Objective):
@@ -251,6 +249,22 @@ _SPECS = [
         r"\theta_t = \theta_{t-1} + \alpha_t d_t", _unused_rule,
         color="#9c2f1e", kind=EXTRA_GRADIENTS, init=_lbfgs_init, step=_lbfgs_step,
         traces={"iterates": ITERATES, "evaluations": EVALUATIONS}),
+    VectorSpec(
+        "muon", "Muon", (_lr(1e-3),) + MUON_PARAMS, (),
+        r"B_t = \mu B_{t-1} + g_t,\quad O_t = \mathrm{NS}_k(g_t + \mu B_t),\quad"
+        r"\theta_t = \theta_{t-1}(1 - \alpha\lambda) - \alpha O_t", _unused_rule,
+        latex_edits=(("nesterov", False, r"\mathrm{NS}_k(g_t + \mu B_t)", r"\mathrm{NS}_k(B_t)"),
+                     ("adjust_lr_fn", LR_ADJUSTMENTS[1], r"- \alpha O_t", r"- 0.2\sqrt{2}\,\alpha O_t")),
+        color="#5b3f8c", kind=WHOLE_VECTOR, init=_fresh(muon_init), step=_torch_step(muon_step),
+        traces={"buf": VELOCITY}),
+    VectorSpec(
+        "adafactor", "Adafactor", (_lr(1e-2),) + ADAFACTOR_PARAMS, (),
+        r"v_t = v_{t-1} + t^{\hat\beta_2}(g_t^2 - v_{t-1}),\quad u_t = \frac{g_t}{\sqrt{v_t}},\quad"
+        r"\theta_t = \theta_{t-1} - \frac{\max(\varepsilon_2, \mathrm{RMS}(\theta_{t-1}))\min(\alpha, 1/\sqrt t)}"
+        r"{\max(1, \mathrm{RMS}(u_t)/d)} u_t", _unused_rule,
+        latex_edits=(("maximize", True, r"\theta_t = \theta_{t-1} -", r"\theta_t = \theta_{t-1} +"),),
+        color="#7a5c00", kind=WHOLE_VECTOR, init=_fresh(adafactor_init), step=_torch_step(adafactor_step),
+        traces={"v": SECOND_MOMENT}),
 ]
 SPECS: dict[str, VectorSpec] = {spec.name: spec for spec in _SPECS}
 
@@ -316,6 +330,10 @@ def _split(spec: VectorSpec, hparams: dict[str, Any]) -> tuple[dict[str, Any], d
     return own, inner
 
 
+_TORCH_NONES = {"line_search_fn": LINE_SEARCHES[0], "adjust_lr_fn": LR_ADJUSTMENTS[0],
+                "eps1": ADAFACTOR_PARAMS[1].default}
+
+
 def optimizer(name: str, schedule: Schedule | None = None, **hparams) -> Optimizer | VectorOptimizer:
     """Any optimizer by name: an element-wise one as optviz.optimizers builds it, one of this module's bound to
     its validated hyperparameters (a wrapper's inner optimizer built from the keywords that are not its own)."""
@@ -324,8 +342,9 @@ def optimizer(name: str, schedule: Schedule | None = None, **hparams) -> Optimiz
             lookup({**ELEMENTWISE_SPECS, **SPECS}, name, "optimizer")  # raises, naming every optimizer
         return elementwise_optimizer(name, schedule, **hparams)
     spec = SPECS[name]
-    if hparams.get("line_search_fn", "") is None:  # torch's spelling of no line search
-        hparams = {**hparams, "line_search_fn": LINE_SEARCHES[0]}
+    for name, value in _TORCH_NONES.items():  # torch's None where a Param needs a value
+        if name in hparams and hparams[name] is None:
+            hparams = {**hparams, name: value}
     if not spec.wraps:
         return VectorOptimizer(spec, resolve(spec.params, hparams, spec.name), schedule)
     own, inner_hparams = _split(spec, hparams)

@@ -16,7 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .second_order import Objective, VectorOptimizer
+from .objective import Objective
+from .second_order import VectorOptimizer
 from .surfaces import Surface
 
 

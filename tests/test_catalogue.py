@@ -7,21 +7,22 @@ from pathlib import Path
 
 import optviz
 from optviz.optimizers import ROLES
-from optviz.second_order import INNER
 
 PACKAGE = Path(optviz.__file__).resolve().parent
 CATALOGUE = {"optimizers.py", "params.py", "registry.py",  # the catalogue itself
-             "second_order.py", "lbfgs.py"}  # and its optimizers that are not element-wise
+             "second_order.py", "lbfgs.py", "whole_vector.py"}  # and its optimizers that are not element-wise
 SCENARIO_DATA = {"scenarios.py", "mnist/defaults.py"}  # lessons and the frameworks' documented presets
 
 
 def _names() -> dict[str, str]:
     """Every optimizer, hyperparameter and state name of the catalogue -> what it is."""
     names = {}
-    for spec in [*optviz.OPTIMIZERS.values(), *optviz.STEPPED_OPTIMIZERS.values()]:
+    # the optimizers that are not element-wise by their names only: their own hyperparameters (d, k, inner,
+    # damping, adaptive) are words too common to flag, and no module outside the catalogue reads them
+    names.update({name: "optimizer" for name in optviz.STEPPED_OPTIMIZERS})
+    for spec in optviz.OPTIMIZERS.values():
         names[spec.name] = "optimizer"
-        # a wrapper's `inner` (the optimizer it wraps) is too common a word to flag (jit.py's exec namespace)
-        names.update({p.name: "hyperparameter" for p in spec.params if p.name != INNER})
+        names.update({p.name: "hyperparameter" for p in spec.params})
         states = spec.state + (spec.variant[3] if spec.variant else ())
         names.update({s: "state variable" for s in states})
     return names

@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 import optviz
-from optviz.lbfgs import axpy, dot
-from optviz.second_order import Objective, hessian_inverse_step, steps_elementwise
+from optviz.objective import Objective
+from optviz.second_order import hessian_inverse_step, steps_elementwise
 from optviz.sweeps import sweep
+from optviz.torch_arithmetic import axpy, dot, lerp
+from optviz.whole_vector import newton_schulz
 
 FIXTURE = Path(__file__).parent / "fixtures" / "second_order_references.npz"
 REFERENCES = np.load(FIXTURE)
@@ -152,10 +154,6 @@ def test_a_bad_setting_is_refused_in_words(name, hparams, words):
     assert words in str(error.value)
 
 
-def test_torchs_none_for_no_line_search_is_accepted():
-    assert optviz.optimizer("lbfgs", line_search_fn=None).hparams["line_search_fn"] == "none"
-
-
 def test_the_compiled_engines_refuse_what_they_cannot_step_in_words():
     assert not steps_elementwise("lbfgs") and steps_elementwise("adam")
     with pytest.raises(ValueError, match="optimizer 'newton'"):
@@ -167,7 +165,30 @@ def test_an_overflowing_run_is_marked_diverged_not_raised():
     assert traj.diverged_at is not None and np.isnan(traj.path[-1]).all()
 
 
+def test_muon_steps_a_2_vector_along_its_normalised_momentum_scaled_by_the_iteration():
+    g = np.array([3.0, -4.0])
+    a, b, c = 3.4445, -4.7750, 2.0315
+    s = 1.0  # the 1×2 matrix's one singular value, after normalisation
+    for _ in range(5):
+        s = a * s + b * s ** 3 + c * s ** 5
+    np.testing.assert_allclose(newton_schulz(g, a, b, c, 5, 1e-7), s * g / 5.0, rtol=1e-14)
+
+
+@pytest.mark.parametrize("name, keyword, value", [("lbfgs", "line_search_fn", "none"),
+                                                  ("muon", "adjust_lr_fn", "original"),
+                                                  ("adafactor", "eps1", np.finfo(float).eps)])
+def test_torchs_none_means_its_default(name, keyword, value):
+    assert optviz.optimizer(name, **{keyword: None}).hparams[keyword] == value
+
+
 def test_axpy_rounds_once_and_dot_does_not_fuse():
     x, y = np.array([1.0 + 2.0 ** -30, 1.0]), np.array([-(1.0 + 2.0 ** -29), 0.0])
     assert axpy(1.0 + 2.0 ** -30, x, y)[0] == 2.0 ** -60  # (1 + 2⁻³⁰)² − (1 + 2⁻²⁹), exactly
-    assert dot(x, x[::-1] * 0 + x) == float(x[0] * x[0] + x[1] * x[1])
+    assert dot(x, x) == float(x[0] * x[0] + x[1] * x[1])
+
+
+def test_lerp_is_fused_from_the_nearer_end_as_torchs():
+    start, end = np.array([0.1, 1.0]), np.array([0.7, -3.0])
+    np.testing.assert_array_equal(lerp(start, end, 0.2), axpy(0.2, end - start, start))
+    np.testing.assert_array_equal(lerp(start, end, 0.9), axpy(-0.09999999999999998, end - start, end))
+    assert lerp(start, end, 1.0)[1] == -3.0 and lerp(start, end, 0.0)[0] == 0.1

@@ -17,6 +17,10 @@ step() call of the reference class:
   docstring shows; its inner optimizer is the torch.optim class of the same name as optviz's inner.
 * Lookahead (pytorch_optimizer.Lookahead around a torch.optim optimizer, pullback_momentum="none").
 * L-BFGS (torch.optim.LBFGS): step(closure); its state's func_evals after every step is recorded too.
+* Muon (torch.optim.Muon) on the point as a 1×2 matrix, torch's Newton–Schulz iteration PATCHED to run in float64:
+  torch casts the momentum to bfloat16 before iterating (_zeropower_via_newtonschulz), which would round the step
+  to 3 significant digits; `_newton_schulz_in_float64` is torch's function with that one cast removed.
+* Adafactor (torch.optim.Adafactor, foreach=False) on the point as a vector (not factored).
 
 What the fixture holds: ``meta`` (JSON: versions, STEPS, and per case the optviz optimizer name, its hyperparameters
 in optviz's spelling, the surface and its parameters, the start), ``trajectories`` (cases, STEPS+1, 2) the
@@ -31,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.optim._muon as torch_muon
 from pytorch_optimizer import SAM, Lookahead
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "second_order_references.npz"
@@ -56,6 +61,12 @@ CASES = [  # (optviz name, optviz hyperparameters, surface)
     ("lbfgs", {"lr": 1.0, "max_iter": 2, "line_search_fn": "strong_wolfe"}, ROSENBROCK),
     ("lbfgs", {"lr": 1.0, "max_iter": 3, "history_size": 2, "line_search_fn": "strong_wolfe"}, HIMMELBLAU),
     ("lbfgs", {"lr": 0.5, "max_iter": 1, "max_eval": 3, "line_search_fn": "strong_wolfe"}, ROSENBROCK),
+    ("muon", {"lr": 0.02}, ROSENBROCK),
+    ("muon", {"lr": 0.01, "momentum": 0.9, "nesterov": False, "weight_decay": 0.0, "ns_steps": 3}, ROSENBROCK),
+    ("muon", {"lr": 0.05, "adjust_lr_fn": "match_rms_adamw", "ns_a": 2.0, "ns_b": -1.5, "ns_c": 0.5}, HIMMELBLAU),
+    ("adafactor", {}, ROSENBROCK),
+    ("adafactor", {"lr": 0.05, "d": 1.5, "weight_decay": 0.01, "beta2_decay": -0.5}, HIMMELBLAU),
+    ("adafactor", {"lr": 0.1, "eps2": 0.1, "eps1": 1e-3}, ROSENBROCK),
 ]
 
 
@@ -69,6 +80,33 @@ def loss_and_gradient(surface: str, params: dict, p: torch.Tensor) -> tuple[floa
     u, v = x * x + y - 11, x + y * y - 7
     value = (x * x + y - 11) ** 2 + (x + y * y - 7) ** 2
     return float(value), torch.stack([4 * x * u + 2 * v, 2 * u + 4 * y * v])
+
+
+def _newton_schulz_in_float64(grad, ns_coefficients, ns_steps, eps):
+    """torch.optim._muon._zeropower_via_newtonschulz without its cast to bfloat16 (the one change)."""
+    a, b, c = ns_coefficients
+    ortho_grad = grad.clone()
+    if grad.size(0) > grad.size(1):
+        ortho_grad = ortho_grad.T
+    ortho_grad.div_(ortho_grad.norm().clamp(min=eps))
+    for _ in range(ns_steps):
+        gram_matrix = ortho_grad @ ortho_grad.T
+        gram_update = torch.addmm(gram_matrix, gram_matrix, gram_matrix, beta=b, alpha=c)
+        ortho_grad = torch.addmm(ortho_grad, gram_update, ortho_grad, beta=a)
+    if grad.size(0) > grad.size(1):
+        ortho_grad = ortho_grad.T
+    return ortho_grad
+
+
+def torch_optimizer(name: str, hparams: dict, p: torch.Tensor) -> torch.optim.Optimizer:
+    """Muon or Adafactor with optviz's hyperparameters in torch's spelling."""
+    kwargs = dict(hparams)
+    if name == "muon":
+        coefficients = [kwargs.pop(k, d) for k, d in zip(("ns_a", "ns_b", "ns_c"), (
+            torch_muon.DEFAULT_A, torch_muon.DEFAULT_B, torch_muon.DEFAULT_C))]
+        return torch.optim.Muon([p], ns_coefficients=tuple(coefficients), **kwargs)
+    kwargs["eps"] = (kwargs.pop("eps1", None), kwargs.pop("eps2", 1e-3))
+    return torch.optim.Adafactor([p], foreach=False, **kwargs)
 
 
 def inner_optimizer(hparams: dict) -> tuple[type, dict]:
@@ -85,12 +123,13 @@ def inner_optimizer(hparams: dict) -> tuple[type, dict]:
 
 def run_case(name: str, hparams: dict, surface: tuple) -> tuple[np.ndarray, np.ndarray]:
     surface_name, surface_params, start = surface
-    p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    as_matrix = name == "muon"  # torch's Muon takes 2-D parameters only: the point as a 1×2 matrix
+    p = torch.tensor([start] if as_matrix else start, dtype=torch.float64, requires_grad=True)
 
     def closure():
         with torch.no_grad():
-            value, grad = loss_and_gradient(surface_name, surface_params, p.detach())
-        p.grad = grad.clone()
+            value, grad = loss_and_gradient(surface_name, surface_params, p.detach().reshape(-1))
+        p.grad = grad.reshape(p.shape).clone()
         return torch.tensor(value)
 
     if name == "sam":
@@ -103,10 +142,11 @@ def run_case(name: str, hparams: dict, surface: tuple) -> tuple[np.ndarray, np.n
         cls, kwargs = inner_optimizer(hparams)
         opt = Lookahead(cls([p], **kwargs), k=hparams.get("k", 5), alpha=hparams.get("alpha", 0.5))
         per_step = 1
+    elif name == "lbfgs":
+        opt = torch.optim.LBFGS([p], **hparams)
     else:
-        kwargs = {k: v for k, v in hparams.items()}
-        opt = torch.optim.LBFGS([p], **kwargs)
-    path, evaluations = [p.detach().numpy().copy()], [0]
+        opt, per_step = torch_optimizer(name, hparams, p), 1
+    path, evaluations = [p.detach().numpy().reshape(-1).copy()], [0]
     for _ in range(STEPS):
         if name == "lbfgs":
             opt.step(closure)
@@ -115,12 +155,13 @@ def run_case(name: str, hparams: dict, surface: tuple) -> tuple[np.ndarray, np.n
             closure()
             opt.step(closure)
             evaluations.append(evaluations[-1] + per_step)
-        path.append(p.detach().numpy().copy())
+        path.append(p.detach().numpy().reshape(-1).copy())
     return np.array(path), np.array(evaluations)
 
 
 def main() -> None:
     torch.set_default_dtype(torch.float64)
+    torch_muon._zeropower_via_newtonschulz = _newton_schulz_in_float64
     trajectories, evaluations = zip(*(run_case(*case) for case in CASES))
     meta = {"torch": torch.__version__, "pytorch_optimizer": version("pytorch_optimizer"), "steps": STEPS,
             "cases": [{"optimizer": name, "hparams": hparams, "surface": surface[0], "surface_params": surface[1],
