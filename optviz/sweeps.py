@@ -112,10 +112,17 @@ def _default_range(p: Param, scale: str) -> tuple[float, float]:
     if scale == "decay":
         # up to 1 − 10⁻³, or a decade closer to 1 than the default (β2 = 0.999 → 0.9999): the default is inside
         gap = min(-3, _decade(1 - default) - 1) if default < 1 else -3
-        return p.low, 1 - 10.0 ** gap
+        return _inside(p, p.low, 1 - 10.0 ** gap)
     low = p.low if math.isfinite(p.low) else default - 1
     high = p.high if math.isfinite(p.high) else (10 * default if default > 0 else 1.0)
-    return low, high
+    return _inside(p, low, high)
+
+
+def _inside(p: Param, low: float, high: float) -> tuple[float, float]:
+    """(low, high), an end the range excludes moved 1 % of the way in (Rprop's η₋ ∈ (0, 1): from 0.01)."""
+    span = high - low
+    return (low + 0.01 * span if p.low_open and low == p.low else low,
+            high - 0.01 * span if p.high_open and high == p.high else high)
 
 
 def _check_count(n, what: str, low: int = 2) -> None:
