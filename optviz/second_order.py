@@ -29,6 +29,7 @@ from .objective import Objective, StepReport
 from .optimizers import (
     ELEMENTWISE,
     EXTRA_GRADIENTS,
+    FIRST_MOMENT,
     NEEDS_HESSIAN,
     SECOND_MOMENT,
     VELOCITY,
@@ -47,10 +48,14 @@ from .whole_vector import (
     ADAFACTOR_PARAMS,
     LR_ADJUSTMENTS,
     MUON_PARAMS,
+    PRODIGY_PARAMS,
     adafactor_init,
     adafactor_step,
     muon_init,
     muon_step,
+    prodigy_fill,
+    prodigy_init,
+    prodigy_step,
 )
 
 # What the recorded state of these optimizers is (their trace rows), as OptimizerSpec's roles say it for the
@@ -60,7 +65,8 @@ PERTURBATION = "perturbation"  # SAM's ε: where the second gradient was taken, 
 SLOW_WEIGHTS = "slow weights"  # Lookahead's φ, which the fast weights are pulled back to every k steps
 ITERATES = "inner iterates"  # L-BFGS: the point after each inner iteration of a step (NaN past the last)
 EVALUATIONS = "evaluations"  # L-BFGS: the gradient evaluations each inner iteration had used by its end
-VECTOR_ROLES = (CURVATURE, PERTURBATION, SLOW_WEIGHTS, ITERATES, EVALUATIONS)
+DISTANCE = "distance estimate"  # Prodigy's d: how far it reckons the solution is, by which it scales its rate
+VECTOR_ROLES = (CURVATURE, PERTURBATION, SLOW_WEIGHTS, ITERATES, EVALUATIONS, DISTANCE)
 
 INNER = "inner"  # a wrapper's hyperparameter naming the optimizer it wraps
 INNER_PREFIX = "inner_"  # an inner hyperparameter whose name the wrapper uses itself
@@ -196,6 +202,7 @@ class VectorSpec(OptimizerSpec):
     step: Callable | None = None
     traces: dict[str, str] = field(default_factory=dict)
     wraps: bool = False
+    fill: Callable[[dict], dict] | None = None  # defaults that follow from other hyperparameters (Prodigy's β₃)
 
 
 def _unused_rule(*args):
@@ -265,6 +272,13 @@ _SPECS = [
         latex_edits=(("maximize", True, r"\theta_t = \theta_{t-1} -", r"\theta_t = \theta_{t-1} +"),),
         color="#7a5c00", kind=WHOLE_VECTOR, init=_fresh(adafactor_init), step=_torch_step(adafactor_step),
         traces={"v": SECOND_MOMENT}),
+    VectorSpec(
+        "prodigy", "Prodigy", (_lr(1.0),) + PRODIGY_PARAMS, (),
+        r"d_t = \max\Big(d_{t-1}, \frac{\sum_i \beta_3^{t-i} d_i \alpha\, g_i^\top(\theta_0 - \theta_i)}"
+        r"{\lVert s_t \rVert_1}\Big),\quad \theta_t = \theta_{t-1} - d\alpha \frac{m_t}{\sqrt{v_t} + d\varepsilon}",
+        _unused_rule, color="#a34900", kind=WHOLE_VECTOR,
+        init=lambda opt, params: prodigy_init(params, opt.hparams["d0"]), step=_torch_step(prodigy_step),
+        traces={"m": FIRST_MOMENT, "v": SECOND_MOMENT, "d": DISTANCE}, fill=prodigy_fill),
 ]
 SPECS: dict[str, VectorSpec] = {spec.name: spec for spec in _SPECS}
 
@@ -342,6 +356,8 @@ def optimizer(name: str, schedule: Schedule | None = None, **hparams) -> Optimiz
             lookup({**ELEMENTWISE_SPECS, **SPECS}, name, "optimizer")  # raises, naming every optimizer
         return elementwise_optimizer(name, schedule, **hparams)
     spec = SPECS[name]
+    if spec.fill is not None:
+        hparams = spec.fill(hparams)
     for name, value in _TORCH_NONES.items():  # torch's None where a Param needs a value
         if name in hparams and hparams[name] is None:
             hparams = {**hparams, name: value}

@@ -6,6 +6,8 @@ torch (optviz.lbfgs, optviz.whole_vector, optviz.second_order) match it to the l
     dot(x, y)       # x.dot(y): x₀y₀ + x₁y₁, no fused multiply-add (NumPy's @ fuses)
     norm(x)         # x.norm(): √fma(x₁, x₁, x₀²)
     lerp(a, b, w)   # a.lerp(b, w): from the nearer end, fused
+    addcmul(s, a, b, value)   # s.addcmul(a, b, value=v): fma(v·a, b, s)
+    addcdiv(s, a, b, value)   # s.addcdiv(a, b, value=v): s + v·a/b, unfused
 """
 
 from __future__ import annotations
@@ -42,6 +44,20 @@ def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     for i in range(len(y)):
         out[i] = _fused_multiply_add(alpha, x[i], y[i])
     return out
+
+
+@njit(cache=True)
+def addcmul(start: np.ndarray, x: np.ndarray, y: np.ndarray, value: float) -> np.ndarray:
+    """start + v·x·y, as torch's addcmul: fma(v·x, y, start) per element."""
+    out = np.empty_like(start)
+    for i in range(len(start)):
+        out[i] = _fused_multiply_add(value * x[i], y[i], start[i])
+    return out
+
+
+def addcdiv(start: np.ndarray, x: np.ndarray, y: np.ndarray, value: float) -> np.ndarray:
+    """start + v·x/y, as torch's addcdiv: (v·x)/y added, unfused."""
+    return start + value * x / y
 
 
 def dot(x: np.ndarray, y: np.ndarray) -> float:

@@ -1,13 +1,15 @@
 """Rules that read the whole parameter vector at once, on a 2-vector: Muon and Adafactor, as torch.optim 2.13
-steps them (`_single_tensor_muon`, `_single_tensor_adafactor`).
+steps them (`_single_tensor_muon`, `_single_tensor_adafactor`), and Prodigy as its authors' prodigyopt 1.1.2 does.
 
     params, state, report = muon_step(params, state, objective, hparams, lr)
 
 Muon orthogonalises its momentum by a Newton–Schulz iteration; torch treats the 2-D point as a 1×2 matrix, whose
 one singular value the iteration drives towards 1: the step is the normalised momentum, times the iteration's
 result. Adafactor's vector rule (no factoring for a vector) scales its step by the parameters' RMS and clips the
-update's RMS at d. Both match torch to 1e-10 in float64 (Muon with torch's bfloat16 cast of the iteration removed,
-as the reference tool patches it: in bfloat16 the step would carry 3 significant digits).
+update's RMS at d. Prodigy is Adam whose rate is scaled by d, its running estimate of the distance to the
+solution, from sums over the whole vector (recorded, so that a race can draw d over time). All three match their
+references to 1e-10 in float64 (Muon with torch's bfloat16 cast of the iteration removed, as the reference tool
+patches it: in bfloat16 the step would carry 3 significant digits).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 
 from .objective import Objective, StepReport
 from .params import Param
-from .torch_arithmetic import axpy, dot, lerp, norm
+from .torch_arithmetic import addcdiv, addcmul, axpy, dot, lerp, norm
 
 # ---------------------------------------------------------------------------------------------------------------
 # Muon
@@ -115,3 +117,86 @@ def adafactor_step(params: np.ndarray, state: AdafactorState, objective: Objecti
     clip = max(1.0, norm(update) / (size * hparams["d"]))
     params = axpy(-alpha / clip, update, params)
     return params, AdafactorState(t, v), StepReport(1, 0, g, {"v": v})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Prodigy (prodigyopt 1.1.2, the authors' reference class)
+
+UNBOUNDED = float(np.finfo(float).max)  # Prodigy's growth_rate=inf: d·UNBOUNDED ≥ any d_max, as d·∞ is
+PRODIGY_PARAMS = (
+    Param("beta1", r"\beta_1", 0.9, "decay rate of the first moment", low=0.0, high=1.0, high_open=True),
+    Param("beta2", r"\beta_2", 0.999, "decay rate of the second moment", low=0.0, high=1.0, high_open=True),
+    Param("beta3", r"\beta_3", math.sqrt(0.999), "decay rate of d's sums (the reference's None: √β₂)", low=0.0,
+          high=1.0, high_open=True),
+    Param("eps", r"\varepsilon", 1e-8, "added to the denominator, times d", low=0.0, low_open=True, log=True),
+    Param("weight_decay", r"\lambda", 0.0, "weight decay", low=0.0),
+    Param("decouple", r"\text{decouple}", True, "decay the weights as AdamW does instead of adding λθ to g",
+          kind="bool"),
+    Param("use_bias_correction", r"\text{bias correction}", False, "scale the rate by √(1−β₂ᵏ⁺¹)/(1−β₁ᵏ⁺¹)",
+          kind="bool"),
+    Param("safeguard_warmup", r"\text{safeguard warmup}", False, "leave α out of the sum s (for warm-up)",
+          kind="bool"),
+    Param("d0", "d_0", 1e-6, "the first estimate of the distance to the solution", low=0.0, low_open=True,
+          log=True),
+    Param("d_coef", "c_d", 1.0, "scales every estimate of d", low=0.0, low_open=True),
+    Param("growth_rate", r"\gamma_d", UNBOUNDED, "the most d may grow per step (unbounded by default)", low=1.0),
+)
+
+
+class ProdigyState(NamedTuple):
+    step: int  # the reference's k: steps that updated (a zero gradient at the start leaves k as it was)
+    d: float  # the estimate of the distance to the solution, by which the rate is scaled
+    d_max: float
+    d_numerator: float
+    m: np.ndarray
+    v: np.ndarray
+    s: np.ndarray
+    p0: np.ndarray
+
+
+def prodigy_fill(hparams: dict) -> dict:
+    """The reference's defaults that follow from others: β₃ = √β₂ unless given; growth_rate ∞ as UNBOUNDED."""
+    filled = dict(hparams)
+    if filled.get("beta3") is None:
+        filled["beta3"] = math.sqrt(filled.get("beta2", PRODIGY_PARAMS[1].default))
+    if filled.get("growth_rate") == math.inf:
+        filled["growth_rate"] = UNBOUNDED
+    return filled
+
+
+def prodigy_init(params: np.ndarray, d0: float) -> ProdigyState:
+    zeros = np.zeros_like(params)
+    return ProdigyState(0, d0, d0, 0.0, zeros, zeros, zeros, params.copy())
+
+
+def prodigy_step(params: np.ndarray, state: ProdigyState, objective: Objective, hparams: dict, lr: float):
+    """dlr = d·α·bc;  r ← β₃·r + (d/d₀)·dlr·gᵀ(θ₀ − θ);  m ← β₁m + d(1−β₁)g;  v ← β₂v + d²(1−β₂)g²;
+    s ← β₃s + (d/d₀)·dlr·g;  d ← min(max(d_max, c_d·r/‖s‖₁), d·γ_d) (d₀ grows to d̂ at once);
+    θ ← θ − dlr·m/(√v + d·ε)  — prodigyopt 1.1.2's Prodigy.step, one parameter group."""
+    g = objective.grad(params)
+    h = hparams
+    beta1, beta2, beta3, d, d0, k = h["beta1"], h["beta2"], h["beta3"], state.d, h["d0"], state.step
+    bias = ((1 - beta2 ** (k + 1)) ** 0.5) / (1 - beta1 ** (k + 1)) if h["use_bias_correction"] else 1
+    dlr = d * lr * bias
+    grad = axpy(h["weight_decay"], params, g) if h["weight_decay"] != 0 and not h["decouple"] else g
+    delta_numerator = (d / d0) * dlr * dot(grad, state.p0 - params)
+    m = axpy(d * (1 - beta1), grad, state.m * beta1) if beta1 > 0 else state.m
+    v = addcmul(state.v * beta2, grad, grad, d * d * (1 - beta2))
+    s = axpy((d / d0) * d if h["safeguard_warmup"] else (d / d0) * dlr, grad, state.s * beta3)
+    d_denom = float(np.abs(s).sum())
+    report = StepReport(1, 0, g, {"m": m, "v": v, "d": np.float64(d)})
+    if d_denom == 0:  # the reference returns before d and θ move (its moments updated, k kept)
+        return params, state._replace(m=m, v=v, s=s), report
+    numerator = state.d_numerator * beta3 + delta_numerator
+    d_hat = h["d_coef"] * numerator / d_denom
+    d_max = state.d_max
+    if d == d0:
+        d = max(d, d_hat)
+    d_max = max(d_max, d_hat)
+    d = min(d_max, d * h["growth_rate"])
+    denom = np.sqrt(v) + d * h["eps"]
+    if h["weight_decay"] != 0 and h["decouple"]:
+        params = axpy(-h["weight_decay"] * dlr, params, params)
+    params = addcdiv(params, m, denom, -dlr) if beta1 > 0 else addcdiv(params, grad, denom, -dlr * d)
+    new = ProdigyState(k + 1, d, d_max, numerator, m, v, s, state.p0)
+    return params, new, report._replace(trace={"m": m, "v": v, "d": np.float64(d)})

@@ -174,6 +174,17 @@ def test_muon_steps_a_2_vector_along_its_normalised_momentum_scaled_by_the_itera
     np.testing.assert_allclose(newton_schulz(g, a, b, c, 5, 1e-7), s * g / 5.0, rtol=1e-14)
 
 
+def test_prodigy_records_its_distance_estimate_which_never_shrinks():
+    traj = optviz.run("rosenbrock", "prodigy", steps=100)
+    d = traj.trace["d"]
+    assert d.shape == (100,) and d[0] == 1e-6 and np.all(np.diff(d) >= 0) and d[-1] > 1e3 * d[0]
+
+
+def test_prodigys_beta3_follows_beta2_unless_given():
+    assert optviz.optimizer("prodigy", beta2=0.99).hparams["beta3"] == np.sqrt(0.99)
+    assert optviz.optimizer("prodigy", beta2=0.99, beta3=0.5).hparams["beta3"] == 0.5
+
+
 @pytest.mark.parametrize("name, keyword, value", [("lbfgs", "line_search_fn", "none"),
                                                   ("muon", "adjust_lr_fn", "original"),
                                                   ("adafactor", "eps1", np.finfo(float).eps)])

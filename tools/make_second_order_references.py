@@ -1,7 +1,8 @@
-"""Write the reference trajectories of SAM, Lookahead and L-BFGS that tests/test_optimizers_second_order.py checks.
+"""Write the reference trajectories of SAM, Lookahead, L-BFGS, Muon, Adafactor and Prodigy that
+tests/test_optimizers_second_order.py checks.
 
-Requires torch==2.13.0 and pytorch-optimizer==4.1.0 (the development venv: /work/refvenv). Run from the
-repository root:
+Requires torch==2.13.0, pytorch-optimizer==4.1.0 and prodigyopt==1.1.2 (the development venv: /work/refvenv).
+Run from the repository root:
 
     /work/refvenv/bin/python tools/make_second_order_references.py
 
@@ -21,6 +22,7 @@ step() call of the reference class:
   torch casts the momentum to bfloat16 before iterating (_zeropower_via_newtonschulz), which would round the step
   to 3 significant digits; `_newton_schulz_in_float64` is torch's function with that one cast removed.
 * Adafactor (torch.optim.Adafactor, foreach=False) on the point as a vector (not factored).
+* Prodigy (prodigyopt 1.1.2's Prodigy, the authors' class; pip install --no-deps prodigyopt==1.1.2).
 
 What the fixture holds: ``meta`` (JSON: versions, STEPS, and per case the optviz optimizer name, its hyperparameters
 in optviz's spelling, the surface and its parameters, the start), ``trajectories`` (cases, STEPS+1, 2) the
@@ -36,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.optim._muon as torch_muon
+from prodigyopt import Prodigy
 from pytorch_optimizer import SAM, Lookahead
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "second_order_references.npz"
@@ -67,6 +70,11 @@ CASES = [  # (optviz name, optviz hyperparameters, surface)
     ("adafactor", {}, ROSENBROCK),
     ("adafactor", {"lr": 0.05, "d": 1.5, "weight_decay": 0.01, "beta2_decay": -0.5}, HIMMELBLAU),
     ("adafactor", {"lr": 0.1, "eps2": 0.1, "eps1": 1e-3}, ROSENBROCK),
+    ("prodigy", {}, ROSENBROCK),
+    ("prodigy", {"lr": 0.5, "weight_decay": 0.01, "use_bias_correction": True}, HIMMELBLAU),
+    ("prodigy", {"beta1": 0.0, "decouple": False, "weight_decay": 1e-3, "safeguard_warmup": True, "d0": 1e-4,
+                 "growth_rate": 1.05}, ROSENBROCK),
+    ("prodigy", {"beta3": 0.9, "d_coef": 0.5, "beta2": 0.99}, HIMMELBLAU),
 ]
 
 
@@ -99,8 +107,11 @@ def _newton_schulz_in_float64(grad, ns_coefficients, ns_steps, eps):
 
 
 def torch_optimizer(name: str, hparams: dict, p: torch.Tensor) -> torch.optim.Optimizer:
-    """Muon or Adafactor with optviz's hyperparameters in torch's spelling."""
+    """Muon, Adafactor or Prodigy with optviz's hyperparameters in the reference's spelling."""
     kwargs = dict(hparams)
+    if name == "prodigy":
+        kwargs["betas"] = (kwargs.pop("beta1", 0.9), kwargs.pop("beta2", 0.999))
+        return Prodigy([p], **kwargs)
     if name == "muon":
         coefficients = [kwargs.pop(k, d) for k, d in zip(("ns_a", "ns_b", "ns_c"), (
             torch_muon.DEFAULT_A, torch_muon.DEFAULT_B, torch_muon.DEFAULT_C))]
@@ -163,7 +174,8 @@ def main() -> None:
     torch.set_default_dtype(torch.float64)
     torch_muon._zeropower_via_newtonschulz = _newton_schulz_in_float64
     trajectories, evaluations = zip(*(run_case(*case) for case in CASES))
-    meta = {"torch": torch.__version__, "pytorch_optimizer": version("pytorch_optimizer"), "steps": STEPS,
+    meta = {"torch": torch.__version__, "pytorch_optimizer": version("pytorch_optimizer"),
+            "prodigyopt": version("prodigyopt"), "steps": STEPS,
             "cases": [{"optimizer": name, "hparams": hparams, "surface": surface[0], "surface_params": surface[1],
                        "start": list(surface[2])} for name, hparams, surface in CASES]}
     np.savez_compressed(OUT, meta=json.dumps(meta), trajectories=np.array(trajectories),
