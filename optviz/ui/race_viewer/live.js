@@ -66,6 +66,7 @@ export class LiveRace {
       }
     }
     this.noise = live.noise ? decodeF64(live.noise) : null;
+    this.cache = [];
     this.runs = live.runs.map((r) => ({ ...r, rates: r.lr ? decodeF64(r.lr) : null,
       server: r.server || (engine.OPTIMIZERS[r.optimizer] ? "" : `the browser's engine lacks ${r.optimizer}`) }));
   }
@@ -86,10 +87,14 @@ export class LiveRace {
     return this.runs.map((run, i) => {
       const changed = overrides.hparams[i] || {};
       if (Object.keys(changed).some((name) => this.reason(i, name)) || this.reason(i)) return null;
+      const key = JSON.stringify([start, changed]);  // a run whose settings did not move is not raced again
+      if (this.cache[i]?.key === key) return this.cache[i].result;
       const opt = engine.optimizer(run.optimizer, { ...run.hparams, ...changed });
       const options = { noise: this.noise };
       if (run.rates) options.lr = run.rates;
-      return engine.race([opt], this.surface, start, this.steps, options)[0];
+      const result = engine.race([opt], this.surface, start, this.steps, options)[0];
+      this.cache[i] = { key, result };
+      return result;
     });
   }
 }
@@ -98,7 +103,8 @@ export class LiveRace {
 // Arrows (optviz/figures/arrows.py): at step t, −∇f at θ_t, minus the first moment after the update, and the update
 // θ_{t+1} − θ_t, their lengths growing with the log of their size relative to the race's median of that kind.
 
-/** Per run the raw vectors {gradient, moment?, update} at every step, (steps+1)×2, NaN where there is none. */
+/** Per run the raw vectors {gradient, moment?, update} at every step, (steps+1)×2, NaN where there is none, and
+ *  their lengths (norms: {kind: steps+1}). */
 export function arrowVectors(result, surface, momentName, steps) {
   const n = steps, path = result.path, grad = new Float64Array(2 * (n + 1)), update = new Float64Array(2 * (n + 1));
   update.fill(NaN);
@@ -119,6 +125,13 @@ export function arrowVectors(result, surface, momentName, steps) {
     for (let i = 0; i < 2 * n; i++) moment[i] = -m[i];
     vectors.moment = moment;
   }
+  vectors.norms = {};
+  for (const [kind, v] of Object.entries(vectors)) {
+    if (kind === "norms") continue;
+    const norm = new Float64Array(n + 1);
+    for (let k = 0; k <= n; k++) norm[k] = Math.sqrt(v[2 * k] * v[2 * k] + v[2 * k + 1] * v[2 * k + 1]);  // hypot's 4× the time
+    vectors.norms[kind] = norm;
+  }
   return vectors;
 }
 
@@ -129,7 +142,7 @@ export function arrowTips(vectors, paths, window, scaling) {
   const tips = vectors.map(() => ({}));
   for (const kind of ["gradient", "moment", "update"]) {
     const found = vectors.map((v) => v && v[kind]);
-    const norms = found.map((v) => v && Float64Array.from({ length: v.length / 2 }, (_, k) => Math.hypot(v[2 * k], v[2 * k + 1])));
+    const norms = vectors.map((v) => v && v.norms[kind]);
     const reference = median(norms.filter(Boolean));
     found.forEach((v, i) => {
       if (!v) return;
