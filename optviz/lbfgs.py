@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import numpy as np
+from numba import njit
 
 from .objective import StepReport
 from .params import Param
@@ -119,15 +120,23 @@ def _evaluate(objective, p: np.ndarray) -> tuple[float, np.ndarray]:
 
 
 def _two_loop(flat_grad, old_dirs, old_stps, ro, h_diag) -> np.ndarray:
-    """d = −H·g by the two-loop recursion, as torch collapses it into one buffer."""
+    """d = −H·g by the two-loop recursion over the (y, s) pairs, as torch collapses it into one buffer."""
+    if not old_dirs:
+        return -flat_grad * h_diag
+    return _two_loop_compiled(flat_grad, np.array(old_dirs), np.array(old_stps), np.array(ro, dtype=float),
+                              float(h_diag))
+
+
+@njit(cache=True)
+def _two_loop_compiled(flat_grad, old_dirs, old_stps, ro, h_diag):
     q = -flat_grad
-    al = [0.0] * len(old_dirs)
-    for i in range(len(old_dirs) - 1, -1, -1):
-        al[i] = dot(old_stps[i], q) * ro[i]
+    al = np.zeros(len(ro))
+    for i in range(len(ro) - 1, -1, -1):
+        al[i] = (old_stps[i, 0] * q[0] + old_stps[i, 1] * q[1]) * ro[i]  # dot: unfused, as torch's
         q = axpy(-al[i], old_dirs[i], q)
     r = q * h_diag
-    for i in range(len(old_dirs)):
-        be_i = dot(old_dirs[i], r) * ro[i]
+    for i in range(len(ro)):
+        be_i = (old_dirs[i, 0] * r[0] + old_dirs[i, 1] * r[1]) * ro[i]
         r = axpy(al[i] - be_i, old_stps[i], r)
     return r
 
