@@ -3,6 +3,7 @@ Lookahead and L-BFGS against their reference classes (tests/fixtures/second_orde
 tools/make_second_order_references.py), and how races count and align their gradient evaluations."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -203,3 +204,15 @@ def test_lerp_is_fused_from_the_nearer_end_as_torchs():
     np.testing.assert_array_equal(lerp(start, end, 0.2), axpy(0.2, end - start, start))
     np.testing.assert_array_equal(lerp(start, end, 0.9), axpy(-0.09999999999999998, end - start, end))
     assert lerp(start, end, 1.0)[1] == -3.0 and lerp(start, end, 0.0)[0] == 0.1
+
+
+def test_the_api_docs_example_runs_and_says_what_it_prints():
+    docs = (Path(__file__).parents[1] / "docs" / "api.md").read_text(encoding="utf-8")
+    section = docs.split("## Optimizers that are not element-wise")[1]
+    namespace = {}
+    exec(re.search(r"```python\n(.*?)```", section, re.S).group(1), namespace)  # noqa: S102 (our own docs)
+    races = namespace["races"]
+    assert {int(t.evaluations[-1]) for t in races.values()} == {300}
+    sam = races["sam"].path  # its 300 evaluations spent in 150 steps, it stays there
+    assert not np.isnan(sam).any() and np.array_equal(sam[150], sam[-1]) and not np.array_equal(sam[149], sam[150])
+    np.testing.assert_allclose(namespace["params"], (0.0, 0.6), atol=1e-12)
