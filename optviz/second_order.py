@@ -1,15 +1,18 @@
-"""The optimizers that are not element-wise: Newton's method, SAM, Lookahead and L-BFGS (issue 29).
+"""The optimizers that are not element-wise (issue 29): Newton's method, SAM, Lookahead, L-BFGS (optviz/lbfgs.py),
+Muon, Adafactor and Prodigy (optviz/whole_vector.py): their catalogue entries, bound to hyperparameters.
 
     opt = optimizer("lookahead", inner="adam", k=5, alpha=0.5, lr=1e-3, beta1=0.9)
     state = opt.init(params)                                   # params: a 2-vector
     params, state, report = opt.step(params, state, objective)  # pure: inputs are left untouched
 
 Each step needs more than one gradient (Newton the Hessian as well, SAM a second gradient, L-BFGS a line search),
-so a step is given an `Objective` (the loss, its gradient and Hessian at a point) instead of a gradient, and
-reports how many gradients it evaluated (`StepReport`): a race can be aligned by gradient evaluations. The
-formulas are NumPy on a 2-vector, a Python loop per step: a race on a surface steps a few runs, not thousands (the
-sweeps, basins and MNIST trainers step element-wise rules only, and refuse these in words: `optviz.optimizers`'
-Optimizer names the kind a rule needs).
+or the whole vector (Muon's orthogonalisation, Adafactor's RMS, Prodigy's sums), so a step is given an
+`Objective` (the loss, its gradient and Hessian at a point) instead of a gradient, and reports how many gradients
+it evaluated (`StepReport`): a race can be aligned by gradient evaluations. The formulas are NumPy on a 2-vector, a
+Python loop per step: a race on a surface steps a few runs, not thousands. They are a catalogue of their own,
+`SPECS`, beside optviz.optimizers' (`catalogue()` is both): the sweeps, basins, MNIST trainers and the generated
+browser engine step element-wise rules only, and look names up in optviz.optimizers' catalogue, where these are
+unknown (`steps_elementwise` tells them apart).
 
 Wrappers (SAM, Lookahead) take the inner optimizer by name and its hyperparameters flat, beside their own; an
 inner hyperparameter whose name the wrapper uses itself (RMSProp's `alpha` inside Lookahead) is `inner_alpha`.
@@ -31,6 +34,7 @@ from .optimizers import (
     EXTRA_GRADIENTS,
     FIRST_MOMENT,
     NEEDS_HESSIAN,
+    ROLES,
     SECOND_MOMENT,
     VELOCITY,
     WHOLE_VECTOR,
@@ -203,6 +207,15 @@ class VectorSpec(OptimizerSpec):
     traces: dict[str, str] = field(default_factory=dict)
     wraps: bool = False
     fill: Callable[[dict], dict] | None = None  # defaults that follow from other hyperparameters (Prodigy's β₃)
+
+    def __post_init__(self):
+        super().__post_init__()
+        unknown = [name for name, role in self.traces.items() if role not in VECTOR_ROLES + ROLES]
+        if unknown:
+            raise ValueError(f"{self.name}: trace {', '.join(unknown)} has no role (one of "
+                             f"{', '.join(VECTOR_ROLES + ROLES)})")
+        if self.kind == ELEMENTWISE:
+            raise ValueError(f"{self.name}: an element-wise rule belongs in optviz.optimizers' catalogue")
 
 
 def _unused_rule(*args):

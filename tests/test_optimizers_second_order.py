@@ -4,6 +4,7 @@ tools/make_second_order_references.py), and how races count and align their grad
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,9 @@ import pytest
 
 import optviz
 from optviz.objective import Objective
-from optviz.second_order import hessian_inverse_step, steps_elementwise
+from optviz.optimizers import ROLES
+from optviz.second_order import SPECS as STEPPED_OPTIMIZERS
+from optviz.second_order import VECTOR_ROLES, hessian_inverse_step, steps_elementwise
 from optviz.sweeps import sweep
 from optviz.torch_arithmetic import axpy, dot, lerp
 from optviz.whole_vector import newton_schulz
@@ -153,6 +156,13 @@ def test_a_bad_setting_is_refused_in_words(name, hparams, words):
     with pytest.raises(ValueError, match=None) as error:
         optviz.optimizer(name, **hparams)
     assert words in str(error.value)
+
+
+def test_every_recorded_quantity_has_a_role():
+    for spec in STEPPED_OPTIMIZERS.values():
+        assert all(role in VECTOR_ROLES + ROLES for role in spec.traces.values()), spec.name
+    with pytest.raises(ValueError, match="trace where has no role"):
+        replace(STEPPED_OPTIMIZERS["newton"], traces={"where": "somewhere"})
 
 
 def test_the_compiled_engines_refuse_what_they_cannot_step_in_words():
