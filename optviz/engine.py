@@ -77,6 +77,9 @@ class Trajectory:
     lr: np.ndarray | None = None  # (steps,): learning rate after the schedule
     trace: dict[str, np.ndarray] = field(default_factory=dict)  # state and derived quantities after each step
     evaluations: np.ndarray | None = None  # (steps+1,): the gradient evaluations spent by the time of each point
+    # what each step recorded per inner iteration (L-BFGS: "iterates" (steps, max_iter, 2) and "evaluations"
+    # (steps, max_iter), NaN past a step's last iteration)
+    inner: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def steps(self) -> int:
@@ -215,7 +218,8 @@ def _simulate_stepped(surf: Surface, contestant: tuple[str, VectorOptimizer], st
     if record is False:
         traj.path = traj.loss = None
     else:
-        _squeeze_into(traj, batched, evaluations=history.evaluations)
+        _squeeze_into(traj, batched, evaluations=history.evaluations,
+                      **({"inner": history.inner} if record is True else {}))
     return traj
 
 

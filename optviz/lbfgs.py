@@ -111,7 +111,8 @@ def lbfgs_step(params: np.ndarray, state: LbfgsState, objective, hparams: dict[s
                 break
     new_state = LbfgsState(state.step, n_total, func_evals, d, t, tuple(old_dirs), tuple(old_stps), tuple(ro),
                            h_diag, prev_flat_grad, prev_loss)
-    return p, new_state, StepReport(current_evals, 0, first_grad, {"iterates": iterates, "evaluations": used})
+    return p, new_state, StepReport(current_evals, 0, first_grad, {},
+                                              {"iterates": iterates, "evaluations": used})
 
 
 def _evaluate(objective, p: np.ndarray) -> tuple[float, np.ndarray]:

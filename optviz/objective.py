@@ -21,9 +21,11 @@ class Objective(NamedTuple):
 class StepReport(NamedTuple):
     """What one step evaluated and where it went: `evaluations` gradients (a value-and-gradient evaluation counts
     once, as torch's L-BFGS counts it), `hessians` Hessians; `grad` the gradient the update used (SAM's: the one at
-    the perturbed point); `trace` the quantities the race records, by name (their roles: the spec's `traces`)."""
+    the perturbed point); `trace` the quantities the race records, by name (their roles: the spec's `traces`), each a
+    number or an (x, y) pair; `inner` what it records per inner iteration (L-BFGS's iterates), or None."""
 
     evaluations: int
     hessians: int
     grad: np.ndarray
     trace: dict[str, np.ndarray]
+    inner: dict[str, np.ndarray] | None = None

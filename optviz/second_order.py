@@ -199,18 +199,21 @@ def _lbfgs_init(opt: VectorOptimizer, params):
 @dataclass(frozen=True)
 class VectorSpec(OptimizerSpec):
     """An optimizer stepped by this module: `init(opt, params)` and `step(opt, params, state, objective)` above,
-    `traces` the recorded quantities and their roles (VECTOR_ROLES; a wrapper records its inner optimizer's
-    state too), `wraps` True for a wrapper, whose `inner` hyperparameter names an element-wise optimizer."""
+    `traces` the quantities recorded every step (a number or an (x, y) pair) and their roles (VECTOR_ROLES, ROLES;
+    a wrapper records its inner optimizer's state too), `per_iteration` those recorded per inner iteration
+    (Trajectory.inner), `wraps` True for a wrapper, whose `inner` hyperparameter names an element-wise optimizer."""
 
     init: Callable | None = None
     step: Callable | None = None
     traces: dict[str, str] = field(default_factory=dict)
+    per_iteration: dict[str, str] = field(default_factory=dict)  # what a step records per inner iteration
     wraps: bool = False
     fill: Callable[[dict], dict] | None = None  # defaults that follow from other hyperparameters (Prodigy's β₃)
 
     def __post_init__(self):
         super().__post_init__()
-        unknown = [name for name, role in self.traces.items() if role not in VECTOR_ROLES + ROLES]
+        unknown = [name for name, role in {**self.traces, **self.per_iteration}.items()
+                   if role not in VECTOR_ROLES + ROLES]
         if unknown:
             raise ValueError(f"{self.name}: trace {', '.join(unknown)} has no role (one of "
                              f"{', '.join(VECTOR_ROLES + ROLES)})")
@@ -268,7 +271,7 @@ _SPECS = [
         r"d_t = -H_t g_t\ \text{(two-loop recursion over the last } m\text{ pairs } s, y),\quad "
         r"\theta_t = \theta_{t-1} + \alpha_t d_t", _unused_rule,
         color="#9c2f1e", kind=EXTRA_GRADIENTS, init=_lbfgs_init, step=_lbfgs_step,
-        traces={"iterates": ITERATES, "evaluations": EVALUATIONS}),
+        per_iteration={"iterates": ITERATES, "evaluations": EVALUATIONS}),
     VectorSpec(
         "muon", "Muon", (_lr(1e-3),) + MUON_PARAMS, (),
         r"B_t = \mu B_{t-1} + g_t,\quad O_t = \mathrm{NS}_k(g_t + \mu B_t),\quad"

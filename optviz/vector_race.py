@@ -22,13 +22,15 @@ from .surfaces import Surface
 
 
 class History(NamedTuple):
-    """What a run recorded: points (steps+1, 2, rows), gradients (steps, 2, rows), traces {name: (steps, rows, …)},
-    evaluations (steps+1, rows): the gradient evaluations used by the time each point was reached."""
+    """What a run recorded: points (steps+1, 2, rows), gradients (steps, 2, rows), traces {name: (steps, rows)
+    or (steps, rows, 2)}, evaluations (steps+1, rows): the gradient evaluations used by the time each point was
+    reached, and inner {name: (steps, rows, …)}: what the steps recorded per inner iteration."""
 
     points: np.ndarray
     grads: np.ndarray
     traces: dict[str, np.ndarray]
     evaluations: np.ndarray
+    inner: dict[str, np.ndarray]
 
 
 def surface_objective(surf: Surface, t: int, noise: np.ndarray | None = None) -> Objective:
@@ -51,14 +53,15 @@ def simulate(surf: Surface, opt: VectorOptimizer, starts: np.ndarray, steps: int
     grads = np.full((steps, 2, rows), np.nan)
     evaluations = np.zeros((steps + 1, rows), dtype=np.int64)
     traces: dict[str, np.ndarray] = {}
+    inner: dict[str, np.ndarray] = {}
     points[0] = starts.T
     with np.errstate(all="ignore"):  # divergence is an outcome here, not an error
         for row, start in enumerate(starts):
-            _run(surf, opt, start, steps, noise, bound, budget, row, points, grads, traces, evaluations)
-    return History(points, grads, traces, evaluations)
+            _run(surf, opt, start, steps, noise, bound, budget, row, points, grads, evaluations, traces, inner)
+    return History(points, grads, traces, evaluations, inner)
 
 
-def _run(surf, opt, start, steps, noise, bound, budget, row, points, grads, traces, evaluations) -> None:
+def _run(surf, opt, start, steps, noise, bound, budget, row, points, grads, evaluations, traces, inner) -> None:
     params, state, used = np.array(start, dtype=float), opt.init(start), 0
     for t in range(1, steps + 1):
         if budget is not None and used >= budget:  # spent: it stays, and its count with it
@@ -70,9 +73,16 @@ def _run(surf, opt, start, steps, noise, bound, budget, row, points, grads, trac
             return
         used += report.evaluations
         points[t, :, row], grads[t - 1, :, row], evaluations[t, row] = params, report.grad, used
-        for name, value in report.trace.items():
-            if name not in traces:
-                traces[name] = np.full((steps, len(points[0, 0])) + np.shape(value), np.nan)
-            traces[name][t - 1, row] = value
+        _keep(traces, report.trace, t, row, steps, points.shape[2])
+        _keep(inner, report.inner or {}, t, row, steps, points.shape[2])
         if not (np.isfinite(params).all() and np.abs(params).max() <= bound):
             return
+
+
+def _keep(recorded: dict[str, np.ndarray], values: dict[str, np.ndarray], t: int, row: int, steps: int,
+          rows: int) -> None:
+    """Write step t's values into the recording (steps, rows, …), made on first sight, NaN where never written."""
+    for name, value in values.items():
+        if name not in recorded:
+            recorded[name] = np.full((steps, rows) + np.shape(value), np.nan)
+        recorded[name][t - 1, row] = value

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 import optviz
+from optviz.figures import race_payload
+from optviz.figures.export import trajectories_csv
 from optviz.objective import Objective
 from optviz.optimizers import ROLES
 from optviz.second_order import SPECS as STEPPED_OPTIMIZERS
@@ -119,7 +121,7 @@ def test_a_race_aligned_by_steps_records_each_contestants_evaluations():
 
 def test_lbfgs_records_every_inner_iteration_of_a_step():
     traj = optviz.run("rosenbrock", optviz.optimizer("lbfgs", lr=0.05, max_iter=4), steps=3)
-    iterates, used = traj.trace["iterates"], traj.trace["evaluations"]
+    iterates, used = traj.inner["iterates"], traj.inner["evaluations"]
     assert iterates.shape == (3, 4, 2)
     np.testing.assert_array_equal(iterates[:, -1], traj.path[1:])  # the last inner iterate is the step's end
     np.testing.assert_array_equal(used[:, -1], np.diff(traj.evaluations))
@@ -160,7 +162,8 @@ def test_a_bad_setting_is_refused_in_words(name, hparams, words):
 
 def test_every_recorded_quantity_has_a_role():
     for spec in STEPPED_OPTIMIZERS.values():
-        assert all(role in VECTOR_ROLES + ROLES for role in spec.traces.values()), spec.name
+        roles = {**spec.traces, **spec.per_iteration}.values()
+        assert all(role in VECTOR_ROLES + ROLES for role in roles), spec.name
     with pytest.raises(ValueError, match="trace where has no role"):
         replace(STEPPED_OPTIMIZERS["newton"], traces={"where": "somewhere"})
 
@@ -226,3 +229,10 @@ def test_the_api_docs_example_runs_and_says_what_it_prints():
     sam = races["sam"].path  # its 300 evaluations spent in 150 steps, it stays there
     assert not np.isnan(sam).any() and np.array_equal(sam[150], sam[-1]) and not np.array_equal(sam[149], sam[150])
     np.testing.assert_allclose(namespace["params"], (0.0, 0.6), atol=1e-12)
+
+
+def test_their_races_draw_and_export_like_any_other():
+    races = optviz.race("himmelblau", ["adam", *STEPPED_OPTIMIZERS], steps=20)
+    payload, csv = race_payload(races), trajectories_csv(races)
+    assert len(csv.splitlines()) == 1 + 21 * len(races)
+    assert "curvature_x" in csv.splitlines()[0] and payload
