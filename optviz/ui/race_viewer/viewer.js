@@ -115,8 +115,7 @@ export function epochsText(k, perStep) {
 }
 
 class RaceViewer {
-  constructor(host, onStart) {
-    this.onStart = onStart;
+  constructor(host) {
     this.onSettle = () => {};
     this.overrides = { start: null, hparams: {} };  // what the reader dragged, until a payload agrees with it
     this.liveFrames = 0;  // frames drawn from a race computed here (the browser tests and benchmark read it)
@@ -853,8 +852,8 @@ class RaceViewer {
 
   click(e) {
     const [mx, my] = this.where(e);
-    if (this.inside(this.box.map, mx, my)) return;  // the start point's: grabStart … dropStart
-    if (this.box.rows.some((b) => this.inside(b, mx, my))) this.seek(this.rowStep(mx));
+    const onMap = this.inside(this.box.map, mx, my);  // there a click is the start point's (grabStart … dropStart)
+    if (!onMap && this.box.rows.some((b) => this.inside(b, mx, my))) this.seek(this.rowStep(mx));
     this.root.focus({ preventScroll: true });
   }
 }
@@ -973,17 +972,18 @@ const viewers = new WeakMap();
 
 /** Draw `payload` (optviz/figures/race_payload.py, its map included) in `parent` with `options` (font_scale, rows,
  *  min_height, max_height, bottom_margin, clickable, scene, path_width, map_first, page_keys; see
- *  optviz/ui/race_viewer/__init__.py); `onStart(point)` is called with a click's {x, y} on the map when
- *  options.clickable. page_keys: false leaves the page's keys alone unless the viewer has the focus (a notebook,
- *  whose keys are JupyterLab's). Returns a function that removes the viewer. */
-export function mount(parent, payload, options = {}, { onStart = () => {}, onSettle = () => {} } = {}) {
+ *  optviz/ui/race_viewer/__init__.py). The map's start point and the focused racer's sliders drag with the race
+ *  raced again here; `onSettle({hparams: [{run, name, value}], start: {x, y} or null})` is called once a gesture
+ *  is released (a start dragged or clicked: only when options.clickable). page_keys: false leaves the page's keys
+ *  alone unless the viewer has the focus (a notebook, whose keys are JupyterLab's). Returns a function that removes
+ *  the viewer. */
+export function mount(parent, payload, options = {}, { onSettle = () => {} } = {}) {
   let viewer = viewers.get(parent);
   if (!viewer) {
-    viewer = new RaceViewer(parent, onStart);
+    viewer = new RaceViewer(parent);
     viewers.set(parent, viewer);
     window.__raceViewers = (window.__raceViewers || []).concat(viewer);  // for the browser tests and benchmark
   }
-  viewer.onStart = onStart;
   viewer.onSettle = onSettle;
   viewer.setData(payload, options);
   return () => {
