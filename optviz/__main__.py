@@ -7,16 +7,20 @@ Installed (`pip install .`) it is the `optviz` command; from a checkout, `python
     python -m optviz export --surface saddle --optimizers adam momentum --set adam.lr=0.05 --steps 300 --out race.csv
     python -m optviz eos --lr 0.2 --steps 1500 --json      # full-batch GD on MNIST: sharpness against 2/α
     python -m optviz lr-find --json                        # a learning-rate range test and its suggestion
+    python -m optviz lessons --check [--json]              # every lesson's claim recomputed; exit 1 if one fails
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import sysconfig
 from importlib import metadata
 from pathlib import Path
+
+import numpy as np
 
 from .engine import Entry, race
 from .optimizers import SPECS as OPTIMIZERS
@@ -145,6 +149,41 @@ def lr_find(args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+def lessons(args: argparse.Namespace) -> tuple[str, int]:
+    """The lessons (key and title), or with --check each one's claim recomputed: (text, exit status 1 if a claim
+    does not hold)."""
+    from .lesson_check import ALL, check_lessons
+
+    if not args.check:
+        return "\n".join(f"{key:<18} {lesson.title}" for key, lesson in ALL.items()), 0
+    verdicts = check_lessons(args.only or None)
+    failed = [key for key, verdict in verdicts.items() if not verdict.holds]
+    if args.json:
+        text = json.dumps({key: {"holds": v.holds, "sentence": v.sentence, "seconds": round(v.seconds, 2),
+                                 "numbers": _plain_numbers(v.numbers)} for key, v in verdicts.items()})
+    else:
+        text = "\n".join(f"{key:<18} {'holds' if v.holds else 'FAILS'}  {v.sentence} ({v.seconds:.1f} s)"
+                         for key, v in verdicts.items())
+        text += f"\n{len(verdicts) - len(failed)} of {len(verdicts)} claims hold" + (
+            f"; failing: {', '.join(failed)}" if failed else "")
+    return text, 1 if failed else 0
+
+
+def _plain_numbers(numbers: dict) -> dict:
+    """A claim's scalar numbers for JSON (its traces and runs, drawn in the app, are left out); ∞ as null."""
+    out = {}
+    for name, value in numbers.items():
+        if isinstance(value, (bool, str)) or value is None:
+            out[name] = value
+        elif isinstance(value, (int, np.integer)):
+            out[name] = int(value)
+        elif isinstance(value, (float, np.floating)):
+            out[name] = float(value) if math.isfinite(value) else None
+        elif isinstance(value, dict) and all(isinstance(v, (int, float)) for v in value.values()):
+            out[name] = {k: float(v) for k, v in value.items()}
+    return out
+
+
 def _number(value) -> str:
     return "—" if value is None else f"{value:.4g}"
 
@@ -226,6 +265,12 @@ def main(argv: list[str] | None = None) -> int:
     find.add_argument("--set", action="append", metavar="PARAM=VALUE", help="another hyperparameter; repeatable")
     find.add_argument("--offline", action="store_true", help="never download MNIST (the subset if it is not here)")
     find.add_argument("--json", action="store_true", help="print JSON: the curve, the suggestion and its rule")
+    teach = commands.add_parser("lessons", help="the lessons; with --check every lesson's claim recomputed (its "
+                                "numbers, and whether it holds): exit status 1 if one does not")
+    teach.add_argument("--check", action="store_true", help="recompute every claim (about half a minute: the edge "
+                       "of stability trains on MNIST digits three times)")
+    teach.add_argument("--only", nargs="+", metavar="KEY", help="check these lessons only")
+    teach.add_argument("--json", action="store_true", help="print JSON: per lesson holds, sentence, numbers")
     args, rest = parser.parse_known_args(argv)
     if args.command != "serve" and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
@@ -238,6 +283,10 @@ def main(argv: list[str] | None = None) -> int:
             backends = parse_backends(args.backends) if args.backends else None
             return serve(args.app.resolve(), args.replicas, args.address, args.port, streamlit_options(rest),
                          balancer=not args.no_balancer, backends=backends)
+        if args.command == "lessons":
+            text, status = lessons(args)
+            print(text)
+            return status
         print({"export": export, "eos": eos, "lr-find": lr_find}[args.command](args))
     except (ValueError, OSError, ServeError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -10,7 +10,6 @@ import numpy as np
 import streamlit as st
 
 from .. import figures
-from ..counterexample import reddi_run
 from ..datasets import Table
 from ..engine import race
 from ..figures.export import race_html, trajectories_csv
@@ -19,8 +18,9 @@ from ..figures.race_payload import race_payload
 from ..optimizers import SPECS as OPTIMIZERS
 from ..outcomes import fill_outcomes, outcome
 from ..params import LR
-from ..scenarios import COUNTEREXAMPLE, LESSONS, WELCOME
+from ..scenarios import LESSONS, WELCOME
 from ..schedules import SCHEDULES
+from . import lessons
 from .controls import display_latex, ensure_value, latex_number, number_text, param_control, plain, table
 from .race_viewer import ViewerData, race_settled, race_viewer, viewer_data
 from .settings import UPLOAD, Settings, from_query
@@ -134,8 +134,8 @@ def render(settings: Settings) -> None:
         race_viewer(_race_payload(canonical(settings), tuple(traced), upload, centres), key=RACE_KEY,
                     on_settle=_on_settle, presenting=presenting, rows=not map_only, scene=_scene(settings))
     lesson = LESSONS.get(state.get("lesson") or "")
-    if lesson is not None and lesson.chart == "counterexample":  # below the race: the race comes first
-        st.plotly_chart(_counterexample_figure(), key="lesson_chart", theme=None)
+    if lesson is not None:  # below the race: the race comes first
+        lessons.below_race(lesson, races, surface)
 
     # drawn closed on every run, so that opening the menu costs no rerun; the files are made on a click
     _downloads(st.popover("Download", help="The race as a page that plays offline, or every step as a table"),
@@ -281,12 +281,6 @@ def _lesson_canonical(key: str) -> str:
 @st.cache_resource(max_entries=1, show_spinner=False)
 def _welcome_settings() -> str:
     return canonical(from_query(WELCOME.query)[0])
-
-
-@st.cache_resource(max_entries=1, show_spinner=False)
-def _counterexample_figure():
-    runs = {spec.title: reddi_run(spec.name) for spec in (OPTIMIZERS[name] for name in COUNTEREXAMPLE)}
-    return figures.counterexample_figure(runs)
 
 
 def _downloads(box, races, surface) -> None:
