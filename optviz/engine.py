@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .fused import NEVER, FusedRun, fusable, ready
-from .optimizers import Optimizer
+from .optimizers import ELEMENTWISE, Optimizer
 from .schedules import Schedule
 from .second_order import VectorOptimizer
 from .second_order import optimizer as make_optimizer
@@ -183,7 +183,7 @@ def _simulate(surf: Surface, contestants: list[tuple[str, Optimizer | VectorOpti
     `surfaces` (one per contestant, the same loss) may give some of them their own gradient sampling, e.g. their
     own batch size. The trajectories come back in the contestants' order."""
     surfaces = surfaces or [surf] * len(contestants)
-    vector = [isinstance(opt, VectorOptimizer) for _, opt in contestants]
+    vector = [opt.spec.kind != ELEMENTWISE for _, opt in contestants]  # stepped by their own steps
     runs: list[Trajectory | None] = [None] * len(contestants)
     if not all(vector):
         chosen = [i for i, v in enumerate(vector) if not v]

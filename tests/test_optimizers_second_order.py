@@ -14,7 +14,7 @@ import optviz
 from optviz.figures import race_payload
 from optviz.figures.export import trajectories_csv
 from optviz.objective import Objective
-from optviz.optimizers import ROLES
+from optviz.optimizers import COLORS, ROLES
 from optviz.second_order import SPECS as STEPPED_OPTIMIZERS
 from optviz.second_order import VECTOR_ROLES, hessian_inverse_step, steps_elementwise
 from optviz.sweeps import sweep
@@ -158,6 +158,11 @@ def test_a_bad_setting_is_refused_in_words(name, hparams, words):
     with pytest.raises(ValueError, match=None) as error:
         optviz.optimizer(name, **hparams)
     assert words in str(error.value)
+
+
+def test_each_has_a_colour_of_its_own():
+    colours = [spec.color for spec in STEPPED_OPTIMIZERS.values()]
+    assert len(set(colours)) == len(colours) and not set(colours) & set(COLORS)
 
 
 def test_every_recorded_quantity_has_a_role():
