@@ -138,7 +138,7 @@ RACE = {"surface": ["rosenbrock"], "opt": ["adam;lr=0.01", "sgd"]}
 def test_settled_values_in_range_come_back_as_numbers_and_a_start_rounded_to_the_pixel():
     changes, start = settled_values({"hparams": [{"run": 0, "name": "beta1", "value": 0.5},
                                                  {"run": 1, "name": LR, "value": 3e-3}],
-                                     "start": {"x": 0.12345, "y": -0.5}}, settings_of(RACE))
+                                     "start": {"x": 0.12345, "y": -0.5}}, settings_of(RACE), 300.0)
     assert changes == [(0, "beta1", 0.5), (1, LR, 3e-3)] and start == (0.123, -0.5)
 
 
@@ -152,11 +152,12 @@ def test_settled_values_in_range_come_back_as_numbers_and_a_start_rounded_to_the
     ({"hparams": [{"run": 0, "name": LR, "value": "0.1"}]}, "must be a number, got '0.1'"),
     ({"hparams": [], "start": {"x": math.inf, "y": 0}}, r"the start must be a finite point \(x, y\)"),
     ({"hparams": [], "start": {"x": None, "y": 0}}, "the start must be a finite point"),
+    ({"hparams": [], "start": {"x": 301, "y": 0}}, r"the start must lie within ±300 on both axes, got \(301, 0\)"),
     ("nonsense", "expected the settled values"),
 ])
 def test_a_settled_value_out_of_range_or_not_finite_is_refused_in_words(value, words):
     with pytest.raises(ValueError, match=words):
-        settled_values(value, settings_of(RACE))
+        settled_values(value, settings_of(RACE), 300.0)
 
 
 def test_a_6_by_1000_race_payload_stays_within_1_5_megabytes():

@@ -198,7 +198,8 @@ def _on_settle() -> None:
     value by value and put where the sidebar's widgets, and so the URL, take it from: one rerun."""
     state = st.session_state
     try:
-        changes, start = settled_values(race_settled(RACE_KEY), read_settings())
+        settings = read_settings()
+        changes, start = settled_values(race_settled(RACE_KEY), settings, surface_for(settings).bound)
     except ValueError as error:
         state[SETTLE_ERROR] = str(error)
         return
@@ -210,10 +211,11 @@ def _on_settle() -> None:
         st.rerun()  # the start boxes, outside the view, show it too
 
 
-def settled_values(value, settings: Settings) -> tuple[list[tuple[int, str, float]], tuple[float, float] | None]:
+def settled_values(value, settings: Settings, bound: float) -> tuple[list[tuple[int, str, float]],
+                                                                   tuple[float, float] | None]:
     """The browser's message checked: ([(run index, hyperparameter, value)], start or None). Raises ValueError in
-    words for anything but numbers in range for hyperparameters the runs have, and a finite start (rounded to
-    START_DECIMALS): a page's message is input like any other."""
+    words for anything but numbers in range for hyperparameters the runs have, and a start within ±bound (the start
+    boxes' range; rounded to START_DECIMALS): a page's message is input like any other."""
     if not isinstance(value, dict):
         raise ValueError(f"expected the settled values, got {value!r}")
     changes = []
@@ -235,6 +237,8 @@ def settled_values(value, settings: Settings) -> tuple[list[tuple[int, str, floa
         point = [start.get(axis) if isinstance(start, dict) else None for axis in "xy"]
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in point):
             raise ValueError(f"the start must be a finite point (x, y), got {start!r}")
+        if max(abs(v) for v in point) > bound:
+            raise ValueError(f"the start must lie within ±{bound:g} on both axes, got ({point[0]:g}, {point[1]:g})")
         start = (round(float(point[0]), START_DECIMALS), round(float(point[1]), START_DECIMALS))
     return changes, start
 
