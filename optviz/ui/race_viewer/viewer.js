@@ -650,7 +650,8 @@ class RaceViewer {
       if (!res) return r;
       const diverged = res.divergedAt;
       return { ...r, xy: res.path, lossValues: res.loss || r.lossValues, tips: tips[i], diverged_at: diverged,
-        legend: diverged == null ? r.label : live.diverged.replace("{label}", r.label).replace("{step}", diverged) };
+        legend: diverged == null ? r.label : live.diverged.replace("{label}", r.label).replace("{step}", diverged),
+        hover: this.overrides.hparams[i] ? "" : r.hover };  // its rate as the server wrote it, until the release
     });
     this.rows = this.serverRows.map((row) => this.liveRow(row, results));
     const stuck = this.serverRuns.map((_, i) => i).filter((i) => !results[i] && this.changedRun(i));
