@@ -32,7 +32,8 @@ def _quadratic(h: np.ndarray, minimum: np.ndarray) -> Objective:
 
 
 @pytest.mark.parametrize("index", range(len(META["cases"])),
-                         ids=[f"{c['optimizer']}-{c['surface']}-{i}" for i, c in enumerate(META["cases"])])
+                         ids=[c["optim_db"] or f"{c['optimizer']}-{c['surface']}-{i}"
+                              for i, c in enumerate(META["cases"])])
 def test_matches_the_reference_class_over_300_steps(index):
     case = META["cases"][index]
     surf = optviz.surface(case["surface"], **case["surface_params"])
@@ -42,6 +43,11 @@ def test_matches_the_reference_class_over_300_steps(index):
     assert traj.diverged_at is None
     np.testing.assert_allclose(traj.path, reference, rtol=1e-10, atol=1e-10 * np.abs(reference).max())
     np.testing.assert_array_equal(traj.evaluations, REFERENCES["evaluations"][index])
+
+
+def test_torchs_own_configurations_of_lbfgs_adafactor_and_muon_are_all_among_the_references():
+    described = [c["optim_db"] for c in META["cases"] if c["optim_db"]]
+    assert {d.split(":")[0] for d in described} == {"LBFGS", "Adafactor", "Muon"} and len(described) == 17
 
 
 @pytest.mark.parametrize("start", [(-2.5, 2.0), (3.0, -0.7), (1e-3, 40.0)])

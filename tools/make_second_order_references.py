@@ -24,8 +24,13 @@ step() call of the reference class:
 * Adafactor (torch.optim.Adafactor, foreach=False) on the point as a vector (not factored).
 * Prodigy (prodigyopt 1.1.2's Prodigy, the authors' class; pip install --no-deps prodigyopt==1.1.2).
 
+Besides the cases below, every configuration of torch's own optimizer tests (torch.testing._internal.
+common_optimizers.optim_db) for LBFGS, Adafactor and Muon runs on Rosenbrock, in optviz's spelling (a tensor lr as
+the same number; Muon's ns_coefficients as ns_a, ns_b, ns_c); each case's ``optim_db`` names torch's description.
+
 What the fixture holds: ``meta`` (JSON: versions, STEPS, and per case the optviz optimizer name, its hyperparameters
-in optviz's spelling, the surface and its parameters, the start), ``trajectories`` (cases, STEPS+1, 2) the
+in optviz's spelling, the surface and its parameters, the start, and for torch's own configurations its
+description), ``trajectories`` (cases, STEPS+1, 2) the
 parameters after every step, ``evaluations`` (cases, STEPS+1) the gradient evaluations spent by then.
 """
 
@@ -76,6 +81,24 @@ CASES = [  # (optviz name, optviz hyperparameters, surface)
                  "growth_rate": 1.05}, ROSENBROCK),
     ("prodigy", {"beta3": 0.9, "d_coef": 0.5, "beta2": 0.99}, HIMMELBLAU),
 ]
+
+
+OPTIM_DB = (("lbfgs", "LBFGS"), ("adafactor", "Adafactor"), ("muon", "Muon"))  # (optviz name, torch class)
+
+
+def optim_db_cases() -> list[tuple[str, dict, tuple, str]]:
+    """(optviz name, hyperparameters, surface, torch's description) for each of torch's own configurations."""
+    from torch.testing._internal.common_optimizers import optim_db
+
+    cases = []
+    for name, cls in OPTIM_DB:
+        info = next(info for info in optim_db if info.optim_cls.__name__ == cls)
+        for config in info.optim_inputs_func("cpu", torch.float64):
+            hparams = {k: float(v) if isinstance(v, torch.Tensor) else v for k, v in config.kwargs.items()}
+            for k, v in zip(("ns_a", "ns_b", "ns_c"), hparams.pop("ns_coefficients", ())):
+                hparams[k] = v
+            cases.append((name, hparams, ROSENBROCK, f"{cls}: {config.desc}"))
+    return cases
 
 
 def loss_and_gradient(surface: str, params: dict, p: torch.Tensor) -> tuple[float, torch.Tensor]:
@@ -173,14 +196,15 @@ def run_case(name: str, hparams: dict, surface: tuple) -> tuple[np.ndarray, np.n
 def main() -> None:
     torch.set_default_dtype(torch.float64)
     torch_muon._zeropower_via_newtonschulz = _newton_schulz_in_float64
-    trajectories, evaluations = zip(*(run_case(*case) for case in CASES))
+    cases = [(*case, None) for case in CASES] + optim_db_cases()
+    trajectories, evaluations = zip(*(run_case(name, hparams, surface) for name, hparams, surface, _ in cases))
     meta = {"torch": torch.__version__, "pytorch_optimizer": version("pytorch_optimizer"),
             "prodigyopt": version("prodigyopt"), "steps": STEPS,
             "cases": [{"optimizer": name, "hparams": hparams, "surface": surface[0], "surface_params": surface[1],
-                       "start": list(surface[2])} for name, hparams, surface in CASES]}
+                       "start": list(surface[2]), "optim_db": desc} for name, hparams, surface, desc in cases]}
     np.savez_compressed(OUT, meta=json.dumps(meta), trajectories=np.array(trajectories),
                         evaluations=np.array(evaluations))
-    print(f"wrote {OUT} ({len(CASES)} cases)")
+    print(f"wrote {OUT} ({len(cases)} cases, {len(cases) - len(CASES)} of them torch's own configurations)")
 
 
 if __name__ == "__main__":
