@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .objective import Objective, StepReport
-from .params import Param
+from .params import DECAY_RATE, MOMENTUM, WEIGHT_DECAY, Param
 from .torch_arithmetic import addcdiv, addcmul, axpy, dot, lerp, norm
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -29,8 +29,8 @@ from .torch_arithmetic import addcdiv, addcmul, axpy, dot, lerp, norm
 NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)  # torch's DEFAULT_A, DEFAULT_B, DEFAULT_C
 LR_ADJUSTMENTS = ("original", "match_rms_adamw")  # torch's adjust_lr_fn (None is "original")
 MUON_PARAMS = (
-    Param("weight_decay", r"\lambda", 0.1, "decoupled weight decay: θ ← θ(1 − αλ)", low=0.0),
-    Param("momentum", r"\mu", 0.95, "momentum: how much of the previous buffer is kept", low=0.0),
+    Param("weight_decay", r"\lambda", 0.1, "decoupled weight decay: θ ← θ(1 − αλ)", low=0.0, role=WEIGHT_DECAY),
+    Param("momentum", r"\mu", 0.95, "momentum: how much of the previous buffer is kept", low=0.0, role=MOMENTUM),
     Param("nesterov", r"\text{nesterov}", True, "orthogonalise g + μ·(B − g) instead of B (Nesterov)", kind="bool"),
     Param("ns_a", "a", NS_COEFFICIENTS[0], "Newton–Schulz coefficient a (torch's ns_coefficients[0])"),
     Param("ns_b", "b", NS_COEFFICIENTS[1], "Newton–Schulz coefficient b (ns_coefficients[1])"),
@@ -87,7 +87,7 @@ ADAFACTOR_PARAMS = (
           "(torch's None: the parameters' machine epsilon)", low=0.0, log=True),
     Param("eps2", r"\varepsilon_2", 1e-3, "the smallest parameter RMS the step is scaled by", low=0.0, log=True),
     Param("d", "d", 1.0, "clipping threshold: the update's RMS is at most d", low=1.0),
-    Param("weight_decay", r"\lambda", 0.0, "decoupled weight decay: θ ← θ(1 − αλ)", low=0.0),
+    Param("weight_decay", r"\lambda", 0.0, "decoupled weight decay: θ ← θ(1 − αλ)", low=0.0, role=WEIGHT_DECAY),
     Param("maximize", r"\text{maximize}", False, "gradient ascent: step along +g (torch's maximize)", kind="bool"),
 )
 
@@ -124,12 +124,14 @@ def adafactor_step(params: np.ndarray, state: AdafactorState, objective: Objecti
 
 UNBOUNDED = float(np.finfo(float).max)  # Prodigy's growth_rate=inf: d·UNBOUNDED ≥ any d_max, as d·∞ is
 PRODIGY_PARAMS = (
-    Param("beta1", r"\beta_1", 0.9, "decay rate of the first moment", low=0.0, high=1.0, high_open=True),
-    Param("beta2", r"\beta_2", 0.999, "decay rate of the second moment", low=0.0, high=1.0, high_open=True),
+    Param("beta1", r"\beta_1", 0.9, "decay rate of the first moment", low=0.0, high=1.0, high_open=True,
+          role=MOMENTUM),
+    Param("beta2", r"\beta_2", 0.999, "decay rate of the second moment", low=0.0, high=1.0, high_open=True,
+          role=DECAY_RATE),
     Param("beta3", r"\beta_3", math.sqrt(0.999), "decay rate of d's sums (the reference's None: √β₂)", low=0.0,
-          high=1.0, high_open=True),
+          high=1.0, high_open=True, role=DECAY_RATE),
     Param("eps", r"\varepsilon", 1e-8, "added to the denominator, times d", low=0.0, low_open=True, log=True),
-    Param("weight_decay", r"\lambda", 0.0, "weight decay", low=0.0),
+    Param("weight_decay", r"\lambda", 0.0, "weight decay", low=0.0, role=WEIGHT_DECAY),
     Param("decouple", r"\text{decouple}", True, "decay the weights as AdamW does instead of adding λθ to g",
           kind="bool"),
     Param("use_bias_correction", r"\text{bias correction}", False, "scale the rate by √(1−β₂ᵏ⁺¹)/(1−β₁ᵏ⁺¹)",
