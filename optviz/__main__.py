@@ -267,8 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     find.add_argument("--json", action="store_true", help="print JSON: the curve, the suggestion and its rule")
     teach = commands.add_parser("lessons", help="the lessons; with --check every lesson's claim recomputed (its "
                                 "numbers, and whether it holds): exit status 1 if one does not")
-    teach.add_argument("--check", action="store_true", help="recompute every claim (about half a minute: the edge "
-                       "of stability trains on MNIST digits three times)")
+    teach.add_argument("--check", action="store_true", help="recompute every claim (a minute or two: the edge of "
+                       "stability trains on MNIST digits three times)")
     teach.add_argument("--only", nargs="+", metavar="KEY", help="check these lessons only")
     teach.add_argument("--json", action="store_true", help="print JSON: per lesson holds, sentence, numbers")
     args, rest = parser.parse_known_args(argv)

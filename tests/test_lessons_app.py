@@ -28,7 +28,7 @@ def claim_lines(at) -> list[str]:
 def test_a_lesson_shows_its_claim_holding_with_its_numbers(key):
     at = open_lesson(key)
     lines = claim_lines(at)
-    assert len(lines) == 1 and lines[0].startswith("✅ **The claim holds"), lines
+    assert len(lines) == 1 and "**The claim holds" in lines[0], lines
     assert "{" not in lines[0]
     if key in OWN_CHARTS:
         assert any(OWN_CHARTS[key] in chart.proto.spec for chart in at.get("plotly_chart"))
@@ -38,7 +38,7 @@ def test_a_changed_race_says_its_claim_no_longer_holds():
     at = open_lesson("conditioning")
     widget(at, "text_input", "x.0.h.lr.typed").set_value("0.5").run()   # SGD no longer zig-zags
     lines = claim_lines(at)
-    assert len(lines) == 1 and lines[0].startswith("❌ **The claim does not hold in this race:**")
+    assert len(lines) == 1 and "**The claim does not hold in this race:**" in lines[0]
 
 
 def test_the_edge_of_stability_waits_for_its_button_then_trains_with_a_progress_bar(monkeypatch):

@@ -4,6 +4,7 @@ recomputes them all and says so in its exit status."""
 
 import json
 import math
+import os
 import string
 import subprocess
 import sys
@@ -148,9 +149,11 @@ def test_the_command_lists_the_lessons_without_check(capsys):
 
 @pytest.fixture(scope="module")
 def whole_check():
-    """`python -m optviz lessons --check --json`, every lesson (the edge of stability's three trainings too)."""
+    """`python -m optviz lessons --check --json`, every lesson (the edge of stability's three trainings too), with
+    one BLAS thread as `optviz serve` gives each replica of two: on two busy cores a second thread makes the
+    small matrix products of these trainings take turns, several times slower."""
     done = subprocess.run([sys.executable, "-m", "optviz", "lessons", "--check", "--json"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=1200)
+                          capture_output=True, text=True, timeout=1200, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
     return done.returncode, json.loads(done.stdout or "{}"), done.stderr
 
 

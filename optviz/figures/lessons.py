@@ -14,6 +14,7 @@ from .mnist import AXIS
 from .ticks import log_ticks
 
 GUIDE = dict(color="#555", width=1.6, dash="dash")  # a line the numbers are compared with
+FLOOR = 1e-2  # Adam's chart shows steps from a hundredth of α up (the sparse coordinate's fade after its gradient)
 
 
 def _layout(title: str, height: int, **axes) -> dict:
@@ -22,10 +23,10 @@ def _layout(title: str, height: int, **axes) -> dict:
 
 
 def _level(y: float, text: str) -> tuple[dict, dict]:
-    """A horizontal guide across the plot at y (a linear axis), and its label at the right end."""
+    """A horizontal guide across the plot at y (a linear axis), and its label at the left end."""
     return (dict(type="line", xref="x domain", x0=0, x1=1, yref="y", y0=y, y1=y, line=GUIDE),
-            dict(xref="x domain", x=1, yref="y", y=y, text=text, showarrow=False, xanchor="right", yanchor="bottom",
-                 font=dict(size=13, color="#333")))
+            dict(xref="x domain", x=0.01, yref="y", y=y, text=text, showarrow=False, xanchor="left",
+                 yanchor="bottom", font=dict(size=13, color="#333")))
 
 
 def generalization_figure(numbers: dict, *, height: int = 360) -> go.Figure:
@@ -39,9 +40,11 @@ def generalization_figure(numbers: dict, *, height: int = 360) -> go.Figure:
                  hovertemplate="<b>%{x}</b>: test error %{y:.1f} %<extra></extra>")]
     guide, label = _level(100 * numbers["minority"], f"majority class for all: {100 * numbers['minority']:.1f} %")
     top = 100 * max(max(errors.values()), numbers["minority"])
-    layout = _layout(f"Test error after fitting the training set (p = {numbers['p']:g})", height,
-                     xaxis=dict(AXIS), yaxis=dict(AXIS, range=[0, 1.25 * top + 1], title=dict(text="test error (%)")),
-                     shapes=[guide], annotations=[label], showlegend=False)
+    layout = _layout("", height, xaxis=dict(AXIS), yaxis=dict(AXIS, range=[0, 1.25 * top + 1],
+                                                              title=dict(text="test error (%)")),
+                     shapes=[guide], annotations=[label], showlegend=False,
+                     title=dict(text=f"Test error on new points after fitting the training set (p = {numbers['p']:g})",
+                                font=dict(size=18), x=0.06))
     return figure(data, layout)
 
 
@@ -53,7 +56,7 @@ def adam_bound_figure(numbers: dict, *, height: int = 380) -> go.Figure:
     data, shown = [], []
     for label, moves in lines.items():
         ratio = moves / numbers["rate"]
-        keep = ratio > 0
+        keep = ratio > FLOOR
         shown.append(ratio[keep])
         data.append(dict(type="scatter", x=f32(steps[keep]), y=f32(ratio[keep]), mode="lines", name=label,
                          line=dict(color=colors[label], width=1.6),
@@ -66,7 +69,8 @@ def adam_bound_figure(numbers: dict, *, height: int = 380) -> go.Figure:
     values = np.concatenate(shown + [np.array([1.0, bound])])
     layout = _layout(f"Adam's step over α (β₁ = {numbers['beta_1']:g}, β₂ = {numbers['beta_2']:g})", height,
                      xaxis=dict(AXIS, title=dict(text="step")),
-                     yaxis=dict(AXIS, type="log", title=dict(text="|Δθ| / α"), **log_ticks(values[values > 1e-4])))
+                     yaxis=dict(AXIS, type="log", title=dict(text="|Δθ| / α"), **log_ticks(values),
+                                range=[np.log10(values.min()) - 0.1, np.log10(values.max()) + 0.15]))
     return figure(data, layout)
 
 

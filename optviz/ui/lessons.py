@@ -50,11 +50,14 @@ def below_race(lesson: Lesson, races: dict, surface) -> None:
 
 
 def _verdict_line(verdict: Verdict, *, about_race: bool) -> None:
-    where = "in this race" if about_race else "computed now"
+    where = " in this race" if about_race else ""  # else: the claim's own setting, whatever the race
+    # Material icons come with Streamlit's own font: an emoji needs a font the reader's machine may lack
     if verdict.holds:
-        st.markdown(f"✅ **The claim holds {where}:** {verdict.sentence}", help=_timing(verdict))
+        st.markdown(f":green[:material/check_circle:] **The claim holds{where}:** {verdict.sentence}",
+                    help=_timing(verdict))
     else:
-        st.markdown(f"❌ **The claim does not hold {where}:** {verdict.sentence}", help=_timing(verdict))
+        st.markdown(f":red[:material/cancel:] **The claim does not hold{where}:** {verdict.sentence}",
+                    help=_timing(verdict))
 
 
 def _timing(verdict: Verdict) -> str:
