@@ -1,6 +1,7 @@
 """Sweep benchmarks: lr × β1 Adam grids on Rosenbrock beside a naive NumPy loop, a basin grid, tune().
 
     python benchmarks/bench_sweeps.py [--repeat 5]
+    python benchmarks/bench_sweeps.py --every-optimizer [--repeat 3]   # each element-wise rule's sweep against Adam's
 
 Figures are medians of --repeat runs, measured in this process so that ratios compare like with like. The grid
 timings include everything the app waits for: validation, the batched run, and every metric grid.
@@ -16,6 +17,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 from benchmarks.common import naive_adam_himmelblau, naive_adam_rosenbrock, timed  # noqa: E402
+from optviz import OPTIMIZERS  # noqa: E402
+from optviz.optimizers import ELEMENTWISE  # noqa: E402
+from optviz.params import LR  # noqa: E402
 from optviz.sweeps import METRICS, axis_values, basins, sweep, tune  # noqa: E402
 
 STEPS = 500
@@ -38,10 +42,37 @@ def naive_adam_grid(n: int = 100) -> np.ndarray:
     return naive_adam_rosenbrock(lr, beta1, start=START, steps=STEPS)
 
 
+def optimizer_grid(name: str, n: int = 100, steps: int = STEPS) -> dict:
+    """n learning rates × n values of the optimizer's first other numeric hyperparameter, each axis over its
+    default range, with every metric grid computed: the same work for every optimizer."""
+    other = next(p.name for p in OPTIMIZERS[name].params if p.name != LR and p.kind == "float")
+    result = sweep("rosenbrock", name, LR, axis_values(name, LR, n), other, axis_values(name, other, n),
+                   start=START, steps=steps)
+    return {metric: result.metric(metric) for metric in METRICS}
+
+
+def every_optimizer(repeat: int) -> None:
+    """Each element-wise optimizer's 100 × 100 sweep (10,000 runs × STEPS steps on Rosenbrock) beside Adam's."""
+    names = [name for name, spec in OPTIMIZERS.items() if spec.kind == ELEMENTWISE]
+    for name in names:
+        optimizer_grid(name, 2, 2)  # compile (or load) the loops outside the timings
+    seconds = {name: timed(lambda name=name: optimizer_grid(name), repeat) for name in names}
+    print(f"Sweeps of 100 × 100 = 10,000 runs × {STEPS} steps on Rosenbrock (lr × the first other hyperparameter, "
+          f"metrics included; median of {repeat}), relative to Adam's")
+    for name in names:
+        print(f"  {name:<22} {seconds[name] * 1e3:8.1f} ms   {seconds[name] / seconds['adam']:5.2f} × Adam")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
-    repeat = parser.parse_args().repeat
+    parser.add_argument("--every-optimizer", action="store_true",
+                        help="time each element-wise optimizer's 10,000-run sweep against Adam's, and nothing else")
+    args = parser.parse_args()
+    repeat = args.repeat
+    if args.every_optimizer:
+        every_optimizer(repeat)
+        return
 
     adam_grid(2)  # compile (or load) the loops outside the timings
     print(f"Adam on Rosenbrock, lr × β1 grids × {STEPS} steps, outcome and metrics (median of {repeat})")
