@@ -1189,7 +1189,7 @@ SPECS: dict[str, OptimizerSpec] = {spec.name: spec for spec in [
                   r"\quad v_t = \beta_3 v_{t-1} + (1-\beta_3)\big(g_t + \beta_2(g_t - g_{t-1})\big)^2"
                   r"\\ \theta_t = \theta_{t-1} - \alpha\frac{\hat m_t + \beta_2 \hat d_t}"
                   r"{\sqrt{\hat v_t} + \varepsilon}",
-                  adan_rule, _adan_prepare, family="adam", latex_edits=(_MAXIMIZE_EDIT,)),
+                  adan_rule, _adan_prepare, family="adaptive", latex_edits=(_MAXIMIZE_EDIT,)),
     OptimizerSpec("schedule_free_sgd", "Schedule-free SGD", (_lr(1.0), _SF_MOMENTUM) + _SCHEDULE_FREE_PARAMS,
                   ("z", "x_avg", "lr_max", "weight_sum"), _SCHEDULE_FREE_LATEX, schedule_free_sgd_rule,
                   _schedule_free_prepare),
@@ -1197,7 +1197,8 @@ SPECS: dict[str, OptimizerSpec] = {spec.name: spec for spec in [
                   (_lr(0.0025), _SF_BETA1, BETA2, _eps(1e-8)) + _SCHEDULE_FREE_PARAMS,
                   ("z", "x_avg", "v", "lr_max", "weight_sum"),
                   _SCHEDULE_FREE_LATEX.replace("g_t", r"\frac{g_t}{\sqrt{\hat v_t} + \varepsilon}").replace(
-                      r"\beta", r"\beta_1"), schedule_free_adamw_rule, _schedule_free_adamw_prepare, family="adam"),
+                      r"\beta", r"\beta_1"), schedule_free_adamw_rule, _schedule_free_adamw_prepare,
+                  family="adaptive"),
 ]}
 
 # Colours strong and dark enough to read on a projector over the pale contour background, one per optimizer, so
