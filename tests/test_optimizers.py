@@ -498,3 +498,26 @@ def test_a_prepare_that_reads_a_hyperparameter_the_optimizer_lacks_is_refused_in
 
     with pytest.raises(ValueError, match=r"takes gamma, which the optimizer does not have .*lr, beta1"):
         by_name(prepare, ["lr", "beta1"])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# While a rule's loop compiles, rows that share their hyperparameters (a learning-rate sweep) are stepped by the
+# rule's Python source applied to whole arrays: the same numbers as the compiled loop's.
+
+@pytest.mark.parametrize("name", ALL)
+def test_a_rule_on_whole_arrays_steps_as_its_compiled_loop(name):
+    from optviz.optimizers import _rows_at_once
+
+    lr = SPECS[name].defaults["lr"] * np.array([1.0, 0.5, 2.0])
+    opt = optviz.optimizer(name, lr=lr)
+    at_once = _rows_at_once(opt.rule, opt.spec.prepare)
+    compiled, (params, state) = start((3, 8)), (start((3, 8)), opt.init(start((3, 8))))
+    compiled_state = opt.init(compiled)
+    for t in range(1, 8):
+        compiled, compiled_state = opt.step_(compiled, grad_of(compiled), compiled_state)
+        arrays = tuple(getattr(state, n) for n in opt.arrays)
+        shared = getattr(state, opt.spec.shared).reshape(-1) if opt.spec.shared else np.ones(1)
+        at_once(params, grad_of(params), arrays, shared, opt.hyper, opt.lr_at(t), opt.sign, float(t))
+        np.testing.assert_array_equal(params, compiled, err_msg=f"step {t}")
+        for n in opt.arrays:
+            np.testing.assert_array_equal(getattr(state, n), getattr(compiled_state, n), err_msg=f"{n}, step {t}")
