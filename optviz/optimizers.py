@@ -1040,8 +1040,9 @@ _SCHEDULE_FREE_PARAMS = (
     Param("r", "r", 0.0, "power of the step count in the averaging weight w_t = t^r·α_max^P", low=0.0),
     Param("weight_lr_power", "P", 2.0, "power of the largest learning rate so far in the averaging weight", low=0.0),
 )
-_SCHEDULE_FREE_LATEX = (r"y_t = (1-\beta) z_t + \beta x_t,\quad z_{t+1} = z_t - \alpha_t g_t(y_t),\quad"
-                        r"x_{t+1} = (1-c_{t+1}) x_t + c_{t+1} z_{t+1},\quad c_{t+1} = \frac{w_t}{\sum_{i\le t} w_i}")
+_SCHEDULE_FREE_LATEX = (r"g_t = \nabla f(y_t),\quad y_t = (1-\beta) z_t + \beta x_t,\quad z_{t+1} = z_t - \alpha_t"
+                        r" g_t,\quad x_{t+1} = (1-c_{t+1}) x_t + c_{t+1} z_{t+1},\quad c_{t+1} = \frac{w_t}"
+                        r"{\sum_{i\le t} w_i},\quad w_t = t^r \alpha_{max}^P")
 
 
 def _adam_params(lr: float, weight_decay: Param) -> tuple[Param, ...]:
@@ -1159,7 +1160,7 @@ SPECS: dict[str, OptimizerSpec] = {spec.name: spec for spec in [
                   r"\eta_t = \frac{\alpha}{(1+\lambda_\eta\alpha (t-1))^{\kappa}},\quad \theta_t = \theta_{t-1}"
                   r"(1-\lambda_\eta\eta_t) - \eta_t g_t,\quad \bar\theta_t = \bar\theta_{t-1} + \mu_t(\theta_t - "
                   r"\bar\theta_{t-1}),\quad \mu_t = \frac{1}{\max(1,\, t-1-t_0)}", asgd_rule, _asgd_prepare,
-                  state_fill={"eta": "lr"}, latex_edits=(_MAXIMIZE_EDIT,)),
+                  state_fill={"eta": "lr"}, latex_edits=(("maximize", True, r"- \eta_t g_t", r"+ \eta_t g_t"),)),
     OptimizerSpec("rprop", "Rprop",
                   (_lr(1e-2), Param("eta_minus", r"\eta_-", 0.5, "factor the step size shrinks by when g changes "
                                     "sign", low=0.0, high=1.0, low_open=True, high_open=True),
@@ -1196,8 +1197,8 @@ SPECS: dict[str, OptimizerSpec] = {spec.name: spec for spec in [
     OptimizerSpec("schedule_free_adamw", "Schedule-free AdamW",
                   (_lr(0.0025), _SF_BETA1, BETA2, _eps(1e-8)) + _SCHEDULE_FREE_PARAMS,
                   ("z", "x_avg", "v", "lr_max", "weight_sum"),
-                  _SCHEDULE_FREE_LATEX.replace("g_t", r"\frac{g_t}{\sqrt{\hat v_t} + \varepsilon}").replace(
-                      r"\beta", r"\beta_1"), schedule_free_adamw_rule, _schedule_free_adamw_prepare,
+                  _SCHEDULE_FREE_LATEX.replace(r"\alpha_t g_t", r"\alpha_t \frac{g_t}{\sqrt{\hat v_t} + \varepsilon}")
+                  .replace(r"\beta", r"\beta_1"), schedule_free_adamw_rule, _schedule_free_adamw_prepare,
                   family="adaptive"),
 ]}
 
