@@ -11,6 +11,15 @@ from optviz.scenarios import LESSONS
 SHOTS = ARTIFACTS / "lessons"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_blas_thread():
+    """The app's server with one BLAS thread, as `optviz serve` gives each replica of two (set before the server
+    fixture starts it): on two busy cores a second thread makes the trainings' small products take turns."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OPENBLAS_NUM_THREADS", "1")
+        yield
+
+
 def claim_on_screen(page, timeout=300):
     """The claim's line, scrolled into view, once it is drawn."""
     line = page.get_by_text("The claim holds").first

@@ -28,7 +28,7 @@ def fields(template: str) -> list[tuple[str, str]]:
     return [(name, spec) for _, name, spec, _ in string.Formatter().parse(template) if name]
 
 
-def test_every_lesson_has_a_claim_and_no_number_in_its_claim_is_written_by_hand():
+def test_every_lesson_has_a_claim_whose_sentence_shows_computed_numbers():
     for key, lesson in ALL.items():
         assert lesson.claim is not None, key
         assert fields(lesson.claim.sentence), f"{key}: its sentence shows no computed number"
