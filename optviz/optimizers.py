@@ -1014,19 +1014,21 @@ _DAMPENING = Param("dampening", r"\tau", 0.0, "dampening: the share of the gradi
 _NU = Param("nu", r"\nu", 0.7, "immediate discount: 0 is plain SGD, 1 is momentum", low=0.0, high=1.0)
 _ADAM_STEP = r"\theta_t = \theta_{t-1} - \alpha \frac{\hat m_t}{\sqrt{\hat v_t} + \varepsilon}"
 _ADAM_LATEX = (r"m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t,\quad v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2"
-               r"\\ \hat m_t = \frac{m_t}{1-\beta_1^t},\quad \hat v_t = \frac{v_t}{1-\beta_2^t},\quad" + _ADAM_STEP)
+               r"\\ \hat m_t = \frac{m_t}{1-\beta_1^t},\quad \hat v_t = v_t \big/ (1-\beta_2^t),\quad" + _ADAM_STEP)
 _MAXIMIZE_EDIT = ("maximize", True, r"\theta_t = \theta_{t-1} -", r"\theta_t = \theta_{t-1} +")
 _ADAM_EDITS = (
     ("eps_placement", "inside", r"\sqrt{\hat v_t} + \varepsilon", r"\sqrt{\hat v_t + \varepsilon}"),
     ("eps_placement", "keras", _ADAM_STEP,
      r"\theta_t = \theta_{t-1} - \alpha\frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t}"
      r" \frac{m_t}{\sqrt{v_t} + \hat\varepsilon}"),
-    ("bias_correction", False, r"\hat m_t = \frac{m_t}{1-\beta_1^t},\quad \hat v_t = \frac{v_t}{1-\beta_2^t}",
-     r"\hat m_t = m_t,\quad \hat v_t = v_t"),
+    # each correction on its own, so that AMSGrad's max v is found too
+    ("bias_correction", False, r"\frac{m_t}{1-\beta_1^t}", "m_t"),
+    ("bias_correction", False, r" \big/ (1-\beta_2^t)", ""),
     _MAXIMIZE_EDIT,
 )
-_AMSGRAD_LATEX = _ADAM_LATEX.replace(r"\hat v_t = \frac{v_t}", r"\hat v_t = \frac{\max_{s\le t} v_s}")
-_ADAMW_LATEX = _ADAM_LATEX.replace(r"\theta_t = \theta_{t-1} -", r"\theta_t = \theta_{t-1}(1-\alpha\lambda) -")
+_AMSGRAD_EDIT = ("amsgrad", True, r"\hat v_t = v_t", r"\hat v_t = \max_{s\le t} v_s")
+_AMSGRAD_LATEX = _ADAM_LATEX.replace(*_AMSGRAD_EDIT[2:])
+_ADAMW_LATEX = r"\theta_{t-1} \leftarrow (1-\alpha\lambda)\,\theta_{t-1},\quad " + _ADAM_LATEX
 
 
 _SF_INTERPOLATION = "interpolation: the gradient is taken at y = (1 − β)z + βx"
@@ -1105,7 +1107,7 @@ SPECS: dict[str, OptimizerSpec] = {spec.name: spec for spec in [
                decoupled=False),
     _adam_like("adamw", "AdamW", _ADAMW_LATEX, _weight_decay(1e-2, decoupled=True), adam_rule, ("m", "v"),
                decoupled=True, variant=("amsgrad", True, amsgrad_rule, ("m", "v", "v_max")),
-               edits=(("amsgrad", True, r"\hat v_t = \frac{v_t}", r"\hat v_t = \frac{\max_{s\le t} v_s}"),)),
+               edits=(_AMSGRAD_EDIT,)),
     OptimizerSpec("nadam", "NAdam",
                   _adam_params(2e-3, _weight_decay()) + (
                       Param("momentum_decay", r"\psi", 4e-3, "momentum schedule: μ_t = β₁(1 − ½·0.96^{tψ})",

@@ -521,3 +521,15 @@ def test_a_rule_on_whole_arrays_steps_as_its_compiled_loop(name):
         np.testing.assert_array_equal(params, compiled, err_msg=f"step {t}")
         for n in opt.arrays:
             np.testing.assert_array_equal(getattr(state, n), getattr(compiled_state, n), err_msg=f"{n}, step {t}")
+
+
+EDITS = [(name, edit) for name, spec in SPECS.items() for edit in spec.latex_edits]
+
+
+@pytest.mark.parametrize(("name", "edit"), EDITS, ids=[f"{n}-{e[0]}={e[1]}" for n, e in EDITS])
+def test_each_setting_that_changes_the_rule_changes_its_formula(name, edit):
+    """A LaTeX edit finds what it replaces: ascent shows +, ε inside the root shows it there, …"""
+    spec = SPECS[name]
+    setting, value, _, new = edit
+    edited = spec.rule_latex({**spec.defaults, setting: value})
+    assert edited != spec.rule_latex() and new in edited
