@@ -641,15 +641,15 @@ def adan_rule(p, g, s, lr, c):
     return p / one_minus(-lr * c.proximal), (m, diff, v, g)
 
 
-ScheduleFreeStep = constants("ScheduleFreeStep", "warmup step_weight weight_lr_power momentum x_weight weight_decay "
-                                                 "beta2 one_minus_beta2 bc2 eps first")
+ScheduleFreeStep = constants("ScheduleFreeStep", "warmup step_weight weight_lr_power squared momentum x_weight "
+                                                 "weight_decay beta2 one_minus_beta2 bc2 eps first")
 
 
 @per_step
 def _schedule_free_prepare(t, q, momentum, weight_decay, warmup_steps, r, weight_lr_power, beta2=0.0, eps=0.0):
     warmup = t / warmup_steps if t - 1 < warmup_steps else 1.0
-    return ScheduleFreeStep(warmup, t ** r, weight_lr_power, momentum, 1 - 1 / momentum, weight_decay, beta2,
-                            1 - beta2, 1 - beta2 ** t, eps, t == 1), q
+    return ScheduleFreeStep(warmup, t ** r, weight_lr_power, weight_lr_power == 2, momentum, 1 - 1 / momentum,
+                            weight_decay, beta2, 1 - beta2, 1 - beta2 ** t, eps, t == 1), q
 
 
 @per_step
@@ -669,7 +669,8 @@ def _schedule_free_move(y, g, z, lr, lr_max, weight_sum, c):
     S ← S + w;  c = w/S;  y ← y + c(z − y) + α_t(β(1 − c) − 1)·g;  z ← z − α_t·g;  x = y + (1 − 1/β)(z − y)."""
     lr = lr * c.warmup
     lr_max = max(lr, lr_max)
-    weight = c.step_weight * lr_max ** c.weight_lr_power
+    # α_max² as a product where P = 2 (the default): a power per number would be most of the step's cost
+    weight = c.step_weight * (lr_max * lr_max if c.squared else lr_max ** c.weight_lr_power)
     weight_sum = weight_sum + weight
     ckp1 = weight / weight_sum
     y = _lerp(y, z, ckp1)

@@ -511,6 +511,7 @@ function _schedule_free_prepare(t, q, momentum, weight_decay, warmup_steps, r, w
     warmup: warmup,
     step_weight: $pow(t, r),
     weight_lr_power: weight_lr_power,
+    squared: weight_lr_power == 2,
     momentum: momentum,
     x_weight: 1 - 1 / momentum,
     weight_decay: weight_decay,
@@ -537,7 +538,7 @@ function _schedule_free_move(y, g, z, lr, lr_max, weight_sum, c) {
   let ckp1, weight;
   lr = lr * c.warmup;
   lr_max = $max(lr, lr_max);
-  weight = c.step_weight * $pow(lr_max, c.weight_lr_power);
+  weight = c.step_weight * (c.squared ? lr_max * lr_max : $pow(lr_max, c.weight_lr_power));
   weight_sum = weight_sum + weight;
   ckp1 = weight / weight_sum;
   y = _lerp(y, z, ckp1);
