@@ -22,12 +22,14 @@ import numpy as np
 import pytest
 
 import optviz
-from optviz.optimizers import SPECS, effective_step
+from optviz.optimizers import ELEMENTWISE, SPECS, effective_step
 
 pytestmark = pytest.mark.filterwarnings("error")  # an overflow or a NaN in a rule is a failure
 
-ALL = list(optviz.OPTIMIZERS)
-WITH_EPS = [name for name, spec in optviz.OPTIMIZERS.items() if "eps" in spec.defaults]
+# the element-wise rules, which optimizer() steps (the others have engines, and tests, of their own)
+ELEMENT_WISE = {name: spec for name, spec in optviz.OPTIMIZERS.items() if spec.kind == ELEMENTWISE}
+ALL = list(ELEMENT_WISE)
+WITH_EPS = [name for name, spec in ELEMENT_WISE.items() if "eps" in spec.defaults]
 
 
 def grad_of(x):
@@ -253,7 +255,7 @@ def _alternatives(param):
     return [d, *others]
 
 
-SINGLE = [(name, param.name, _alternatives(param)) for name, spec in optviz.OPTIMIZERS.items()
+SINGLE = [(name, param.name, _alternatives(param)) for name, spec in ELEMENT_WISE.items()
           for param in spec.params if param.kind == "float"]
 
 
@@ -523,7 +525,7 @@ def test_a_rule_on_whole_arrays_steps_as_its_compiled_loop(name):
             np.testing.assert_array_equal(getattr(state, n), getattr(compiled_state, n), err_msg=f"{n}, step {t}")
 
 
-EDITS = [(name, edit) for name, spec in SPECS.items() for edit in spec.latex_edits]
+EDITS = [(name, edit) for name, spec in ELEMENT_WISE.items() for edit in spec.latex_edits]
 
 
 @pytest.mark.parametrize(("name", "edit"), EDITS, ids=[f"{n}-{e[0]}={e[1]}" for n, e in EDITS])
