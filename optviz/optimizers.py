@@ -329,21 +329,23 @@ ACCUMULATOR = "accumulator"  # AdaGrad's sum of g²
 INFINITY_NORM = "infinity norm"  # Adamax's u
 UPDATE_AVERAGE = "update average"  # Adadelta's average of Δ²
 PRODUCT = "product"  # NAdam's running product of μ
-ITERATE = "iterate"  # a point besides θ, which the race can draw: ASGD's average, schedule-free's x and z
+AVERAGED_ITERATE = "averaged iterate"  # the point an averaging method is evaluated at: ASGD's ax, schedule-free's x
+ITERATE = "iterate"  # another sequence of points besides θ: schedule-free's z (the race can draw both)
 STEP_SIZE = "step size"  # a step size of each coordinate's own: Rprop's Δ, ASGD's η, schedule-free's largest α so far
 PREVIOUS_GRADIENT = "previous gradient"  # Rprop's and Adan's g of the step before
 GRADIENT_DIFFERENCE = "gradient difference"  # Adan's average of g_t − g_{t−1}
 WEIGHT_SUM = "weight sum"  # schedule-free's sum of the averaging weights
 ROLES = (FIRST_MOMENT, VELOCITY, MEAN_GRADIENT, SECOND_MOMENT, RUNNING_MAX, ACCUMULATOR, INFINITY_NORM,
-         UPDATE_AVERAGE, PRODUCT, ITERATE, STEP_SIZE, PREVIOUS_GRADIENT, GRADIENT_DIFFERENCE, WEIGHT_SUM)
+         UPDATE_AVERAGE, PRODUCT, AVERAGED_ITERATE, ITERATE, STEP_SIZE, PREVIOUS_GRADIENT, GRADIENT_DIFFERENCE,
+         WEIGHT_SUM)
 DENOMINATORS = (RUNNING_MAX, SECOND_MOMENT)  # what an Adam-family step divides by, the first found first
 
 # the role of each state name the built-in rules use (a spec's `roles` says otherwise where a name means another
 # thing: Adamax's u is an infinity norm, Adadelta's an update average)
 STATE_ROLES = {"m": FIRST_MOMENT, "v": SECOND_MOMENT, "v_max": RUNNING_MAX, "buf": VELOCITY, "g_avg": MEAN_GRADIENT,
-               "sum": ACCUMULATOR, "s": SECOND_MOMENT, "mu_product": PRODUCT, "ax": ITERATE, "x_avg": ITERATE,
-               "z": ITERATE, "eta": STEP_SIZE, "step_size": STEP_SIZE, "lr_max": STEP_SIZE, "prev": PREVIOUS_GRADIENT,
-               "diff": GRADIENT_DIFFERENCE, "weight_sum": WEIGHT_SUM}
+               "sum": ACCUMULATOR, "s": SECOND_MOMENT, "mu_product": PRODUCT, "ax": AVERAGED_ITERATE,
+               "x_avg": AVERAGED_ITERATE, "z": ITERATE, "eta": STEP_SIZE, "step_size": STEP_SIZE, "lr_max": STEP_SIZE,
+               "prev": PREVIOUS_GRADIENT, "diff": GRADIENT_DIFFERENCE, "weight_sum": WEIGHT_SUM}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1223,3 +1225,10 @@ def optimizer(name: str, schedule: Schedule | None = None, **hparams) -> Optimiz
     """Build an optimizer by name, validating every hyperparameter against its spec."""
     spec = lookup(SPECS, name, "optimizer")
     return Optimizer(spec, resolve(spec.params, hparams, spec.name), schedule)
+
+
+# The optimizers whose rules are not element-wise (Newton, L-BFGS, SAM, Lookahead, Muon, Adafactor, Prodigy): their
+# catalogue entries live beside their steps, and join this one, so that every menu and link finds them by name.
+from .second_order import SPECS as _STEPPED  # noqa: E402 (they build on the definitions above)
+
+SPECS.update(_STEPPED)
