@@ -1225,10 +1225,3 @@ def optimizer(name: str, schedule: Schedule | None = None, **hparams) -> Optimiz
     """Build an optimizer by name, validating every hyperparameter against its spec."""
     spec = lookup(SPECS, name, "optimizer")
     return Optimizer(spec, resolve(spec.params, hparams, spec.name), schedule)
-
-
-# The optimizers whose rules are not element-wise (Newton, L-BFGS, SAM, Lookahead, Muon, Adafactor, Prodigy): their
-# catalogue entries live beside their steps, and join this one, so that every menu and link finds them by name.
-from .second_order import SPECS as _STEPPED  # noqa: E402 (they build on the definitions above)
-
-SPECS.update(_STEPPED)
