@@ -57,13 +57,10 @@ def every_optimizer(repeat: int) -> None:
     for name in names:
         optimizer_grid(name, 2, 2)  # compile (or load) the loops outside the timings
     seconds = {name: timed(lambda name=name: optimizer_grid(name), repeat) for name in names}
-    naive = timed(naive_adam_grid, repeat)
     print(f"Sweeps of 100 × 100 = 10,000 runs × {STEPS} steps on Rosenbrock (lr × the first other hyperparameter, "
-          f"metrics included; median of {repeat}), relative to Adam's; and the naive NumPy Adam loop's time "
-          f"({naive * 1e3:.1f} ms, final point only) over each")
+          f"metrics included; median of {repeat}), relative to Adam's")
     for name in names:
-        print(f"  {name:<22} {seconds[name] * 1e3:8.1f} ms   {seconds[name] / seconds['adam']:5.2f} × Adam   "
-              f"naive Adam / this {naive / seconds[name]:5.2f}")
+        print(f"  {name:<22} {seconds[name] * 1e3:8.1f} ms   {seconds[name] / seconds['adam']:5.2f} × Adam")
 
 
 def main():
