@@ -24,13 +24,14 @@ STEPS = META["steps"]
 
 
 def _with_trajectories(cases: list[dict]) -> list[dict]:
-    """The cases, each with its trajectory (from the array of its length, 80 or 300 steps, in the cases' order) and,
-    for schedule-free, the point its eval() evaluates after every step."""
+    """The cases, each with its trajectory (from the array of its length, 80 or 300 steps, in the cases' order) and
+    the reference's state a user reads, by optviz's name, after every step (for the optimizers of issue 29)."""
     taken = dict.fromkeys(ARRAYS, 0)
     out = []
     for case in cases:
         key = case.get("array", "trajectories")
-        out.append(dict(case, trajectory=ARRAYS[key][taken[key]], evaluated=ARRAYS.get(case.get("evaluated"))))
+        states = {name: ARRAYS[array] for name, array in case.get("states", {}).items()}
+        out.append(dict(case, trajectory=ARRAYS[key][taken[key]], states=states))
         taken[key] += 1
     return out
 

@@ -14,7 +14,7 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
-from references import ATOL, META, RTOL, STEPS, UNSCHEDULED, X0, assert_follows, gradient
+from references import ATOL, CASES, META, RTOL, STEPS, UNSCHEDULED, X0, assert_follows, gradient
 
 import optviz
 from optviz.optimizers import ELEMENTWISE
@@ -77,18 +77,24 @@ def test_batched_settings_match_reference(name, hparams, expected, objective):
     assert_follows(opt, expected, x0=np.broadcast_to(X0, (n,) + X0.shape), objective=objective)
 
 
-EVALUATED = [case for case in UNSCHEDULED if case["evaluated"] is not None]
+WITH_STATE = [case for case in CASES if case["states"]]
 
 
-@pytest.mark.parametrize("case", EVALUATED, ids=[case["id"] for case in EVALUATED])
-def test_schedule_free_keeps_the_point_its_reference_evaluates(case):
-    """The state's x_avg is what the reference's eval() puts in the parameters: x = y + (1 − 1/β)(z − y)."""
-    opt = optviz.optimizer(case["optimizer"], **case["hparams"])
+@pytest.mark.parametrize("case", WITH_STATE, ids=[case["id"] for case in WITH_STATE])
+def test_the_state_a_user_reads_is_the_references(case):
+    """ASGD's average ax, Rprop's step sizes, Adan's moments, schedule-free's z and the point x its eval() puts in
+    the parameters, x = y + (1 − 1/β)(z − y): the reference's after every step, learning-rate schedule or not."""
+    schedule = case["schedule"] and optviz.schedule(case["schedule"]["name"], case["schedule"]["warmup"],
+                                                    case["schedule"]["warmup_start_factor"],
+                                                    **case["schedule"]["params"])
+    opt = optviz.optimizer(case["optimizer"], schedule=schedule or None, **case["hparams"])
     params = np.array(X0)
     state = opt.init(params)
-    for t, want in enumerate(case["evaluated"], start=1):
-        params, state = opt.step_(params, gradient(params), state)
-        np.testing.assert_allclose(state.x_avg, want, rtol=RTOL, atol=ATOL, err_msg=f"step {t}")
+    for t in range(1, len(case["trajectory"]) + 1):
+        params, state = opt.step_(params, case.get("objective", 1.0) * gradient(params), state)
+        for name, values in case["states"].items():
+            np.testing.assert_allclose(getattr(state, name), values[t - 1], rtol=RTOL, atol=ATOL,
+                                       err_msg=f"{name}, step {t}")
 
 
 def test_torchs_own_configurations_are_all_expressed_and_checked():

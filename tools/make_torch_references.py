@@ -188,6 +188,28 @@ PACKAGES = {
 }
 LONG = {"asgd", "rprop", "adan", "schedule_free_sgd", "schedule_free_adamw"}
 
+
+def _evaluated(opt, p):
+    """schedulefree's eval() point, x = y + (1 − 1/β)(z − y), worked out as eval() does, out of place."""
+    group = opt.param_groups[0]
+    beta = group["momentum"] if "momentum" in group else group["betas"][0]
+    return p.detach().lerp(opt.state[p]["z"], 1 - 1 / beta)
+
+
+def _state(key, sign=1.0):
+    return lambda opt, p: sign * opt.state[p][key]
+
+
+# optviz state -> the reference's, recorded after every step for the optimizers of issue 29: what a user reads
+READABLE = {
+    "asgd": {"ax": _state("ax")},
+    "rprop": {"prev": _state("prev"), "step_size": _state("step_size")},
+    "adan": {"m": _state("exp_avg"), "diff": _state("exp_avg_diff"), "v": _state("exp_avg_sq"),
+             "prev": _state("previous_grad", -1.0)},  # Adan keeps −g
+    "schedule_free_sgd": {"z": _state("z"), "x_avg": _evaluated},
+    "schedule_free_adamw": {"z": _state("z"), "x_avg": _evaluated, "v": _state("exp_avg_sq")},
+}
+
 # the references' betas, where optviz splits them into beta1, beta2, …; and the other tuples optviz splits
 BETAS = {"lion": (0.9, 0.99), "qhadam": (0.995, 0.999), "adan": (0.98, 0.92, 0.99)}
 TUPLES = {"etas": (("eta_minus", 0.5), ("eta_plus", 1.2)),
@@ -462,9 +484,9 @@ def torch_scheduler(opt, name: str, params: dict, warmup: int, warmup_start_fact
 
 
 def run_case(name: str, hparams: dict, schedule: tuple | None,
-             objective: float = 1.0) -> tuple[np.ndarray, str, np.ndarray | None]:
-    """The trajectory (STEPS, or LONG_STEPS for the optimizers in LONG, 2, 3), a description of the reference and,
-    for schedule-free, the point it evaluates (what its eval() puts in the parameters) after every step.
+             objective: float = 1.0) -> tuple[np.ndarray, str, dict[str, np.ndarray]]:
+    """The trajectory (STEPS, or LONG_STEPS for the optimizers in LONG, 2, 3), a description of the reference and
+    the state a user reads (READABLE: optviz's name -> its values after every step).
     objective=−1 steps on −f (so that a configuration of torch's own tests that ascends, at its own learning rate,
     climbs −f to f's minimum instead of running off to inf)."""
     kind, cls, kwargs = reference_for(name, hparams)
@@ -486,7 +508,7 @@ def run_case(name: str, hparams: dict, schedule: tuple | None,
     scheduler = torch_scheduler(opt, *schedule) if schedule else None
     steps = LONG_STEPS if name in LONG else STEPS
     out = np.empty((steps,) + tuple(p.shape))
-    evaluated = np.empty_like(out) if name.startswith("schedule_free") else None
+    readable = {state: np.empty_like(out) for state in READABLE.get(name, {})}
     for step in range(steps):
         with torch.no_grad():
             g = objective * gradient(p)
@@ -498,13 +520,11 @@ def run_case(name: str, hparams: dict, schedule: tuple | None,
             if scheduler is not None:
                 scheduler.step()
         out[step] = p.detach().numpy()
-        if evaluated is not None:  # schedulefree's eval(): x = y + (1 − 1/β)(z − y), out of place
-            group = opt.param_groups[0]
-            beta = group["momentum"] if "momentum" in group else group["betas"][0]
-            evaluated[step] = p.detach().lerp(opt.state[p]["z"], 1 - 1 / beta).numpy()
+        for state, values in readable.items():
+            values[step] = READABLE[name][state](opt, p).detach().numpy()
     if not np.all(np.isfinite(out)):
         raise RuntimeError(f"{name} {hparams}: trajectory is not finite")
-    return out, described, evaluated
+    return out, described, readable
 
 
 # torch's own test configurations (torch.testing._internal.common_optimizers.optim_db) for the torch classes optviz
@@ -580,31 +600,30 @@ def main() -> None:
 
     cases, trajectories, arrays = [], {"trajectories": [], "long_trajectories": []}, {}
 
-    def add(case: dict, traj: np.ndarray, evaluated: np.ndarray | None) -> None:
+    def add(case: dict, traj: np.ndarray, readable: dict[str, np.ndarray]) -> None:
         # the 80-step trajectories in one array, the 300-step ones in another; a case says which
         case["array"] = "long_trajectories" if len(traj) == LONG_STEPS else "trajectories"
         trajectories[case["array"]].append(traj)
-        if evaluated is not None:
-            case["evaluated"] = f"evaluated_{len(cases)}"
-            arrays[case["evaluated"]] = evaluated
+        case["states"] = {state: f"state_{len(cases)}_{state}" for state in readable}
+        arrays.update({case["states"][state]: values for state, values in readable.items()})
         cases.append(case)
 
     for name, hparams in CASES:
-        traj, described, evaluated = run_case(name, hparams, None)
+        traj, described, readable = run_case(name, hparams, None)
         add({"id": case_id(name, hparams), "optimizer": name, "hparams": hparams, "schedule": None,
-             "reference": described}, traj, evaluated)
+             "reference": described}, traj, readable)
     db_cases, refused = optim_db_cases()
     for name, hparams, desc in db_cases:
         objective = -1.0 if hparams.get("maximize") else 1.0
-        traj, described, evaluated = run_case(name, hparams, None, objective)
+        traj, described, readable = run_case(name, hparams, None, objective)
         add({"id": case_id(name, hparams) + f" [torch's test: {desc}]", "optimizer": name, "hparams": hparams,
-             "schedule": None, "reference": described, "optim_db": desc, "objective": objective}, traj, evaluated)
+             "schedule": None, "reference": described, "optim_db": desc, "objective": objective}, traj, readable)
     for name, hparams, sname, sparams, warmup, start in SCHEDULED_CASES:
         schedule = (sname, sparams, warmup, start)
-        traj, described, evaluated = run_case(name, hparams, schedule)
+        traj, described, readable = run_case(name, hparams, schedule)
         add({"id": case_id(name, hparams, schedule), "optimizer": name, "hparams": hparams,
              "schedule": {"name": sname, "params": sparams, "warmup": warmup, "warmup_start_factor": start},
-             "reference": described}, traj, evaluated)
+             "reference": described}, traj, readable)
 
     schedules = []
     for i, (sname, sparams, warmup, start, base_lr, steps) in enumerate(SCHEDULE_CASES):
