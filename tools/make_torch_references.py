@@ -1,6 +1,7 @@
 """Write the torch reference trajectories that tests/test_optimizers_reference.py and tests/test_schedules.py check.
 
-Requires torch==2.13.0 (the CPU build is enough) and NumPy. Run from the repository root:
+Requires torch==2.13.0 (the CPU build is enough), pytorch-optimizer 4.1.0, schedulefree 1.4.1, expecttest (for
+torch's own test configurations) and NumPy. Run from the repository root:
 
     python3 tools/make_torch_references.py
 
@@ -17,6 +18,12 @@ and NAdam's μ-product are float64 too):
   one optimizer with one hyperparameter setting, optionally with a learning-rate schedule, run from X0 on the
   problem below. The gradient is recomputed from the current parameters at every step, so the trajectory tests
   the optimizer's whole feedback loop.
+* ``long_trajectories``: the same over LONG_STEPS (300) steps, for the optimizers of issue 29 (ASGD, Rprop, Adan,
+  schedule-free SGD and AdamW); a case's ``array`` says which of the two holds it. Their cases include every
+  configuration of torch's own tests (optim_db) for ASGD and Rprop (``optim_db``: torch's description; those that
+  ascend run on −f, ``objective`` −1), and ``optim_db_refused`` lists the configurations optviz cannot express.
+* ``state_<case>_<name>``: for those optimizers, the state a user reads (READABLE) after every step, by optviz's
+  name: ASGD's ax, Rprop's prev and step_size, Adan's moments, schedule-free's z and evaluated point x_avg.
 * ``lr_<i>``: the learning rate torch's scheduler gives at each optimizer step for schedule case i, and
   ``momentum_<i>`` the momentum of the SGD(momentum=0.5) it drives (the cyclic schedules cycle it).
 
@@ -35,6 +42,9 @@ others are written below in plain torch tensor ops straight from their papers:
 * Lion: Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms", Algorithm 2 (with decoupled decay).
 * QHM and QHAdam: Ma & Yarats 2019, "Quasi-hyperbolic momentum and Adam for deep learning", with L2 weight
   decay added to the gradient as in the authors' qhoptim.
+
+Adan and schedule-free are run through their authors' packages' classes (PACKAGES: pytorch_optimizer.Adan,
+schedulefree.SGDScheduleFree and AdamWScheduleFree, foreach=False, schedule-free in train mode).
 """
 
 from __future__ import annotations
