@@ -28,8 +28,13 @@ def claim_on_screen(page, timeout=300):
     return line
 
 
-def charts(page) -> int:
-    return page.locator(".js-plotly-plot").count()
+def charts_drawn(page, count: int) -> None:
+    """At least `count` Plotly charts, scrolled to and drawn (Plotly draws a chart once it is near the view)."""
+    boxes = page.locator('[data-testid="stPlotlyChart"]')
+    wait_for(lambda: boxes.count() >= count, timeout=120)
+    boxes.nth(count - 1).scroll_into_view_if_needed()
+    wait_for(lambda: page.locator(".js-plotly-plot").count() >= count, timeout=120)
+    boxes.first.scroll_into_view_if_needed()
 
 
 @pytest.mark.parametrize("key", ["generalization", "damping", "adam_bound"])
@@ -38,8 +43,7 @@ def test_a_paper_lesson_draws_its_claim_and_chart_under_the_race(browser, server
     race_drawn(page)
     idle(page)
     claim_on_screen(page)
-    wait_for(lambda: charts(page) >= 1, timeout=60)
-    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+    charts_drawn(page, 1)
     idle(page)
     assert failures(page) == []
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -59,8 +63,7 @@ def test_the_edge_of_stability_trains_behind_a_progress_bar_then_shows_its_claim
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "claim-edge_of_stability-progress-1280x720.png"))
     claim_on_screen(page, timeout=1200)   # three trainings on a shared, loaded machine
-    wait_for(lambda: charts(page) >= 2, timeout=60)
-    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+    charts_drawn(page, 2)
     idle(page)
     assert failures(page) == []
     page.screenshot(path=str(SHOTS / "claim-edge_of_stability-1280x720.png"))

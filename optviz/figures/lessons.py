@@ -17,9 +17,9 @@ GUIDE = dict(color="#555", width=1.6, dash="dash")  # a line the numbers are com
 FLOOR = 1e-2  # Adam's chart shows steps from a hundredth of α up (the sparse coordinate's fade after its gradient)
 
 
-def _layout(title: str, height: int, **axes) -> dict:
-    return dict(height=height, font=FONT, plot_bgcolor="white", hovermode="closest", legend=titled_legend(title),
-                margin=dict(l=70, r=20, t=50, b=50), **axes)
+def _layout(legend_title: str, height: int, **rest) -> dict:
+    return dict(height=height, font=FONT, plot_bgcolor="white", hovermode="closest",
+                legend=titled_legend(legend_title), margin=dict(l=70, r=20, t=50, b=50), **rest)
 
 
 def _level(y: float, text: str) -> tuple[dict, dict]:
