@@ -166,11 +166,11 @@ def train_least_squares(x: np.ndarray, y: np.ndarray, trainer: Trainer, steps: i
     return w
 
 
-def wilson_generalization(runs: Mapping[str, Trainer], adaptive: Sequence[str], n: int = 50, n_test: int = 1000,
+def wilson_generalization(runs: Mapping[str, Trainer], majority: Sequence[str], n: int = 50, n_test: int = 1000,
                           p: float = 0.6, steps: int = 3000, seed: int = 0,
                           progress: Progress | None = None) -> dict[str, Any]:
     """Every run of `runs` (label -> Trainer) trained on the same problem: its
-    training loss and its test error (a tie, w·x = 0, counts as an error). `adaptive` names the runs expected at
+    training loss and its test error (a tie, w·x = 0, counts as an error). `majority` names the runs expected at
     the majority-class solution, whose test error is the minority's share, ≈ 1 − p."""
     x, y, x_test, y_test = wilson_problem(n, n_test, p, seed)
     errors, losses = {}, {}
@@ -181,11 +181,11 @@ def wilson_generalization(runs: Mapping[str, Trainer], adaptive: Sequence[str], 
         losses[label] = float(0.5 * np.mean((x @ w - y) ** 2))
         errors[label] = float(np.mean(np.sign(x_test @ w) != y_test))
     minority = float(np.mean(y_test < 0))
-    others = [label for label in runs if label not in adaptive]
-    return {"errors": errors, "losses": losses, "minority": minority, "adaptive": list(adaptive),
+    others = [label for label in runs if label not in majority]
+    return {"errors": errors, "losses": losses, "minority": minority, "majority": list(majority),
             "others": others, "p": p, "n": n, "n_test": n_test, "steps": steps,
             "others_text": ", ".join(f"{label} {errors[label]:.3f}" for label in others),
-            "adaptive_text": ", ".join(f"{label} {errors[label]:.3f}" for label in adaptive),
+            "majority_text": ", ".join(f"{label} {errors[label]:.3f}" for label in majority),
             "worst_loss": max(losses.values())}
 
 
@@ -194,7 +194,7 @@ def wilson_holds(numbers: dict, tolerance: float = 0.05) -> bool:
     `tolerance` of its share; every run has fitted the training set."""
     errors = numbers["errors"]
     return (all(errors[label] <= tolerance for label in numbers["others"])
-            and all(abs(errors[label] - numbers["minority"]) <= tolerance for label in numbers["adaptive"])
+            and all(abs(errors[label] - numbers["minority"]) <= tolerance for label in numbers["majority"])
             and numbers["worst_loss"] < 1e-3)
 
 
@@ -404,15 +404,15 @@ def zigzags(races, surface, axis: int = 0, **labels: str) -> dict[str, int]:
     return {key: reversals(races[label], axis) for key, label in labels.items()}
 
 
-def noise_wander(races, surface, small: str, large: str, momentum: str, adaptive: str,
+def noise_wander(races, surface, small: str, large: str, momentum: str, scaled: str,
                  window: int = 500) -> dict[str, float]:
     """Over the last `window` steps: each run's mean distance to the minimum (spread) and mean step length."""
     late = slice(-window, None)
     spread = {key: mean_distance(surface, races[label], late) for key, label in
               (("small", small), ("large", large), ("heavy", momentum))}
     step = {key: float(step_lengths(races[label], late).mean()) for key, label in
-            (("large", large), ("heavy", momentum), ("adaptive", adaptive))}
-    return ({"window": window, "adaptive_lr": float(races[adaptive].lr[-1])}
+            (("large", large), ("heavy", momentum), ("scaled", scaled))}
+    return ({"window": window, "scaled_lr": float(races[scaled].lr[-1])}
             | {f"spread_{k}": v for k, v in spread.items()} | {f"step_{k}": v for k, v in step.items()})
 
 

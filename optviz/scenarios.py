@@ -177,12 +177,12 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
                                   "sgd;lr=0.1"]}, focus="SGD",
         claim=Claim(claims.noise_wander, lambda n: n["spread_small"] < 0.7 * n["spread_large"]
                     and abs(n["spread_heavy"] - n["spread_large"]) < 0.2 * n["spread_large"]
-                    and n["step_heavy"] < n["step_large"] / 3 and n["step_adaptive"] > 0.1 * n["adaptive_lr"],
+                    and n["step_heavy"] < n["step_large"] / 3 and n["step_scaled"] > 0.1 * n["scaled_lr"],
                     "Over the last {window} steps the mean distance to ★ is {spread_large:.2g} for SGD at α = 0.1, "
                     "{spread_small:.2g} at α = 0.02 and {spread_heavy:.2g} for momentum, whose mean step, "
-                    "{step_heavy:.2g}, is a third or less of SGD's {step_large:.2g}; Adam's is {step_adaptive:.2g}, "
-                    "over a tenth of its α = {adaptive_lr:g}.",
-                    {"small": "SGD α=0.02", "large": "SGD", "momentum": "SGD with momentum", "adaptive": "Adam"})),
+                    "{step_heavy:.2g}, is a third or less of SGD's {step_large:.2g}; Adam's is {step_scaled:.2g}, "
+                    "over a tenth of its α = {scaled_lr:g}.",
+                    {"small": "SGD α=0.02", "large": "SGD", "momentum": "SGD with momentum", "scaled": "Adam"})),
     Lesson(
         "amsgrad", "Adam's non-convergence counterexample, and how AMSGrad fixes it",
         "The chart: on this online problem the best point is x = −1, yet Adam drifts to x = +1 and stays there; "
@@ -269,12 +269,12 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
         focus="SGD",
         claim=Claim(claims.wilson_generalization, claims.wilson_holds,
                     "With p = {p:g} ({n} training and {n_test:,} new examples, {steps:,} steps), the test error is "
-                    "{others_text} for the gradient methods and {adaptive_text} for the adaptive ones, whose share "
+                    "{others_text} for the gradient methods and {majority_text} for the adaptive ones, whose share "
                     "of the minority class is {minority:.3f}; the largest training loss is {worst_loss:.1g}.",
                     {"runs": {"GD": Trainer("sgd", {"lr": 0.4}), "SGD": Trainer("sgd", {"lr": 0.05}, batch_size=1),
                               "AdaGrad": Trainer("adagrad", {"lr": 0.1}),
                               "RMSProp": Trainer("rmsprop", {"lr": 0.003}), "Adam": Trainer("adam", {"lr": 0.01})},
-                     "adaptive": ("AdaGrad", "RMSProp", "Adam"), "p": 0.6, "n": 50, "n_test": 1000, "steps": 3000,
+                     "majority": ("AdaGrad", "RMSProp", "Adam"), "p": 0.6, "n": 50, "n_test": 1000, "steps": 3000,
                      "seed": 0}, on_race=False)),
     Lesson(
         "adam_bound", "Adam's step is bounded by about α (Kingma & Ba 2015, §2.1)",
@@ -305,7 +305,7 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
         "stiffer directions decay as fast.",
         {"surface": "quadratic", "sp": "condition:10,angle:30", "start": "-2.5,2", "steps": "150",
          "opt": ["momentum;lr=0.5;momentum=0.3;label=β = 0.3", "momentum;lr=0.5;momentum=0.9;label=β = 0.9",
-                 "momentum;lr=0.5;momentum=0.6;label=β = 0.6"]}, chart="damping", focus="β = 0.6",
+                 "momentum;lr=0.5;momentum=0.6;label=β = 0.6"]}, chart="critical_damping", focus="β = 0.6",
         knob="momentum",
         claim=Claim(claims.damping_sweep, claims.damping_holds,
                     "With α = {rate:g} and λ = {curvature:.3g}, β* = {beta_star:.3f}; of the grid (steps of "

@@ -71,7 +71,7 @@ def test_wilson_gradient_methods_reach_zero_test_error_and_adaptive_ones_the_min
 def test_wilson_claim_fails_when_adam_is_expected_to_generalise():
     claim = LESSONS["generalization"].claim
     adam_only = {"Adam": claim.setting["runs"]["Adam"]}
-    verdict = claim.check(runs=adam_only, adaptive=())
+    verdict = claim.check(runs=adam_only, majority=())
     assert not verdict.holds and verdict.numbers["errors"]["Adam"] > 0.3
 
 

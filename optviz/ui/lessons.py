@@ -22,7 +22,7 @@ from ..figures.lessons import (
 from ..optimizers import SPECS as OPTIMIZERS
 from ..scenarios import COUNTEREXAMPLE, LESSONS, Lesson
 
-CHARTS = {"generalization": generalization_figure, "adam_bound": adam_bound_figure, "damping": damping_figure}
+CHARTS = {"generalization": generalization_figure, "adam_bound": adam_bound_figure, "critical_damping": damping_figure}
 RUN_KEY = "lesson_run"  # the button that starts a slow claim's computation
 
 
