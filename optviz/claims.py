@@ -310,16 +310,16 @@ def edge_of_stability_runs(runs: Sequence[tuple[float, int]], optimizer: str, n:
         results.append({"rate": lr, "steps": steps, "threshold": 2 / lr, "summary": summary, "loss": loss,
                         "rises": rises, "events": run.history, "curvature": run.curvature()})
     return {"runs": results, "band": band, "n": n, "hidden": "-".join(str(h) for h in (784, *hidden, 10)),
-            "text": "; ".join(_eos_text(r) for r in results)}
+            "text": "; ".join(_eos_text(r, band) for r in results)}
 
 
-def _eos_text(result: dict) -> str:
+def _eos_text(result: dict, band: float) -> str:
     s = result["summary"]
     if s["settled_step"] is None:
         reached = "never reached" if s["reached_step"] is None else f"reached at step {s['reached_step']:,}"
         return f"α = {result['rate']:g}: sharpness {s['initial']:.1f} → 2/α = {result['threshold']:g} {reached}, " \
                "not settled"
-    return (f"α = {result['rate']:g}: sharpness {s['initial']:.1f} at the start, within 15 % of 2/α = "
+    return (f"α = {result['rate']:g}: sharpness {s['initial']:.1f} at the start, within {100 * band:g} % of 2/α = "
             f"{result['threshold']:g} from step {s['settled_step']:,} ({s['band_min']:.2f}–{s['band_max']:.2f}×), "
             f"loss {result['loss'][0]:.3f} → {result['loss'][-1]:.4f}, rising at {result['rises']} steps")
 
