@@ -73,7 +73,11 @@ class Claim:
         if self.on_race:
             if races is None or surface is None:
                 raise ValueError("this claim is about the lesson's race: pass its races and surface")
-            numbers = self.numbers(races, surface, **setting)
+            try:
+                numbers = self.numbers(races, surface, **setting)
+            except KeyError as missing:  # a link or the reader changed the race's optimizers
+                raise ValueError(f"the claim is about the lesson's own race, with a run {missing.args[0]!r} that "
+                                 "this race lacks") from None
         else:
             numbers = self.numbers(**setting, progress=progress)
         holds = bool(self.holds(numbers))
@@ -449,3 +453,33 @@ def batch_sizes(races, surface, full: str, mini: str, single: str, fraction: flo
     epochs = {f"epochs_{k}": epochs_to_fraction(races[label], best, fraction) for k, label in named.items()}
     wander = {f"wander_{k}": mean_distance(surface, races[label], slice(-window, None)) for k, label in named.items()}
     return epochs | wander | {"percent": 100 * fraction}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A rotated valley: the diagonal methods (Adam, RMSProp, AdaGrad) scale each coordinate on its own, which
+# straightens an ill-conditioned bowl only when its axes are the coordinates'; Newton's step does not care.
+
+def steps_by_angle(surface: str, surface_params: Mapping, angles: Sequence[float], runs: Mapping[str, tuple],
+                   start: Sequence[float], steps: int, tol: float,
+                   progress: Progress | None = None) -> dict[str, Any]:
+    """For each run (key -> (optimizer, hyperparameters)) and each rotation angle of the bowl (the surface's
+    `angle`), the first step whose loss is below `tol` (infinity if none within `steps`): `{key}_{angle}`, and
+    `{key}_ratio`, the steps at the last angle over those at the first."""
+    numbers: dict[str, Any] = {"tol": tol, "angles": tuple(angles), "first": angles[0], "last": angles[-1]}
+    for angle in angles:
+        surf = make_surface(surface, **{**surface_params, "angle": angle})
+        for key, (name, hparams) in runs.items():
+            loss = run_optimizer(surf, name, start, steps, **hparams).loss
+            below = np.flatnonzero(loss < tol)
+            numbers[f"{key}_{angle:g}"] = float(below[0]) if below.size else math.inf
+    for key in runs:
+        numbers[f"{key}_ratio"] = numbers[f"{key}_{angles[-1]:g}"] / numbers[f"{key}_{angles[0]:g}"]
+    return numbers
+
+
+def rotation_holds(numbers: dict, diagonal: Sequence[str], indifferent: str, slower: float = 1.5) -> bool:
+    """Every diagonal method needs at least `slower` times the steps in the rotated bowl; the indifferent one the
+    same number (and a finite one) at every angle."""
+    first, last = numbers["first"], numbers["last"]
+    same = numbers[f"{indifferent}_{first:g}"] == numbers[f"{indifferent}_{last:g}"] < math.inf
+    return same and all(numbers[f"{key}_ratio"] >= slower for key in diagonal)

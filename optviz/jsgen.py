@@ -638,7 +638,7 @@ HEADER = """\
 //
 // Not translated (yet): learning-rate schedules (race takes a learning rate per step), the noisy quadratic's noise
 // (race takes it as options.noise), the diagnostics worked out from the state (m̂, v̂, the effective step), typed
-// surfaces, and these built-in surfaces:
+// surfaces, and these built-in surfaces and optimizers (the server computes them):
 {skipped}
 """
 
@@ -868,8 +868,10 @@ function outcome(surf, path, grad, state, shared, steps) {
 def generate() -> str:
     """The module's source, from the catalogue as it is now."""
     module = Module()
-    entries = "".join(optimizer_entry(spec, module) for spec in OPTIMIZERS.values())
-    surface_functions, surface_entries, skipped = [], [], []
+    entries = "".join(optimizer_entry(spec, module) for spec in OPTIMIZERS.values() if spec.kind == ELEMENTWISE)
+    skipped = [f"optimizer {spec.name}: its rule needs {spec.kind}, not one number at a time: the server steps it"
+               for spec in OPTIMIZERS.values() if spec.kind != ELEMENTWISE]
+    surface_functions, surface_entries = [], []
     for spec in SURFACES.values():
         try:
             functions, entry = surface_entry(spec)

@@ -865,8 +865,8 @@ class Optimizer:
 
     def __init__(self, spec: OptimizerSpec, hparams: dict[str, Any], schedule: Schedule | None = None):
         if spec.kind != ELEMENTWISE:  # the one kind these loops step; the others need engines of their own
-            raise ValueError(f"{spec.title}: its rule needs {spec.kind}, which optviz's engines do not step yet "
-                             f"(they step element-wise rules)")
+            raise ValueError(f"{spec.title} is raced one run at a time (its rule needs {spec.kind}): the compiled "
+                             "loops of sweeps, basins and the MNIST trainers step rules applied number by number")
         self.spec = spec
         self.hparams = hparams
         self.schedule = schedule or constant()
@@ -1221,7 +1221,31 @@ _COLOR_OF = dict(zip(_CLASSIC_FIRST, COLORS))
 SPECS = {name: replace(spec, color=_COLOR_OF[name]) for name, spec in SPECS.items()}
 
 
+def in_batches() -> dict[str, OptimizerSpec]:
+    """The optimizers the compiled loops step many runs of at once, by name: those with element-wise rules. Sweeps,
+    basins, tuning and the MNIST trainers take these; the others are raced one run at a time (read at each call: a
+    user's registered optimizer may join or leave)."""
+    return {name: spec for name, spec in SPECS.items() if spec.kind == ELEMENTWISE}
+
+
+def one_at_a_time_note() -> str:
+    """Why the optimizers outside in_batches() are missing from a menu, in words (empty when there are none)."""
+    titles = [spec.title for spec in SPECS.values() if spec.kind != ELEMENTWISE]
+    if not titles:
+        return ""
+    return (f"{', '.join(titles[:-1])} and {titles[-1]} are raced one run at a time (their rules need the whole "
+            "vector, the Hessian or extra gradients, not one number at a time): they are in the race, not here."
+            if len(titles) > 1 else f"{titles[0]} is raced one run at a time: it is in the race, not here.")
+
+
 def optimizer(name: str, schedule: Schedule | None = None, **hparams) -> Optimizer:
     """Build an optimizer by name, validating every hyperparameter against its spec."""
     spec = lookup(SPECS, name, "optimizer")
     return Optimizer(spec, resolve(spec.params, hparams, spec.name), schedule)
+
+
+# The optimizers whose rules are not element-wise (Newton, L-BFGS, SAM, Lookahead, Muon, Adafactor, Prodigy): their
+# catalogue entries live beside their steps, and join this one, so that every menu and link finds them by name.
+from .second_order import SPECS as _STEPPED  # noqa: E402 (they build on the definitions above)
+
+SPECS.update(_STEPPED)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 
 from . import claims
 from .claims import Claim, Trainer
@@ -164,6 +165,26 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
         claim=Claim(claims.zigzags, lambda n: n["sgd"] > 100 and n["adam"] < 20,
                     "Across the valley SGD's step reverses {sgd} times (over 100), Adam's {adam} times (under 20).",
                     {"sgd": "SGD", "adam": "Adam"})),
+    Lesson(
+        "rotation", "A rotated valley: diagonal methods slow down, Newton does not",
+        "The bowl is the conditioning lesson's, turned by φ = 45°: its steep and flat directions are no longer the "
+        "axes. Adam, RMSProp and AdaGrad now wobble and take the long way; Newton's method lands in one step, as "
+        "it does at φ = 0°. Drag φ (Surface parameters) back to 0° to watch the diagonal methods straighten out.",
+        "Adam, RMSProp and AdaGrad divide each coordinate's step by that coordinate's own gradient scale: a "
+        "diagonal preconditioner. It undoes the bowl's stretch only when the stretch is along the axes; rotated, "
+        "each coordinate mixes the steep and the flat direction, and one scale per coordinate cannot fit both. "
+        "Newton's step −H⁻¹g uses the whole Hessian, rotation included, so the angle changes nothing.",
+        {"surface": "quadratic", "sp": "condition:100,angle:45", "start": "-2.5,2", "steps": "500",
+         "opt": ["adagrad;lr=1", "rmsprop;lr=0.03", "newton", "adam;lr=0.1"]}, focus="Adam",
+        claim=Claim(claims.steps_by_angle, partial(claims.rotation_holds, diagonal=("adam", "rmsprop", "adagrad"),
+                                                   indifferent="newton"),
+                    "Steps to a loss below {tol:g} at φ = {first:g}° → {last:g}°: Adam {adam_0:.0f} → {adam_45:.0f}, "
+                    "RMSProp {rmsprop_0:.0f} → {rmsprop_45:.0f}, AdaGrad {adagrad_0:.0f} → {adagrad_45:.0f} (each "
+                    "at least 1.5 times as many rotated); Newton {newton_0:.0f} → {newton_45:.0f}.",
+                    {"surface": "quadratic", "surface_params": {"condition": 100.0}, "angles": (0.0, 45.0),
+                     "runs": {"adam": ("adam", {"lr": 0.1}), "rmsprop": ("rmsprop", {"lr": 0.03}),
+                              "adagrad": ("adagrad", {"lr": 1.0}), "newton": ("newton", {})},
+                     "start": (-2.5, 2.0), "steps": 3000, "tol": 1e-6}, on_race=False)),
     Lesson(
         "noise", "Noisy gradients: Adam vs SGD with and without momentum",
         "Every optimizer sees exactly the same noise, and none of them settles. SGD at α = 0.1 wanders widely; "

@@ -9,10 +9,9 @@ Each step needs more than one gradient (Newton the Hessian as well, SAM a second
 or the whole vector (Muon's orthogonalisation, Adafactor's RMS, Prodigy's sums), so a step is given an
 `Objective` (the loss, its gradient and Hessian at a point) instead of a gradient, and reports how many gradients
 it evaluated (`StepReport`): a race can be aligned by gradient evaluations. The formulas are NumPy on a 2-vector, a
-Python loop per step: a race on a surface steps a few runs, not thousands. They are a catalogue of their own,
-`SPECS`, beside optviz.optimizers' (`catalogue()` is both): the sweeps, basins, MNIST trainers and the generated
-browser engine step element-wise rules only, and look names up in optviz.optimizers' catalogue, where these are
-unknown (`steps_elementwise` tells them apart).
+Python loop per step: a race on a surface steps a few runs, not thousands. Their entries (`SPECS`) join
+optviz.optimizers' catalogue, where every menu and link finds them; the sweeps, basins, MNIST trainers and the
+generated browser engine step element-wise rules only (optviz.optimizers.in_batches) and say so in words.
 
 Wrappers (SAM, Lookahead) take the inner optimizer by name and its hyperparameters flat, beside their own; an
 inner hyperparameter whose name the wrapper uses itself (RMSProp's `alpha` inside Lookahead) is `inner_alpha`.
@@ -390,14 +389,3 @@ def optimizer(name: str, schedule: Schedule | None = None, **hparams) -> Optimiz
         raise ValueError(f"{spec.name} (inner {inner_name}): {error}") from None
     flat = {(INNER_PREFIX + k if k in own else k): v for k, v in inner.hparams.items()}
     return VectorOptimizer(spec, {**own, **flat}, schedule, inner)
-
-
-def catalogue() -> dict[str, OptimizerSpec]:
-    """Every optimizer: the element-wise ones first, then this module's."""
-    return {**ELEMENTWISE_SPECS, **SPECS}
-
-
-def steps_elementwise(name: str) -> bool:
-    """Whether `name` is stepped element-wise (the compiled loops: sweeps, basins, the MNIST trainers, the browser's
-    engine); the others run in races and runs only."""
-    return catalogue()[name].kind == ELEMENTWISE

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .engine import Trajectory, _as_surface, run
-from .optimizers import SPECS, OptimizerSpec
+from .optimizers import SPECS, OptimizerSpec, in_batches
 from .optimizers import optimizer as make_optimizer
 from .params import LR, Param
 from .schedules import Schedule
@@ -71,9 +71,14 @@ def axis_values(optimizer: str, param: str, n: int, low: float | None = None, hi
 
 
 def _spec(optimizer: str) -> OptimizerSpec:
+    """The catalogue entry of an optimizer sweeps, basins and tuning can run: many runs at once take an element-wise
+    rule (in_batches); the others are refused in words."""
     spec = SPECS.get(optimizer) if isinstance(optimizer, str) else None
     if spec is None:
         raise ValueError(f"unknown optimizer {optimizer!r}; choose one of: {', '.join(SPECS)}")
+    if spec.name not in in_batches():
+        raise ValueError(f"{spec.title} is raced one run at a time (its rule needs {spec.kind}): sweeps, basins and "
+                         f"tuning step many runs at once, which takes a rule applied number by number")
     return spec
 
 

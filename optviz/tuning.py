@@ -8,10 +8,13 @@ import numpy as np
 
 from .custom import custom_surface
 from .engine import _as_surface, run
+from .optimizers import SPECS, in_batches
+from .params import LR
 
 LR_GRID = np.array([m * 10.0 ** e for e in range(-5, 2) for m in (1, 2, 5)])  # 1e-5 ... 50
 
 
+WRAPPED_LR = 1e-3  # a wrapper's (SAM's, Lookahead's) inner rate where none is given: torch's SGD and Adam default
 MAP_MARGIN = 0.5  # a tuned run may leave the map by half the map's size on any side, no further
 
 
@@ -54,5 +57,8 @@ def default_lr(surface_name: str, optimizer: str, expression: str = "") -> float
     """suggest_lr for a surface with its default parameters and start: the learning rate a new race starts with,
     at once (its runs' loops compile in the background). surface_name "custom" means the surface f(x, y) =
     expression."""
+    spec = SPECS[optimizer]
+    if spec.name not in in_batches():  # raced one run at a time, no grid of rates at once: its reference's default
+        return float(spec.defaults.get(LR, WRAPPED_LR))
     surface = custom_surface(expression) if surface_name == "custom" else surface_name
     return suggest_lr(surface, optimizer, compile_in_background=True)

@@ -22,6 +22,8 @@ def _names() -> dict[str, str]:
     names.update({name: "optimizer" for name in optviz.STEPPED_OPTIMIZERS})
     for spec in optviz.OPTIMIZERS.values():
         names[spec.name] = "optimizer"
+        if spec.name in optviz.STEPPED_OPTIMIZERS:
+            continue
         names.update({p.name: "hyperparameter" for p in spec.params})
         states = spec.state + (spec.variant[3] if spec.variant else ())
         names.update({s: "state variable" for s in states})

@@ -25,9 +25,10 @@ from numba import njit
 
 import optviz
 from optviz import jit
-from optviz.optimizers import SPECS
+from optviz.optimizers import in_batches
 
 ROOT = Path(__file__).resolve().parents[1]
+SPECS = in_batches()  # the optimizers the compiled loops step
 TWELVE = list(SPECS)[:12]  # sgd ... adamax
 VARIANTS = [optviz.Entry(name) for name in SPECS] + [
     optviz.Entry("adamw", {"amsgrad": True}, label="adamw, amsgrad"),

@@ -9,6 +9,7 @@ import pytest
 
 import optviz
 from optviz.engine import Entry
+from optviz.optimizers import in_batches
 
 START = (-1.5, 2.0)
 
@@ -32,7 +33,7 @@ def manual_run(surface_name, name, start, steps, grads=None, **hparams):
 ON_BEALE = {"schedule_free_sgd": {"lr": 0.01}}
 
 
-@pytest.mark.parametrize("name", list(optviz.OPTIMIZERS))
+@pytest.mark.parametrize("name", list(in_batches()))  # the compiled loops' rules (the others: second_order's tests)
 def test_run_follows_the_optimizers_own_step_exactly(name):
     """The fused loop applies the very rule step() applies: fed the same gradients, the same numbers, bit for bit.
     Its gradient is the surface's formula compiled, which may round differently from NumPy's in the last place."""

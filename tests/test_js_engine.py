@@ -21,7 +21,8 @@ import sympy
 import optviz
 from optviz import jsgen
 from optviz.jsgen import RUNTIME_BEGIN, SURFACES_BEGIN, TARGET, Untranslatable, generate, translate
-from optviz.optimizers import SPECS, sgd_rule
+from optviz.optimizers import SPECS as CATALOGUE
+from optviz.optimizers import in_batches, sgd_rule
 from optviz.params import LR
 
 NODE = shutil.which("node")  # CI installs it (.ci/run); without it the parity tests fail, they never skip
@@ -133,6 +134,9 @@ def variations(spec) -> list[dict]:
 
 def _label(name: str, hparams: dict) -> str:
     return name + "".join(f" {k}={v}" for k, v in hparams.items())
+
+
+SPECS = in_batches()  # the element-wise rules, which the module translates; the server steps the others
 
 
 # and momentum at μ = 0 with a dampening: torch keeps no velocity there, so the dampening must not apply
@@ -257,7 +261,7 @@ def test_the_checked_in_module_is_what_the_catalogue_generates():
 
 
 def test_a_changed_rule_makes_the_module_stale(monkeypatch):
-    changed = {**SPECS, "adam": replace(SPECS["adam"], rule=sgd_rule, state=())}
+    changed = {**CATALOGUE, "adam": replace(CATALOGUE["adam"], rule=sgd_rule, state=())}
     monkeypatch.setattr(jsgen, "OPTIMIZERS", changed)
     assert generate() != TARGET.read_text(encoding="utf-8")
 
@@ -279,8 +283,10 @@ def test_the_module_is_marked_generated_and_imports_nothing():
 
 def test_every_optimizer_and_every_closed_form_surface_is_in_the_module():
     source = TARGET.read_text(encoding="utf-8")
-    for name in SPECS:
-        assert f"\n  {name}: {{\n    name: \"{name}\"," in source
+    for name, spec in CATALOGUE.items():
+        translated = f"\n  {name}: {{\n    name: \"{name}\"," in source
+        said = f"optimizer {name}: its rule needs {spec.kind}" in source.split(RUNTIME_BEGIN)[0]
+        assert (translated, said) == ((True, False) if name in SPECS else (False, True)), name
     for name, spec in optviz.SURFACES.items():
         assert (f"\n  {name}: {{\n" in source) == (spec.model is None), name
 

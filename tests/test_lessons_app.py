@@ -59,3 +59,10 @@ def test_the_edge_of_stability_waits_for_its_button_then_trains_with_a_progress_
     specs = [chart.proto.spec for chart in at.get("plotly_chart")]
     assert any("Sharpness" in spec for spec in specs) and any("Training loss" in spec for spec in specs)
     finished.pop("edge_of_stability")
+
+
+def test_a_link_to_a_lesson_with_other_optimizers_says_the_claim_is_about_the_lessons_race():
+    at = start({"lesson": "valley", "opt": ["lion;lr=0.001", "qhm;lr=0.001"]})
+    assert not at.exception, at.exception
+    assert not claim_lines(at)
+    assert any("lesson's own race" in c.value and "choose the lesson again" in c.value for c in at.caption)

@@ -170,3 +170,20 @@ def test_the_edge_of_stability_claim_shows_each_rate_within_the_band(whole_check
     for lr, threshold in ((0.1, 20), (0.2, 10), (0.4, 5)):
         assert f"α = {lr:g}: sharpness" in entry["sentence"] and f"2/α = {threshold:g}" in entry["sentence"]
     assert entry["numbers"]["text"] in entry["sentence"]
+
+
+def test_the_rotated_valley_slows_every_diagonal_method_and_not_newton():
+    verdict = LESSONS["rotation"].claim.check()
+    numbers = verdict.numbers
+    assert verdict.holds, verdict.sentence
+    assert numbers["newton_0"] == numbers["newton_45"] <= 2
+    assert all(numbers[f"{key}_45"] >= 1.5 * numbers[f"{key}_0"] for key in ("adam", "rmsprop", "adagrad"))
+    assert f"Adam {numbers['adam_0']:.0f} → {numbers['adam_45']:.0f}" in verdict.sentence
+
+
+def test_the_rotation_claim_fails_for_a_method_that_is_not_diagonal_or_a_bowl_that_is_round():
+    claim = LESSONS["rotation"].claim
+    heavy_ball = dict(claim.setting["runs"], adam=("momentum", {"lr": 0.5, "momentum": 0.8}))
+    verdict = claim.check(runs=heavy_ball)   # its step turns with the bowl: only the start's place in it differs
+    assert not verdict.holds and verdict.numbers["adam_ratio"] < 1.5
+    assert not claim.check(surface_params={"condition": 1.0}).holds   # a round bowl looks the same at every angle

@@ -49,6 +49,7 @@ from optviz.mnist.data import FILES, MIRRORS
 from optviz.mnist.landscape import _PlaneLoss, principal_directions
 from optviz.mnist.model import mean_cross_entropy
 from optviz.mnist.train import _flush_subnormals
+from optviz.optimizers import in_batches
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -554,7 +555,13 @@ def test_same_seed_same_run_and_every_optimizer_starts_alike(real_small):
     assert not np.array_equal(train(real_small, seed=8).model.flat, run_a.snapshots()[1][0])
 
 
-@pytest.mark.parametrize("name", list(optviz.OPTIMIZERS))
+@pytest.mark.parametrize("name", [n for n in optviz.OPTIMIZERS if n not in in_batches()])
+def test_an_optimizer_raced_one_run_at_a_time_is_refused_by_the_trainer_in_words(name, real_small):
+    with pytest.raises(ValueError, match="is raced one run at a time"):
+        train(real_small.subset(64, 16), name, hidden=(16,), epochs=1, batch_size=64)
+
+
+@pytest.mark.parametrize("name", list(in_batches()))
 def test_every_optimizer_trains_a_step(name, real_small):
     run = train(real_small.subset(64, 16), name, hidden=(16,), epochs=1, batch_size=64, eval_every=1)
     start = run.model.flat.copy()

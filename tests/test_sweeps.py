@@ -1,10 +1,13 @@
 """Hyperparameter exploration: batched sweeps equal single runs cell by cell, axes are valid, tune() picks what an
 explicit loop would, basins label known start points correctly, and mistakes raise clear ValueErrors."""
 
+import re
+
 import numpy as np
 import pytest
 
 import optviz
+from optviz.optimizers import in_batches
 from optviz.sweeps import (
     LRS,
     METRICS,
@@ -18,7 +21,7 @@ from optviz.sweeps import (
 )
 
 START = (-1.5, 2.0)
-SWEEPABLE = [(name, p) for name, spec in optviz.OPTIMIZERS.items() for p in spec.params if p.kind == "float"]
+SWEEPABLE = [(name, p) for name, spec in in_batches().items() for p in spec.params if p.kind == "float"]
 
 
 def single(surface, name, start=START, steps=300, tol=1e-3, **hparams):
@@ -412,3 +415,12 @@ def test_basins_window_and_settle_radius():
 def test_basins_rejects_bad_requests(kwargs, message):
     with pytest.raises(ValueError, match=message):
         basins("himmelblau", "sgd", **{"n": 4, "steps": 5, **kwargs})
+
+
+@pytest.mark.parametrize("name", [n for n in optviz.OPTIMIZERS if n not in in_batches()])
+def test_an_optimizer_raced_one_run_at_a_time_is_refused_by_sweeps_basins_and_tuning_in_words(name):
+    title = optviz.OPTIMIZERS[name].title
+    for attempt in (lambda: axis_values(name, "lr", 5), lambda: basins("quadratic", name, 4, steps=10),
+                    lambda: tune("quadratic", [name], steps=10)):
+        with pytest.raises(ValueError, match=re.escape(f"{title} is raced one run at a time")):
+            attempt()

@@ -476,12 +476,14 @@ def torch_scheduler(opt, name: str, params: dict, warmup: int, warmup_start_fact
     elif name == "constant":
         main = sched.LambdaLR(opt, lambda t: 1.0)
     elif name == "cyclic":  # optviz's α is CyclicLR's base_lr (initial_lr: the rate before a warm-up changed it)
-        main = sched.CyclicLR(opt, base_lr=opt.param_groups[0].get("initial_lr", opt.param_groups[0]["lr"]), max_lr=p["max_lr"],
+        base = opt.param_groups[0].get("initial_lr", opt.param_groups[0]["lr"])
+        main = sched.CyclicLR(opt, base_lr=base, max_lr=p["max_lr"],
                               step_size_up=p["step_size_up"], step_size_down=p["step_size_down"] or None,
                               mode=p["mode"], gamma=p["gamma"], cycle_momentum=p["cycle_momentum"],
                               base_momentum=p["base_momentum"], max_momentum=p["max_momentum"])
     elif name == "one_cycle":  # optviz's α is OneCycleLR's max_lr, the peak
-        main = sched.OneCycleLR(opt, max_lr=opt.param_groups[0].get("initial_lr", opt.param_groups[0]["lr"]), total_steps=p["total_steps"],
+        peak = opt.param_groups[0].get("initial_lr", opt.param_groups[0]["lr"])
+        main = sched.OneCycleLR(opt, max_lr=peak, total_steps=p["total_steps"],
                                 pct_start=p["pct_start"], anneal_strategy=p["anneal_strategy"],
                                 div_factor=p["div_factor"], final_div_factor=p["final_div_factor"],
                                 three_phase=p["three_phase"], cycle_momentum=p["cycle_momentum"],

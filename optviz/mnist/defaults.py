@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..optimizers import SPECS
+from ..optimizers import SPECS, in_batches
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,6 @@ def framework_hparams(framework: str, optimizer: str) -> tuple[dict[str, object]
 
 
 def offered(framework: str) -> list[str]:
-    """The optimizers a framework has, in optviz's order."""
+    """The optimizers a framework has that the trainers step (element-wise rules), in optviz's order."""
     chosen = FRAMEWORKS[framework].offered
-    return [name for name in SPECS if chosen is None or name in chosen]
+    return [name for name in in_batches() if chosen is None or name in chosen]

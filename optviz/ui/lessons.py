@@ -21,6 +21,7 @@ from ..figures.lessons import (
 )
 from ..optimizers import SPECS as OPTIMIZERS
 from ..scenarios import COUNTEREXAMPLE, LESSONS, Lesson
+from .controls import plain
 
 CHARTS = {"generalization": generalization_figure, "adam_bound": adam_bound_figure, "critical_damping": damping_figure}
 RUN_KEY = "lesson_run"  # the button that starts a slow claim's computation
@@ -34,7 +35,10 @@ def below_race(lesson: Lesson, races: dict, surface) -> None:
     if claim is None:
         return
     if claim.on_race:
-        _verdict_line(claim.check(races, surface), about_race=True)
+        try:
+            _verdict_line(claim.check(races, surface), about_race=True)
+        except ValueError as error:
+            st.caption(f"{plain(error)[:1].upper()}{plain(error)[1:]}: choose the lesson again to see it.")
         return
     verdict = _slow(lesson) if claim.slow else _own_verdict(lesson.key)
     if verdict is None:
@@ -71,7 +75,7 @@ def _own_verdict(key: str) -> Verdict:
     return LESSONS[key].claim.check()
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(max_entries=1, show_spinner=False)  # one dict, at most one verdict per lesson: a few kB
 def _finished() -> dict[str, Verdict]:
     """The slow claims computed so far in this process (deterministic, so shared by every session)."""
     return {}

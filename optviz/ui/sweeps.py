@@ -13,6 +13,7 @@ import streamlit as st
 
 from .. import figures, stability, sweeps
 from ..optimizers import SPECS as OPTIMIZERS
+from ..optimizers import in_batches, one_at_a_time_note
 from ..params import DECAY_RATE, LR, MOMENTUM
 from ..scenarios import DEFAULT_OPTIMIZERS
 from ..tuning import default_lr
@@ -112,11 +113,18 @@ def _basins(context: str, optimizer: str, n: int, hparams: str):
 
 # ---------------------------------------------------------------------------------------------------------------
 
+def _batched_names(settings: Settings, batched: list[str]) -> list[str]:
+    """The race's optimizers that sweeps, basins and tuning can run (stepped in batches), in the race's order."""
+    return [e.optimizer for e in settings.entries if e.optimizer in batched]
+
+
 def _sweep_section(settings: Settings, context: str) -> None:
-    names = [e.optimizer for e in settings.entries] or list(DEFAULT_OPTIMIZERS)
+    batched = list(in_batches())
+    names = _batched_names(settings, batched) or list(DEFAULT_OPTIMIZERS)
     cols = st.columns([1.2, 1, 1, 1])
-    optimizer = cols[0].selectbox("Optimizer", list(OPTIMIZERS), index=list(OPTIMIZERS).index(names[0]),
-                                  format_func=lambda n: OPTIMIZERS[n].title, key="sw.opt")
+    optimizer = cols[0].selectbox("Optimizer", batched, index=batched.index(names[0]),
+                                  format_func=lambda n: OPTIMIZERS[n].title, key="sw.opt",
+                                  help=one_at_a_time_note() or None)
     params = _sweepable(optimizer)
     x_param = cols[1].selectbox("x axis", params, index=0, key=f"sw.x.{optimizer}")
     y_choices = [p for p in params if p != x_param]
@@ -235,10 +243,11 @@ def _cell_details(result, cell: tuple[int, int], optimizer: str) -> None:
 def _tune_section(settings: Settings, context: str) -> None:
     st.caption("Compares optimizers at their own best learning rate instead of one shared α: one batched run "
                "over 61 learning rates (× 10 values of β₁ or momentum if asked) per optimizer.")
-    names = list(dict.fromkeys(e.optimizer for e in settings.entries))
+    batched = list(in_batches())
+    names = list(dict.fromkeys(_batched_names(settings, batched)))
     cols = st.columns([2, 1, 1])
-    chosen = cols[0].multiselect("Optimizers to tune", list(OPTIMIZERS), default=names, key="tune.opts",
-                                 format_func=lambda n: OPTIMIZERS[n].title)
+    chosen = cols[0].multiselect("Optimizers to tune", batched, default=names, key="tune.opts",
+                                 format_func=lambda n: OPTIMIZERS[n].title, help=one_at_a_time_note() or None)
     objective = cols[1].radio("Objective", list(OBJECTIVE_NAMES), format_func=OBJECTIVE_NAMES.get, key="tune.obj")
     also = cols[2].toggle("Also tune β₁ / momentum", key="tune.also")
     if not chosen:
@@ -270,10 +279,11 @@ def _tune_section(settings: Settings, context: str) -> None:
 
 
 def _sensitivity_section(settings: Settings, context: str) -> None:
-    names = list(dict.fromkeys(e.optimizer for e in settings.entries))
+    batched = list(in_batches())
+    names = list(dict.fromkeys(_batched_names(settings, batched)))
     cols = st.columns([3, 1])
-    chosen = cols[0].multiselect("Optimizers", list(OPTIMIZERS), default=names, key="sens.opts",
-                                 format_func=lambda n: OPTIMIZERS[n].title)
+    chosen = cols[0].multiselect("Optimizers", batched, default=names, key="sens.opts",
+                                 format_func=lambda n: OPTIMIZERS[n].title, help=one_at_a_time_note() or None)
     metric = cols[1].radio("Measure", ["final_loss", "steps_to_tol"], format_func=METRIC_NAMES.get,
                            key="sens.metric")
     if not chosen:
@@ -316,11 +326,12 @@ def _stability_limits(surface, chosen: list[str], hparams: dict[str, dict]) -> d
 
 
 def _basins_section(settings: Settings, context: str) -> None:
-    names = [e.optimizer for e in settings.entries] + list(DEFAULT_OPTIMIZERS)
+    batched = list(in_batches())
+    names = _batched_names(settings, batched) + list(DEFAULT_OPTIMIZERS)
     cols = st.columns([1, 1, 1])
-    left = cols[0].selectbox("Left", list(OPTIMIZERS), index=list(OPTIMIZERS).index(names[0]), key="basin.a",
-                             format_func=lambda n: OPTIMIZERS[n].title)
-    right = cols[1].selectbox("Right", list(OPTIMIZERS), index=list(OPTIMIZERS).index(names[1]), key="basin.b",
+    left = cols[0].selectbox("Left", batched, index=batched.index(names[0]), key="basin.a",
+                             format_func=lambda n: OPTIMIZERS[n].title, help=one_at_a_time_note() or None)
+    right = cols[1].selectbox("Right", batched, index=batched.index(names[1]), key="basin.b",
                               format_func=lambda n: OPTIMIZERS[n].title)
     n = cols[2].select_slider("Start points per axis", BASIN_RESOLUTIONS, value=100, key="basin.n")
     panels = []

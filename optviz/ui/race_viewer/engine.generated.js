@@ -9,7 +9,14 @@
 //
 // Not translated (yet): learning-rate schedules (race takes a learning rate per step), the noisy quadratic's noise
 // (race takes it as options.noise), the diagnostics worked out from the state (m̂, v̂, the effective step), typed
-// surfaces, and these built-in surfaces:
+// surfaces, and these built-in surfaces and optimizers (the server computes them):
+//   optimizer newton: its rule needs Hessian, not one number at a time: the server steps it
+//   optimizer sam: its rule needs extra gradients, not one number at a time: the server steps it
+//   optimizer lookahead: its rule needs whole vector, not one number at a time: the server steps it
+//   optimizer lbfgs: its rule needs extra gradients, not one number at a time: the server steps it
+//   optimizer muon: its rule needs whole vector, not one number at a time: the server steps it
+//   optimizer adafactor: its rule needs whole vector, not one number at a time: the server steps it
+//   optimizer prodigy: its rule needs whole vector, not one number at a time: the server steps it
 //   surface linear_regression: its loss is a mean over a table's rows, not a closed formula
 //   surface logistic_regression: its loss is a mean over a table's rows, not a closed formula
 
