@@ -75,9 +75,9 @@ class Claim:
                 raise ValueError("this claim is about the lesson's race: pass its races and surface")
             try:
                 numbers = self.numbers(races, surface, **setting)
-            except KeyError as missing:  # a link or the reader changed the race's optimizers
-                raise ValueError(f"the claim is about the lesson's own race, with a run {missing.args[0]!r} that "
-                                 "this race lacks") from None
+            except LookupError:  # a link or the reader changed the race's optimizers or its surface
+                raise ValueError("the claim is about the lesson's own race (its optimizers, on its surface), "
+                                 "which this race is not") from None
         else:
             numbers = self.numbers(**setting, progress=progress)
         holds = bool(self.holds(numbers))

@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from ..optimizers import ELEMENTWISE
 from ..optimizers import SPECS as OPTIMIZERS
 from ..params import DECAY_RATE, LR, Param
 from ..surfaces import SAMPLING_PARAMS
@@ -75,6 +76,9 @@ def _shape_params(surface) -> dict:
 
 def _run(traj, centres: dict[str, float]) -> dict:
     spec, hparams = traj.optimizer.spec, traj.optimizer.hparams
+    if spec.kind != ELEMENTWISE:
+        return _server_run(spec, f"{spec.title}'s rule needs {spec.kind}, not one number at a time: the browser's "
+                           "engine steps element-wise rules")
     if OPTIMIZERS.get(spec.name) is not spec:
         return _server_run(spec, f"{spec.title} is registered at run time: the browser's engine has the catalogue's "
                            "optimizers only")

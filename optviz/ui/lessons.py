@@ -69,6 +69,7 @@ def _timing(verdict: Verdict) -> str:
             "`python -m optviz lessons --check` recomputes every lesson's claim.")
 
 
+# one verdict per lesson, its numbers a few arrays of a few thousand floats: well under a MB in all
 @st.cache_resource(max_entries=len(LESSONS), show_spinner="Computing the lesson's claim…")
 def _own_verdict(key: str) -> Verdict:
     """A claim with a setting of its own, the same for everyone: computed once per process."""
