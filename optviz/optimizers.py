@@ -860,7 +860,23 @@ def _compiled_step(rule, prepare):
     return _STEP_LOOPS[key]
 
 
-class Optimizer:
+class BoundOptimizer:
+    """What every optimizer bound to its hyperparameters shows, whatever its kind: its name, and a repr that reads
+    as the call that builds it."""
+
+    spec: OptimizerSpec
+    hparams: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.hparams.items())
+        return f"optimizer({self.spec.name!r}, {args})"
+
+
+class Optimizer(BoundOptimizer):
     """An optimizer bound to its hyperparameters (and optionally a learning-rate schedule)."""
 
     def __init__(self, spec: OptimizerSpec, hparams: dict[str, Any], schedule: Schedule | None = None):
@@ -881,14 +897,6 @@ class Optimizer:
         self.cycled_column = self._cycled_column()
         self.sign = -1.0 if hparams.get("maximize") else 1.0
         self._step = _compiled_step(self.rule, spec.prepare)
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.hparams.items())
-        return f"optimizer({self.spec.name!r}, {args})"
 
     def init(self, params: np.ndarray):
         """Zeroed state shaped like `params` (AdaGrad's accumulator starts at its initial value)."""

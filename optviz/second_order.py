@@ -37,6 +37,7 @@ from .optimizers import (
     SECOND_MOMENT,
     VELOCITY,
     WHOLE_VECTOR,
+    BoundOptimizer,
     Optimizer,
     OptimizerSpec,
     _lr,
@@ -301,7 +302,7 @@ SPECS: dict[str, VectorSpec] = {spec.name: spec for spec in _SPECS}
 # ---------------------------------------------------------------------------------------------------------------
 # Bound to hyperparameters
 
-class VectorOptimizer:
+class VectorOptimizer(BoundOptimizer):
     """An optimizer of this module bound to its hyperparameters (and optionally a learning-rate schedule)."""
 
     batch = None  # one configuration at a time: hyperparameter arrays (sweeps) are refused
@@ -315,14 +316,6 @@ class VectorOptimizer:
                              f"(sweeps and basins step element-wise optimizers only)")
         names = ("step",) + tuple(spec.traces) + (inner.arrays if inner else ())
         self.State = NamedTuple(f"{type(self).__name__}Trace", [(n, Any) for n in names])  # what a race records
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.hparams.items())
-        return f"optimizer({self.spec.name!r}, {args})"
 
     @property
     def lr(self) -> float:
