@@ -123,9 +123,11 @@ def _batch_loop(rule: Callable, prepare: Callable, grad: Callable, value: Callab
                 path[0, 0, part], path[0, 1, part] = xs, ys
                 record_losses(xs, ys, losses[0, part], surface)
             _watch(xs, ys, xs, ys, 0, bound, tol, minima, dv, cv, last_x, last_y)
-            q = shared[0]
+            q, row = shared[0], hyper[0].copy()  # the row of every run, the cycled momentum written in at each step
             for t in range(1, coef.shape[0] + 1):
-                c, q = prepare(_row_at(hyper, 0, cycled, cycled_column, t), float(t), q)
+                if cycled.shape[0] > 0:
+                    row[cycled_column] = cycled[t - 1]
+                c, q = prepare(row, float(t), q)
                 if chunk == 0 and not per_row:
                     shared[0] = q
                 a, b = coef[t - 1, 0], coef[t - 1, 1]
