@@ -16,8 +16,7 @@ import numpy as np
 from . import jit
 from .engine import run
 from .mnist.train import compile_passes
-from .optimizers import SPECS as OPTIMIZERS
-from .optimizers import optimizer
+from .optimizers import in_batches, optimizer
 from .scenarios import DEFAULT_OPTIMIZERS
 from .surfaces import SPECS as SURFACES
 
@@ -35,7 +34,7 @@ def warm_up(pairs=DEFAULT_PAGE) -> Future:
 def warm_all() -> None:
     """Compile every (surface, optimizer) pair's loops into the disk cache, in this thread: a deployment step
     (a few minutes of CPU) after which every server started from this install is warm for every pair."""
-    _warm([(surface, name) for surface in SURFACES for name in OPTIMIZERS])
+    _warm([(surface, name) for surface in SURFACES for name in in_batches()])
 
 
 def _warm(pairs) -> None:
@@ -46,5 +45,5 @@ def _warm(pairs) -> None:
         opt, params = optimizer(name), np.zeros(2, dtype=np.float32)
         opt.step_(params, params.copy(), opt.init(params))
     compile_passes()
-    for name in OPTIMIZERS:  # every rule on the generic path, which a new pair takes while its loop compiles
+    for name in in_batches():  # every compiled rule on the generic path, which a new pair takes while its loop compiles
         run("linear_regression", name, steps=2)
