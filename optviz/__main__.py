@@ -24,6 +24,7 @@ import numpy as np
 
 from .engine import Entry, race
 from .optimizers import SPECS as OPTIMIZERS
+from .optimizers import in_batches
 from .params import LR
 from .scenarios import DEFAULT_OPTIMIZERS, EDGE_OF_STABILITY, RANGE_TEST_OPTIMIZER
 from .serve import APP, ServeError, cores, parse_backends, serve, streamlit_options
@@ -234,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     exp.add_argument("--out", required=True, help="race.html (plays offline) or race.csv")
     edge = commands.add_parser("eos", help="the edge of stability: full-batch training on MNIST digits with the "
                                "sharpness (top Hessian eigenvalue) measured against the optimizer's threshold")
-    edge.add_argument("--optimizer", default=EDGE_OF_STABILITY[0], choices=list(OPTIMIZERS), metavar="NAME",
+    edge.add_argument("--optimizer", default=EDGE_OF_STABILITY[0], choices=list(in_batches()), metavar="NAME",
                       help="sgd (gradient descent: the batch is every digit), momentum, adam, …")
     edge.add_argument("--lr", type=float, default=0.2, help="the learning rate α (threshold 2/α for sgd)")
     edge.add_argument("--steps", type=int, default=1500)
@@ -251,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     edge.add_argument("--json", action="store_true", help="print JSON: settings, measurements, loss, summary")
     find = commands.add_parser("lr-find", help="a learning-rate range test on MNIST (Smith 2017): one pass with the "
                                "rate rising exponentially, and the rate it suggests")
-    find.add_argument("--optimizer", default=RANGE_TEST_OPTIMIZER, choices=list(OPTIMIZERS), metavar="NAME")
+    find.add_argument("--optimizer", default=RANGE_TEST_OPTIMIZER, choices=list(in_batches()), metavar="NAME")
     find.add_argument("--model", default="mlp", choices=["mlp", "cnn"])
     find.add_argument("--hidden", default="256", help="the MLP's hidden layer widths")
     find.add_argument("--lr-min", type=float, default=1e-5)

@@ -12,7 +12,7 @@ from ..mnist.curvature import DEFAULT_DIGITS, DEFAULT_EVERY, SharpnessSettings
 from ..mnist.fullbatch import DEFAULT_EVERY as FULL_BATCH_EVERY
 from ..mnist.fullbatch import MAX_DIGITS, edge_of_stability
 from ..mnist.lr_range import RULES, lr_range_test
-from ..optimizers import GRADIENT_DESCENT
+from ..optimizers import GRADIENT_DESCENT, in_batches, one_at_a_time_note
 from ..optimizers import SPECS as OPTIMIZERS
 from ..params import LEARNING_RATE, LR, MOMENTUM
 from ..scenarios import EDGE_OF_STABILITY, RANGE_TEST_OPTIMIZER
@@ -265,8 +265,8 @@ def lr_range_view(data) -> None:
                "each trained from the same start, answers the same question the slow way.")
     model = st.session_state.get("mnist.model", "mlp")
     cols = st.columns([1.4, 1, 1, 1, 1])
-    name = cols[0].selectbox("Optimizer", list(OPTIMIZERS), key="mnist.lr.opt",
-                             format_func=lambda n: OPTIMIZERS[n].title)
+    name = cols[0].selectbox("Optimizer", list(in_batches()), key="mnist.lr.opt",
+                             format_func=lambda n: OPTIMIZERS[n].title, help=one_at_a_time_note() or None)
     with cols[1]:
         bounded_number("From α", "mnist.lr.min", 1e-8, 1.0, format="%g")
     with cols[2]:
