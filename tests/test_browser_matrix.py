@@ -125,12 +125,13 @@ def test_every_lesson_fits_with_play_and_the_map_on_screen(browser, server, less
             idle(page)
     # a claim with a setting of its own is computed below the race at the lesson's first view in a process, its
     # loops compiled first on a fresh machine: that run may take minutes there
-    own_claim = lesson.claim is not None and not lesson.claim.on_race
-    pick(page, 0, lesson.title, timeout=400 if own_claim else 90)
+    first_view = 900 if lesson.claim is not None and not lesson.claim.on_race else 90
+    pick(page, 0, lesson.title, timeout=first_view)
     # the lesson's race is drawn: its key in the address (written in the run that draws it), its title above it
-    wait_for(lambda: "lesson=" + urllib.parse.quote(key) in page.evaluate("location.href"), timeout=90)
+    wait_for(lambda: "lesson=" + urllib.parse.quote(key) in page.evaluate("location.href"), timeout=first_view)
     main = page.locator('[data-testid="stMain"]')
-    wait_for(lambda: main.get_by_text(lesson.title).count() > 0, timeout=90)
+    wait_for(lambda: main.get_by_text(lesson.title).count() > 0, timeout=first_view)
+    idle(page, first_view)
     idle(page)
     if presenting:
         page.get_by_text("Presentation mode").first.click()
