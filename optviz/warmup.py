@@ -17,7 +17,7 @@ from . import jit
 from .engine import run
 from .mnist.train import compile_passes
 from .optimizers import in_batches, optimizer
-from .scenarios import DEFAULT_OPTIMIZERS
+from .scenarios import DEFAULT_OPTIMIZERS, LESSONS
 from .surfaces import SPECS as SURFACES
 
 DEFAULT_PAGE = tuple(("rosenbrock", name) for name in DEFAULT_OPTIMIZERS)  # the race explorer's first page
@@ -47,3 +47,6 @@ def _warm(pairs) -> None:
     compile_passes()
     for name in in_batches():  # every compiled rule on the generic path, which a new pair takes while its loop compiles
         run("linear_regression", name, steps=2)
+    for lesson in LESSONS.values():  # the claims with settings of their own, so that their first view compiles
+        if lesson.claim is not None and not lesson.claim.on_race and not lesson.claim.slow:  # nothing: a long
+            lesson.claim.check()  # compile in a page's run holds the GIL from the server's websockets

@@ -123,9 +123,9 @@ def test_every_lesson_fits_with_play_and_the_map_on_screen(browser, server, less
         if page.locator('[data-testid="stSidebar"]').first.is_hidden():
             toggle.click()
             idle(page)
-    # a claim with a setting of its own is computed below the race at the lesson's first view in a process, its
-    # loops compiled first on a fresh machine: that run may take minutes there
-    first_view = 900 if lesson.claim is not None and not lesson.claim.on_race else 90
+    # a claim with a setting of its own is computed below the race at the lesson's first view in a process (its loops
+    # compiled by the server's warm-up, which may still be at work on a fresh machine)
+    first_view = 300 if lesson.claim is not None and not lesson.claim.on_race else 90
     pick(page, 0, lesson.title, timeout=first_view)
     # the lesson's race is drawn: its key in the address (written in the run that draws it), its title above it
     wait_for(lambda: "lesson=" + urllib.parse.quote(key) in page.evaluate("location.href"), timeout=first_view)

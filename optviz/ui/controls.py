@@ -353,6 +353,8 @@ def batch_size_control(key: str, n: int, inherit: int | None = None) -> None:
 
 def _on_batch_name(key: str, n: int, inherit: int | None) -> None:
     state = st.session_state
+    if key not in state or key + ".named" not in state:  # a lesson or link took the control away meanwhile
+        return
     name = state[key + ".named"]
     if name is None:  # a click on the chosen segment clears it: keep the setting instead
         state[key + ".named"] = batch_name(state[key], n)
@@ -363,6 +365,8 @@ def _on_batch_name(key: str, n: int, inherit: int | None) -> None:
 
 def _on_batch_exact(key: str, n: int) -> None:
     state = st.session_state
+    if key not in state or key + ".exact" not in state:  # a lesson or link took the control away meanwhile
+        return
     state[key] = int(state[key + ".exact"])
     state[key + ".named"] = batch_name(state[key], n)
 

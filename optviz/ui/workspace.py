@@ -250,6 +250,9 @@ def _on_data_pick() -> None:
     """The Data choice: the surface's own, a bundled table, or the uploaded file (if one is in the session; else
     the race stays where it is until a file comes)."""
     state = st.session_state
+    spec = SURFACES.get(state[state_key("surface")])
+    if spec is None or spec.model is None:  # a lesson or link moved the race off its data meanwhile: nothing to do
+        return
     pick = state[state_key("data_pick")]
     state[UPLOAD_ERROR] = ""
     if pick == UPLOAD:
@@ -277,6 +280,9 @@ def _on_upload() -> None:
 
 def _on_columns_change() -> None:
     state = st.session_state
+    spec = SURFACES.get(state[state_key("surface")])
+    if spec is None or spec.model is None or state_key("col_x") not in state:  # moved off its data meanwhile
+        return
     data, _, _ = _read_data()
     _apply_data(data, _data_table(data), (state[state_key("col_x")], state[state_key("col_y")]))
 
