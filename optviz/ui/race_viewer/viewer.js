@@ -173,6 +173,10 @@ class RaceViewer {
     window.addEventListener("resize", this.onResize);
     this.observer = new ResizeObserver(() => this.resize());
     this.observer.observe(this.root);
+    // what is drawn above the viewer may grow after it (a lesson's text, a wrapped row): the page's block moves the
+    // stage down without resizing the viewer, and the stage must still end within the window
+    const page = this.root.parentElement?.closest('[data-testid="stMainBlockContainer"], .block-container');
+    if (page) this.observer.observe(page);
   }
 
   destroy() {
