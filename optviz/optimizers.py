@@ -819,6 +819,11 @@ class OptimizerSpec:
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)
 
+    def settable(self, hparams: dict[str, Any] | None = None) -> tuple[Param, ...]:
+        """Every hyperparameter a user sets for this optimizer, given the values chosen so far (a wrapper's depend
+        on the optimizer it wraps): its params."""
+        return self.params
+
     def layout(self, hparams: dict[str, Any]) -> tuple[Callable, tuple[str, ...]]:
         """The rule and the state names for these hyperparameters (AdamW with amsgrad=True keeps v_max too)."""
         if self.variant and hparams.get(self.variant[0]) == self.variant[1]:

@@ -210,6 +210,17 @@ class VectorSpec(OptimizerSpec):
     wraps: bool = False
     fill: Callable[[dict], dict] | None = None  # defaults that follow from other hyperparameters (Prodigy's β₃)
 
+    def settable(self, hparams: dict[str, Any] | None = None) -> tuple[Param, ...]:
+        """Its own hyperparameters, and a wrapper's inner optimizer's after them (the one `hparams` names, else the
+        default): by the flat names optimizer() takes (`inner_alpha` where the wrapper has an `alpha` too)."""
+        if not self.wraps:
+            return self.params
+        chosen = (hparams or {}).get(INNER)
+        inner = ELEMENTWISE_SPECS[chosen if chosen in self.param(INNER).choices else self.defaults[INNER]]
+        own = {p.name for p in self.params}
+        return self.params + tuple(replace(p, name=INNER_PREFIX + p.name if p.name in own else p.name,
+                                           help=f"{inner.title} (inner): {p.help}") for p in inner.params)
+
     def __post_init__(self):
         super().__post_init__()
         unknown = [name for name, role in {**self.traces, **self.per_iteration}.items()

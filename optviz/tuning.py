@@ -10,11 +10,11 @@ from .custom import custom_surface
 from .engine import _as_surface, run
 from .optimizers import SPECS, in_batches
 from .params import LR
+from .second_order import INNER
 
 LR_GRID = np.array([m * 10.0 ** e for e in range(-5, 2) for m in (1, 2, 5)])  # 1e-5 ... 50
 
 
-WRAPPED_LR = 1e-3  # a wrapper's (SAM's, Lookahead's) inner rate where none is given: torch's SGD and Adam default
 MAP_MARGIN = 0.5  # a tuned run may leave the map by half the map's size on any side, no further
 
 
@@ -52,13 +52,25 @@ def near_window(paths: np.ndarray, window, margin: float = MAP_MARGIN) -> np.nda
     return inside.all(axis=0)
 
 
+def tuned_by(optimizer: str, inner: str | None = None) -> str | None:
+    """Whose grid of learning rates suits `optimizer`: its own if the compiled loops step it (a grid of rates at
+    once), a wrapper's inner optimizer's (`inner`, else the default one: it takes the steps), or None: the others
+    are raced one run at a time, and keep their reference's default rate."""
+    if optimizer in in_batches():
+        return optimizer
+    wrapped = inner or SPECS[optimizer].defaults.get(INNER)
+    return wrapped if wrapped in in_batches() else None
+
+
 @lru_cache(maxsize=512)  # a float per (surface, optimizer, typed formula)
 def default_lr(surface_name: str, optimizer: str, expression: str = "") -> float:
     """suggest_lr for a surface with its default parameters and start: the learning rate a new race starts with,
     at once (its runs' loops compile in the background). surface_name "custom" means the surface f(x, y) =
     expression."""
-    spec = SPECS[optimizer]
-    if spec.name not in in_batches():  # raced one run at a time, no grid of rates at once: its reference's default
-        return float(spec.defaults.get(LR, WRAPPED_LR))
+    tuned = tuned_by(optimizer)
+    if tuned is None:
+        return float(SPECS[optimizer].defaults[LR])
+    if tuned != optimizer:
+        return default_lr(surface_name, tuned, expression)
     surface = custom_surface(expression) if surface_name == "custom" else surface_name
     return suggest_lr(surface, optimizer, compile_in_background=True)

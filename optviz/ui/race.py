@@ -20,6 +20,7 @@ from ..outcomes import fill_outcomes, outcome
 from ..params import LR
 from ..scenarios import LESSONS, WELCOME
 from ..schedules import SCHEDULES
+from ..second_order import INNER
 from . import lessons
 from .controls import display_latex, ensure_value, latex_number, number_text, param_control, plain, table
 from .race_viewer import ViewerData, race_settled, race_viewer, viewer_data
@@ -29,6 +30,7 @@ from .workspace import (
     TUNE,
     canonical,
     draw,
+    entry_params,
     lesson_settings,
     read_settings,
     session_upload,
@@ -130,7 +132,8 @@ def render(settings: Settings) -> None:
     with race_box:
         if error := state.pop(SETTLE_ERROR, None):
             st.error(f"The value from the race could not be used: {plain(error)}")
-        centres = {label: {LR: suited_lr(entry.optimizer)} for label, entry in zip(labels, settings.entries)}
+        centres = {label: {LR: suited_lr(entry.optimizer, entry.hparams.get(INNER))}
+                   for label, entry in zip(labels, settings.entries)}
         race_viewer(_race_payload(canonical(settings), tuple(traced), upload, centres), key=RACE_KEY,
                     on_settle=_on_settle, presenting=presenting, rows=not map_only, scene=_scene(settings))
     lesson = LESSONS.get(state.get("lesson") or "")
@@ -171,13 +174,14 @@ def _presentation_controls(labels: list[str]) -> None:
         state[TUNE] = _tuned_entry(ids, labels, lesson)
     names = dict(zip(ids, labels))
     entry_id = state[TUNE]
-    spec = OPTIMIZERS[state[state_key(entry_id, "opt")]]
-    params = [p for p in spec.params if p.name == LR] + [p for p in spec.params if p.name == knob]
+    spec, settable = OPTIMIZERS[state[state_key(entry_id, "opt")]], entry_params(entry_id)
+    params = [p for p in settable if p.name == LR] + [p for p in settable if p.name == knob]
     st.selectbox("Tune", ids, key=TUNE, format_func=names.get, help="Whose settings these controls change")
     for param in params:
         key = state_key(entry_id, "h", param.name)
         ensure_value(key, param.default)
-        param_control(param, key, suited_lr(spec.name) if param.name == LR else None)
+        param_control(param, key, suited_lr(spec.name, state.get(state_key(entry_id, "h", INNER)))
+                      if param.name == LR else None)
 
 
 def _tuned_entry(ids: list[int], labels: list[str], lesson) -> int:
@@ -226,7 +230,8 @@ def settled_values(value, settings: Settings, bound: float) -> tuple[list[tuple[
         if not 0 <= run < len(settings.entries):
             raise ValueError(f"run {run} is not in this race of {len(settings.entries)}")
         spec = OPTIMIZERS[settings.entries[run].optimizer]
-        param = next((p for p in spec.params if p.name == name and p.kind == "float"), None)
+        settable = spec.settable(settings.entries[run].hparams)
+        param = next((p for p in settable if p.name == name and p.kind == "float"), None)
         if param is None:
             raise ValueError(f"{spec.title} has no numeric hyperparameter {name!r}")
         if isinstance(number, bool) or not isinstance(number, (int, float)):

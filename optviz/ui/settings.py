@@ -59,8 +59,9 @@ class EntrySettings:
 
     @classmethod
     def default(cls, optimizer: str, surface: str | None = None, expression: str = "") -> EntrySettings:
-        """torch's defaults, but with a learning rate suited to `surface` when one is given."""
-        hparams = OPTIMIZERS[optimizer].defaults
+        """torch's defaults (a wrapper's and its inner optimizer's), but with a learning rate suited to `surface`
+        when one is given."""
+        hparams = {p.name: p.default for p in OPTIMIZERS[optimizer].settable()}
         if surface is not None:
             hparams[LR] = default_lr(surface, optimizer, expression)
         return cls(optimizer, hparams)
@@ -222,7 +223,13 @@ def _parse_entry(raw: str, settings: Settings, surface: SurfaceSpec | None, warn
         else:
             hparams[key] = value
     entry = EntrySettings.default(name, settings.surface, settings.expression)
-    entry.hparams = _parse_params_dict(hparams, spec.params, entry.hparams, spec.title, warnings)
+    own = {p.name for p in spec.params}  # first: a wrapper's choice of inner optimizer says which others it takes
+    entry.hparams = _parse_params_dict({k: v for k, v in hparams.items() if k in own}, spec.params, entry.hparams,
+                                       spec.title, warnings)
+    settable = spec.settable(entry.hparams)
+    defaults = {p.name: entry.hparams.get(p.name, p.default) for p in settable}
+    entry.hparams = _parse_params_dict({k: v for k, v in hparams.items() if k not in own}, settable[len(own):],
+                                       defaults, spec.title, warnings)
     entry.label = label
     sched_specs = SCHEDULES[sched].params + WARMUP_PARAMS
     defaults = {p.name: p.default for p in sched_specs}

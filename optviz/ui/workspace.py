@@ -21,9 +21,10 @@ from ..optimizers import SPECS as OPTIMIZERS
 from ..params import LR, WEIGHT_DECAY
 from ..scenarios import LESSONS, WELCOME
 from ..schedules import SCHEDULES, WARMUP_PARAMS
+from ..second_order import INNER
 from ..surfaces import SPECS as SURFACES
 from ..surfaces import data_surface
-from ..tuning import default_lr, suggest_lr
+from ..tuning import default_lr, suggest_lr, tuned_by
 from .controls import (
     batch_size_control,
     bounded_number,
@@ -118,11 +119,24 @@ def _read_entry(entry_id: int) -> EntrySettings:
         value = state.get(state_key(entry_id, "s", param.name), param.default)
         if value != param.default:
             sched_params[param.name] = value
-    hparams = {p.name: state.get(state_key(entry_id, "h", p.name), p.default) for p in spec.params}
+    hparams = _read_hparams(entry_id, spec.params)
+    if len(settable := spec.settable(hparams)) > len(spec.params):  # a wrapper's: its inner optimizer's too
+        hparams = _read_hparams(entry_id, settable)
     own_batch = state.get(state_key(entry_id, "sp", "batch_size"))
     surface = SURFACES.get(state[state_key("surface")])
     own = {"batch_size": own_batch} if own_batch is not None and surface and surface.per_entry else {}
     return EntrySettings(spec.name, hparams, sched, sched_params, state.get(state_key(entry_id, "label"), ""), own)
+
+
+def entry_params(entry_id: int) -> tuple:
+    """The hyperparameters an entry sets (a wrapper's: with those of the optimizer it wraps now)."""
+    spec = OPTIMIZERS[st.session_state[state_key(entry_id, "opt")]]
+    return spec.settable(_read_hparams(entry_id, spec.params))
+
+
+def _read_hparams(entry_id: int, params) -> dict:
+    state = st.session_state
+    return {p.name: state.get(state_key(entry_id, "h", p.name), p.default) for p in params}
 
 
 def read_settings() -> Settings:
@@ -675,23 +689,29 @@ def _entry_controls(entry_id: int, label: str, surface) -> None:
         _keep_values(entry_id)
         return
     with box:
-        reference = suited_lr(spec.name)
-        for param in spec.params:
+        reference = suited_lr(spec.name, state.get(state_key(entry_id, "h", INNER)))
+        params = entry_params(entry_id)
+        for param in params:
             ensure_value(state_key(entry_id, "h", param.name), param.default)
-        for param in filter(_in_formula, spec.params):
+        for param in filter(_in_formula, params):
             param_control(param, state_key(entry_id, "h", param.name), reference if param.name == LR else None)
         ensure_value(state_key(entry_id, "more"), _customised(_read_entry(entry_id), spec))
         if st.toggle("More settings", key=state_key(entry_id, "more"),
                      help="Label, " + ("batch size, " if surface.model is not None else "") + "weight decay, switches "
                           "(such as bias correction), learning-rate schedule; Defaults, Variant and Remove"):
-            _more_controls(entry_id, spec, surface)
+            _more_controls(entry_id, params, surface)
         else:  # the values behind the closed section stay as they are (the widgets above are drawn already)
             _keep_values(entry_id, drawn=[state_key(entry_id, "more")] + [state_key(entry_id, "h", p.name)
-                                                                     for p in spec.params if _in_formula(p)])
+                                                                     for p in params if _in_formula(p)])
 
 
-def suited_lr(optimizer: str) -> float:
-    """The learning rate suited to this optimizer on the chosen surface and data: where its slider is centred."""
+def suited_lr(optimizer: str, inner: str | None = None) -> float:
+    """The learning rate suited to this optimizer (a wrapper: around `inner`) on the chosen surface and data: where
+    its slider is centred."""
+    tuned = tuned_by(optimizer, inner)
+    if tuned is None:
+        return float(OPTIMIZERS[optimizer].defaults[LR])
+    optimizer = tuned
     state = st.session_state
     name = state[state_key("surface")]
     data, columns, upload = _read_data()
@@ -720,26 +740,29 @@ BUTTONS = ("reset", "dup", "remove")  # each entry's buttons, by the last part o
 
 
 def _in_formula(param) -> bool:
-    """A constant of the update rule (α, β₁, ρ, ε, …), always shown; weight decay, switches and choices wait under
-    "More settings" (fewer widgets to redraw on every change, and a shorter sidebar)."""
-    return param.kind == "float" and param.role != WEIGHT_DECAY
+    """A constant of the update rule (α, β₁, ρ, ε, …) or the optimizer a wrapper wraps, always shown; weight decay,
+    switches and choices wait under "More settings" (fewer widgets to redraw on every change, and a shorter
+    sidebar)."""
+    return (param.kind == "float" and param.role != WEIGHT_DECAY) or param.name == INNER
 
 
 def _customised(entry: EntrySettings, spec) -> bool:
     """Whether anything under "More settings" differs from its default: then the section starts open."""
     return bool(entry.label or entry.schedule != "constant" or entry.surface_params
-                or any(entry.hparams[p.name] != p.default for p in spec.params if not _in_formula(p)))
+                or any(entry.hparams[p.name] != p.default for p in spec.settable(entry.hparams)
+                       if not _in_formula(p)))
 
 
-def _more_controls(entry_id: int, spec, surface) -> None:
+def _more_controls(entry_id: int, params, surface) -> None:
     state = st.session_state
-    st.text_input("Label", key=state_key(entry_id, "label"), max_chars=40, placeholder=spec.title,
+    title = OPTIMIZERS[state[state_key(entry_id, "opt")]].title
+    st.text_input("Label", key=state_key(entry_id, "label"), max_chars=40, placeholder=title,
                   on_change=_on_label_change)
     if surface.model is not None:
         ensure_value(state_key(entry_id, "sp", "batch_size"), None)
         batch_size_control(state_key(entry_id, "sp", "batch_size"), surface.model.n,
                            inherit=surface.params["batch_size"])
-    for param in spec.params:
+    for param in params:
         if not _in_formula(param):
             param_control(param, state_key(entry_id, "h", param.name))
     st.selectbox("Learning-rate schedule", list(SCHEDULES), key=state_key(entry_id, "sched"),
