@@ -5,7 +5,7 @@ imports neither anywidget nor ipywidgets (pip install 'optviz[notebook]' install
 """
 
 from .custom import custom_surface
-from .engine import Entry, Trajectory, race, run
+from .engine import Entry, Trajectory, per_evaluation, race, run
 from .objective import Objective
 from .optimizers import (
     ACCUMULATOR,
@@ -29,8 +29,9 @@ from .surfaces import Surface, surface
 
 __all__ = ["ACCUMULATOR", "FIRST_MOMENT", "INFINITY_NORM", "MEAN_GRADIENT", "OPTIMIZERS", "RUNNING_MAX", "SCHEDULES",
            "SECOND_MOMENT", "STEPPED_OPTIMIZERS", "SURFACES", "UPDATE_AVERAGE", "VELOCITY", "Entry", "Objective",
-           "Optimizer", "Param", "Surface", "Trajectory", "VectorOptimizer", "custom_surface", "optimizer", "race",
-           "register_optimizer", "run", "schedule", "surface", "unregister_optimizer"]  # and widget, loaded on use
+           "Optimizer", "Param", "Surface", "Trajectory", "VectorOptimizer", "custom_surface", "optimizer",
+           "per_evaluation", "race", "register_optimizer", "run", "schedule", "surface",
+           "unregister_optimizer"]  # and widget, loaded on use
 
 
 def __getattr__(name: str):

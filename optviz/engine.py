@@ -12,13 +12,13 @@ The engine dispatches on each optimizer's kind (its spec's `kind`): element-wise
 loops below; the others (Newton, SAM, Lookahead, L-BFGS: optviz.second_order) evaluate the surface themselves,
 step by step (optviz.vector_race), and count the gradients they evaluate. `traj.evaluations` says how many each
 point had cost, and race(..., align="evaluations") gives every contestant the same number of gradient
-evaluations instead of the same number of steps.
+evaluations instead of the same number of steps, each trajectory indexed by evaluations (per_evaluation).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -80,6 +80,7 @@ class Trajectory:
     # what each step recorded per inner iteration (L-BFGS: "iterates" (steps, max_iter, 2) and "evaluations"
     # (steps, max_iter), NaN past a step's last iteration)
     inner: dict[str, np.ndarray] = field(default_factory=dict)
+    unit: str = "step"  # what one point of the path counts: a step, or a gradient "evaluation" (per_evaluation)
 
     @property
     def steps(self) -> int:
@@ -109,9 +110,9 @@ def race(surface, optimizers: Iterable, start=None, steps: int = 500, *, hparams
     """Race several optimizers from the same start: names, Entry objects or Optimizer objects.
 
     align="steps" gives every contestant `steps` steps; align="evaluations" gives each `steps` gradient
-    evaluations instead: SAM (two per step) takes steps/2 steps, L-BFGS as many step() calls as its evaluations
-    allow (the last may overrun the budget by part of one call), and a contestant whose budget is spent stays where
-    it is for the remaining points. Every trajectory's `evaluations` counts them.
+    evaluations instead, and indexes every trajectory by them (per_evaluation): point k is where it stood after k
+    evaluations, so SAM (two per step) moves every other point and L-BFGS holds while its line search evaluates.
+    Every trajectory's `evaluations` counts them.
 
     `hparams` maps an optimizer name (or an entry's label) to settings applied on top of that entry's own.
     Labels are unique: a second "adam" is labelled "adam (2)" unless its Entry names it.
@@ -135,9 +136,43 @@ def race(surface, optimizers: Iterable, start=None, steps: int = 500, *, hparams
         raise ValueError("a race needs at least one optimizer")
     if align not in ALIGNMENTS:
         raise ValueError(f"align must be one of {', '.join(ALIGNMENTS)}, got {align!r}")
+    by_evaluations = align == "evaluations"
     runs = _simulate(surf, contestants, start, steps, record, tol, surfaces=surfaces,
-                     compile_in_background=compile_in_background, budget=steps if align == "evaluations" else None)
+                     compile_in_background=compile_in_background, budget=steps if by_evaluations else None)
+    if by_evaluations and record is not False:
+        runs = [per_evaluation(traj, steps) for traj in runs]
     return {traj.label: traj for traj in runs}
+
+
+def per_evaluation(traj: Trajectory, evaluations: int) -> Trajectory:
+    """The run indexed by gradient evaluations instead of steps: point k is the last point it had reached after k
+    evaluations (a step that overran k is not taken yet), for k = 0 … `evaluations`. What a step recorded (its
+    gradient, rate, traces, inner iterates) follows the step that point was reached by (NaN before the first);
+    diverged_at and converged_at count evaluations. One run (not a batch), recorded with its evaluations."""
+    if traj.evaluations is None or traj.path is None or traj.path.ndim != 2:
+        raise ValueError("per_evaluation takes one recorded run (record=True or \"path\") and its evaluations")
+    spent = traj.evaluations[np.searchsorted(traj.evaluations, np.arange(evaluations + 1), side="right") - 1]
+    reached = np.searchsorted(traj.evaluations, spent)  # the step that spent them, not a point held after it
+    by_step = np.maximum(reached - 1, 0)
+
+    def step_wise(values: np.ndarray) -> np.ndarray:
+        taken = np.asarray(values, dtype=float)[by_step[1:]]
+        taken[reached[1:] == 0] = np.nan
+        return taken
+
+    def at_evaluations(step):
+        frame = None if step is None else int(np.searchsorted(reached, step))
+        return frame if frame is not None and frame <= evaluations else None
+
+    last = int(reached[-1])
+    return replace(traj, path=traj.path[reached], loss=traj.loss[reached], evaluations=traj.evaluations[reached],
+                   final=traj.path[last] if traj.diverged_at is None else traj.final,
+                   final_loss=float(traj.loss[last]) if traj.diverged_at is None else traj.final_loss,
+                   diverged_at=at_evaluations(traj.diverged_at), converged_at=at_evaluations(traj.converged_at),
+                   grad=None if traj.grad is None else step_wise(traj.grad),
+                   lr=None if traj.lr is None else step_wise(traj.lr),
+                   trace={name: step_wise(v) for name, v in traj.trace.items()},
+                   inner={name: step_wise(v) for name, v in traj.inner.items()}, unit="evaluation")
 
 
 def _entry_surface(surf: Surface, params: dict[str, Any], label: str) -> Surface:

@@ -17,14 +17,16 @@ _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
 def outcome(traj, surface) -> str:
     """One run's outcome as a verb phrase: it diverges, reaches a minimum, or ends some distance from one."""
+    unit = traj.unit  # a race aligned by evaluations counts gradient evaluations
     if traj.diverged_at is not None:
-        return f"diverges at step {traj.diverged_at:,}"
+        return f"diverges at {unit} {traj.diverged_at:,}"
     if traj.converged_at is not None:
-        return f"reaches ★ at step {traj.converged_at:,}"
+        return f"reaches ★ at {unit} {traj.converged_at:,}"
+    spent = f"{traj.steps:,} {unit}s" if unit == "step" else f"{traj.steps:,} gradient {unit}s"
     if len(surface.minima) == 0:
-        return f"ends at f = {float(traj.final_loss):.3g} after {traj.steps:,} steps"
+        return f"ends at f = {float(traj.final_loss):.3g} after {spent}"
     distance = float(surface.nearest_minimum(traj.final)[1])
-    return f"is still {distance:.2g} from ★ after {traj.steps:,} steps"
+    return f"is still {distance:.2g} from ★ after {spent}"
 
 
 def fill_outcomes(text: str, races: dict, surface) -> str:

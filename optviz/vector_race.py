@@ -70,13 +70,14 @@ def _run(surf, opt, start, steps, noise, bound, budget, row, points, grads, eval
         try:
             params, state, report = opt.step(params, state, surface_objective(surf, t, noise))
         except np.linalg.LinAlgError:  # a Hessian LAPACK cannot take (overflowing): diverged
+            evaluations[t:, row] = used
             return
         used += report.evaluations
-        points[t, :, row], grads[t - 1, :, row], evaluations[t, row] = params, report.grad, used
+        points[t, :, row], grads[t - 1, :, row], evaluations[t:, row] = params, report.grad, used
         _keep(traces, report.trace, t, row, steps, points.shape[2])
         _keep(inner, report.inner or {}, t, row, steps, points.shape[2])
         if not (np.isfinite(params).all() and np.abs(params).max() <= bound):
-            return
+            return  # diverged: what it had spent stands for the rest
 
 
 def _keep(recorded: dict[str, np.ndarray], values: dict[str, np.ndarray], t: int, row: int, steps: int,

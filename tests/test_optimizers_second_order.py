@@ -110,13 +110,31 @@ def test_sam_costs_two_gradient_evaluations_per_step():
     np.testing.assert_array_equal(traj.evaluations, 2 * np.arange(11))
 
 
-def test_a_race_aligned_by_evaluations_gives_every_contestant_the_same_budget():
-    races = optviz.race("rosenbrock", ["adam", optviz.optimizer("sam", inner="adam", lr=1e-3)], steps=40,
-                        align="evaluations")
+def test_a_race_aligned_by_evaluations_gives_every_contestant_the_same_budget_indexed_by_evaluations():
+    sam_opt = optviz.optimizer("sam", inner="adam", lr=1e-3)
+    races = optviz.race("rosenbrock", ["adam", sam_opt], steps=40, align="evaluations")
     adam, sam = races["adam"], races["sam"]
-    assert adam.evaluations[-1] == sam.evaluations[-1] == 40
-    np.testing.assert_array_equal(sam.path[20:], np.broadcast_to(sam.path[20], (21, 2)))  # spent after 20 steps
-    assert not np.array_equal(sam.path[19], sam.path[20])
+    by_steps = optviz.run("rosenbrock", sam_opt, steps=20)
+    assert adam.evaluations[-1] == sam.evaluations[-1] == 40 and len(sam.path) == len(adam.path) == 41
+    np.testing.assert_array_equal(adam.path, optviz.run("rosenbrock", "adam", steps=40).path)  # one per step
+    # SAM's k-th step ends at its 2k-th evaluation; at the odd ones it is still on its way there
+    np.testing.assert_array_equal(sam.path[0::2], by_steps.path)
+    np.testing.assert_array_equal(sam.path[1::2], by_steps.path[:-1])
+    np.testing.assert_array_equal(sam.grad[1::2], by_steps.grad)  # each point's gradient: the step it ended
+    assert np.isnan(sam.grad[0]).all() and np.isnan(sam.trace["perturbation"][0]).all()  # no step ended yet
+    assert sam.final_loss == by_steps.final_loss
+
+
+def test_a_run_indexed_by_evaluations_counts_its_convergence_and_divergence_in_evaluations():
+    lbfgs = optviz.run("quadratic", "lbfgs", steps=6)
+    frames = optviz.per_evaluation(lbfgs, int(lbfgs.evaluations[-1]))
+    assert frames.converged_at == lbfgs.evaluations[lbfgs.converged_at]
+    np.testing.assert_array_equal(frames.path[lbfgs.evaluations], lbfgs.path)
+    wild = optviz.run("rosenbrock", optviz.optimizer("sam", inner="sgd", lr=1.0), steps=30)
+    frames = optviz.per_evaluation(wild, 60)
+    assert wild.diverged_at is not None and frames.diverged_at == 2 * wild.diverged_at
+    with pytest.raises(ValueError, match="one recorded run"):
+        optviz.per_evaluation(optviz.run("rosenbrock", "sgd", steps=5, lr=np.array([0.1, 0.2])), 5)
 
 
 def test_a_race_aligned_by_steps_records_each_contestants_evaluations():
@@ -237,8 +255,9 @@ def test_the_api_docs_example_runs_and_says_what_it_prints():
     exec(re.search(r"```python\n(.*?)```", section, re.S).group(1), namespace)  # noqa: S102 (our own docs)
     races = namespace["races"]
     assert {int(t.evaluations[-1]) for t in races.values()} == {300}
-    sam = races["sam"].path  # its 300 evaluations spent in 150 steps, it stays there
-    assert not np.isnan(sam).any() and np.array_equal(sam[150], sam[-1]) and not np.array_equal(sam[149], sam[150])
+    sam = races["sam"].path  # its 300 evaluations spent in 150 steps, each point held for the second evaluation
+    assert not np.isnan(sam).any() and np.array_equal(sam[299], sam[298]) and not np.array_equal(sam[299], sam[300])
+    assert len(namespace["frames"].path) == 41
     np.testing.assert_allclose(namespace["params"], (0.0, 0.6), atol=1e-12)
 
 

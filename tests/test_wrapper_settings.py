@@ -54,3 +54,25 @@ def test_the_sidebar_sets_the_inner_optimizer_and_its_rate_and_the_link_keeps_th
     entry = url_settings(at).entries[0]
     assert entry.hparams["inner"] == "adam" and entry.hparams["lr"] == 0.05 and entry.hparams["beta2"] == 0.999
     assert not at.exception and not at.error
+
+
+def test_a_race_that_counts_evaluations_travels_in_the_link_and_an_unknown_count_is_refused_in_words():
+    settings, warnings = from_query({"opt": ["adam", "sam"], "steps": "40", "align": "evaluations"})
+    assert not warnings and settings.align == "evaluations" and settings.to_query()["align"] == "evaluations"
+    assert "align" not in from_query({"opt": "adam"})[0].to_query()  # the default stays out of the link
+    settings, warnings = from_query({"align": "minutes"})
+    assert settings.align == "steps" and any("Unknown alignment 'minutes'" in w for w in warnings)
+
+
+def test_the_sidebar_counts_gradient_evaluations_once_a_racer_spends_two_a_step():
+    at = start({"opt": "adam", "steps": "40"})
+    assert not [w for w in at.sidebar.get("segmented_control") if w.key == "x.align"]  # one gradient a step each
+    widget(at, "multiselect", "x.chosen").select("sam").run()
+    assert [w.key for w in at.sidebar.get("segmented_control") if w.key == "x.align"] == ["x.align"]
+    widget(at, "segmented_control", "x.align").set_value("evaluations").run()
+    assert not at.exception and url_settings(at).align == "evaluations"
+    story = next(m.value for m in at.markdown if m.value.startswith("**Free exploration:**"))
+    assert "after 40 gradient evaluations" in story  # the outcomes count what the race counts
+    widget(at, "segmented_control", "x.align").set_value("steps").run()
+    assert url_settings(at).align == "steps" and "after 40 steps" in next(
+        m.value for m in at.markdown if m.value.startswith("**Free exploration:**"))

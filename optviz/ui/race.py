@@ -156,7 +156,7 @@ def _scene(settings: Settings) -> str:
     number of steps and who races. A new scene starts at step 0; a hyperparameter change keeps the step shown."""
     return json.dumps([st.session_state.get("lesson"), settings.surface, settings.surface_params,
                        settings.expression, settings.data, settings.columns, settings.upload, settings.steps,
-                       [entry.optimizer for entry in settings.entries]])
+                       settings.align, [entry.optimizer for entry in settings.entries]])
 
 
 def _presenting() -> bool:
@@ -423,7 +423,8 @@ def _race(key: str, _upload: Table | None = None):
     surface = surface_for(settings)
     entries = [e.to_entry(label) for e, label in zip(settings.entries, settings.labels())]
     # a new pair's race at once, by the generic path, while its fused loop compiles for the next one
-    return surface, race(surface, entries, start=settings.start, steps=settings.steps, compile_in_background=True)
+    return surface, race(surface, entries, start=settings.start, steps=settings.steps, compile_in_background=True,
+                         align=settings.align)
 
 
 @st.cache_resource(max_entries=RACES_KEPT, ttl=3600, show_spinner=False)

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..custom import custom_surface
 from ..datasets import BUNDLED, Table, bundled_table, suggest_columns
-from ..engine import Entry
+from ..engine import ALIGNMENTS, Entry
 from ..optimizers import SPECS as OPTIMIZERS
 from ..params import LR, Param
 from ..scenarios import DEFAULT_OPTIMIZERS
@@ -94,6 +94,7 @@ class Settings:
     data: str = ""  # a data surface's data: "" its own (Iris), a bundled table's key (BUNDLED), or UPLOAD
     columns: tuple[str, ...] = ()  # the table's x and y (label) columns
     upload: str = ""  # the uploaded file's SHA-256: in cache keys, never in a link
+    align: str = ALIGNMENTS[0]  # what `steps` counts: every racer's steps, or its gradient evaluations
 
     @classmethod
     def default(cls, surface: str = DEFAULT_SURFACE, expression: str = "") -> Settings:
@@ -133,6 +134,8 @@ class Settings:
             query["data"] = self.data
         if self.data in BUNDLED and tuple(self.columns) != _bundled_columns(self.surface, self.data):
             query["cols"] = ",".join(self.columns)
+        if self.align != ALIGNMENTS[0]:
+            query["align"] = self.align
         return query
 
     def cache_key(self) -> dict:
@@ -176,6 +179,12 @@ def from_query(query: Mapping[str, Any], upload: Table | None = None) -> tuple[S
         settings.start = _parse_start(raw, settings.start, start_bound(settings, upload), warnings)
     if (raw := _last(query, "steps")) is not None:
         settings.steps = _parse_steps(raw, warnings)
+    if (raw := _last(query, "align")) is not None:
+        if raw in ALIGNMENTS:
+            settings.align = raw
+        else:
+            warnings.append(f"Unknown alignment {_show(raw)}: the race counts {ALIGNMENTS[0]} (or "
+                            f"{', '.join(ALIGNMENTS[1:])}).")
     if "opt" in query:
         values = _all(query, "opt")
         if len(values) > MAX_ENTRIES:
@@ -186,7 +195,8 @@ def from_query(query: Mapping[str, Any], upload: Table | None = None) -> tuple[S
             settings.entries = entries
         else:
             warnings.append("The link names no valid optimizer: showing the default race.")
-    known = {"surface", "sp", "start", "steps", "opt", "f", "tab", "lesson", "data", "cols"}  # tab: Streamlit's
+    known = {"surface", "sp", "start", "steps", "align", "opt", "f", "tab", "lesson", "data",
+             "cols"}  # tab: Streamlit's
     if upload is not None:
         known.add("upload")
     for key in sorted(set(query) - known):

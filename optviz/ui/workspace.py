@@ -17,6 +17,8 @@ import streamlit as st
 
 from ..custom import custom_surface, not_finite_share
 from ..datasets import BUNDLED, MAX_BYTES, MAX_ROWS, Table, bundled_table, read_table
+from ..engine import ALIGNMENTS
+from ..optimizers import EXTRA_GRADIENTS
 from ..optimizers import SPECS as OPTIMIZERS
 from ..params import LR, WEIGHT_DECAY
 from ..scenarios import LESSONS, WELCOME
@@ -84,6 +86,7 @@ def _load(settings: Settings) -> None:
         state[state_key("sp", name)] = value
     state[state_key("start_x")], state[state_key("start_y")] = settings.start
     state[state_key("steps")] = settings.steps
+    state[state_key("align")] = settings.align
     state[state_key("ids")] = []
     state[state_key("next_id")] = 0
     for entry in settings.entries:
@@ -146,7 +149,8 @@ def read_settings() -> Settings:
     expression = state[state_key("expr_ok")] if surface == CUSTOM else ""
     start = (float(state[state_key("start_x")]), float(state[state_key("start_y")]))
     entries = [_read_entry(i) for i in state[state_key("ids")]]
-    return Settings(surface, params, start, int(state[state_key("steps")]), entries, expression, *_read_data())
+    return Settings(surface, params, start, int(state[state_key("steps")]), entries, expression, *_read_data(),
+                    align=state.get(state_key("align"), ALIGNMENTS[0]))
 
 
 def _read_data() -> tuple[str, tuple[str, ...], str]:
@@ -635,6 +639,7 @@ def _race_sidebar() -> None:
     bounded_number("Steps", state_key("steps"), 1, MAX_STEPS, kind="int", step=50, container=st.sidebar)
     if surface.model is not None:
         st.sidebar.caption(_epochs_text(surface, int(state[state_key("steps")])))
+    _align_control()
 
     st.sidebar.header("Optimizers")
     ids = state[state_key("ids")]
@@ -642,6 +647,25 @@ def _race_sidebar() -> None:
     st.sidebar.multiselect("Optimizers", list(OPTIMIZERS), key=state_key("chosen"), on_change=_on_optimizers_change,
                            format_func=lambda name: OPTIMIZERS[name].title, label_visibility="collapsed",
                            max_selections=MAX_ENTRIES)
+
+
+ALIGN_TITLES = {"steps": "steps", "evaluations": "gradient evaluations"}
+
+
+def _align_control() -> None:
+    """Whether "Steps" counts steps or gradient evaluations: shown once a racer spends more than one gradient a
+    step (SAM, L-BFGS), or while the race counts evaluations (so that it can be switched back)."""
+    state = st.session_state
+    costly = [OPTIMIZERS[state[state_key(i, "opt")]].title for i in state[state_key("ids")]
+              if OPTIMIZERS[state[state_key(i, "opt")]].kind == EXTRA_GRADIENTS]
+    ensure_value(state_key("align"), ALIGNMENTS[0])
+    if not costly and state[state_key("align")] == ALIGNMENTS[0]:
+        return
+    st.sidebar.segmented_control(
+        "Steps counts", ALIGNMENTS, key=state_key("align"), format_func=ALIGN_TITLES.get, required=True,
+        help="Steps: every racer takes that many steps. Gradient evaluations: every racer spends that many "
+             "gradients, and the race shows where each stood after each evaluation: "
+             f"{', '.join(costly) or 'SAM and L-BFGS'} spend more than one a step, so they take fewer steps.")
 
 
 def _epochs_text(surface, steps: int) -> str:
