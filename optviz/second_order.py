@@ -10,8 +10,9 @@ or the whole vector (Muon's orthogonalisation, Adafactor's RMS, Prodigy's sums),
 `Objective` (the loss, its gradient and Hessian at a point) instead of a gradient, and reports how many gradients
 it evaluated (`StepReport`): a race can be aligned by gradient evaluations. The formulas are NumPy on a 2-vector, a
 Python loop per step: a race on a surface steps a few runs, not thousands. Their entries (`SPECS`) join
-optviz.optimizers' catalogue, where every menu and link finds them; the sweeps, basins, MNIST trainers and the
-generated browser engine step element-wise rules only (optviz.optimizers.in_batches) and say so in words.
+optviz.optimizers' catalogue, where every menu and link finds them; the sweeps, basins and the generated browser
+engine step element-wise rules only (optviz.optimizers.in_batches) and say so in words; the MNIST trainers step those
+and Muon, whose `matrix_rule` steps a network's hidden weight matrices (optviz.mnist.hidden_matrices).
 
 Wrappers (SAM, Lookahead) take the inner optimizer by name and its hyperparameters flat, beside their own; an
 inner hyperparameter whose name the wrapper uses itself (RMSProp's `alpha` inside Lookahead) is `inner_alpha`.
@@ -57,6 +58,7 @@ from .whole_vector import (
     adafactor_step,
     muon_init,
     muon_step,
+    muon_update,
     prodigy_fill,
     prodigy_init,
     prodigy_step,
@@ -209,6 +211,9 @@ class VectorSpec(OptimizerSpec):
     per_iteration: dict[str, str] = field(default_factory=dict)  # what a step records per inner iteration
     wraps: bool = False
     fill: Callable[[dict], dict] | None = None  # defaults that follow from other hyperparameters (Prodigy's β₃)
+    # (θ, g, its state array, hparams, lr) -> (θ, state array): its rule on one weight matrix, by which the MNIST
+    # trainers step a network's hidden weight matrices (Muon's; optviz.mnist.hidden_matrices)
+    matrix_rule: Callable | None = None
 
     def settable(self, hparams: dict[str, Any] | None = None) -> tuple[Param, ...]:
         """Its own hyperparameters, and a wrapper's inner optimizer's after them (the one `hparams` names, else the
@@ -290,7 +295,7 @@ _SPECS = [
         latex_edits=(("nesterov", False, r"\mathrm{NS}_k(g_t + \mu B_t)", r"\mathrm{NS}_k(B_t)"),
                      ("adjust_lr_fn", LR_ADJUSTMENTS[1], r"- \alpha O_t", r"- 0.2\sqrt{2}\,\alpha O_t")),
         color="#5b3f8c", kind=WHOLE_VECTOR, init=_fresh(muon_init), step=_torch_step(muon_step),
-        traces={"buf": VELOCITY}),
+        traces={"buf": VELOCITY}, matrix_rule=muon_update),
     VectorSpec(
         "adafactor", "Adafactor", (_lr(1e-2),) + ADAFACTOR_PARAMS, (),
         r"v_t = v_{t-1} + t^{\hat\beta_2}(g_t^2 - v_{t-1}),\quad u_t = \frac{g_t}{\sqrt{v_t}},\quad"

@@ -3,10 +3,11 @@ steps them (`_single_tensor_muon`, `_single_tensor_adafactor`), and Prodigy as i
 
     params, state, report = muon_step(params, state, objective, hparams, lr)
 
-Muon orthogonalises its momentum by a Newton–Schulz iteration; torch treats the 2-D point as a 1×2 matrix, whose
-one singular value the iteration drives towards 1: the step is the normalised momentum, times the iteration's
-result. Adafactor's vector rule (no factoring for a vector) scales its step by the parameters' RMS and clips the
-update's RMS at d. Prodigy is Adam whose rate is scaled by d, its running estimate of the distance to the
+Muon orthogonalises its momentum by a Newton–Schulz iteration on a matrix (muon_update, one A×B matrix, which the
+MNIST trainers apply to a network's hidden weight matrices: optviz.mnist.hidden_matrices); torch treats the 2-D point
+as a 1×2 matrix, whose one singular value the iteration drives towards 1: the step is the normalised momentum, times
+the iteration's result. Adafactor's vector rule (no factoring for a vector) scales its step by the parameters' RMS
+and clips the update's RMS at d. Prodigy is Adam whose rate is scaled by d, its running estimate of the distance to the
 solution, from sums over the whole vector (recorded, so that a race can draw d over time). All three match their
 references to 1e-10 in float64 (Muon with torch's bfloat16 cast of the iteration removed, as the reference tool
 patches it: in bfloat16 the step would carry 3 significant digits).
@@ -53,29 +54,63 @@ def muon_init(params: np.ndarray) -> MuonState:
 
 
 def newton_schulz(update: np.ndarray, a: float, b: float, c: float, steps: int, eps: float) -> np.ndarray:
-    """X ← G/max(‖G‖, ε);  k times: A = XXᵀ, X ← a·X + (b·A + c·A²)·X  — for the 1×2 matrix G, A is a number."""
-    x = update / max(norm(update), eps)
+    """X ← G/max(‖G‖_F, ε);  k times: A = XXᵀ, X ← a·X + (b·A + c·A²)·X  — on the (r, c) matrix G, or on Gᵀ when
+    r > c (the Gram matrix A is then the smaller one) and transposed back, as torch's _zeropower_via_newtonschulz.
+    A vector is a 1×n matrix (the 2-D point a 1×2 one: A is a number, the point's one singular value driven
+    towards 1). The result has G's shape."""
+    x = np.atleast_2d(update)
+    tall = x.shape[0] > x.shape[1]
+    x = x.T if tall else x
+    x = x / max(_frobenius(x), eps)
     for _ in range(steps):
-        gram = dot(x, x)
-        x = a * x + (b * gram + c * (gram * gram)) * x
-    return x
+        gram = _gram(x)
+        x = a * x + (b * gram + c * (gram @ gram)) @ x
+    return (x.T if tall else x).reshape(update.shape)
+
+
+# The 2-D point's 1×2 matrix rounded as torch's CPU kernels round two numbers (optviz.torch_arithmetic), so that its
+# chaotic runs match torch's to the last bit; a bigger matrix by NumPy's BLAS (to rounding, as torch's own BLAS).
+
+def _frobenius(x: np.ndarray) -> float:
+    """‖X‖_F."""
+    flat = x.reshape(-1)
+    return norm(flat) if flat.size == 2 else math.sqrt(float(np.dot(flat, flat)))
+
+
+def _gram(x: np.ndarray) -> np.ndarray:
+    """XXᵀ."""
+    return np.array([[dot(x[0], x[0])]]) if x.shape == (1, 2) else x @ x.T
+
+
+def lr_ratio(rows: int, columns: int, adjust_lr_fn: str) -> float:
+    """s, by which Muon scales its rate for an A×B matrix (torch's _adjust_lr; A = rows = a layer's outputs in
+    torch's (out, in) layout): √max(1, A/B) ("original", Keller Jordan's) or 0.2·√max(A, B) ("match_rms_adamw",
+    Moonshot's: the update's RMS then matches AdamW's, so AdamW's rate and weight decay carry over)."""
+    if adjust_lr_fn == LR_ADJUSTMENTS[0]:
+        return math.sqrt(max(1, rows / columns))
+    return 0.2 * math.sqrt(max(rows, columns))
+
+
+def muon_update(param: np.ndarray, grad: np.ndarray, buf: np.ndarray, hparams: dict, lr: float):
+    """B ← B + (1−μ)(g − B);  U = NS(g + μ(B − g)) (Nesterov) or NS(B);  θ ← θ(1 − αλ) − α·s·U, s = lr_ratio(A, B)
+    — torch's _single_tensor_muon on one A×B matrix θ (torch's (out, in) layout); returns the new (θ, B), its
+    inputs untouched."""
+    momentum, shape = hparams["momentum"], param.shape
+    g, buf = grad.reshape(-1), lerp(buf.reshape(-1), grad.reshape(-1), 1 - momentum)
+    update = lerp(g, buf, momentum) if hparams["nesterov"] else buf
+    update = newton_schulz(update.reshape(shape), hparams["ns_a"], hparams["ns_b"], hparams["ns_c"],
+                           hparams["ns_steps"], hparams["eps"])
+    ratio = lr_ratio(*shape, hparams["adjust_lr_fn"])
+    decayed = param.reshape(-1) * (1 - lr * hparams["weight_decay"])
+    return axpy(-(lr * ratio), update.reshape(-1), decayed).reshape(shape), buf.reshape(shape)
 
 
 def muon_step(params: np.ndarray, state: MuonState, objective: Objective, hparams: dict, lr: float):
-    """B ← B + (1−μ)(g − B);  U = NS(g + μ(B − g)) (Nesterov) or NS(B);  θ ← θ(1 − αλ) − α·s·U, s = √max(1, A/B) = 1
-    for a 1×2 matrix (Moonshot's: 0.2·√max(A, B) = 0.2·√2)."""
+    """muon_update on the 2-D point as a 1×2 matrix: s = √max(1, 1/2) = 1 (Moonshot's: 0.2·√2)."""
     g = objective.grad(params)
-    momentum = hparams["momentum"]
-    buf = lerp(state.buf, g, 1 - momentum)
-    update = lerp(g, buf, momentum) if hparams["nesterov"] else buf
-    update = newton_schulz(update, hparams["ns_a"], hparams["ns_b"], hparams["ns_c"], hparams["ns_steps"],
-                           hparams["eps"])
-    rows, columns = 1, len(params)
-    ratio = (math.sqrt(max(1, rows / columns)) if hparams["adjust_lr_fn"] == LR_ADJUSTMENTS[0]
-             else 0.2 * math.sqrt(max(rows, columns)))
-    params = params * (1 - lr * hparams["weight_decay"])
-    params = axpy(-(lr * ratio), update, params)
-    return params, MuonState(state.step + 1, buf), StepReport(1, 0, g, {"buf": buf})
+    new, buf = muon_update(params.reshape(1, 2), g.reshape(1, 2), state.buf.reshape(1, 2), hparams, lr)
+    buf = buf.reshape(-1)
+    return new.reshape(-1), MuonState(state.step + 1, buf), StepReport(1, 0, g, {"buf": buf})
 
 
 # ---------------------------------------------------------------------------------------------------------------

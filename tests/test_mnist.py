@@ -46,6 +46,7 @@ from optviz.mnist import (
     train,
 )
 from optviz.mnist.data import FILES, MIRRORS
+from optviz.mnist.hidden_matrices import trained
 from optviz.mnist.landscape import _PlaneLoss, principal_directions
 from optviz.mnist.model import mean_cross_entropy
 from optviz.mnist.train import _flush_subnormals
@@ -555,7 +556,7 @@ def test_same_seed_same_run_and_every_optimizer_starts_alike(real_small):
     assert not np.array_equal(train(real_small, seed=8).model.flat, run_a.snapshots()[1][0])
 
 
-@pytest.mark.parametrize("name", [n for n in optviz.OPTIMIZERS if n not in in_batches()])
+@pytest.mark.parametrize("name", [n for n in optviz.OPTIMIZERS if n not in trained()])
 def test_an_optimizer_raced_one_run_at_a_time_is_refused_by_the_trainer_in_words(name, real_small):
     with pytest.raises(ValueError, match="is raced one run at a time"):
         train(real_small.subset(64, 16), name, hidden=(16,), epochs=1, batch_size=64)

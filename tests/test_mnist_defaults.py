@@ -110,12 +110,13 @@ def test_the_classic_five_all_have_keras_values():
             assert hparams["eps"] == keras_defaults["epsilon"] == 1e-7
 
 
-def test_pytorch_entry_is_optviz_defaults_with_a_stated_sgd_rate():
+def test_pytorch_entry_is_optviz_defaults_with_a_stated_sgd_rate_and_muons_rate_scaling():
     for name in offered("pytorch"):
         hparams, unsupported = framework_hparams("pytorch", name)
-        expected = {**SPECS[name].defaults, **({"lr": 0.01} if name == "sgd" else {})}
-        assert hparams == expected and not unsupported
+        stated = {"sgd": {"lr": 0.01}, "muon": {"adjust_lr_fn": "match_rms_adamw"}}.get(name, {})
+        assert hparams == {**SPECS[name].defaults, **stated} and not unsupported
     assert "no default learning rate" in FRAMEWORKS["pytorch"].notes["sgd"]
+    assert "reuse AdamW's learning rate" in FRAMEWORKS["pytorch"].notes["muon"]
 
 
 def test_an_unknown_framework_is_refused_in_words():

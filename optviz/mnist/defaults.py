@@ -5,7 +5,9 @@
 
 optviz's own defaults are torch.optim's, so the PyTorch entry only fills what torch leaves open: SGD has no default
 learning rate in torch.optim, and optviz's 1e-3 leaves a network at chance level for epochs in front of a class,
-so the stated value is 0.01 (Keras's default, which does learn visibly).
+so the stated value is 0.01 (Keras's default, which does learn visibly). Muon, which the trainers apply to the hidden
+weight matrices while AdamW steps the rest at Muon's rate (optviz.mnist.hidden_matrices), takes adjust_lr_fn
+"match_rms_adamw" instead of torch's "original": torch's documentation says that with it Muon reuses AdamW's rate.
 
 The Keras entry is keras.optimizers as documented (keras.io/api/optimizers and the docstrings and `__init__`
 signatures of keras-team/keras, keras/src/optimizers/{adadelta,adagrad,adam,rmsprop,sgd}.py, Keras 3):
@@ -26,7 +28,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..optimizers import SPECS, in_batches
+from ..optimizers import SPECS
+from .hidden_matrices import trained
 
 
 @dataclass(frozen=True)
@@ -40,8 +43,10 @@ class Framework:
 FRAMEWORKS = {
     "pytorch": Framework(
         "PyTorch",
-        {"sgd": {"lr": 0.01}},
-        notes={"sgd": "torch.optim.SGD has no default learning rate: 0.01 is used (Keras's default)"},
+        {"sgd": {"lr": 0.01}, "muon": {"adjust_lr_fn": "match_rms_adamw"}},
+        notes={"sgd": "torch.optim.SGD has no default learning rate: 0.01 is used (Keras's default)",
+               "muon": "adjust_lr_fn is match_rms_adamw (torch's default: original), which torch's documentation "
+                       "says lets Muon reuse AdamW's learning rate: AdamW steps the other arrays at the same rate"},
     ),
     "keras": Framework(
         "Keras",
@@ -74,6 +79,7 @@ def framework_hparams(framework: str, optimizer: str) -> tuple[dict[str, object]
 
 
 def offered(framework: str) -> list[str]:
-    """The optimizers a framework has that the trainers step (element-wise rules), in optviz's order."""
+    """The optimizers a framework has that the trainers step (element-wise rules and Muon: hidden_matrices.trained),
+    in optviz's order."""
     chosen = FRAMEWORKS[framework].offered
-    return [name for name in in_batches() if chosen is None or name in chosen]
+    return [name for name in trained() if chosen is None or name in chosen]

@@ -8,7 +8,8 @@
     run.confusion_matrix(), run.misclassified(), run.first_layer_weights(), run.layer_stats(), run.snapshots()
 
 The parameters are updated by the same optimizer implementation as the 2-D races, `optviz.optimizer(...)`,
-through its in-place `step_`, with one optimizer state per parameter array (W1, b1, W2, b2, …).
+through its in-place `step_`, with one optimizer state per parameter array (W1, b1, W2, b2, …). Muon steps the
+hidden weight matrices only, and AdamW the rest, as torch's documentation advises (optviz.mnist.hidden_matrices).
 
 Fair comparisons: the seed alone fixes the initial weights, the order of the digits in every epoch and the
 CNN's dropout masks, so runs with the same seed and different optimizers see exactly the same data (and drop
@@ -25,14 +26,15 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 from numba import njit
 
-from ..optimizers import Optimizer, bias_corrections, effective_step
-from ..optimizers import optimizer as make_optimizer
+from ..optimizers import BoundOptimizer, Optimizer, bias_corrections, effective_step
 from ..params import LR
 from ..scenarios import TRAINING_OPTIMIZER
 from ..schedules import SCHEDULES, Schedule
 from ..schedules import schedule as make_schedule
+from ..second_order import optimizer as make_optimizer
 from .cnn import CNN
 from .curvature import SharpnessSettings, SharpnessTracker
+from .hidden_matrices import HiddenMatricesAndAdamW
 from .model import MLP
 
 # Keyword arguments of train(). With Adam at lr 1e-3, batch 128, 5 epochs (benchmarks/bench_mnist.py):
@@ -49,7 +51,8 @@ SIGN_LIKE = 0.9    # |m̂|/√v̂ at least this: a coordinate whose Adam step is
 def train(data, optimizer: str | Optimizer = TRAINING_OPTIMIZER, hidden: Sequence[int] | None = None, epochs: int = 5,
           batch_size: int = 128, seed: int = 0, eval_every: int = 25, *, model: str = "mlp",
           schedule: Schedule | str | None = None, snapshots: int = 40, stats_every: int = 25,
-          label: str | None = None, sharpness: SharpnessSettings | int | None = None, **hparams) -> TrainingRun:
+          label: str | None = None, sharpness: SharpnessSettings | int | None = None, dtype=np.float32,
+          **hparams) -> TrainingRun:
     """A training run to iterate: yields a progress dict every `eval_every` batches and at each epoch's end.
 
     `model` is "mlp" (784-`hidden`-10, `hidden` by default (256,)) or "cnn" (the fixed convolutional network
@@ -63,8 +66,10 @@ def train(data, optimizer: str | Optimizer = TRAINING_OPTIMIZER, hidden: Sequenc
     more event with "diverged": True and ends.
 
     `optimizer` is a name from optviz.OPTIMIZERS (with `schedule` and `**hparams`, validated as everywhere
-    in optviz) or a ready `Optimizer`. `schedule` may be a name from optviz.SCHEDULES: then a cosine or
-    linear schedule spans the whole run (t_max or total_iters = every step of every epoch).
+    in optviz) or a ready `Optimizer`: an element-wise one, or Muon, which steps the hidden weight matrices while
+    AdamW steps the other arrays (optviz.mnist.hidden_matrices; ValueError in words for a network without any).
+    `schedule` may be a name from optviz.SCHEDULES: then a cosine or linear schedule spans the whole run (t_max or
+    total_iters = every step of every epoch).
 
     `snapshots` weight vectors are kept evenly over the planned steps (plus the initial weights) for the loss
     landscape: fewer, down to 3, for a network so big that they would take more than SNAPSHOT_BYTES.
@@ -75,9 +80,11 @@ def train(data, optimizer: str | Optimizer = TRAINING_OPTIMIZER, hidden: Sequenc
     training digits (optviz.mnist.curvature; λ_max(P⁻¹H) for the Adam family), at step 0 too: the events then
     carry "curvature" (the measurements since the last event) and "curvature_seconds" (their time so far, which
     "seconds" leaves out). `TrainingRun.change` changes α, momentum, β₁… or the batch size mid-run.
+
+    `dtype` is the network's (float32; float64 for comparisons with a reference to the last digits).
     """
     epochs, batch_size = _positive("epochs", epochs), _positive("batch_size", batch_size)
-    if isinstance(optimizer, Optimizer):
+    if isinstance(optimizer, BoundOptimizer):
         if hparams or schedule is not None:
             raise ValueError("give hyperparameters and schedule to optviz.optimizer(), not to train(), when "
                              "passing a ready Optimizer")
@@ -92,7 +99,7 @@ def train(data, optimizer: str | Optimizer = TRAINING_OPTIMIZER, hidden: Sequenc
     elif sharpness is not None and not isinstance(sharpness, SharpnessSettings):
         raise ValueError(f"sharpness must be None, an interval K or a SharpnessSettings, got {sharpness!r}")
     return TrainingRun(data, opt, _architecture(model, hidden), epochs, batch_size, seed, eval_every, snapshots,
-                       stats_every, label or opt.name, sharpness=sharpness)
+                       stats_every, label or opt.name, sharpness=sharpness, dtype=dtype)
 
 
 def _architecture(model: str, hidden: Sequence[int] | None) -> tuple[int, ...] | str:
@@ -183,11 +190,10 @@ class TrainingRun(Events):
     model, statistics and snapshots are those of the last completed step).
     """
 
-    def __init__(self, data, opt: Optimizer, hidden: tuple[int, ...] | str, epochs: int, batch_size: int, seed: int,
-                 eval_every: int, snapshots: int, stats_every: int, label: str, *,
-                 sharpness: SharpnessSettings | None = None):
+    def __init__(self, data, opt: BoundOptimizer, hidden: tuple[int, ...] | str, epochs: int, batch_size: int,
+                 seed: int, eval_every: int, snapshots: int, stats_every: int, label: str, *,
+                 sharpness: SharpnessSettings | None = None, dtype=np.float32):
         self.data = data
-        self.optimizer = opt
         self.label = label
         self.epochs = _positive("epochs", epochs)
         self.batch_size = _positive("batch_size", batch_size)
@@ -201,8 +207,9 @@ class TrainingRun(Events):
         init_seq, order_seq, dropout_seq = np.random.SeedSequence(seed).spawn(3)
         self._order_rng = np.random.default_rng(order_seq)
         init_rng = np.random.default_rng(init_seq)
-        self.model = (CNN(init_rng, dropout_rng=np.random.default_rng(dropout_seq)) if hidden == "cnn" else
-                      MLP((data.x_train.shape[1], *hidden, N_CLASSES), seed=init_rng))
+        self.model = (CNN(init_rng, dtype, dropout_rng=np.random.default_rng(dropout_seq)) if hidden == "cnn" else
+                      MLP((data.x_train.shape[1], *hidden, N_CLASSES), seed=init_rng, dtype=dtype))
+        self.optimizer = opt = _for_network(opt, self.model)
         # One state over the flat parameter vector: the rules are elementwise, so this is the same update as one
         # state per array, made in one call per step instead of one per array; `states` views it per array.
         self.state = opt.init(self.model.flat)
@@ -256,7 +263,7 @@ class TrainingRun(Events):
         new = None
         if hparams:
             old = self.optimizer
-            new = make_optimizer(old.spec.name, old.schedule, **{**old.hparams, **hparams})
+            new = _for_network(make_optimizer(old.spec.name, old.schedule, **{**old.hparams, **hparams}), self.model)
             if new.State._fields != old.State._fields:
                 raise ValueError(f"{', '.join(hparams)}: a switch that changes what {old.spec.title} keeps in its "
                                  "state cannot change mid-training")
@@ -426,6 +433,12 @@ class TrainingRun(Events):
         """(steps (k,), weights (k, n_params)): the flattened parameters every `snapshot_every` steps, from
         the initial weights to the current ones."""
         return self._snapshots.as_arrays(self.step)
+
+
+def _for_network(opt: BoundOptimizer, model: MLP | CNN) -> Optimizer | HiddenMatricesAndAdamW:
+    """What steps the network: an element-wise optimizer itself; one with a matrix rule (Muon) on the hidden weight
+    matrices, AdamW on the rest (ValueError in words for the others, or a network without hidden matrices)."""
+    return opt if isinstance(opt, (Optimizer, HiddenMatricesAndAdamW)) else HiddenMatricesAndAdamW(opt, model)
 
 
 def _split_state(state, model: MLP | CNN) -> list:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ..mnist import train
 from ..mnist.curvature import SharpnessSettings
 from ..mnist.fullbatch import full_batch
-from ..optimizers import optimizer as make_optimizer
+from ..second_order import optimizer as make_optimizer  # element-wise rules, and Muon (on the hidden matrices)
 
 HEARTBEAT_SECONDS = 30.0  # a job nobody has looked at for this long is abandoned (its student closed the tab)
 DISCONNECT_GRACE_SECONDS = 3.0  # a page disconnected this long is gone (shorter gaps: a reconnecting browser)

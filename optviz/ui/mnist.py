@@ -13,9 +13,9 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from ..figures.mnist import confusion_figure, digit_grid, landscape_figure, layer_stats_figure, training_figure
 from ..mnist import load_mnist, loss_landscape
 from ..mnist.defaults import FRAMEWORKS, framework_hparams, offered
+from ..mnist.hidden_matrices import trained_note
 from ..mnist.train import estimated_seconds, measured_speed
 from ..optimizers import SPECS as OPTIMIZERS
-from ..optimizers import one_at_a_time_note
 from ..scenarios import CLASSIC_COMPARISON, DEFAULT_OPTIMIZERS
 from .controls import ensure_value, param_control, plain, table
 from .jobs import SLOTS, JobConfig, TrainingJob
@@ -158,7 +158,7 @@ def _controls(data) -> JobConfig | None:
     seed = cols[5].number_input("Seed", 0, 2**31 - 1, key="mnist.seed")
     available = offered(framework)
     chosen = st.multiselect("Optimizers", available, key="mnist.opts", format_func=lambda n: OPTIMIZERS[n].title,
-                            max_selections=6, help=one_at_a_time_note() or None)
+                            max_selections=6, help=trained_note() or None)
     with st.expander(f"Hyperparameters · {FRAMEWORKS[framework].title} defaults"):
         columns = st.columns(max(1, len(chosen)))
         for column, name in zip(columns, chosen):
