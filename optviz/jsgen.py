@@ -43,7 +43,15 @@ from numba.core.registry import CPUDispatcher
 from sympy.printing.jscode import JavascriptCodePrinter
 
 from . import jit
-from .optimizers import ELEMENTWISE, MAXIMIZE, OptimizerSpec
+from .optimizers import (
+    ELEMENTWISE,
+    MAXIMIZE,
+    OptimizerSpec,
+    bias_corrected,
+    effective_step_of,
+    moment_diagnostics,
+    moment_prepare,
+)
 from .optimizers import SPECS as OPTIMIZERS
 from .params import LR, Param
 from .surfaces import SAMPLING_PARAMS, SurfaceSpec
@@ -240,14 +248,15 @@ class _Translator:
         comment += [f"// {line}".rstrip() for line in (doc or "").splitlines()]
         defaults = node.args.defaults
         first_default = len(self.parameters) - len(defaults)
+        signature = inspect.signature(fn).parameters
         parameters = []
         for k, name in enumerate(self.parameters):
             text = _identifier(name)
-            if k >= first_default:
-                default = defaults[k - first_default]
-                if not isinstance(default, ast.Constant) or not isinstance(default.value, (int, float, bool)):
-                    self.refuse(default, "a default that is not a number or a boolean")
-                text += f" = {_number(default.value)}"
+            if k >= first_default:  # its value (a module's constant, OUTSIDE, is its number)
+                default = signature[name].default
+                if not isinstance(default, (int, float, bool, np.integer, np.floating, np.bool_)):
+                    self.refuse(defaults[k - first_default], "a default that is not a number or a boolean")
+                text += f" = {_number(default)}"
             parameters.append(text)
         body = node.body[1:] if doc is not None else node.body
         declared = sorted(self.locals - set(self.parameters))
@@ -483,21 +492,19 @@ def _row_number(param: Param, value) -> float:
     return float(value)
 
 
+# The diagnostics the module works out again from a recorded state, as formulas: a spec's diagnostics function ->
+# (its per-step constants, of (t, hyperparameters…); (m̂, v̂) of a coordinate; its effective step)
+DIAGNOSTICS = {moment_diagnostics: (moment_prepare, bias_corrected, effective_step_of)}
+
+
 def optimizer_entry(spec: OptimizerSpec, module: Module) -> str:
     """One optimizer as the generated module describes it: its hyperparameters in spec order (the row the loops
-    read), its state, its prepare bound by name to the row (as jit.by_name binds it), its rule and its variant."""
+    read), its state, its prepare bound by name to the row (as jit.by_name binds it), its rule, its variant, and its
+    diagnostics' formulas with the state they read (`moments`: first moment and denominator, per layout)."""
     if spec.kind != ELEMENTWISE:
         raise Untranslatable(f"{spec.name}: its rule needs {spec.kind}; the generated loop steps element-wise rules")
     names = [p.name for p in spec.params]
     prepare = _python(getattr(spec.prepare, "named", spec.prepare))
-    bound = []
-    for parameter in list(inspect.signature(prepare).parameters.values())[2:]:
-        if parameter.name in names:
-            bound.append(f"h[{names.index(parameter.name)}]")
-        elif parameter.default is not inspect.Parameter.empty:
-            bound.append(_number(parameter.default))
-        else:
-            raise Untranslatable(f"{spec.name}: its prepare takes {parameter.name}, which is no hyperparameter")
     prepare_name, rule_name = module.function(prepare), module.function(spec.rule)
     fields = {
         "name": json.dumps(spec.name), "title": json.dumps(spec.title, ensure_ascii=False), "hyper": json.dumps(names),
@@ -505,15 +512,33 @@ def optimizer_entry(spec: OptimizerSpec, module: Module) -> str:
         "choices": json.dumps({p.name: list(p.choices) for p in spec.params if p.kind == "choice"}),
         "state": json.dumps(list(spec.state)), "shared": json.dumps(spec.shared),
         "fill": json.dumps(dict(spec.state_fill)),
-        "prepare": f"(h, t, q) => {prepare_name}(t, q{''.join(', ' + b for b in bound)})", "rule": rule_name,
-        "variant": "null",
+        "prepare": f"(h, t, q) => {prepare_name}(t, q{_bound(spec, prepare, 2)})", "rule": rule_name,
+        "variant": "null", "diagnostics": "null", "moments": json.dumps(spec.moments(spec.state)),
     }
     if spec.variant:
         switch, value, rule, state = spec.variant
         row_value = _number(_row_number(spec.param(switch), value))
         fields["variant"] = (f"{{ switch: {json.dumps(switch)}, value: {row_value}, rule: {module.function(rule)}, "
-                             f"state: {json.dumps(list(state))} }}")
+                             f"state: {json.dumps(list(state))}, moments: {json.dumps(spec.moments(state))} }}")
+    if spec.diagnostics in DIAGNOSTICS:
+        constants, corrected, step = (_python(fn) for fn in DIAGNOSTICS[spec.diagnostics])
+        fields["diagnostics"] = (f"{{ prepare: (h, t) => {module.function(constants)}(t{_bound(spec, constants, 1)}), "
+                                 f"corrected: {module.function(corrected)}, step: {module.function(step)} }}")
     return _entry(spec.name, fields)
+
+
+def _bound(spec: OptimizerSpec, fn: types.FunctionType, skip: int) -> str:
+    """fn's parameters after the first `skip`, as arguments taken by name from the row h (", h[1], h[3]"); one that is
+    no hyperparameter of spec keeps its default."""
+    names, out = [p.name for p in spec.params], ""
+    for parameter in list(inspect.signature(fn).parameters.values())[skip:]:
+        if parameter.name in names:
+            out += f", h[{names.index(parameter.name)}]"
+        elif parameter.default is not inspect.Parameter.empty:
+            out += f", {_number(parameter.default)}"
+        else:
+            raise Untranslatable(f"{spec.name}: {fn.__name__} takes {parameter.name}, which is no hyperparameter")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -636,9 +661,12 @@ HEADER = """\
 // step t's constants c (an object with the record's field names) from the hyperparameter row h. step() and race()
 // at the end apply them to Float64Arrays, as optviz.Optimizer.step_ and optviz.race do.
 //
+// diagnose() works out the diagnostics of a recorded state (m̂, v̂, the bias corrections, the effective step) by
+// the diagnostics' formulas, translated alike.
+//
 // Not translated (yet): learning-rate schedules (race takes a learning rate per step), the noisy quadratic's noise
-// (race takes it as options.noise), the diagnostics worked out from the state (m̂, v̂, the effective step), typed
-// surfaces, and these built-in surfaces and optimizers (the server computes them):
+// (race takes it as options.noise), typed surfaces, and these built-in surfaces and optimizers (the server computes
+// them):
 {skipped}
 """
 
@@ -728,7 +756,7 @@ export function optimizer(name, hparams = {}) {
   const chosen = spec.variant && h[at(spec.variant.switch)] === spec.variant.value ? spec.variant : spec;
   return {
     spec, h, rule: chosen.rule, state: chosen.state, arrays: chosen.state.filter((s) => s !== spec.shared),
-    sign: at(MAXIMIZE) >= 0 && h[at(MAXIMIZE)] ? -1 : 1, lr: h[at(LR)],
+    sign: at(MAXIMIZE) >= 0 && h[at(MAXIMIZE)] ? -1 : 1, lr: h[at(LR)], moments: chosen.moments,
   };
 }
 
@@ -775,6 +803,27 @@ export function surface(name, params = {}) {
     spec, params: p, bound, window: spec.window, start: spec.start,
     grad: (x, y) => spec.grad(x, y, p), value: (x, y) => spec.value(x, y, p),
   };
+}
+
+/** The diagnostics of a recorded run, as the optimizer's diagnostics work them out (optviz/optimizers.py,
+ *  moment_diagnostics): {bc1, bc2 (steps), m_hat, v_hat, effective_step (steps×2)} from its state {name: steps×2}
+ *  (race's recording) and learning rate (a number or one per step); null for an optimizer without them. */
+export function diagnose(opt, state, steps, lr = opt.lr) {
+  const d = opt.spec.diagnostics;
+  if (!d || !opt.moments) return null;
+  const [m, v] = opt.moments.map((name) => state[name]);
+  const bc1 = new Float64Array(steps), bc2 = new Float64Array(steps);
+  const mHat = new Float64Array(2 * steps), vHat = new Float64Array(2 * steps), effective = new Float64Array(2 * steps);
+  for (let t = 1; t <= steps; t++) {
+    const c = d.prepare(opt.h, t), alpha = typeof lr === "number" ? lr : lr[t - 1];
+    bc1[t - 1] = c.bc1;
+    bc2[t - 1] = c.bc2;
+    for (let i = 2 * t - 2; i < 2 * t; i++) {
+      [mHat[i], vHat[i]] = d.corrected(m[i], v[i], c);
+      effective[i] = d.step(m[i], v[i], alpha, c);
+    }
+  }
+  return { m_hat: mHat, v_hat: vHat, bc1, bc2, effective_step: effective };
 }
 
 /** Optimizers racing from `start` for `steps` steps, everything recorded, as optviz.race records a run: per

@@ -350,13 +350,53 @@ STATE_ROLES = {"m": FIRST_MOMENT, "v": SECOND_MOMENT, "v_max": RUNNING_MAX, "buf
 
 # ---------------------------------------------------------------------------------------------------------------
 # Diagnostics: quantities worked out from the recorded state (a race's traces, the MNIST statistics), once, here.
-# The effective step is the Adam family's step per coordinate, by the same arithmetic as the rules above.
+# The effective step is the Adam family's step per coordinate, by the same arithmetic as the rules above. Each is a
+# formula on numbers, as the rules are: NumPy applies it to whole recordings (jit.uncompiled), and optviz.jsgen
+# translates it for the race viewer, which works the diagnostics out again while the reader drags.
+
+MomentStep = constants("MomentStep", "bc1 bc2 scale eps_in eps_out")
+
+
+@per_step
+def moment_prepare(t, beta1, beta2, eps, bias_correction=True, eps_placement=OUTSIDE):
+    """The diagnostics' constants at step t: bc1 = 1 − β1ᵗ, bc2 = 1 − β2ᵗ (both 1 with bias_correction off),
+    κ = √bc2/bc1 and _eps_split's (ε_in, ε_out), as _adam_prepare works them out. The switch (0 or 1) multiplies βᵗ
+    instead of choosing a branch, so that one call takes a batch of runs whose switches differ; eps_placement is the
+    index of its choice (PLACEMENTS)."""
+    bc1 = 1 - beta1 ** t * bias_correction
+    bc2 = 1 - beta2 ** t * bias_correction
+    eps_in, eps_out = _eps_split(eps, eps_placement, bc2)
+    return MomentStep(bc1, bc2, math.sqrt(bc2) / bc1, eps_in, eps_out)
+
+
+@scalar
+def bias_corrected(m, v, c):
+    """(m̂, v̂) = (m/(1 − β1ᵗ), v/(1 − β2ᵗ)) of one coordinate."""
+    return m / c.bc1, v / c.bc2
+
+
+@scalar
+def effective_step_of(m, v, lr, c):
+    """α·κ·m/(√(v + ε_in) + ε_out) of one coordinate: adam_rule's step, weight decay aside."""
+    return lr * c.scale * m / (math.sqrt(v + c.eps_in) + c.eps_out)
+
+
+def moment_constants(hparams: dict[str, Any], t) -> MomentStep:
+    """moment_prepare of these hyperparameters (read by name; arrays broadcast) at step t (an int or an array)."""
+    placement = PLACEMENTS.index(hparams.get("eps_placement", "outside"))
+    return uncompiled(moment_prepare)(t, hparams["beta1"], hparams["beta2"], hparams.get("eps", 0.0),
+                                      np.asarray(hparams.get("bias_correction", True)), placement)
 
 
 def bias_corrections(hparams: dict[str, Any], t):
     """(bc1, bc2) = (1 − β1ᵗ, 1 − β2ᵗ) at step t (an int or an array), or (1, 1) where bias_correction is off."""
-    corrected = np.asarray(hparams.get("bias_correction", True), dtype=bool)
-    return (np.where(corrected, 1 - hparams["beta1"] ** t, 1.0), np.where(corrected, 1 - hparams["beta2"] ** t, 1.0))
+    c = moment_constants(hparams, t)
+    return c.bc1, c.bc2
+
+
+def _per_coordinate(c: MomentStep, dtype) -> MomentStep:
+    """The constants rounded to the moments' precision, as the rules round them, with an axis for the coordinates."""
+    return MomentStep(*(np.asarray(x, dtype=dtype)[..., None] for x in c))
 
 
 def effective_step(m: np.ndarray, v: np.ndarray, t, lr, hparams: dict[str, Any]) -> np.ndarray:
@@ -367,26 +407,19 @@ def effective_step(m: np.ndarray, v: np.ndarray, t, lr, hparams: dict[str, Any])
         keras (Keras's):    α·√(1−β2ᵗ)/(1−β1ᵗ) · m/(√v + ε̂)
 
     with m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ) (m̂ = m, v̂ = v when bias_correction is off) and v the denominator's state
-    (DENOMINATORS: v_max for AMSGrad, s for AdaBelief). It is worked out as adam_rule works it out,
-    α·κ·m/(√(v + ε_in) + ε_out) with κ = √(1−β2ᵗ)/(1−β1ᵗ) and _eps_split's (ε_in, ε_out), so that for Adam,
-    AMSGrad and AdamW it is the update taken. For NAdam, RAdam and QHAdam, whose rules differ, it is Adam's step
-    from their moments: a yardstick to compare them by.
+    (DENOMINATORS: v_max for AMSGrad, s for AdaBelief). It is worked out as adam_rule works it out
+    (effective_step_of), α·κ·m/(√(v + ε_in) + ε_out) with κ = √(1−β2ᵗ)/(1−β1ᵗ) and _eps_split's (ε_in, ε_out), so
+    that for Adam, AMSGrad and AdamW it is the update taken. For NAdam, RAdam and QHAdam, whose rules differ, it is
+    Adam's step from their moments: a yardstick to compare them by.
 
     m, v: (..., n), the coordinates along the last axis, float32 or float64 (the step comes in their precision);
     t, lr and any array hyperparameter broadcast against m.shape[:-1] (a race's (steps, runs)). hparams: the
     optimizer's, read by name: beta1, beta2, eps and, where the optimizer has them, bias_correction and
     eps_placement.
     """
-    bc1, bc2 = bias_corrections(hparams, t)
-    placement = PLACEMENTS.index(hparams.get("eps_placement", "outside"))
-    eps_in, eps_out = _eps_split.py_func(hparams.get("eps", 0.0), placement, bc2)
-    scale = lr * (np.sqrt(bc2) / bc1)
     dtype = np.result_type(m, v, np.float32)
-
-    def per_coordinate(x):  # a constant, rounded to the moments' precision as the rules round it
-        return np.asarray(x, dtype=dtype)[..., None]
-
-    return per_coordinate(scale) * m / (np.sqrt(v + per_coordinate(eps_in)) + per_coordinate(eps_out))
+    c = _per_coordinate(moment_constants(hparams, t), dtype)
+    return uncompiled(effective_step_of, elementwise=True)(m, v, np.asarray(lr, dtype=dtype)[..., None], c)
 
 
 EFFECTIVE_STEP_FORMULAS = {"outside": "α·m̂ / (√v̂ + ε)", "inside": "α·m̂ / √(v̂ + ε)",
@@ -402,16 +435,21 @@ def moment_diagnostics(spec: OptimizerSpec, trace: dict[str, np.ndarray], lr: np
                        hparams: dict[str, Any]) -> dict[str, np.ndarray]:
     """The Adam family's diagnostics from a recorded trace (state arrays (steps, ..., n)) and its learning rates lr
     (steps, ...): bc1 = 1 − β1ᵗ, bc2 = 1 − β2ᵗ, m̂ = m/bc1, v̂ = v/bc2 (v the denominator's state: v_max for
-    AMSGrad, s for AdaBelief) and the effective step per coordinate (effective_step). Without bias correction
-    bc1 = bc2 = 1. Empty when the trace lacks the moments."""
+    AMSGrad, s for AdaBelief; bias_corrected) and the effective step per coordinate (effective_step_of). Without
+    bias correction bc1 = bc2 = 1. Empty when the trace lacks the moments."""
     names = spec.moments(trace)
     if names is None:
         return {}
     first, second = (trace[name] for name in names)
     t = np.arange(1, len(lr) + 1, dtype=float).reshape((-1,) + (1,) * (lr.ndim - 1))
-    bc1, bc2 = (np.broadcast_to(bc, lr.shape) for bc in bias_corrections(hparams, t))
-    return {"m_hat": first / bc1[..., None], "v_hat": second / bc2[..., None], "bc1": bc1, "bc2": bc2,
-            "effective_step": effective_step(first, second, t, lr, hparams)}
+    c = moment_constants(hparams, t)
+    bc1, bc2 = (np.broadcast_to(bc, lr.shape) for bc in (c.bc1, c.bc2))
+    dtype = np.result_type(first, second, np.float32)
+    coordinates = _per_coordinate(c, dtype)
+    m_hat, v_hat = uncompiled(bias_corrected, elementwise=True)(first, second, coordinates)
+    step = uncompiled(effective_step_of, elementwise=True)(first, second, np.asarray(lr, dtype)[..., None],
+                                                           coordinates)
+    return {"m_hat": m_hat, "v_hat": v_hat, "bc1": bc1, "bc2": bc2, "effective_step": step}
 
 
 NadamStep = constants("NadamStep", "one_minus_beta1 beta2 one_minus_beta2 bc2 eps g_weight m_weight l2 decoupled")

@@ -88,7 +88,9 @@ class RaceWidget(anywidget.AnyWidget):
     def __init__(self, **settings):
         self._holding = 0
         self.races: dict = {}  # label -> optviz.engine.Trajectory: the race drawn
+        self.refused = ""  # why the last value released in the view was not kept, in words ("" if it was)
         super().__init__(**settings)  # the first race is run by open(), so that the view's first state has it
+        self.on_msg(self._from_view)
 
     # --- validation: a setting is refused before it is kept ---------------------------------------------------
 
@@ -191,6 +193,42 @@ class RaceWidget(anywidget.AnyWidget):
         if not self._holding:
             self.draw()
 
+    def _from_view(self, _widget, content, _buffers) -> None:
+        """What the reader released in the view (a racer's slider, the start dragged or clicked): kept as the
+        settings (hparams, start), checked as any assignment is, and raced once. A value refused leaves every
+        setting as it was and says why in `refused`."""
+        settled = content.get("settle") if isinstance(content, dict) else None
+        if settled is None:
+            return
+        try:
+            self.update(**self._settled(settled))
+            self.refused = ""
+        except (SettingError, ValueError, TypeError) as error:
+            self.refused = str(error)
+
+    def _settled(self, settled) -> dict:
+        """The view's message as settings: {"hparams": [{"run", "name", "value"}], "start": {"x", "y"} or None}."""
+        if not isinstance(settled, dict):
+            raise SettingError(f"expected the settled values, got {settled!r}")
+        hparams = {name: dict(values) for name, values in self.hparams.items()}
+        for item in settled.get("hparams") or []:
+            run = item.get("run") if isinstance(item, dict) else None
+            if not isinstance(run, int) or isinstance(run, bool) or not 0 <= run < len(self.optimizers):
+                raise SettingError(f"a change must name one of the {len(self.optimizers)} racers by number, got "
+                                   f"{item!r}")
+            value = item.get("value")
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise SettingError(f"{item.get('name')!r} must be a number, got {value!r}")
+            hparams.setdefault(self.optimizers[run], {})[str(item.get("name"))] = float(value)
+        changes = {"hparams": hparams} if settled.get("hparams") else {}
+        start = settled.get("start")
+        if start is not None:
+            point = start if isinstance(start, dict) else {}
+            if not all(isinstance(point.get(a), (int, float)) and not isinstance(point.get(a), bool) for a in "xy"):
+                raise SettingError(f"the start must be a point {{x, y}}, got {start!r}")
+            changes["start"] = (float(point["x"]), float(point["y"]))
+        return changes
+
     def settings(self) -> dict:
         """The settings, as optviz.widget takes them."""
         return {name: getattr(self, name) for name in
@@ -223,8 +261,8 @@ class RaceWidget(anywidget.AnyWidget):
         traced = None if self.traced is None else [name for name in self.traced if name in races]
         payload = race_payload(races, surface, traces=traced, data_panel=data_panel(races, surface))
         map_json = script_json(payload.pop("map")).encode()
-        options = dict(min_height=self.height, max_height=self.height, bottom_margin=0, page_keys=False,
-                       scene=script_json([self.surface, self.optimizers, self.start]))
+        options = dict(min_height=self.height, max_height=self.height, bottom_margin=0, page_keys=False, clickable=True,
+                       scene=script_json([self.surface, self.optimizers]))  # a new start keeps the step shown
         self.races = races
         with self.hold_sync():  # one message; the map only when it changed (traitlets compares the bytes)
             self._map = map_json

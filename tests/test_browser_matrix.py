@@ -71,11 +71,15 @@ def assert_race_on_screen(page, size, whole_map: bool, presenting=None):
     """Play is on screen, and the map: whole (presentation mode) or at least its top half."""
     g = race_drawn(page, presenting=presenting)
     width, height = size
-    assert 0 <= g["play"]["top"] and g["play"]["bottom"] <= height, g
     top = g["top"] + g["map"]["y"]
     bottom = top + g["map"]["h"] if whole_map else top + g["map"]["h"] / 2
-    assert top >= 0 and bottom <= height, (g, size)
-    assert g["left"] + g["map"]["x"] + g["map"]["w"] <= width
+    fits = (0 <= g["play"]["top"] and g["play"]["bottom"] <= height and top >= 0 and bottom <= height
+            and g["left"] + g["map"]["x"] + g["map"]["w"] <= width)
+    if not fits:  # what pushed it off, for whoever reads the failure (CI keeps artifacts/)
+        (ARTIFACTS / "failures").mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "failures" / f"off-screen-{width}x{height}-{g['title'][:40]}.png"),
+                        full_page=True)
+    assert fits, (g, size)
 
 
 def pick(page, box: int, option: str, timeout: float = 90):

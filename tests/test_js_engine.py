@@ -79,7 +79,14 @@ function evaluated({ surface, params, points }) {  // a surface's value and grad
   return { value: encode(value), grad: encode(grad) };
 }
 
-const kinds = { stepped, raced, evaluated };
+function diagnosed({ name, hparams, state, steps, lr }) {  // engine.diagnose of a recorded state
+  const opt = engine.optimizer(name, hparams);
+  const recorded = Object.fromEntries(Object.entries(state).map(([s, a]) => [s, decode(a)]));
+  const out = engine.diagnose(opt, recorded, steps, lr ? decode(lr) : opt.lr);
+  return out && Object.fromEntries(Object.entries(out).map(([k, a]) => [k, encode(a)]));
+}
+
+const kinds = { stepped, raced, evaluated, diagnosed };
 writeFileSync(process.argv[4], JSON.stringify(cases.map((c) => kinds[c.kind](c))));
 """
 
@@ -144,6 +151,16 @@ CASES = [(name, hparams) for name, spec in SPECS.items() for hparams in variatio
     ("momentum", {"momentum": 0.0, "dampening": 0.5})]
 RNG = np.random.default_rng(27)
 GRADS = RNG.standard_normal((STEPS, 2)) * [1.0, 3.0] + [0.3, -0.2]  # the same gradients for every case
+
+
+# The diagnostics (m̂, v̂, the bias corrections, the effective step) of the optimizers that have them, under every
+# setting that changes them (ε's placement, bias correction off, AMSGrad's v_max, AdaBelief's s), from the states
+# optviz recorded: the default learning rate, or one per step (a schedule's)
+# (and ε large enough for its placement to show, as it does not at 1e-8)
+DIAGNOSED = [(name, hparams) for name, hparams in CASES if SPECS[name].diagnostics is not None] + [
+    ("adam", {"eps": 0.5, "eps_placement": placement}) for placement in ("outside", "inside", "keras")] + [
+    ("amsgrad", {"eps": 0.5, "eps_placement": "inside", "bias_correction": False})]
+RATES = 1e-2 * (1.5 + np.cos(np.arange(STEPS) / 20))
 
 
 def python_steps(name: str, hparams: dict) -> dict:
@@ -230,6 +247,10 @@ def node_results(tmp_path_factory):
     for name, params in SURFACE_PARAMS:
         cases.append({"kind": "evaluated", "surface": name, "params": params,
                       "points": _encode(surface_points(name, params))})
+    for k, (name, hparams) in enumerate(DIAGNOSED):
+        state = {n: _encode(trace) for n, trace in python_steps(name, hparams)["state"].items()}
+        cases.append({"kind": "diagnosed", "name": name, "hparams": hparams, "state": state, "steps": STEPS,
+                      "lr": _encode(RATES) if k % 2 else None})
     (tmp / "cases.json").write_text(json.dumps(cases))
     (tmp / "runner.mjs").write_text(RUNNER)
     assert NODE, "the parity tests run the generated engine in node: apt-get install nodejs"
@@ -237,9 +258,11 @@ def node_results(tmp_path_factory):
                    check=True, timeout=60)
     results = json.loads((tmp / "out.json").read_text())
     steps, rest = results[:len(CASES)], results[len(CASES):]
-    races, surfaces = rest[:len(RACES) + len(CLOSED)], rest[len(RACES) + len(CLOSED):]
+    races, rest = rest[:len(RACES) + len(CLOSED)], rest[len(RACES) + len(CLOSED):]
+    surfaces, diagnosed = rest[:len(SURFACE_PARAMS)], rest[len(SURFACE_PARAMS):]
     return {"stepped": dict(zip([_label(n, h) for n, h in CASES], steps)),
-            "raced": races, "evaluated": dict(zip([_label(n, p) for n, p in SURFACE_PARAMS], surfaces))}
+            "raced": races, "evaluated": dict(zip([_label(n, p) for n, p in SURFACE_PARAMS], surfaces)),
+            "diagnosed": diagnosed}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -346,6 +369,31 @@ def test_a_translated_surface_has_the_catalogues_value_and_gradient(node_results
     scale = np.maximum(1.0, np.abs(value))
     assert np.max(np.abs(_decode(js["value"]) - value) / scale) <= TOLERANCE
     assert np.max(np.abs(_decode(js["grad"]).reshape(-1, 2) - grad) / scale[:, None]) <= TOLERANCE
+
+
+@pytest.mark.parametrize("index", range(len(DIAGNOSED)), ids=[_label(n, h) for n, h in DIAGNOSED])
+def test_node_works_out_the_moment_diagnostics_as_optviz_does(node_results, index):
+    name, hparams = DIAGNOSED[index]
+    opt, trace = optviz.optimizer(name, **hparams), python_steps(name, hparams)["state"]
+    lr = RATES if index % 2 else np.full(STEPS, opt.hparams[LR])
+    py, js = opt.spec.diagnose(trace, lr, opt.hparams), node_results["diagnosed"][index]
+    assert set(js) == set(py) == {"m_hat", "v_hat", "bc1", "bc2", "effective_step"}
+    worst = {key: relative_difference(_decode(js[key]), values) for key, values in py.items()}
+    assert max(worst.values()) <= TOLERANCE, worst
+
+
+def test_the_diagnosed_settings_change_the_diagnostics():
+    """The cases above cover what moves m̂, v̂ or the effective step: each placement of ε (where it shows), bias
+    correction off, AMSGrad's running maximum (AdamW's variant too) and AdaBelief's s as the denominators."""
+    settings = {(name, key, str(value)) for name, hparams in DIAGNOSED for key, value in hparams.items()}
+    assert {("adam", "bias_correction", "False"), ("adamw", "amsgrad", "True")} <= settings
+    assert {"adabelief", "amsgrad", "nadam", "radam", "qhadam"} <= {name for name, _ in DIAGNOSED}
+    steps = []
+    for placement in ("outside", "inside", "keras"):
+        opt = optviz.optimizer("adam", eps=0.5, eps_placement=placement)
+        trace = python_steps("adam", {"eps": 0.5, "eps_placement": placement})["state"]
+        steps.append(opt.spec.diagnose(trace, np.full(STEPS, 1e-2), opt.hparams)["effective_step"])
+    assert not np.allclose(steps[0], steps[1]) and not np.allclose(steps[0], steps[2])
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ MODEL = """([map, race]) => {
             for (const name of Object.keys(changes)) (listeners['change:' + name] || []).forEach((f) => f());
         },
         listening: () => Object.values(listeners).reduce((n, fs) => n + fs.length, 0),
+        sent: [],
+        send(message) { this.sent.push(message); },  // a custom message to the kernel
     };
 }"""
 
@@ -72,6 +74,30 @@ def test_a_new_surface_changing_both_traits_is_drawn_once(page):
     }""", traits(w))
     assert drawn["draws"] == 1 and drawn["runs"] == ["momentum", "adam", "sgd"]
     assert drawn["title"].startswith("Saddle") and drawn["window"] == [-2, 2, -2, 2]
+
+
+def test_a_released_slider_and_a_click_on_the_map_are_sent_to_the_kernel_once_each(page):
+    w = optviz.widget("rosenbrock", ["sgd", "adam"], steps=60)
+    page.evaluate("(changed) => model.set({_map: changed[0], _race: changed[1]})", traits(w))
+    page.wait_for_function("window.__raceViewers.at(-1).p.runs.length === 2")
+    slider = page.locator('#cell .rv-tune input[aria-label="α (lr)"]').first
+    slider.focus()
+    for _ in range(3):
+        slider.press("ArrowLeft")  # a burst of keys: one message once it is released
+    page.wait_for_function("model.sent.length === 1", timeout=10_000)
+    sent = page.evaluate("model.sent[0]")
+    assert list(sent) == ["settle"] and sent["settle"]["start"] is None
+    (change,) = sent["settle"]["hparams"]
+    assert change["run"] == 1 and change["name"] == "lr" and change["value"] < w.races["adam"].optimizer.hparams["lr"]
+    box = page.evaluate("(() => { const v = window.__raceViewers.at(-1), r = v.dynamicCanvas.getBoundingClientRect();"
+                        " return {x: r.left + v.box.map.x + v.box.map.w / 2, y: r.top + v.box.map.y + 20}; })()")
+    page.mouse.click(box["x"], box["y"])  # the widget's view places the start where it is clicked
+    page.wait_for_function("model.sent.length === 2", timeout=10_000)
+    start = page.evaluate("model.sent[1]")["settle"]["start"]
+    assert abs(start["x"]) < 0.2 and start["y"] > 2  # the map's top middle: x ≈ 0, y near the window's top
+    w._from_view(w, page.evaluate("model.sent[1]"), [])
+    assert w.refused == "" and w.start == (start["x"], start["y"]) and w.hparams["adam"]["lr"] == change["value"]
+    assert page.errors == []
 
 
 def test_removing_the_view_leaves_no_viewer_and_no_listener(page):

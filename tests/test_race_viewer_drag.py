@@ -52,6 +52,13 @@ def state(page):
     }}""")
 
 
+def rows(page):
+    """The viewer's rows (the loss chart first) by key: whether each says it is updated on release, and each line's
+    first and last values."""
+    return page.evaluate(f"""() => Object.fromEntries({VIEWER}.rows.map(r => [r.key,
+        {{stale: !!r.stale, lines: r.lines.map(l => [...l.v.slice(0, 5), ...l.v.slice(-5)])}}]))""")
+
+
 def flat(points):
     return [v for point in points for v in point]
 
@@ -119,6 +126,28 @@ def test_dragging_alpha_with_the_pointer_changes_the_drawing_on_the_way_and_send
     wait_for(lambda: not state(page)["dragging"], timeout=20)
     shown = float(state(page)["sliders"][0][2])
     assert float(query_entries(page)["adam"][LR]) == pytest.approx(shown, rel=1e-3)
+
+
+def test_dragging_recomputes_the_loss_chart_and_the_moment_diagnostics_with_no_message(page):
+    focus_racer(page, "Adam")
+    before = rows(page)
+    assert {"loss", "m_hat", "v_hat", "effective_step", "bias_corrections"} <= set(before)
+    page.sent.clear()
+    slider = alpha(page)
+    slider.focus()
+    for _ in range(6):
+        slider.press("ArrowRight")
+    beta1 = page.locator('.rv-tune input[aria-label^="β₁"]').first
+    beta1.focus()
+    beta1.press("ArrowLeft")  # 1 − β₁ᵗ moves with β₁ alone
+    during = rows(page)
+    assert page.sent == []  # worked out in the browser, not asked of the server
+    for key in ("loss", "m_hat", "v_hat", "effective_step", "bias_corrections"):
+        assert not during[key]["stale"] and during[key]["lines"] != before[key]["lines"], key
+    wait_for(lambda: not state(page)["dragging"], timeout=30)  # the server's rows replace them: the same numbers
+    settled = rows(page)
+    for key in ("m_hat", "effective_step", "bias_corrections"):
+        assert flat(settled[key]["lines"]) == pytest.approx(flat(during[key]["lines"]), rel=1e-4, abs=1e-6), key
 
 
 def test_a_release_while_a_rerun_is_in_flight_settles_the_last_value(page):

@@ -118,6 +118,48 @@ def test_arrows_and_state_rows_drawn_from_the_browsers_race_are_the_servers(js):
             np.testing.assert_allclose(np.asarray(values, float), decode(line["values"]), rtol=1e-6, equal_nan=True)
 
 
+@pytest.mark.parametrize("name, hparams", [
+    ("adam", {"beta1": 0.7, "eps": 0.05, "eps_placement": "keras"}), ("amsgrad", {"lr": 0.02}),
+    ("adam", {"bias_correction": False}), ("adabelief", {"beta2": 0.99}),
+])
+def test_the_moment_diagnostics_rows_drawn_from_the_browsers_race_are_the_servers(js, name, hparams):
+    """m̂, v̂, the effective step and the bias corrections, worked out in the browser by the translated formulas
+    (engine.diagnose) from its race for dragged values, are the rows the server then sends."""
+    dragged = {k: v for k, v in hparams.items() if k in ("lr", "beta1", "beta2", "eps")}
+    before = optviz.race("rosenbrock", [optviz.Entry(name, {k: v for k, v in hparams.items() if k not in dragged})],
+                         steps=300)
+    after = race_payload(optviz.race("rosenbrock", [optviz.Entry(name, hparams)], steps=300))
+    keys = ["m_hat", "v_hat", "effective_step", "bias_corrections"]
+    drawn = js("""([payload, hparams, keys]) => {
+        const [result] = new rv.LiveRace(payload).compute({start: null, hparams: {0: hparams}});
+        return payload.rows.filter(row => keys.includes(row.key)).map(row => row.lines.map(l =>
+            Array.from(rv.stateLine(rv.recorded(result, l.name), l.part, row.log, payload.steps))));
+    }""", [race_payload(before), dragged, keys])
+    rows = [row for row in after["rows"] if row["key"] in keys]
+    assert [row["key"] for row in rows] == keys and len(drawn) == len(rows)
+    for row, lines in zip(rows, drawn):
+        for line, values in zip(row["lines"], lines):
+            np.testing.assert_allclose(np.asarray(values, float), decode(line["values"]), rtol=1e-6,
+                                       equal_nan=True, err_msg=row["key"])
+
+
+def test_the_loss_chart_is_each_runs_loss_on_a_log_scale_where_every_loss_is_positive(js):
+    races = optviz.race("rosenbrock", ["adam", "sgd"], steps=200)
+    row = js("""(payload) => {
+        const runs = payload.runs.map(r => ({lossValues: rv.decodeF32(r.loss), diverged_at: r.diverged_at}));
+        const row = rv.lossRow(runs, payload.live.loss_titles);
+        return {...row, lines: row.lines.map(l => Array.from(l.v))};
+    }""", race_payload(races))
+    assert row["log"] and row["first"] == 0 and row["title"] == "loss f(θ), log scale"
+    for line, traj in zip(row["lines"], races.values()):
+        np.testing.assert_allclose(line, np.log10(traj.loss.astype(np.float32)), rtol=1e-6)
+    low, high = row["range"]
+    assert low < min(map(min, row["lines"])) and high > max(map(max, row["lines"]))
+    negative = optviz.race("styblinski_tang", ["sgd"], steps=50)  # f < 0 on its way down: a linear axis
+    assert not js("""(payload) => rv.lossRow([{lossValues: rv.decodeF32(payload.runs[0].loss), diverged_at: null}],
+        payload.live.loss_titles).log""", race_payload(negative))
+
+
 def test_what_the_browser_cannot_race_is_named_in_words():
     cyclic = optviz.optimizer("sgd", schedule=schedule("cosine", t_max=100))
     races = optviz.race("rosenbrock", [cyclic, "adam"], steps=50)

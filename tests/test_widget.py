@@ -145,3 +145,28 @@ def test_the_output_carries_the_standalone_race_page_for_an_export():
     page = html.unescape(frame.split('srcdoc="', 1)[1].split('"', 1)[0])
     assert page.startswith("<!doctype html>") and viewer_module("streamlit.js") in page
     assert "Saddle" in page and "https://" not in page and "http://" not in page  # nothing fetched
+
+
+def test_a_value_released_in_the_view_becomes_the_widgets_setting_and_is_raced_once(monkeypatch):
+    w = optviz.widget("rosenbrock", ["sgd", "adam"], steps=40, hparams={"sgd": {"lr": 1e-3}})
+    raced = []
+    monkeypatch.setattr(w, "draw", lambda: raced.append(w.settings()))
+    w._from_view(w, {"settle": {"hparams": [{"run": 1, "name": "lr", "value": 0.02},
+                                            {"run": 1, "name": "beta1", "value": 0.5}],
+                                "start": {"x": -1.25, "y": 1.5}}}, [])
+    assert w.refused == "" and len(raced) == 1  # one message, one race
+    assert w.hparams == {"sgd": {"lr": 1e-3}, "adam": {"lr": 0.02, "beta1": 0.5}} and w.start == (-1.25, 1.5)
+
+
+@pytest.mark.parametrize("settled, words", [
+    ({"hparams": [{"run": 5, "name": "lr", "value": 0.1}]}, "one of the 2 racers"),
+    ({"hparams": [{"run": 0, "name": "lr", "value": "fast"}]}, "must be a number"),
+    ({"hparams": [{"run": 0, "name": "lr", "value": -1.0}]}, "lr"),
+    ({"hparams": [{"run": 0, "name": "warp", "value": 1.0}]}, "warp"),
+    ({"start": {"x": "left", "y": 0}}, "the start must be a point"),
+])
+def test_a_hostile_message_from_the_view_changes_nothing_and_says_why(settled, words):
+    w = optviz.widget("rosenbrock", ["sgd", "adam"], steps=20)
+    before, races = w.settings(), w.races
+    w._from_view(w, {"settle": settled}, [])
+    assert words in w.refused and w.settings() == before and w.races is races

@@ -35,16 +35,18 @@ DECAY_GAP = 1e-4  # a decay rate's slider runs in 1 − value from 1 to this: 0 
 OPEN_END = 1e-3  # an open end of a linear range, kept this share of the range away
 START_DECIMALS = 3  # a dragged start point's decimals: a pixel is coarser than that
 SERVER = "computed on the server"
-STALE = "updated on release"  # a state row whose quantities the browser does not work out (m̂, v̂, the effective step)
+STALE = "updated on release"  # a state row of a run the browser cannot race (the server's, until the release)
 DIVERGED = "{label} — diverged at step {step}"  # as labels.legend_label writes it
 FOCUS = "racer whose settings the sliders change"
+LOSS_TITLES = {"log": "loss f(θ), log scale", "linear": "loss f(θ)"}  # the viewer's loss chart, as it scales it
 
 
 def live_race(races: dict, surface, centres: dict[str, dict[str, float]] | None = None) -> dict:
     """The payload's "live" field: {surface: {name, params, bound, tol, minima} or null, server: why not (words,
     empty when the browser computes it), noise: the gradient noise, runs: per run {optimizer, hparams, lr (its
     rates per step when a schedule changes them), server, server_params (name -> why the browser cannot drag it),
-    moment (the state the moment arrow shows), sliders}, arrows: the arrows' scaling, digits}.
+    moment (the state the moment arrow shows), sliders}, arrows: the arrows' scaling, digits, and the words the
+    viewer shows (loss_titles: its loss chart's, log or linear)}.
 
     centres: label -> hyperparameter -> the value a log slider centres on (the learning rate suited to the surface);
     the parameter's default otherwise.
@@ -58,6 +60,7 @@ def live_race(races: dict, surface, centres: dict[str, dict[str, float]] | None 
         runs=[_run(traj, (centres or {}).get(label, {})) for label, traj in races.items()],
         arrows=dict(length=LENGTH, min_scale=MIN_SCALE, max_scale=MAX_SCALE, per_decade=PER_DECADE),
         digits=DIGITS, start_decimals=START_DECIMALS, note=SERVER, stale=STALE, diverged=DIVERGED, focus_label=FOCUS,
+        loss_titles=LOSS_TITLES,
     )
 
 

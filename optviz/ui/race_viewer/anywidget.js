@@ -2,7 +2,8 @@
 //
 // The kernel sends what Python computed as JSON bytes in two traits: `_map` (the surface's picture and hover grid,
 // sent again only when the surface changes) and `_race` ({payload without its map, options}, on every change).
-// Everything drawn is in them, so a view keeps playing with the kernel gone.
+// Everything drawn is in them, so a view keeps playing with the kernel gone; a drag is raced in the browser, and its
+// released value sent back as a message.
 import { mount } from "./viewer.js";
 
 const json = (bytes) => JSON.parse(typeof bytes === "string" ? bytes : new TextDecoder().decode(bytes));
@@ -18,7 +19,9 @@ export default {
         map = json(mapBytes);
       }
       const race = json(model.get("_race"));
-      remove = mount(el, { ...race.payload, map }, race.options);
+      // what the reader released (a slider, the start dragged or clicked) goes to the kernel, which keeps it as the
+      // widget's settings and races again: {settle: {hparams: [{run, name, value}], start: {x, y} or null}}
+      remove = mount(el, { ...race.payload, map }, race.options, { onSettle: (value) => model.send({ settle: value }) });
     };
     // A change of surface changes both traits in one message: one drawing for both.
     const redraw = () => {

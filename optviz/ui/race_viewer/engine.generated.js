@@ -7,9 +7,12 @@
 // step t's constants c (an object with the record's field names) from the hyperparameter row h. step() and race()
 // at the end apply them to Float64Arrays, as optviz.Optimizer.step_ and optviz.race do.
 //
+// diagnose() works out the diagnostics of a recorded state (m̂, v̂, the bias corrections, the effective step) by
+// the diagnostics' formulas, translated alike.
+//
 // Not translated (yet): learning-rate schedules (race takes a learning rate per step), the noisy quadratic's noise
-// (race takes it as options.noise), the diagnostics worked out from the state (m̂, v̂, the effective step), typed
-// surfaces, and these built-in surfaces and optimizers (the server computes them):
+// (race takes it as options.noise), typed surfaces, and these built-in surfaces and optimizers (the server computes
+// them):
 //   optimizer newton: its rule needs Hessian, not one number at a time: the server steps it
 //   optimizer sam: its rule needs extra gradients, not one number at a time: the server steps it
 //   optimizer lookahead: its rule needs whole vector, not one number at a time: the server steps it
@@ -227,6 +230,28 @@ function _decay(p, g, lr, l2, decoupled) {
 // m ← m + (1−β1)(g − m) (torch's lerp: the EMA β1·m + (1−β1)·g);  v ← β2·v + (1−β2)·g².
 function _moments(m, v, g, one_minus_beta1, beta2, one_minus_beta2) {
   return [m + one_minus_beta1 * (g - m), beta2 * v + one_minus_beta2 * g * g];
+}
+// optviz/optimizers.py, moment_prepare
+// The diagnostics' constants at step t: bc1 = 1 − β1ᵗ, bc2 = 1 − β2ᵗ (both 1 with bias_correction off),
+// κ = √bc2/bc1 and _eps_split's (ε_in, ε_out), as _adam_prepare works them out. The switch (0 or 1) multiplies βᵗ
+// instead of choosing a branch, so that one call takes a batch of runs whose switches differ; eps_placement is the
+// index of its choice (PLACEMENTS).
+function moment_prepare(t, beta1, beta2, eps, bias_correction = true, eps_placement = 0) {
+  let bc1, bc2, eps_in, eps_out;
+  bc1 = 1 - $pow(beta1, t) * bias_correction;
+  bc2 = 1 - $pow(beta2, t) * bias_correction;
+  [eps_in, eps_out] = _eps_split(eps, eps_placement, bc2);
+  return { bc1: bc1, bc2: bc2, scale: Math.sqrt(bc2) / bc1, eps_in: eps_in, eps_out: eps_out };
+}
+// optviz/optimizers.py, bias_corrected
+// (m̂, v̂) = (m/(1 − β1ᵗ), v/(1 − β2ᵗ)) of one coordinate.
+function bias_corrected(m, v, c) {
+  return [m / c.bc1, v / c.bc2];
+}
+// optviz/optimizers.py, effective_step_of
+// α·κ·m/(√(v + ε_in) + ε_out) of one coordinate: adam_rule's step, weight decay aside.
+function effective_step_of(m, v, lr, c) {
+  return lr * c.scale * m / (Math.sqrt(v + c.eps_in) + c.eps_out);
 }
 // optviz/optimizers.py, amsgrad_rule
 // Adam's rule with v in the denominator replaced by its running maximum: v_max ← max(v_max, v).
@@ -589,6 +614,8 @@ export const OPTIMIZERS = {
     prepare: (h, t, q) => _sgd_prepare(t, q, h[1]),
     rule: sgd_rule,
     variant: null,
+    diagnostics: null,
+    moments: null,
   },
   momentum: {
     name: "momentum",
@@ -602,6 +629,8 @@ export const OPTIMIZERS = {
     prepare: (h, t, q) => _momentum_prepare(t, q, h[1], h[3], h[2], false),
     rule: momentum_rule,
     variant: null,
+    diagnostics: null,
+    moments: null,
   },
   nesterov: {
     name: "nesterov",
@@ -615,6 +644,8 @@ export const OPTIMIZERS = {
     prepare: (h, t, q) => _nesterov_prepare(t, q, h[1], h[2]),
     rule: momentum_rule,
     variant: null,
+    diagnostics: null,
+    moments: null,
   },
   adagrad: {
     name: "adagrad",
@@ -628,6 +659,8 @@ export const OPTIMIZERS = {
     prepare: (h, t, q) => _adagrad_prepare(t, q, h[1], h[2], h[4], h[6]),
     rule: adagrad_rule,
     variant: null,
+    diagnostics: null,
+    moments: null,
   },
   rmsprop: {
     name: "rmsprop",
@@ -641,6 +674,8 @@ export const OPTIMIZERS = {
     prepare: (h, t, q) => _rmsprop_prepare(t, q, h[1], h[2], h[3], h[4], h[5], h[7]),
     rule: rmsprop_rule,
     variant: null,
+    diagnostics: null,
+    moments: null,
   },
   adadelta: {
     name: "adadelta",
@@ -654,6 +689,8 @@ export const OPTIMIZERS = {
     prepare: (h, t, q) => _adadelta_prepare(t, q, h[1], h[2], h[3]),
     rule: adadelta_rule,
     variant: null,
+    diagnostics: null,
+    moments: null,
   },
   adam: {
     name: "adam",
@@ -667,6 +704,8 @@ export const OPTIMIZERS = {
     prepare: (h, t, q) => _adam_prepare(t, q, h[1], h[2], h[3], h[4], h[5], h[7], false),
     rule: adam_rule,
     variant: null,
+    diagnostics: { prepare: (h, t) => moment_prepare(t, h[1], h[2], h[3], h[5], h[7]), corrected: bias_corrected, step: effective_step_of },
+    moments: ["m", "v"],
   },
   amsgrad: {
     name: "amsgrad",
@@ -680,6 +719,8 @@ export const OPTIMIZERS = {
     prepare: (h, t, q) => _adam_prepare(t, q, h[1], h[2], h[3], h[4], h[5], h[7], false),
     rule: amsgrad_rule,
     variant: null,
+    diagnostics: { prepare: (h, t) => moment_prepare(t, h[1], h[2], h[3], h[5], h[7]), corrected: bias_corrected, step: effective_step_of },
+    moments: ["m", "v_max"],
   },
   adamw: {
     name: "adamw",
@@ -692,7 +733,9 @@ export const OPTIMIZERS = {
     fill: {},
     prepare: (h, t, q) => _adamw_prepare(t, q, h[1], h[2], h[3], h[4], h[5], h[7]),
     rule: adam_rule,
-    variant: { switch: "amsgrad", value: 1.0, rule: amsgrad_rule, state: ["m", "v", "v_max"] },
+    variant: { switch: "amsgrad", value: 1.0, rule: amsgrad_rule, state: ["m", "v", "v_max"], moments: ["m", "v_max"] },
+    diagnostics: { prepare: (h, t) => moment_prepare(t, h[1], h[2], h[3], h[5], h[7]), corrected: bias_corrected, step: effective_step_of },
+    moments: ["m", "v"],
   },
   nadam: {
     name: "nadam",
@@ -706,6 +749,8 @@ export const OPTIMIZERS = {
     prepare: (h, t, q) => _nadam_prepare(t, q, h[1], h[2], h[3], h[4], h[5], h[6]),
     rule: nadam_rule,
     variant: null,
+    diagnostics: { prepare: (h, t) => moment_prepare(t, h[1], h[2], h[3], true, 0), corrected: bias_corrected, step: effective_step_of },
+    moments: ["m", "v"],
   },
   radam: {
     name: "radam",
@@ -719,6 +764,8 @@ export const OPTIMIZERS = {
     prepare: (h, t, q) => _radam_prepare(t, q, h[1], h[2], h[3], h[4], h[5]),
     rule: radam_rule,
     variant: null,
+    diagnostics: { prepare: (h, t) => moment_prepare(t, h[1], h[2], h[3], true, 0), corrected: bias_corrected, step: effective_step_of },
+    moments: ["m", "v"],
   },
   adamax: {
     name: "adamax",
@@ -732,6 +779,8 @@ export const OPTIMIZERS = {
     prepare: (h, t, q) => _adamax_prepare(t, q, h[1], h[2], h[3], h[4]),
     rule: adamax_rule,
     variant: null,
+    diagnostics: null,
+    moments: null,
   },
   adabelief: {
     name: "adabelief",
@@ -745,6 +794,8 @@ export const OPTIMIZERS = {
     prepare: (h, t, q) => _adabelief_prepare(t, q, h[1], h[2], h[3], h[4]),
     rule: adabelief_rule,
     variant: null,
+    diagnostics: { prepare: (h, t) => moment_prepare(t, h[1], h[2], h[3], true, 0), corrected: bias_corrected, step: effective_step_of },
+    moments: ["m", "s"],
   },
   lion: {
     name: "lion",
@@ -758,6 +809,8 @@ export const OPTIMIZERS = {
     prepare: (h, t, q) => _lion_prepare(t, q, h[1], h[2], h[3]),
     rule: lion_rule,
     variant: null,
+    diagnostics: null,
+    moments: null,
   },
   qhm: {
     name: "qhm",
@@ -771,6 +824,8 @@ export const OPTIMIZERS = {
     prepare: (h, t, q) => _qhm_prepare(t, q, h[1], h[2], h[3]),
     rule: qhm_rule,
     variant: null,
+    diagnostics: null,
+    moments: null,
   },
   qhadam: {
     name: "qhadam",
@@ -784,6 +839,8 @@ export const OPTIMIZERS = {
     prepare: (h, t, q) => _qhadam_prepare(t, q, h[1], h[2], h[3], h[4], h[5], h[6]),
     rule: qhadam_rule,
     variant: null,
+    diagnostics: { prepare: (h, t) => moment_prepare(t, h[1], h[2], h[5], true, 0), corrected: bias_corrected, step: effective_step_of },
+    moments: ["m", "v"],
   },
   asgd: {
     name: "asgd",
@@ -797,6 +854,8 @@ export const OPTIMIZERS = {
     prepare: (h, t, q) => _asgd_prepare(t, q, h[1], h[2], h[3], h[4]),
     rule: asgd_rule,
     variant: null,
+    diagnostics: null,
+    moments: null,
   },
   rprop: {
     name: "rprop",
@@ -810,6 +869,8 @@ export const OPTIMIZERS = {
     prepare: (h, t, q) => _rprop_prepare(t, q, h[1], h[2], h[3], h[4]),
     rule: rprop_rule,
     variant: null,
+    diagnostics: null,
+    moments: null,
   },
   adan: {
     name: "adan",
@@ -823,6 +884,8 @@ export const OPTIMIZERS = {
     prepare: (h, t, q) => _adan_prepare(t, q, h[1], h[2], h[3], h[4], h[5], h[6], h[7]),
     rule: adan_rule,
     variant: null,
+    diagnostics: null,
+    moments: null,
   },
   schedule_free_sgd: {
     name: "schedule_free_sgd",
@@ -836,6 +899,8 @@ export const OPTIMIZERS = {
     prepare: (h, t, q) => _schedule_free_prepare(t, q, h[1], h[2], h[3], h[4], h[5], 0.0, 0.0),
     rule: schedule_free_sgd_rule,
     variant: null,
+    diagnostics: null,
+    moments: null,
   },
   schedule_free_adamw: {
     name: "schedule_free_adamw",
@@ -849,6 +914,8 @@ export const OPTIMIZERS = {
     prepare: (h, t, q) => _schedule_free_adamw_prepare(t, q, h[1], h[2], h[3], h[4], h[5], h[6], h[7]),
     rule: schedule_free_adamw_rule,
     variant: null,
+    diagnostics: null,
+    moments: null,
   },
 };
 
@@ -1141,7 +1208,7 @@ export function optimizer(name, hparams = {}) {
   const chosen = spec.variant && h[at(spec.variant.switch)] === spec.variant.value ? spec.variant : spec;
   return {
     spec, h, rule: chosen.rule, state: chosen.state, arrays: chosen.state.filter((s) => s !== spec.shared),
-    sign: at(MAXIMIZE) >= 0 && h[at(MAXIMIZE)] ? -1 : 1, lr: h[at(LR)],
+    sign: at(MAXIMIZE) >= 0 && h[at(MAXIMIZE)] ? -1 : 1, lr: h[at(LR)], moments: chosen.moments,
   };
 }
 
@@ -1188,6 +1255,27 @@ export function surface(name, params = {}) {
     spec, params: p, bound, window: spec.window, start: spec.start,
     grad: (x, y) => spec.grad(x, y, p), value: (x, y) => spec.value(x, y, p),
   };
+}
+
+/** The diagnostics of a recorded run, as the optimizer's diagnostics work them out (optviz/optimizers.py,
+ *  moment_diagnostics): {bc1, bc2 (steps), m_hat, v_hat, effective_step (steps×2)} from its state {name: steps×2}
+ *  (race's recording) and learning rate (a number or one per step); null for an optimizer without them. */
+export function diagnose(opt, state, steps, lr = opt.lr) {
+  const d = opt.spec.diagnostics;
+  if (!d || !opt.moments) return null;
+  const [m, v] = opt.moments.map((name) => state[name]);
+  const bc1 = new Float64Array(steps), bc2 = new Float64Array(steps);
+  const mHat = new Float64Array(2 * steps), vHat = new Float64Array(2 * steps), effective = new Float64Array(2 * steps);
+  for (let t = 1; t <= steps; t++) {
+    const c = d.prepare(opt.h, t), alpha = typeof lr === "number" ? lr : lr[t - 1];
+    bc1[t - 1] = c.bc1;
+    bc2[t - 1] = c.bc2;
+    for (let i = 2 * t - 2; i < 2 * t; i++) {
+      [mHat[i], vHat[i]] = d.corrected(m[i], v[i], c);
+      effective[i] = d.step(m[i], v[i], alpha, c);
+    }
+  }
+  return { m_hat: mHat, v_hat: vHat, bc1, bc2, effective_step: effective };
 }
 
 /** Optimizers racing from `start` for `steps` steps, everything recorded, as optviz.race records a run: per

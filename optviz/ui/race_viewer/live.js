@@ -80,7 +80,8 @@ export class LiveRace {
   }
 
   /** overrides: {start: [x, y] or null, hparams: {run index: {name: value}}}. Per run: null (the server's stays)
-   *  or {path, loss, grad, state, divergedAt} as engine.race records them. */
+   *  or {path, loss, grad, state, divergedAt} as engine.race records them, with `diagnostics` (m̂, v̂, the bias
+   *  corrections, the effective step: engine.diagnose's, null for an optimizer without them). */
   compute(overrides) {
     if (this.surfaceReason) return this.runs.map(() => null);
     const start = overrides.start || this.start;
@@ -93,6 +94,7 @@ export class LiveRace {
       const options = { noise: this.noise };
       if (run.rates) options.lr = run.rates;
       const result = engine.race([opt], this.surface, start, this.steps, options)[0];
+      result.diagnostics = engine.diagnose(opt, result.state, this.steps, options.lr ?? opt.lr);
       this.cache[i] = { key, result };
       return result;
     });
@@ -173,15 +175,34 @@ function median(arrays) {
 // ---------------------------------------------------------------------------------------------------------------
 // State rows (optviz/figures/rows.py, ticks.py): a row's range padded over its steady lines, its round ticks
 
-/** A line's values at steps 1..steps from a recorded state (steps×2, coordinate `part` "x" or "y"), log10 on a
- *  log row (NaN where not positive). */
-export function stateLine(trace, part, log) {
-  const axis = part === "y" ? 1 : 0, n = trace.length / 2, out = new Float32Array(n);
-  for (let s = 0; s < n; s++) {
-    const v = trace[2 * s + axis];
+/** What a run recorded under `name`: its state, or a diagnostic worked out from it (m̂, bc1, …); undefined if
+ *  neither. */
+export function recorded(result, name) {
+  return result.state[name] ?? result.diagnostics?.[name];
+}
+
+/** A line's values at `steps` steps from a recording: steps×2 (coordinate `part` "x" or "y") or one a step (a pair
+ *  row's series), log10 on a log row (NaN where not positive). */
+export function stateLine(trace, part, log, steps = trace.length / 2) {
+  const stride = trace.length / steps, axis = part === "y" ? 1 : 0, out = new Float32Array(steps);
+  for (let s = 0; s < steps; s++) {
+    const v = trace[stride * s + axis];
     out[s] = log ? (v > 0 ? Math.log10(v) : NaN) : v;
   }
   return out;
+}
+
+/** The loss chart, a row like the state rows but from step 0: each run's loss (`lossValues`), log10 when every
+ *  finite loss is positive, its range over the runs that did not diverge and its ticks worked out as a state row's;
+ *  titles: {log, linear}, Python's words. */
+export function lossRow(runs, titles) {
+  const positive = runs.every((r) => r.lossValues.every((v) => !(v <= 0)));
+  const lines = runs.map((r, run) => ({ run, part: "x", name: "loss", dash: "solid",
+    v: positive ? stateLine(r.lossValues, "x", true, r.lossValues.length) : r.lossValues }));
+  const steady = lines.filter((l) => runs[l.run].diverged_at == null);
+  const range = rowRange((steady.length ? steady : lines).map((l) => l.v), positive);
+  return { key: "loss", title: positive ? titles.log : titles.linear, log: positive, first: 0, lines, range,
+    ticks: roundTicks(range[0], range[1], positive, 4) };
 }
 
 /** A padded [low, high] over the finite values of `lines` (already log10 on a log row), as row_range pads it. */

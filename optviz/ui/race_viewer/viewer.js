@@ -9,7 +9,9 @@
 // It is the one drawing code of every host: streamlit.js (the app, and the exported page) and anywidget.js (a
 // notebook) import mount() from it, and optviz/figures/viewer_source.py inlines it into each as one module.
 
-import { LiveRace, arrowTips, arrowVectors, rowRange, roundTicks, sliderPosition, sliderValue, stateLine } from "./live.js";
+import {
+  LiveRace, arrowTips, arrowVectors, lossRow, recorded, rowRange, roundTicks, sliderPosition, sliderValue, stateLine,
+} from "./live.js";
 
 const FONT = "Inter, 'Helvetica Neue', Arial, sans-serif";
 const DASHES = { dot: [2, 3], dash: [6, 4], solid: [] };
@@ -205,7 +207,7 @@ class RaceViewer {
     this.serverRows = (this.options.rows === false ? [] : p.rows).map((row) => ({ ...row,
       lines: row.lines.map((l) => ({ ...l, v: decodeF32(l.values) })) }));
     this.runs = this.serverRuns;
-    this.rows = this.serverRows;
+    this.rows = this.withLoss(this.serverRows);
     const dp = p.data_panel;
     this.panel = dp ? { ...dp, xs: decodeF32(dp.x), ys: decodeF32(dp.y), segs: dp.lines.map(decodeF32) } : null;
     for (const label of [...this.hidden]) if (!p.runs.some((r) => r.label === label)) this.hidden.delete(label);
@@ -418,6 +420,7 @@ class RaceViewer {
   drawRow(ctx, row, b, bottom) {
     const [lo, hi] = row.range, n = this.n;
     const sx = (s) => b.x + (s / Math.max(n, 1)) * b.w, sy = (v) => b.y + ((hi - v) / (hi - lo)) * b.h;
+    const first = row.first ?? 1;  // the step of a line's first value: 1 for the state, 0 for the loss
     const title = row.stale ? `${row.title} — ${this.p.live.stale}` : row.title;
     this.text(ctx, title, b.x, b.y - 6 * this.scale, "left", row.stale ? "#999" : "#333", 13, b.w - 4);
     ctx.save();
@@ -427,7 +430,7 @@ class RaceViewer {
       const run = this.runs[line.run];
       if (this.hidden.has(run.label)) continue;
       const pts = new Float32Array(2 * line.v.length);
-      for (let s = 0; s < line.v.length; s++) { pts[2 * s] = sx(s + 1); pts[2 * s + 1] = sy(line.v[s]); }
+      for (let s = 0; s < line.v.length; s++) { pts[2 * s] = sx(s + first); pts[2 * s + 1] = sy(line.v[s]); }
       polyline(ctx, pts, 0, line.v.length, run.color, STATE_WIDTH, DASHES[line.dash]);
     }
     ctx.restore();
@@ -657,7 +660,7 @@ class RaceViewer {
         legend: diverged == null ? r.label : live.diverged.replace("{label}", r.label).replace("{step}", diverged),
         hover: this.overrides.hparams[i] ? "" : r.hover };  // its rate as the server wrote it, until the release
     });
-    this.rows = this.serverRows.map((row) => this.liveRow(row, results));
+    this.rows = this.withLoss(this.serverRows.map((row) => this.liveRow(row, results)));
     const stuck = this.serverRuns.map((_, i) => i).filter((i) => !results[i] && this.changedRun(i));
     this.showNote(stuck.length ? `${live.note}: ${this.live.reason(stuck[0], this.lastName)}` : "");
     this.buildLegend();
@@ -666,19 +669,28 @@ class RaceViewer {
     this.liveFrames++;
   }
 
+  /** The loss chart above the state rows, from the runs drawn now (the payload's, or the browser's while dragging),
+   *  where rows are shown and the race has a loss. */
+  withLoss(rows) {
+    const titles = this.p.live?.loss_titles;
+    if (this.options.rows === false || !titles || !this.runs.some((r) => r.lossValues.some(Number.isFinite))) return rows;
+    return [lossRow(this.runs, titles), ...rows];
+  }
+
   changedRun(i) {
     return this.overrides.start !== null || !!this.overrides.hparams[i];
   }
 
-  /** A state row with the lines the engine recorded, its range and ticks worked out again; lines it has not (a
-   *  diagnostic such as m̂) keep the server's, and the row says it is updated on release. */
+  /** A state row with the lines the engine recorded or worked out (m̂, the effective step: engine.diagnose), its
+   *  range and ticks worked out again; lines of runs it cannot race keep the server's, and the row says it is
+   *  updated on release. */
   liveRow(row, results) {
     let changed = false, stale = false;
     const lines = row.lines.map((line) => {
-      const trace = results[line.run]?.state[line.name];
+      const trace = results[line.run] && recorded(results[line.run], line.name);
       if (trace) {
         changed = true;
-        return { ...line, v: stateLine(trace, line.part, row.log) };
+        return { ...line, v: stateLine(trace, line.part, row.log, this.n) };
       }
       if (this.changedRun(line.run)) stale = true;
       return line;
