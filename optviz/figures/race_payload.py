@@ -2,9 +2,10 @@
 
 The viewer draws and animates what Python computed; only while the reader drags a slider or the start point does it
 race again, with the engine generated from the same rules, as the "live" field describes (live_race). This payload
-holds, per optimizer, the path, the loss and the three arrows' tips at every step, and per state row the series, its
-range and its ticks, already in drawing units (log10 for a log row). The map comes as the contour picture plus a
-coarse grid of f for the hover readout (the viewer interpolates it bilinearly).
+holds, per optimizer, the path, the loss, the three arrows' tips at every step and its companion paths (other
+sequences of points it keeps, such as an average or L-BFGS's inner iterations: companions.py), and per state row
+the series, its range and its ticks, already in drawing units (log10 for a log row). The map comes as the contour
+picture plus a coarse grid of f for the hover readout (the viewer interpolates it bilinearly).
 
 Arrays travel as base64 of little-endian float32 (`{"f32": "..."}`, NaN for "nothing here"): a 6 × 1,000-step
 race with its state rows is ~0.5 MB of JSON instead of ~2 MB of decimal text, and the browser decodes it into
@@ -25,6 +26,7 @@ import numpy as np
 from ..surfaces import Surface
 from .arrows import ARROW_KINDS, arrow_segments, arrow_vectors
 from .colors import palette
+from .companions import companions
 from .labels import full_name, hover_detail, legend_label
 from .live_race import live_race
 from .rows import ROWS, row_lines, row_range
@@ -177,7 +179,17 @@ def _run(label: str, traj, color: str, tips: dict[str, np.ndarray]) -> dict:
     return dict(label=label, legend=legend_label(label, traj), name=full_name(traj), hover=hover_detail(label, traj),
                 color=color,
                 diverged_at=traj.diverged_at, path=encode(traj.path), loss=encode(traj.loss),
-                arrows={kind: encode(tip) for kind, tip in tips.items()})
+                arrows={kind: encode(tip) for kind, tip in tips.items()},
+                companions=[_companion(c) for c in companions(traj)])
+
+
+def _companion(companion) -> dict:
+    """{name, label, points: (n, 2) flat, reached: per step k how many points are drawn, style: {dash, width (a
+    share of the path's), dots}, trace: the per-step trace it is, or None}."""
+    style = companion.style
+    return dict(name=companion.name, label=companion.label, points=encode(companion.points),
+                reached=encode(companion.reached), style=dict(dash=style.dash, width=style.width, dots=style.dots),
+                trace=companion.trace)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 A state row takes each optimizer's state by its role in the catalogue (the first role it has a state for, e.g.
 AMSGrad's running maximum, the one its step divides by, before its second moment); a diagnostic row takes the
 quantities the catalogue's diagnostics work out (m̂, v̂, the effective step). At most one quantity per optimizer
-and row, drawn per coordinate: x solid, y dashed, in the optimizer's colour. Quantities that stay exactly zero
+and row, drawn per coordinate: x solid, y dashed, in the optimizer's colour; a quantity of the whole vector (a
+number per step, such as Prodigy's distance estimate d) is one solid line. Quantities that stay exactly zero
 (RMSProp's velocity without momentum, its mean gradient when not centered) are left out.
 """
 
@@ -25,6 +26,7 @@ from ..optimizers import (
     VELOCITY,
     effective_step_formula,
 )
+from ..second_order import DISTANCE, VectorSpec
 
 COORDINATE_DASH = ("solid", "dash")
 
@@ -59,6 +61,7 @@ ROWS = (
     Row("effective_step", "effective step", ("effective_step",), formula=effective_step_formula,
         mixed="effective step  α·m̂ / (√v̂ + ε), ε where each optimizer places it"),
     Row("bias_corrections", "bias correction  1 − β₁ᵗ (solid),  1 − β₂ᵗ (dashed)", ("bc1", "bc2"), pair=True),
+    Row("distance", "distance estimate  d  (the step scales with d·α)", roles=(DISTANCE,), log=True),
 )
 
 
@@ -82,13 +85,27 @@ def row_lines(traj, label: str, row: Row) -> list[Line]:
                 for i, name in enumerate(row.names) if name in present]
     informative = [n for n in trace if _informative(trace[n])]
     if row.roles:
-        name = traj.optimizer.spec.with_role(row.roles, informative)
+        spec = traj.optimizer.spec
+        name = next((n for role in row.roles for n in informative if trace_role(spec, n) == role), None)
     else:
         name = next((n for n in row.names if n in informative), None)
     if name is None:
         return []
     values = np.asarray(trace[name], dtype=float)
+    if values.ndim == 1:  # a quantity of the whole vector
+        return [Line(label, name, name, values, COORDINATE_DASH[0])]
     return [Line(label, name, axis, values[:, i], COORDINATE_DASH[i]) for i, axis in enumerate("xy")]
+
+
+def trace_role(spec, name: str) -> str | None:
+    """The catalogue's role of a recorded quantity: an optimizer that is not element-wise names its traces' and
+    inner iterations' roles in its spec (VectorSpec.traces, .per_iteration; a wrapper's inner state goes by the
+    state's role), an element-wise one its state's (OptimizerSpec.role_of)."""
+    if isinstance(spec, VectorSpec):
+        own = {**spec.traces, **spec.per_iteration}
+        if name in own:
+            return own[name]
+    return spec.role_of(name)
 
 
 def _informative(values) -> bool:

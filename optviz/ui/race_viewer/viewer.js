@@ -273,14 +273,14 @@ class RaceViewer {
   buildLegend() {
     const shown = this.runs.map((r) => [r.label, r.color, r.legend, r.diverged_at != null]);
     if (!this.changed("legend", [shown, [...this.hidden], this.p.map.minima.length, this.p.map.saddles.length])) {
-      this.runs.forEach((r, i) => { this.legendEl.children[i].title = `${r.name} — click to hide or show`; });
+      this.runs.forEach((r, i) => { this.legendEl.children[i].title = chipTitle(r); });
       return;  // the same chips; only their tooltips name the new settings
     }
     const items = this.runs.map((r) => {
       const item = el("button", "rv-chip" + (this.hidden.has(r.label) ? " rv-off" : "") + (r.diverged_at != null ? " rv-diverged" : ""));
       item.innerHTML = `<svg width="22" height="10"><line x1="1" y1="5" x2="21" y2="5" stroke="${r.color}" stroke-width="3"/></svg>`;
       item.append(r.legend);
-      item.title = `${r.name} — click to hide or show`;
+      item.title = chipTitle(r);
       item.onclick = () => {
         this.hidden.has(r.label) ? this.hidden.delete(r.label) : this.hidden.add(r.label);
         item.classList.toggle("rv-off");
@@ -506,6 +506,7 @@ class RaceViewer {
     ctx.save();
     clipTo(ctx, b);
     const kinds = this.p.arrow_kinds.filter((a) => this.arrowChoice === "all" || this.arrowChoice === a.key);
+    this.runs.forEach((r, i) => this.drawCompanions(ctx, r, i, k));
     this.runs.forEach((r, i) => {
       if (this.hidden.has(r.label)) return;
       const [px, py] = [this.screen[i][2 * k], this.screen[i][2 * k + 1]];
@@ -535,6 +536,31 @@ class RaceViewer {
       ctx.stroke();
     }
     if (this.panel) this.drawFitLines(ctx, k);
+  }
+
+  /** A run's companion paths (an average, another iterate, inner iterations: race_payload's "companions") up to
+   *  step k, thin in its colour, a ring at the latest point. A run raced again here while a slider is dragged
+   *  draws the companions the engine recorded by the same name, and leaves out the others (they would be stale). */
+  drawCompanions(ctx, r, i, k) {
+    if (this.hidden.has(r.label) || !r.companions?.length) return;
+    const raced = r !== this.serverRuns[i] && this.live?.cache[i]?.result;
+    for (const c of r.companions) {
+      const xy = raced ? raced.state[c.trace] : decodedF32(c.points);
+      if (!xy) continue;
+      const count = Math.min(decodedF32(c.reached)[k], xy.length / 2), pts = new Float32Array(2 * count);
+      for (let j = 0; j < count; j++) [pts[2 * j], pts[2 * j + 1]] = this.toScreen(xy[2 * j], xy[2 * j + 1]);
+      const width = this.pathWidth * c.style.width;
+      polyline(ctx, pts, 0, count, r.color, width, DASHES[c.style.dash].map((d) => d * Math.max(1, width)));
+      ctx.beginPath();
+      for (let j = c.style.dots ? 0 : Math.max(0, count - 1); j < count; j++) {
+        const radius = (c.style.dots ? 0.8 : 1.3) * this.pathWidth * this.scale;
+        ctx.moveTo(pts[2 * j] + radius, pts[2 * j + 1]);
+        ctx.arc(pts[2 * j], pts[2 * j + 1], radius, 0, 2 * Math.PI);
+      }
+      ctx.strokeStyle = ctx.fillStyle = r.color;
+      ctx.setLineDash([]);
+      c.style.dots ? ctx.fill() : ctx.stroke();
+    }
   }
 
   drawFitLines(ctx, k) {
@@ -885,6 +911,19 @@ export function typing(target) {
   if (target.isContentEditable || ["TEXTAREA", "SELECT"].includes(target.tagName)) return true;
   if (target.tagName === "INPUT") return !["checkbox", "radio", "button", "submit"].includes(target.type);
   return ["slider", "combobox", "textbox", "spinbutton", "listbox"].includes(target.getAttribute("role"));
+}
+
+/** A legend chip's tooltip: the run's settings, what its companion paths are, and what a click does. */
+function chipTitle(r) {
+  return [`${r.name} — click to hide or show`, ...(r.companions || []).map((c) => c.label)].join("\n");
+}
+
+const decoded = new WeakMap();
+
+/** decodeF32 of a payload field, once. */
+function decodedF32(field) {
+  if (!decoded.has(field)) decoded.set(field, decodeF32(field));
+  return decoded.get(field);
 }
 
 function escape(s) {
