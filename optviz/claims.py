@@ -288,12 +288,18 @@ def damping_holds(numbers: dict) -> bool:
 # Cohen, Kaur, Li, Kolter & Talwalkar, "Gradient descent on neural networks typically occurs at the edge of
 # stability" (ICLR 2021), on MNIST digits (optviz.mnist.fullbatch).
 
+# how the sentence names a network's loss and initial weights (optviz.mnist.model.MLP's `loss` and `init`)
+_LOSS_WORDS = {"mse": "squared loss", "cross_entropy": "cross-entropy"}
+_INIT_WORDS = {"normal": "N(0, gain/fan_in) weights", "uniform": "U(±1/√fan_in) weights"}
+
+
 def edge_of_stability_runs(runs: Sequence[tuple[float, int]], optimizer: str, n: int, hidden: Sequence[int],
-                           every: int, tol: float, seed: int = 0, band: float = 0.15,
-                           progress: Progress | None = None) -> dict[str, Any]:
-    """Full-batch runs at each (α, steps) of `runs` on the first n digits of the shipped MNIST subset: for each, the
-    sharpness summary (optviz.mnist.fullbatch.edge_of_stability), the loss, its rises from reaching 2/α on, and
-    the events and measurements to draw."""
+                           activation: str, loss: str, init: str, every: int, tol: float, seed: int = 0,
+                           band: float = 0.15, progress: Progress | None = None) -> dict[str, Any]:
+    """Full-batch runs at each (α, steps) of `runs` on the first n digits of the shipped MNIST subset, an MLP with
+    `hidden` layers, `activation`, `loss` and `init` (optviz.mnist.model.MLP): for each, the sharpness summary
+    (optviz.mnist.fullbatch.edge_of_stability), the loss, its rises from reaching 2/α on, and the events and
+    measurements to draw."""
     from .mnist import load_mnist_subset  # MNIST and the network load only when this lesson runs
     from .mnist.fullbatch import edge_of_stability, full_batch
 
@@ -301,39 +307,50 @@ def edge_of_stability_runs(runs: Sequence[tuple[float, int]], optimizer: str, n:
     total, done = sum(steps for _, steps in runs), 0
     results = []
     for lr, steps in runs:
-        run = full_batch(data, optimizer, lr=lr, n=n, hidden=tuple(hidden), steps=steps, sharpness_every=every,
-                         tol=tol, seed=seed)
+        run = full_batch(data, optimizer, lr=lr, n=n, hidden=tuple(hidden), activation=activation, loss=loss,
+                         init=init, steps=steps, sharpness_every=every, tol=tol, seed=seed)
         for event in run:
             if progress and event["step"] % 50 == 0:
                 progress((done + event["step"]) / total, f"α = {lr:g}: step {event['step']:,} of {steps:,}")
         done += steps
         summary = edge_of_stability(run.curvature(), band)
-        loss = np.array([event["loss"] for event in run.history])
+        losses = np.array([event["loss"] for event in run.history])
         reached = summary["reached_step"]
-        rises = int(np.sum(np.diff(loss[reached:]) > 0)) if reached is not None else 0
-        results.append({"rate": lr, "steps": steps, "threshold": 2 / lr, "summary": summary, "loss": loss,
+        rises = int(np.sum(np.diff(losses[reached:]) > 0)) if reached is not None else 0
+        results.append({"rate": lr, "steps": steps, "threshold": 2 / lr, "summary": summary, "loss": losses,
                         "rises": rises, "events": run.history, "curvature": run.curvature()})
     return {"runs": results, "band": band, "n": n, "hidden": "-".join(str(h) for h in (784, *hidden, 10)),
+            "activation": activation, "loss": _LOSS_WORDS[loss], "init": _INIT_WORDS[init],
             "text": "; ".join(_eos_text(r, band) for r in results)}
+
+
+def _rises_to_the_edge(result: dict, band: float) -> bool:
+    """The sharpness starts below the band around 2/α, so that it has to rise to it: no catapult down to it."""
+    s = result["summary"]
+    return s["catapult_step"] is None and s["initial"] < (1 - band) * result["threshold"]
 
 
 def _eos_text(result: dict, band: float) -> str:
     s = result["summary"]
+    start = (f"α = {result['rate']:g}: sharpness {s['initial']:.1f} at the start "
+             f"{'rises' if s['initial'] < result['threshold'] else 'comes down'}")
     if s["settled_step"] is None:
         reached = "never reached" if s["reached_step"] is None else f"reached at step {s['reached_step']:,}"
-        return f"α = {result['rate']:g}: sharpness {s['initial']:.1f} → 2/α = {result['threshold']:g} {reached}, " \
-               "not settled"
-    return (f"α = {result['rate']:g}: sharpness {s['initial']:.1f} at the start, within {100 * band:g} % of 2/α = "
-            f"{result['threshold']:g} from step {s['settled_step']:,} ({s['band_min']:.2f}–{s['band_max']:.2f}×), "
-            f"loss {result['loss'][0]:.3f} → {result['loss'][-1]:.4f}, rising at {result['rises']} steps")
+        return f"{start} to 2/α = {result['threshold']:g}: {reached}, not settled"
+    return (f"{start} to within {100 * band:g} % of 2/α = {result['threshold']:g} (from step "
+            f"{s['settled_step']:,} of {result['steps']:,}: {s['band_min']:.2f}–{s['band_max']:.2f}×), loss "
+            f"{result['loss'][0]:.3f} → {result['loss'][-1]:.4f}, rising at {result['rises']} steps")
 
 
 def edge_of_stability_holds(numbers: dict) -> bool:
-    """Every run reaches 2/α, settles in the band and stays there for at least a third of the run, while its loss
-    falls (to below a hundredth of its start) and rises at some steps on the way."""
+    """Every run starts below 2/α and rises to it (no catapult), settles in the band and stays there for at least
+    a third of the run, while its loss falls (to below a hundredth of its start) and rises at some steps on the
+    way."""
     band = numbers["band"]
     for result in numbers["runs"]:
         s, loss = result["summary"], result["loss"]
+        if not _rises_to_the_edge(result, band):
+            return False
         if s["settled_step"] is None or result["steps"] - s["settled_step"] < result["steps"] / 3:
             return False
         if not (1 - band <= s["band_min"] and s["band_max"] <= 1 + band):

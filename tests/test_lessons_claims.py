@@ -111,15 +111,18 @@ def test_critical_damping_is_faster_than_either_side():
     assert numbers["star_steps"] < steps[0.3] and numbers["star_steps"] < steps[0.9]
 
 
-def test_the_edge_of_stability_predicate_refuses_a_band_too_wide_and_a_monotone_loss():
-    def numbers(band_max, rises):
-        summary = {"settled_step": 200, "reached_step": 100, "band_min": 0.95, "band_max": band_max}
-        return {"band": 0.15, "runs": [{"steps": 1000, "summary": summary, "rises": rises,
+def test_the_edge_of_stability_predicate_refuses_a_catapult_a_band_too_wide_and_a_monotone_loss():
+    def numbers(band_max=1.1, rises=10, initial=2.0, catapult_step=None):
+        summary = {"initial": initial, "catapult_step": catapult_step, "settled_step": 200, "reached_step": 100,
+                   "band_min": 0.95, "band_max": band_max}
+        return {"band": 0.15, "runs": [{"steps": 1000, "threshold": 10.0, "summary": summary, "rises": rises,
                                         "loss": np.geomspace(1, 1e-3, 1000)}]}
 
-    assert edge_of_stability_holds(numbers(1.1, 10))
-    assert not edge_of_stability_holds(numbers(1.2, 10))
-    assert not edge_of_stability_holds(numbers(1.1, 0))
+    assert edge_of_stability_holds(numbers())
+    assert not edge_of_stability_holds(numbers(band_max=1.2))
+    assert not edge_of_stability_holds(numbers(rises=0))
+    assert not edge_of_stability_holds(numbers(initial=12.0, catapult_step=40))   # it came down to 2/α = 10
+    assert not edge_of_stability_holds(numbers(initial=9.0))   # it started within the band: nothing to rise
 
 
 def test_a_claim_refuses_a_setting_it_does_not_have():
@@ -164,11 +167,13 @@ def test_the_whole_check_holds_for_every_lesson_and_exits_0(whole_check):
     assert all(entry["holds"] for entry in report.values()), [k for k, e in report.items() if not e["holds"]]
 
 
-def test_the_edge_of_stability_claim_shows_each_rate_within_the_band(whole_check):
+def test_the_edge_of_stability_claim_shows_each_rate_rising_into_the_band(whole_check):
     _, report, _ = whole_check
     entry = report["edge_of_stability"]
-    for lr, threshold in ((0.1, 20), (0.2, 10), (0.4, 5)):
-        assert f"α = {lr:g}: sharpness" in entry["sentence"] and f"2/α = {threshold:g}" in entry["sentence"]
+    assert entry["holds"]
+    for lr, threshold in ((0.1, 20), (0.2, 10), (0.4, 5)):   # each rises from below 2/α, none comes down to it
+        assert f"α = {lr:g}: sharpness" in entry["sentence"]
+        assert f"rises to within 15 % of 2/α = {threshold:g} (from step" in entry["sentence"]
     assert entry["numbers"]["text"] in entry["sentence"]
 
 
