@@ -83,6 +83,21 @@ def test_lbfgs_carries_every_inner_iterate_and_each_step_ends_at_its_point(races
     assert done.sum(axis=1).max() > 1  # some step had several inner iterations to show
 
 
+def test_in_a_race_by_evaluations_each_inner_iterate_comes_once_where_its_step_is_reached():
+    """engine.per_evaluation repeats a step's recording while its point is held: the companion draws it once."""
+    by_steps = optviz.race("rosenbrock", ["lbfgs"], steps=60, hparams={"lbfgs": {"max_iter": 5}})["lbfgs"]
+    by_evaluations = optviz.race("rosenbrock", ["lbfgs"], steps=60, align="evaluations",
+                                 hparams={"lbfgs": {"max_iter": 5}})["lbfgs"]
+    (inner,) = race_payload({"lbfgs": by_evaluations})["runs"][0]["companions"]
+    points, reached = decode(inner["points"]).reshape(-1, 2), decode(inner["reached"]).astype(int)
+    steps_taken = int(np.searchsorted(by_steps.evaluations, by_evaluations.evaluations[-1]))
+    iterates = by_steps.inner["iterates"][:steps_taken]
+    expected = np.concatenate([by_steps.path[:1], iterates[np.isfinite(iterates).all(axis=-1)]])
+    np.testing.assert_allclose(points, expected.astype(np.float32))
+    for k in range(61):  # the point reached last by evaluation k is the racer's point there
+        np.testing.assert_allclose(points[reached[k] - 1], by_evaluations.path[k].astype(np.float32))
+
+
 def test_optimizers_without_another_sequence_of_points_carry_no_companions(payload):
     assert _run(payload, "adam")["companions"] == [] and _run(payload, "prodigy")["companions"] == []
 

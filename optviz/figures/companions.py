@@ -80,8 +80,12 @@ def companions(traj) -> list[Companion]:
 
 def _inner_points(start: np.ndarray, iterates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The start, then each step's inner iterates (steps, iterations, 2; NaN past a step's last) in order, and how
-    many of them are reached by step k."""
-    done = np.isfinite(iterates).all(axis=-1)  # (steps, iterations)
+    many of them are reached by step k. A race by gradient evaluations (engine.per_evaluation) repeats a step's
+    iterates while its point is held: they count once, where the point is reached."""
+    repeated = np.zeros(len(iterates), dtype=bool)
+    repeated[1:] = np.all((iterates[1:] == iterates[:-1]) | np.isnan(iterates[1:]) & np.isnan(iterates[:-1]),
+                          axis=(1, 2))
+    done = np.isfinite(iterates).all(axis=-1) & ~repeated[:, None]  # (steps, iterations)
     points = np.concatenate([np.asarray(start, dtype=float).reshape(1, 2), iterates[done]])
     reached = 1 + np.concatenate([[0], np.cumsum(done.sum(axis=1))])
     return points, reached
