@@ -199,7 +199,7 @@ def test_the_tour_run_in_jupyterlab_paints_its_race_on_the_canvas(page):
     assert len({tuple(pixel) for pixel in drawn["map"]}) > 20  # contours and shading, not a blank fill
     assert near(drawn["path"], drawn["color"])  # the last optimizer's path, in its colour
     assert near(drawn["marker"], drawn["color"])  # and its marker, on the dynamic layer
-    assert drawn["rows"] == 6  # the moment rows beside the map
+    assert drawn["rows"] == 7  # the loss chart and the six moment rows beside the map
     shot(page, "tour.png")
 
 
@@ -240,6 +240,21 @@ def test_a_setting_changed_in_python_redraws_the_race(page):
     shot(page, "tour-lr-changed.png")
 
 
+def test_a_slider_released_in_jupyterlab_becomes_the_kernels_setting_and_its_race(page):
+    slider = page.evaluate_handle(f"""() => {VIEWER}.root.querySelector('.rv-tune input[aria-label="α (lr)"]')"""
+                                  ).as_element()  # Adam's, the racer in focus
+    slider.focus()
+    slider.press("ArrowRight")  # the notebook's own keys (a cell's ←/→) leave the slider its arrow keys
+    dragged = page.evaluate(f"() => {VIEWER}.overrides.hparams[2].lr")
+    assert dragged > 0.001
+    # the kernel keeps it (w.hparams) and races again: the new race names Adam's new rate, the others' stay
+    page.wait_for_function(f"() => {VIEWER}.runs[2].name !== 'Adam, α = 0.001' && !{VIEWER}.dragging()")
+    names = drawing(page)["names"]
+    assert names[:2] == ["SGD, α = 0.001", "SGD with momentum, α = 0.001"]
+    assert float(names[2].removeprefix("Adam, α = ")) == pytest.approx(dragged, rel=5e-3)
+    shot(page, "tour-dragged.png")
+
+
 def test_with_the_kernel_shut_down_the_race_still_scrubs_and_plays(page):
     page.evaluate(f"() => {NOTEBOOK}.sessionContext.session.kernel.shutdown()")
     page.wait_for_function(f"() => (k => !k || k.status === 'dead')({NOTEBOOK}.sessionContext.session?.kernel)")
@@ -259,7 +274,7 @@ def test_adams_moments_draws_adams_state_beside_the_map(page):
     page.wait_for_function(f"() => {NOTEBOOK}?.context?.path === 'adam_moments.ipynb'")
     run_all(page)
     drawn = drawing(page)
-    assert drawn["rows"] == 6 and near(drawn["path"], drawn["color"])
+    assert drawn["rows"] == 7 and near(drawn["path"], drawn["color"])  # the loss and six moment rows
     assert drawn["names"][-1].startswith("Adam")
     shot(page, "adam-moments.png")
 

@@ -809,6 +809,9 @@ class RaceViewer {
         this.requestRecompute(e.timeStamp);
       };
       input.onchange = () => this.settle();
+      // the slider's keys are its own: a host page that takes them on their way up (JupyterLab's notebook moves
+      // between cells) would stop the slider from stepping
+      input.onkeydown = (e) => { if (e.key.startsWith("Arrow") || e.key.startsWith("Page")) e.stopPropagation(); };
       this.sliders.push({ input, out, s });
       parts.push(box);
     }
