@@ -168,8 +168,30 @@ function median(arrays) {
   const pooled = new Float64Array(count);
   let j = 0;
   for (const a of arrays) for (const v of a) if (v > 0 && Number.isFinite(v)) pooled[j++] = v;
-  pooled.sort();
-  return count % 2 ? pooled[(count - 1) / 2] : (pooled[count / 2 - 1] + pooled[count / 2]) / 2;
+  const upper = select(pooled, count >> 1);  // a selection, not a sort: this runs on every frame of a drag
+  return count % 2 ? upper : (select(pooled, count / 2 - 1) + upper) / 2;
+}
+
+/** The k-th smallest of `a` (0-based), moving a's values about (Hoare's quickselect, a middle pivot): O(n). */
+function select(a, k) {
+  let lo = 0, hi = a.length - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const swap = a[i];
+        a[i++] = a[j];
+        a[j--] = swap;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -182,15 +204,21 @@ export function recorded(result, name) {
 }
 
 /** A line's values at `steps` steps from a recording: steps×2 (coordinate `part` "x" or "y") or one a step (a pair
- *  row's series), log10 on a log row (NaN where not positive). */
+ *  row's series), log10 on a log row (NaN where not positive). Worked out once per recording: during a drag the runs
+ *  that were not raced again keep theirs. */
 export function stateLine(trace, part, log, steps = trace.length / 2) {
+  const key = `${part} ${log} ${steps}`, known = lines.get(trace) || lines.set(trace, new Map()).get(trace);
+  if (known.has(key)) return known.get(key);
   const stride = trace.length / steps, axis = part === "y" ? 1 : 0, out = new Float32Array(steps);
   for (let s = 0; s < steps; s++) {
     const v = trace[stride * s + axis];
     out[s] = log ? (v > 0 ? Math.log10(v) : NaN) : v;
   }
+  known.set(key, out);
   return out;
 }
+
+const lines = new WeakMap();  // recording -> "part log steps" -> its line
 
 /** The loss chart, a row like the state rows but from step 0: each run's loss (`lossValues`), log10 when every
  *  finite loss is positive, its range over the runs that did not diverge and its ticks worked out as a state row's;

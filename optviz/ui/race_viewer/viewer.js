@@ -81,8 +81,8 @@ export function stageLayout(w, h, aspect, rowCount, hasPanel, scale = 1, mapFirs
   const cx = map.x + mapW + gap, cw = Math.max(80, Math.min(w - cx - m.right, mapFirst ? mapW : Infinity));
   const title = 20 * scale;
   let y = m.top;
-  if (hasPanel) {
-    const ph = Math.min(cw * 0.7, (h - m.top - m.bottom) * (rowCount ? 0.42 : 1) - title);
+  if (hasPanel) {  // above the rows, which keep 29 % of the height each, 58 % at most (a loss chart alone: 29 %)
+    const ph = Math.min(cw * 0.7, (h - m.top - m.bottom) * (1 - Math.min(0.58, 0.29 * rowCount)) - title);
     out.panel = { x: cx, y: y + title, w: cw, h: ph };
     y += title + ph + m.bottom;
   }
