@@ -100,6 +100,11 @@ def _scale(p: Param) -> str:
     return "linear"
 
 
+def _spacing(scale: str):
+    """Where a value sits on an axis of this scale (axis_values): log, log(1 − value) or the value itself."""
+    return {"log": np.log, "decay": lambda v: np.log1p(-v), "linear": lambda v: v}[scale]
+
+
 def _decade(value: float) -> int:
     """The power of ten nearest below `value` (the tiny nudge keeps log10(0.09999999999999998) at -1)."""
     return math.floor(math.log10(value) + 1e-9)
@@ -255,10 +260,22 @@ class SweepResult:
         values = {**self.hparams, self.x_param: float(self.x_values[j]), self.y_param: float(self.y_values[i])}
         return _in_spec_order(self.optimizer, values)
 
-    def trajectory(self, i: int, j: int, record=True) -> Trajectory:
-        """The run of one cell again, with full traces: its outcome is exactly the cell's."""
+    def trajectory(self, i: int, j: int, record=True, **changed) -> Trajectory:
+        """The run of one cell again, with full traces: its outcome is exactly the cell's; or with some of its
+        hyperparameters `changed` (a setting near the cell)."""
         return run(self.surface, self.optimizer, self.start, self.steps, record=record, tol=self.tol,
-                   bound=self.bound, schedule=self.schedule, **self.config(i, j))
+                   bound=self.bound, schedule=self.schedule, **{**self.config(i, j), **changed})
+
+    def nearest(self, values: dict[str, float]) -> tuple[int, int]:
+        """The cell (row, column) nearest to the axes' hyperparameters in `values`, each measured as its axis is
+        spaced (a learning rate by its ratio, a decay rate by 1 − β's ratio)."""
+        def index(axis: np.ndarray, param: str) -> int:
+            spaced = _spacing(axis_scale(self.optimizer, param))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gaps = np.abs(spaced(axis) - spaced(np.float64(values[param])))
+            return int(np.nanargmin(np.where(np.isfinite(gaps), gaps, np.inf)))
+
+        return index(self.y_values, self.y_param), index(self.x_values, self.x_param)
 
 
 def _in_spec_order(optimizer: str, values: dict[str, Any]) -> dict[str, Any]:

@@ -424,3 +424,17 @@ def test_an_optimizer_raced_one_run_at_a_time_is_refused_by_sweeps_basins_and_tu
                     lambda: tune("quadratic", [name], steps=10)):
         with pytest.raises(ValueError, match=re.escape(f"{title} is raced one run at a time")):
             attempt()
+
+
+def test_the_cell_nearest_a_setting_is_found_as_each_axis_is_spaced_and_a_cell_runs_with_changes():
+    result = sweep("rosenbrock", "adam", "lr", axis_values("adam", "lr", 10), "beta1", axis_values("adam", "beta1", 10),
+                   steps=30)
+    i, j = 4, 6
+    lr, beta1 = result.x_values[j], result.y_values[i]
+    assert result.nearest({"lr": lr * 1.3, "beta1": beta1}) == (i, j)  # by ratio: nearer lr than the next value up
+    assert result.nearest({"lr": lr, "beta1": 1 - (1 - beta1) * 0.8}) == (i, j)  # by 1 − β₁'s ratio
+    assert result.nearest({"lr": 1e-12, "beta1": 0.0}) == (0, 0)
+    assert result.nearest({"lr": 1e3, "beta1": 0.9999999}) == (9, 9)
+    changed = result.trajectory(i, j, lr=lr * 1.3)
+    assert changed.optimizer.hparams["lr"] == lr * 1.3 and changed.optimizer.hparams["beta1"] == beta1
+    assert not np.array_equal(changed.path, result.trajectory(i, j).path)

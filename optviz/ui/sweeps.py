@@ -7,6 +7,8 @@ computation is one batched engine call, cached and shared across sessions.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import streamlit as st
@@ -19,8 +21,9 @@ from ..scenarios import DEFAULT_OPTIMIZERS
 from ..tuning import default_lr
 from . import workspace
 from .controls import number_text, plain, symbol_text, table
-from .race_viewer import race_viewer
-from .settings import Settings
+from .race import settled_values
+from .race_viewer import race_settled, race_viewer
+from .settings import EntrySettings, Settings
 
 THEORY_CAPTION = (
     "Dashed: the stability boundary from theory. On a quadratic whose Hessian has eigenvalues λ, each "
@@ -169,15 +172,16 @@ def _sweep_section(settings: Settings, context: str) -> None:
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     if points:
         cell = (int(round(points[0]["y"])), int(round(points[0]["x"])))
-        if cell != selected:
-            st.session_state[cell_key] = selected = cell
+        if cell != selected and cell != st.session_state.get(_clicked_key(cell_key)):
+            st.session_state[cell_key] = st.session_state[_clicked_key(cell_key)] = selected = cell
+            st.session_state.pop(_dragged_key(cell_key), None)  # a cell clicked is that cell's setting
             st.rerun()
     st.caption(f"Click a cell to see that run. {SWEEP_COLOURS[metric]} Fixed hyperparameters are this "
                "optimizer's settings in the race (or its defaults).")
     if boundary is not None and _in_view(boundary, result, x_param):
         st.caption(THEORY_CAPTION)
     if selected is not None:
-        _cell_details(result, selected, optimizer)
+        _cell_details(result, selected, optimizer, cell_key)
 
 
 def _in_view(boundary: tuple, result, x_param: str) -> bool:
@@ -219,25 +223,71 @@ def _range_controls(optimizer: str, x_param: str, y_param: str, lr_high: float |
     return ranges[0], ranges[1]
 
 
-def _cell_details(result, cell: tuple[int, int], optimizer: str) -> None:
+CELL_RACE = "sw.cellrace"  # the selected cell's race viewer
+SETTLE_ERROR = "sw.settle_error"  # why the last value released in the cell's race could not be used, shown once
+
+
+def _dragged_key(cell_key: str) -> str:
+    """The session key of the setting dragged in the cell's race: {hyperparameter: value}, on top of the cell's."""
+    return cell_key + ".dragged"
+
+
+def _clicked_key(cell_key: str) -> str:
+    """The cell last clicked: the chart's selection stays on it after a drag has moved to another cell."""
+    return cell_key + ".clicked"
+
+
+def _cell_details(result, cell: tuple[int, int], optimizer: str, cell_key: str) -> None:
     i, j = cell
     if not (0 <= i < result.shape[0] and 0 <= j < result.shape[1]):
         return
-    config = result.config(i, j)
-    x, y = result.x_values[j], result.y_values[i]
-    steps = result.converged_at[i, j]
-    outcome = (f"diverged at step {result.diverged_at[i, j]}" if result.diverged[i, j] else
-               f"final loss {result.final_loss[i, j]:.4g}, " +
-               (f"reached a minimum at step {steps}" if steps >= 0 else "did not reach a minimum"))
+    dragged = st.session_state.get(_dragged_key(cell_key), {})
+    config = {**result.config(i, j), **dragged}
+    x, y = config[result.x_param], config[result.y_param]
+    traj = result.trajectory(i, j, **dragged)
+    outcome = (f"diverged at step {traj.diverged_at}" if traj.diverged_at is not None else
+               f"final loss {float(traj.final_loss):.4g}, " + (f"reached a minimum at step {traj.converged_at}"
+                                                             if traj.converged_at is not None else
+                                                             "did not reach a minimum"))
     label = f"{OPTIMIZERS[optimizer].title} {result.x_param}={number_text(x)} {result.y_param}={number_text(y)}"
     st.markdown(f"**Selected:** {result.x_param} = {number_text(x)}, {result.y_param} = {number_text(y)} — "
                 f"{outcome}.")
+    off_grid = {name: value for name, value in dragged.items() if name not in (result.x_param, result.y_param)}
+    if dragged:
+        st.caption("Dragged in the race below: the nearest cell is marked on the map" + (
+            f"; {', '.join(f'{n} = {number_text(v)}' for n, v in off_grid.items())} differ from the sweep's fixed "
+            "values (add this setting to the race to sweep with them)" if off_grid else "") + ".")
+    if error := st.session_state.pop(SETTLE_ERROR, None):
+        st.error(f"The value from the race could not be used: {plain(error)}")
     st.button("Add this setting to the race", key="sw.add", on_click=workspace.add_to_race,
               args=(optimizer, config, label[:40]))
-    traj = result.trajectory(i, j)
     cell = {label: traj}
     race_viewer(figures.race_payload(cell, result.surface, data_panel=figures.data_panel(cell, result.surface)),
-                key="sw.cellrace")
+                key=CELL_RACE, on_settle=partial(_on_cell_settle, result, cell_key))
+
+
+def _on_cell_settle(result, cell_key: str) -> None:
+    """What the reader released in the cell's race, checked value by value (race.settled_values): hyperparameters
+    become the setting shown there, the cell nearest to it marked on the map; a start dragged or clicked moves the
+    race's start (the sidebar and the link), and the sweep runs again from it."""
+    state = st.session_state
+    dragged = state.get(_dragged_key(cell_key), {})
+    config = {**result.config(*state[cell_key]), **dragged}
+    settings = workspace.read_settings()
+    try:
+        changes, start = settled_values(race_settled(CELL_RACE),
+                                        replace(settings, entries=[EntrySettings(result.optimizer, config)]),
+                                        result.surface.bound)
+    except ValueError as error:
+        state[SETTLE_ERROR] = str(error)
+        return
+    if changes:
+        dragged = {**dragged, **{name: value for _, name, value in changes}}
+        state[cell_key] = result.nearest({**config, **dragged})
+        state[_dragged_key(cell_key)] = dragged
+    if start is not None:
+        workspace.set_start(*start)
+        st.rerun()  # the start boxes, outside the view, show it too
 
 
 def _tune_section(settings: Settings, context: str) -> None:
