@@ -17,8 +17,12 @@ The built-in surfaces' value and gradient are evaluated on SymPy symbols and pri
 (floats as Python prints them, so that each constant is the same double); a surface that is no closed formula (a
 data surface's mean over a table) is left out, and listed in the module's header.
 
-The module ends with the loop that applies a rule to Float64Arrays (`step`, as Optimizer.step_ does) and records a
-race (`race`, as optviz.race records one run), written by hand below (RUNTIME) and copied in as it is.
+The diagnostics an optimizer's catalogue entry works out from its recorded state (m̂, v̂, the bias corrections, the
+effective step: optimizers.moment_diagnostics) are formulas too, translated alike (DIAGNOSTICS).
+
+The module ends with the loop that applies a rule to Float64Arrays (`step`, as Optimizer.step_ does), records a
+race (`race`, as optviz.race records one run) and works out its diagnostics (`diagnose`), written by hand below
+(RUNTIME) and copied in as it is.
 """
 
 from __future__ import annotations
