@@ -165,6 +165,20 @@ def test_on_a_data_surface_the_step_counter_says_the_epoch_each_run_has_reached(
     assert js("() => rv.epochsText(0, [0.5])") == "epoch 0" and js.errors == []
 
 
+def test_a_race_aligned_by_gradient_evaluations_counts_them_in_its_counter_and_title(js):
+    races = optviz.race("rosenbrock", ["adam", optviz.optimizer("sam", inner="adam", lr=1e-3)], steps=30,
+                        align="evaluations")
+    shown = js("""(payload) => {
+        const root = document.getElementById('race');
+        rv.default({data: {payload, options: {}}, parentElement: root, setTriggerValue() {}});
+        const v = window.__raceViewers.at(-1);
+        v.seek(12);
+        return [v.root.querySelector('.rv-step').textContent, v.titleEl.textContent];
+    }""", race_payload(races))
+    assert shown == ["evaluation 12 / 30", "Rosenbrock · 2 optimizers · 30 gradient evaluations"]
+    assert js.errors == []
+
+
 def test_a_data_panel_with_lines_of_the_wrong_length_is_refused():
     races = optviz.race("quadratic", ["adam"], steps=5)
     with pytest.raises(ValueError, match=r"\(steps\+1\)·4 = 24"):

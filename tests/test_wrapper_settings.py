@@ -1,7 +1,7 @@
 """A wrapper (SAM, Lookahead) is set like any optimizer: its own hyperparameters and those of the optimizer it
 wraps, in the sidebar, in a link and in the race."""
 
-from test_race_tab_app import start, widget
+from test_race_tab_app import race_data, start, widget
 from test_race_tab_app import settings_in_url as url_settings
 
 from optviz.optimizers import SPECS as OPTIMIZERS
@@ -73,6 +73,8 @@ def test_the_sidebar_counts_gradient_evaluations_once_a_racer_spends_two_a_step(
     assert not at.exception and url_settings(at).align == "evaluations"
     story = next(m.value for m in at.markdown if m.value.startswith("**Free exploration:**"))
     assert "after 40 gradient evaluations" in story  # the outcomes count what the race counts
+    drawn = race_data(at)["payload"]  # and so does the viewer: its title, its step counter and its hover text
+    assert drawn["unit"] == "evaluation" and drawn["title"].endswith("40 gradient evaluations")
     widget(at, "segmented_control", "x.align").set_value("steps").run()
     assert url_settings(at).align == "steps" and "after 40 steps" in next(
         m.value for m in at.markdown if m.value.startswith("**Free exploration:**"))

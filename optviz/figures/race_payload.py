@@ -56,12 +56,14 @@ def race_payload(races: dict, surface: Surface | None = None, *, traces: list[st
     centres: label -> hyperparameter -> the value its log slider centres on (see live_race).
     """
     surface, steps = _check(races, surface)
+    unit = next(iter(races.values())).unit  # what the scrubber counts: steps, or gradient evaluations
     colors = {**palette(races), **(colors or {})}
     shown = list(races) if traces is None else _check_labels(traces, races)
     every_step = np.arange(steps + 1)
     tips = _arrow_tips(races, surface, every_step)
     payload = dict(
-        title=title or _title(surface, races, steps), steps=steps, step=int(np.clip(step, 0, steps)),
+        title=title or _title(surface, races, steps, unit), steps=steps, step=int(np.clip(step, 0, steps)),
+        unit=unit,
         play_seconds=PLAY_SECONDS, speeds=list(SPEEDS), map=_map(surface),
         start=[float(v) for v in next(iter(races.values())).path[0]],
         arrow_kinds=[dict(key=k.key, title=k.title, short=k.short, dash=k.dash) for k in ARROW_KINDS
@@ -107,9 +109,10 @@ def _check_labels(traces: list[str], races: dict) -> list[str]:
     return [label for label in races if label in traces]
 
 
-def _title(surface: Surface, races: dict, steps: int) -> str:
+def _title(surface: Surface, races: dict, steps: int, unit: str = "step") -> str:
     count = len(races)
-    return f"{surface.title} · {count} optimizer{'s' * (count != 1)} · {steps:,} steps"
+    counted = f"{steps:,} steps" if unit == "step" else f"{steps:,} gradient {unit}s"
+    return f"{surface.title} · {count} optimizer{'s' * (count != 1)} · {counted}"
 
 
 # ---------------------------------------------------------------------------------------------------------------

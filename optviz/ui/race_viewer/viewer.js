@@ -434,7 +434,7 @@ class RaceViewer {
       polyline(ctx, pts, 0, line.v.length, run.color, STATE_WIDTH, DASHES[line.dash]);
     }
     ctx.restore();
-    this.axes(ctx, b, bottom ? this.p.step_ticks : [], row.ticks, sx, sy, bottom ? "step" : "", "");
+    this.axes(ctx, b, bottom ? this.p.step_ticks : [], row.ticks, sx, sy, bottom ? this.unit() : "", "");
   }
 
   drawPanel(ctx) {
@@ -500,7 +500,7 @@ class RaceViewer {
     const ctx = this.dynamicCanvas.getContext("2d"), k = Math.floor(this.step), b = this.box.map;
     ctx.clearRect(0, 0, this.w, this.h);
     this.scrub.value = k;
-    this.stepEl.textContent = `step ${k.toLocaleString("en")} / ${this.n.toLocaleString("en")}`;
+    this.stepEl.textContent = `${this.unit()} ${k.toLocaleString("en")} / ${this.n.toLocaleString("en")}`;
     const perStep = this.p.data_panel?.epochs_per_step;
     if (perStep?.length) this.stepEl.textContent += ` · ${epochsText(k, perStep)}`;
     ctx.save();
@@ -624,6 +624,11 @@ class RaceViewer {
     this.speed = speed;
     for (const b of this.speedsEl.children) b.classList.toggle("rv-on", b.textContent === `${speed}×`);
     if (this.clock) this.startClock(this.step);
+  }
+
+  /** What one point of the race counts: "step", or "evaluation" in a race aligned by gradient evaluations. */
+  unit() {
+    return this.p.unit || "step";
   }
 
   key(e) {
@@ -862,7 +867,7 @@ class RaceViewer {
   hover(e) {
     const [mx, my] = this.where(e);
     const lines = this.inside(this.box.map, mx, my) ? this.mapHover(mx, my)
-      : this.box.rows.some((b) => this.inside(b, mx, my)) ? [`step ${this.rowStep(mx)} — click to show it`] : null;
+      : this.box.rows.some((b) => this.inside(b, mx, my)) ? [`${this.unit()} ${this.rowStep(mx)} — click to show it`] : null;
     if (!lines) { this.tip.style.display = "none"; return; }
     this.tip.innerHTML = lines.join("<br>");
     this.tip.style.display = "block";
@@ -886,7 +891,7 @@ class RaceViewer {
       const { r, index: s } = best;
       const detail = r.hover ? ` · ${escape(r.hover)}` : "";
       lines.push(`<span style="color:${r.color}">●</span> <b>${escape(r.label)}</b>${detail}`,
-        `step ${s}: (${fmt(r.xy[2 * s])}, ${fmt(r.xy[2 * s + 1])}), loss ${fmt(r.lossValues[s])}`);
+        `${this.unit()} ${s}: (${fmt(r.xy[2 * s])}, ${fmt(r.xy[2 * s + 1])}), loss ${fmt(r.lossValues[s])}`);
     } else if (this.options.clickable || this.live) lines.push("click or drag to start the race here");
     return lines;
   }
