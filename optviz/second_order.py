@@ -215,6 +215,11 @@ class VectorSpec(OptimizerSpec):
     # trainers step a network's hidden weight matrices (Muon's; optviz.mnist.hidden_matrices)
     matrix_rule: Callable | None = None
 
+    def role_of(self, name: str) -> str | None:
+        """A recorded quantity's role: its traces' and inner iterations' as declared here, else (a wrapper's inner
+        state) the state's."""
+        return {**self.traces, **self.per_iteration}.get(name) or super().role_of(name)
+
     def settable(self, hparams: dict[str, Any] | None = None) -> tuple[Param, ...]:
         """Its own hyperparameters, and a wrapper's inner optimizer's after them (the one `hparams` names, else the
         default): by the flat names optimizer() takes (`inner_alpha` where the wrapper has an `alpha` too)."""
@@ -257,7 +262,7 @@ _SPECS = [
          _switch("saddle_free", "use |H| = V|Λ|Vᵀ: away from a saddle along negative curvature, not towards it")),
         (), r"\theta_t = \theta_{t-1} - \alpha\,(H_t + \delta I)^{-1} g_t", _unused_rule,
         latex_edits=(("saddle_free", True, "(H_t + \\delta I)", "(|H_t| + \\delta I)"),),
-        color="#3c3c8a", kind=NEEDS_HESSIAN, init=_newton_init, step=_newton_step,
+        color="#0072e5", kind=NEEDS_HESSIAN, init=_newton_init, step=_newton_step,
         traces={"curvature": CURVATURE}),
     VectorSpec(
         "sam", "SAM (sharpness-aware)",
@@ -286,7 +291,7 @@ _SPECS = [
         "lbfgs", "L-BFGS", (_lr(1.0),) + LBFGS_PARAMS, (),
         r"d_t = -H_t g_t\ \text{(two-loop recursion over the last } m\text{ pairs } s, y),\quad "
         r"\theta_t = \theta_{t-1} + \alpha_t d_t", _unused_rule,
-        color="#9c2f1e", kind=EXTRA_GRADIENTS, init=_lbfgs_init, step=_lbfgs_step,
+        color="#a016ce", kind=EXTRA_GRADIENTS, init=_lbfgs_init, step=_lbfgs_step,
         per_iteration={"iterates": ITERATES, "evaluations": EVALUATIONS}),
     VectorSpec(
         "muon", "Muon", (_lr(1e-3),) + MUON_PARAMS, (),

@@ -29,6 +29,9 @@ from .torch_arithmetic import addcdiv, addcmul, axpy, dot, lerp, norm
 
 NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)  # torch's DEFAULT_A, DEFAULT_B, DEFAULT_C
 LR_ADJUSTMENTS = ("original", "match_rms_adamw")  # torch's adjust_lr_fn (None is "original")
+# What steps a network's other arrays (first and last layers, biases), as torch's docs advise: AdamW at its defaults
+MUON_PARTNER = "adamw"
+MUON_PARTNER_HPARAMS = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.01}
 MUON_PARAMS = (
     Param("weight_decay", r"\lambda", 0.1, "decoupled weight decay: θ ← θ(1 − αλ)", low=0.0, role=WEIGHT_DECAY),
     Param("momentum", r"\mu", 0.95, "momentum: how much of the previous buffer is kept", low=0.0, role=MOMENTUM),

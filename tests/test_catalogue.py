@@ -5,6 +5,8 @@ the same diagnostic."""
 import ast
 from pathlib import Path
 
+import numpy as np
+
 import optviz
 from optviz.optimizers import ROLES
 
@@ -101,3 +103,20 @@ def test_every_state_variable_has_a_role():
     for spec in optviz.OPTIMIZERS.values():
         for name in spec.state + (spec.variant[3] if spec.variant else ()):
             assert spec.role_of(name) in ROLES, (spec.name, name)
+
+
+def _cie_lab(color: str) -> np.ndarray:
+    """A #rrggbb colour in CIE L*a*b* (sRGB, D65): where a difference of about 2.3 is just noticeable."""
+    rgb = np.array([int(color[i:i + 2], 16) for i in (1, 3, 5)]) / 255
+    linear = np.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ linear
+    f = np.cbrt(np.maximum(xyz / [0.95047, 1.0, 1.08883], 0.008856))
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def test_every_two_optimizers_are_told_apart_by_colour_and_every_path_shows_on_the_pale_map():
+    labs = {name: _cie_lab(spec.color) for name, spec in optviz.OPTIMIZERS.items()}
+    names = list(labs)
+    close = [(a, b) for k, a in enumerate(names) for b in names[k + 1:] if np.linalg.norm(labs[a] - labs[b]) < 15]
+    assert close == []  # ΔE*76 < 15: two racers a class would mistake for each other (L-BFGS and schedule-free AdamW)
+    assert [name for name, lab in labs.items() if lab[0] > 75] == []  # lighter: lost on the map's light shades

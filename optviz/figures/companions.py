@@ -1,7 +1,7 @@
 """Companion paths: the other sequences of points an optimizer keeps besides θ, drawn thin beside its path on the map.
 
 Which recorded quantity is a sequence of points, and how it is drawn, follows from its role in the catalogue
-(rows.trace_role), never from the optimizer's name: an averaged iterate (ASGD's ax, schedule-free's x, the point
+(the spec's role_of), never from the optimizer's name: an averaged iterate (ASGD's ax, schedule-free's x, the point
 the model is evaluated at) dashed, another iterate (schedule-free's z) dotted, Lookahead's slow weights dashed, and
 the point after each inner iteration of a step (L-BFGS) as dots joined by a thin line. θ itself, the solid path, is
 the parameter the optimizer holds while it trains: where the gradient is taken (schedule-free's y, as the
@@ -22,7 +22,6 @@ import numpy as np
 
 from ..optimizers import AVERAGED_ITERATE, ITERATE
 from ..second_order import ITERATES, SLOW_WEIGHTS
-from .rows import trace_role
 
 
 @dataclass(frozen=True)
@@ -66,12 +65,12 @@ def companions(traj) -> list[Companion]:
     spec, steps = traj.optimizer.spec, len(traj.path) - 1
     found = []
     for name, values in (traj.trace or {}).items():
-        style = _BY_ROLE.get(trace_role(spec, name))
+        style = _BY_ROLE.get(spec.role_of(name))
         if style is not None and np.shape(values) == (steps, 2):
             found.append(Companion(name, style.meaning.format(name=name), np.asarray(values, dtype=float),
                                    np.arange(steps + 1), style, name))
     for name, values in (traj.inner or {}).items():
-        style = _BY_ROLE.get(trace_role(spec, name))
+        style = _BY_ROLE.get(spec.role_of(name))
         if style is not None and np.ndim(values) == 3 and np.shape(values)[-1] == 2:
             points, reached = _inner_points(traj.path[0], np.asarray(values, dtype=float))
             found.append(Companion(name, style.meaning.format(name=name), points, reached, style, None))

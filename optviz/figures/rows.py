@@ -26,7 +26,7 @@ from ..optimizers import (
     VELOCITY,
     effective_step_formula,
 )
-from ..second_order import DISTANCE, VectorSpec
+from ..second_order import DISTANCE
 
 COORDINATE_DASH = ("solid", "dash")
 
@@ -86,7 +86,7 @@ def row_lines(traj, label: str, row: Row) -> list[Line]:
     informative = [n for n in trace if _informative(trace[n])]
     if row.roles:
         spec = traj.optimizer.spec
-        name = next((n for role in row.roles for n in informative if trace_role(spec, n) == role), None)
+        name = next((n for role in row.roles for n in informative if spec.role_of(n) == role), None)
     else:
         name = next((n for n in row.names if n in informative), None)
     if name is None:
@@ -95,17 +95,6 @@ def row_lines(traj, label: str, row: Row) -> list[Line]:
     if values.ndim == 1:  # a quantity of the whole vector
         return [Line(label, name, name, values, COORDINATE_DASH[0])]
     return [Line(label, name, axis, values[:, i], COORDINATE_DASH[i]) for i, axis in enumerate("xy")]
-
-
-def trace_role(spec, name: str) -> str | None:
-    """The catalogue's role of a recorded quantity: an optimizer that is not element-wise names its traces' and
-    inner iterations' roles in its spec (VectorSpec.traces, .per_iteration; a wrapper's inner state goes by the
-    state's role), an element-wise one its state's (OptimizerSpec.role_of)."""
-    if isinstance(spec, VectorSpec):
-        own = {**spec.traces, **spec.per_iteration}
-        if name in own:
-            return own[name]
-    return spec.role_of(name)
 
 
 def _informative(values) -> bool:

@@ -34,9 +34,9 @@ import numpy as np
 
 from ..optimizers import SPECS, OptimizerSpec, in_batches
 from ..second_order import VectorOptimizer, optimizer
+from ..whole_vector import MUON_PARTNER, MUON_PARTNER_HPARAMS
 
-PARTNER = "adamw"  # what steps the arrays that are not hidden weight matrices
-ADAMW_HPARAMS = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.01}  # torch.optim.AdamW's defaults
+PARTNER, ADAMW_HPARAMS = MUON_PARTNER, MUON_PARTNER_HPARAMS  # the catalogue's: AdamW at torch's defaults
 
 
 def hidden_matrices(shapes: Sequence[tuple[int, ...]]) -> list[int]:
