@@ -22,7 +22,7 @@ import optviz
 from optviz import jsgen
 from optviz.jsgen import RUNTIME_BEGIN, SURFACES_BEGIN, TARGET, Untranslatable, generate, translate
 from optviz.optimizers import SPECS as CATALOGUE
-from optviz.optimizers import in_batches, sgd_rule
+from optviz.optimizers import in_batches, moment_diagnostics, sgd_rule
 from optviz.params import LR
 
 NODE = shutil.which("node")  # CI installs it (.ci/run); without it the parity tests fail, they never skip
@@ -287,6 +287,17 @@ def test_a_changed_rule_makes_the_module_stale(monkeypatch):
     changed = {**CATALOGUE, "adam": replace(CATALOGUE["adam"], rule=sgd_rule, state=())}
     monkeypatch.setattr(jsgen, "OPTIMIZERS", changed)
     assert generate() != TARGET.read_text(encoding="utf-8")
+
+
+def plain_step(m, v, lr, c):  # a diagnostics' formula other than the catalogue's: α·m, no denominator
+    return lr * m
+
+
+def test_a_changed_diagnostics_formula_makes_the_module_stale(monkeypatch):
+    prepare, corrected, _ = jsgen.DIAGNOSTICS[moment_diagnostics]
+    monkeypatch.setattr(jsgen, "DIAGNOSTICS", {moment_diagnostics: (prepare, corrected, plain_step)})
+    fresh = generate()
+    assert "step: plain_step" in fresh and fresh != TARGET.read_text(encoding="utf-8")
 
 
 def test_check_exits_1_naming_the_command_when_stale(monkeypatch, tmp_path, capsys):
