@@ -417,9 +417,14 @@ class RaceViewer {
     ctx.stroke();
   }
 
-  drawRow(ctx, row, b, bottom) {
+  /** A row's pixels: sx(step), sy(value) in box b. */
+  rowScale(row, b) {
     const [lo, hi] = row.range, n = this.n;
-    const sx = (s) => b.x + (s / Math.max(n, 1)) * b.w, sy = (v) => b.y + ((hi - v) / (hi - lo)) * b.h;
+    return [(s) => b.x + (s / Math.max(n, 1)) * b.w, (v) => b.y + ((hi - v) / (hi - lo)) * b.h];
+  }
+
+  drawRow(ctx, row, b, bottom) {
+    const [lo, hi] = row.range, [sx, sy] = this.rowScale(row, b);
     const first = row.first ?? 1;  // the step of a line's first value: 1 for the state, 0 for the loss
     const title = row.stale ? `${row.title} — ${this.p.live.stale}` : row.title;
     this.text(ctx, title, b.x, b.y - 6 * this.scale, "left", row.stale ? "#999" : "#333", 13, b.w - 4);
@@ -535,7 +540,24 @@ class RaceViewer {
       ctx.setLineDash([]);
       ctx.stroke();
     }
+    if (this.rows[0]?.key === "loss") this.drawLossMarks(ctx, this.rows[0], this.box.rows[0], k);
     if (this.panel) this.drawFitLines(ctx, k);
+  }
+
+  /** Each racer's loss at the playhead, a dot in its colour on the loss chart. */
+  drawLossMarks(ctx, row, b, k) {
+    const [sx, sy] = this.rowScale(row, b);
+    ctx.save();
+    clipTo(ctx, b);
+    for (const line of row.lines) {
+      const run = this.runs[line.run], v = line.v[k];
+      if (this.hidden.has(run.label) || !Number.isFinite(v)) continue;
+      ctx.beginPath();
+      ctx.arc(sx(k), sy(v), 3.2 * this.scale, 0, 2 * Math.PI);
+      ctx.fillStyle = run.color;
+      ctx.fill();
+    }
+    ctx.restore();
   }
 
   /** A run's companion paths (an average, another iterate, inner iterations: race_payload's "companions") up to
