@@ -15,6 +15,7 @@ import {
 
 const FONT = "Inter, 'Helvetica Neue', Arial, sans-serif";
 const DASHES = { dot: [2, 3], dash: [6, 4], solid: [] };
+const DASH_WORDS = { dot: "dotted", dash: "dashed", solid: "solid" };
 // a release is sent this long after the last one (ms): a burst of arrow keys, 30–150 ms apart on a busy machine, is
 // one gesture and one message
 const SETTLE_QUIET = 400;
@@ -179,6 +180,12 @@ class RaceViewer {
     // stage down without resizing the viewer, and the stage must still end within the window
     const page = this.root.parentElement?.closest('[data-testid="stMainBlockContainer"], .block-container');
     if (page) this.observer.observe(page);
+    // content above that shrinks as much as content below grows moves the stage and resizes nothing: its top is
+    // watched (a quarter of a second late at worst, one layout read each time)
+    this.topWatch = setInterval(() => {
+      if (this.stageTop !== undefined && Math.abs(this.stage.getBoundingClientRect().top + this.scrollOffset()
+        - this.stageTop) > 0.5) this.resize();
+    }, 250);
   }
 
   destroy() {
@@ -186,6 +193,7 @@ class RaceViewer {
     document.removeEventListener("keydown", this.onKey);
     window.removeEventListener("resize", this.onResize);
     this.observer.disconnect();
+    clearInterval(this.topWatch);
     this.root.remove();
   }
 
@@ -196,6 +204,7 @@ class RaceViewer {
     this.options = options || {};
     this.scale = this.options.font_scale || 1;
     this.root.style.setProperty("--rv-scale", this.scale);
+    this.root.classList.toggle("rv-present", !!this.options.map_first);  // on a projector: the map comes first
     this.p = p;
     this.n = p.steps;
     if (this.gridText !== p.map.value_grid.values.f32) {  // same surface, same grid: decode it once
@@ -221,7 +230,7 @@ class RaceViewer {
     if (this.step > this.n || !this.loaded || newScene) this.step = Math.min(p.step, this.n);
     this.loaded = true;
     if (this.clock) this.startClock(this.step);
-    if (this.titleEl.textContent !== p.title) this.titleEl.textContent = p.title;
+    if (this.titleEl.textContent !== p.title) this.titleEl.textContent = this.titleEl.title = p.title;
     this.buildControls();
     this.buildTune();
     this.buildLegend();
@@ -260,6 +269,7 @@ class RaceViewer {
     if (!choices.some(([v]) => v === this.arrowChoice)) this.arrowChoice = "all";
     this.arrowsEl.replaceChildren(...choices.map(([v, t]) => { const o = el("option", "", t); o.value = v; return o; }));
     this.arrowsEl.value = this.arrowChoice;
+    this.arrowsEl.title = kinds.map((k) => `${DASH_WORDS[k.dash]}: ${k.title}`).join("; ");  // the key, where it gives way
     this.keyEl.replaceChildren(...kinds.map((k) => {
       const item = el("span", "rv-key-item");
       item.innerHTML = `<svg width="18" height="8"><line x1="1" y1="4" x2="17" y2="4" stroke="#555" stroke-width="2"
@@ -302,8 +312,9 @@ class RaceViewer {
    *  further down the page (the sweeps tab's) fills a window's height once scrolled to. */
   resize(redraw = false) {
     if (!this.p) return;
-    const top = this.stage.getBoundingClientRect().top + this.scrollOffset();
-    const above = top < window.innerHeight * 0.6 ? top : 90;
+    const top = this.stageTop = this.stage.getBoundingClientRect().top + this.scrollOffset();
+    // on a projector the race is the page: its stage ends within the window wherever the content above put it
+    const above = top < window.innerHeight * 0.6 || this.options.map_first ? top : 90;
     const fit = window.innerHeight - above - (this.options.bottom_margin ?? 12);
     const h = Math.round(Math.max(this.options.min_height || 300, Math.min(fit, this.options.max_height || 1400)));
     const w = Math.round(this.stage.clientWidth);
