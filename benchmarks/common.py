@@ -128,6 +128,30 @@ def inplace_adam_rosenbrock(lr, beta1=0.9, beta2=0.999, eps=1e-8, *, start=(-1.5
     return p.T
 
 
+def naive_rule_rosenbrock(name: str, lr: np.ndarray, *, start=(-1.5, 2.0), steps=500) -> np.ndarray:
+    """Any element-wise optimizer's rule as a textbook vectorized NumPy loop on Rosenbrock (a=1, b=100), for N
+    learning rates at once: the rule's own Python source applied to whole arrays (optviz's uncompiled twin, the
+    same arithmetic; fresh temporaries every step), no divergence or convergence checks. Written once for every
+    rule, so that each compiled sweep has its own naive reference. Returns the final points (N, 2)."""
+    from optviz import optimizer
+    from optviz.optimizers import _rows_at_once
+
+    opt = optimizer(name, lr=np.asarray(lr, dtype=float))
+    rows = len(opt.hyper_at(1)) if opt.batch is None else opt.batch
+    params = np.tile(np.asarray(start, dtype=float), (len(lr), 1))
+    state = opt.init(params)
+    arrays = tuple(getattr(state, field).reshape(len(lr), -1) for field in opt.arrays)
+    shared = getattr(state, opt.spec.shared).reshape(-1) if opt.spec.shared else np.ones(rows)
+    step = _rows_at_once(opt.rule, opt.spec.prepare)
+    lrs = np.broadcast_to(opt.lr_at(np.arange(1, steps + 1)[:, None]), (steps, len(lr)))
+    for t in range(1, steps + 1):
+        x, y = params[:, 0], params[:, 1]
+        r = y - x * x
+        grads = np.stack([2 * (x - 1) - 400 * x * r, 200 * r], axis=1)
+        step(params, grads, arrays, shared, opt.hyper_at(t), lrs[t - 1], opt.sign, float(t))
+    return params
+
+
 def timed(fn, repeat: int) -> float:
     """Median wall time of `repeat` calls of fn(), in seconds."""
     times = []

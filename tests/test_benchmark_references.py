@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import optviz
-from benchmarks.common import inplace_adam_rosenbrock, naive_adam_rosenbrock
+from benchmarks.common import inplace_adam_rosenbrock, naive_adam_rosenbrock, naive_rule_rosenbrock
+from optviz.optimizers import in_batches
 
 LRS = np.logspace(-4, -1, 40)
 START, STEPS = (-1.5, 2.0), 150
@@ -55,3 +56,16 @@ def test_naive_basin_reference_matches_the_engine():
     x, y = np.meshgrid(grid.xs, grid.ys)
     final = naive_adam_himmelblau(np.column_stack([x.ravel(), y.ravel()]), lr=0.05, steps=150)
     np.testing.assert_allclose(final.reshape(12, 12, 2), grid.final, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(in_batches()))
+def test_every_rules_naive_loop_runs_the_engines_sweep(name):
+    """The naive NumPy loop each compiled sweep is timed against takes the same steps: where no run left the surface's
+    bound (the engine stops those, the naive loop does not), the same final points, bit for bit."""
+    lrs = np.logspace(-5, -2, 30)
+    with np.errstate(all="ignore"):
+        naive = naive_rule_rosenbrock(name, lrs, start=START, steps=STEPS)
+        engine = optviz.run("rosenbrock", name, START, STEPS, lr=lrs, record=False)
+    kept = engine.diverged_at < 0
+    assert kept.sum() >= 10
+    np.testing.assert_array_equal(naive[kept], engine.final[kept])
