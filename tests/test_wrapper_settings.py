@@ -16,7 +16,8 @@ def test_a_wrappers_settable_hyperparameters_are_its_own_then_its_inner_optimize
     # RMSProp's smoothing constant is `alpha`, which Lookahead uses itself: it is inner_alpha
     assert settable[len(own):] == [("inner_" if p.name == "alpha" else "") + p.name
                                    for p in OPTIMIZERS["rmsprop"].params]
-    assert [p.name for p in OPTIMIZERS["adam"].settable({"inner": "sgd"})] == [p.name for p in OPTIMIZERS["adam"].params]
+    adam = OPTIMIZERS["adam"]
+    assert [p.name for p in adam.settable({"inner": "sgd"})] == [p.name for p in adam.params]  # not a wrapper
 
 
 def test_a_link_sets_the_inner_optimizer_and_its_hyperparameters_and_the_race_steps_with_them():
