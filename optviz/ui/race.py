@@ -427,6 +427,7 @@ def _race(key: str, _upload: Table | None = None):
                          align=settings.align)
 
 
+# Bounds: one viewer payload per race kept above (at most 5 MB each, see RACES_KEPT)
 @st.cache_resource(max_entries=RACES_KEPT, ttl=3600, show_spinner=False)
 def _race_payload(key: str, traced: tuple[str, ...], _upload: Table | None = None,
                   _centres: dict | None = None) -> ViewerData:
