@@ -1,12 +1,13 @@
 """Fused loops: a built-in surface's gradient and an optimizer's rule, compiled together over every step of a batch.
 
-Two loops share one step (`advance`): the race loop records everything (path, gradients, state) for a few runs;
-the batch loop serves runs, sweeps, basins and tuning. It goes steps outer and runs inner (the inner loop walks
-contiguous arrays of runs and vectorizes), shares the runs out between the cores (threads: the loop releases the
-GIL), steps them CHUNK at a time so that a chunk's state stays in cache through all the steps, and writes only
-what the caller asks for: the path, or nothing but each run's outcome, watched as it goes (first step out of
-bounds, first step near a minimum, last good point). A run that diverged is still stepped (to inf or NaN,
-harmlessly) so that the hot loop has no branch; its outcome was fixed at the step it left the bound.
+Two loops share one step (the gradients at every point, then the rule on each coordinate): the race loop records
+everything (path, gradients, state) for a few runs; the batch loop serves runs, sweeps, basins and tuning. It goes
+steps outer and runs inner (the inner loops walk contiguous arrays of runs and vectorize), shares the runs out
+between the cores (threads: the loop releases the GIL), steps them CHUNK at a time so that a chunk's state stays in
+cache through all the steps, and writes only what the caller asks for: the path, or nothing but each run's
+outcome, watched as it goes (first step out of bounds, first step near a minimum, last good point). A run that
+diverged is still stepped (to inf or NaN, harmlessly) so that the hot loop has no branch; its outcome was fixed at
+the step it left the bound.
 
 What a loop reads and writes is one record, `LoopArgs`, built once per optimizer's batch of runs; the loop takes
 each parameter from the field of its name. This module compiles loops at their first use and knows nothing of the
@@ -41,19 +42,25 @@ def fusable(surf: Surface) -> bool:
             and SURFACES.get(surf.name) is surf.spec)
 
 
-def _advance(rule: Callable, grad: Callable) -> Callable:
+def _gradients(grad: Callable) -> Callable:
     @scalar
-    def advance(x, y, to_x, to_y, state_x, state_y, r, alpha, c, sign, nx, ny, surface):
-        """One step of run r from (x, y) to (to_x, to_y), which may be the same arrays: the gradient at the point
-        (plus the step's noise), then the rule on each coordinate."""
-        gx, gy = grad(x[r], y[r], surface)
-        gx, gy = sign * (gx + nx), sign * (gy + ny)
-        to_x[r], s = rule(x[r], gx, load(state_x, r), alpha, c)
-        store(state_x, r, s)
-        to_y[r], s = rule(y[r], gy, load(state_y, r), alpha, c)
-        store(state_y, r, s)
-        return gx, gy
-    return advance
+    def gradients(xs, ys, gx, gy, sign, nx, ny, surface):
+        """The surface's gradient at each point (plus the step's noise), turned round to maximize."""
+        for i in range(xs.size):
+            u, v = grad(xs[i], ys[i], surface)
+            gx[i], gy[i] = sign * (u + nx), sign * (v + ny)
+    return gradients
+
+
+def _apply(rule: Callable) -> Callable:
+    @scalar
+    def apply(ps, gs, to, states, lrs, a, b, c):
+        """The rule on one coordinate of each run, from ps to `to` (which may be ps), its learning rate a·lr + b
+        (the schedule's factor and offset)."""
+        for i in range(ps.size):
+            to[i], s = rule(ps[i], gs[i], load(states, i), a * lrs[i] + b, c)
+            store(states, i, s)
+    return apply
 
 
 @scalar
@@ -68,27 +75,32 @@ def _row_at(hyper, r, cycled, column, t):
 
 def _race_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
     """Every step of a few runs with everything recorded: path, gradients, state (races, record=True)."""
-    advance = _advance(rule, grad)
+    gradients = _gradients(grad)
 
     def run(position, state, shared, hyper, cycled, cycled_column, lr, coef, sign, noise, surface, path, grads,
             state_traces, shared_trace):
         per_row = hyper.shape[0] > 1
         x, y, state_x, state_y = position[0], position[1], load(state, 0), load(state, 1)
+        gx, gy = np.empty_like(x), np.empty_like(y)
         path[0, 0], path[0, 1] = x, y
         for t in range(1, coef.shape[0] + 1):
             c, q = prepare(_row_at(hyper, 0, cycled, cycled_column, t), float(t), shared[0])
             if not per_row:
                 shared[0] = shared_trace[t - 1, 0] = q
             nx, ny = (noise[t - 1, 0], noise[t - 1, 1]) if noise.shape[0] > 0 else (0.0, 0.0)
+            gradients(x, y, gx, gy, sign, nx, ny, surface)
             for r in range(x.size):
                 if per_row:
                     c, shared[r] = prepare(_row_at(hyper, r, cycled, cycled_column, t), float(t), shared[r])
                     shared_trace[t - 1, r] = shared[r]
                 alpha = coef[t - 1, 0] * lr[r] + coef[t - 1, 1]
-                gx, gy = advance(x, y, x, y, state_x, state_y, r, alpha, c, sign, nx, ny, surface)
+                x[r], s = rule(x[r], gx[r], load(state_x, r), alpha, c)
+                store(state_x, r, s)
+                y[r], s = rule(y[r], gy[r], load(state_y, r), alpha, c)
+                store(state_y, r, s)
                 # the surface's gradient (noise included), as the generic path records it: maximize's sign (±1, so
                 # exactly undone) belongs to the rule, whose formula reads θ + α·g
-                grads[t - 1, 0, r], grads[t - 1, 1, r] = sign * gx, sign * gy
+                grads[t - 1, 0, r], grads[t - 1, 1, r] = sign * gx[r], sign * gy[r]
                 store(state_traces, (t - 1, 0, r), load(state_x, r))
                 store(state_traces, (t - 1, 1, r), load(state_y, r))
             path[t, 0], path[t, 1] = x, y
@@ -97,8 +109,12 @@ def _race_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
 
 def _batch_loop(rule: Callable, prepare: Callable, grad: Callable, value: Callable) -> Callable:
     """Every step of a batch of runs (a thread's share of it), watching their outcomes and recording their path
-    and loss if asked (the loss while the point is at hand: afterwards it is a second pass over the whole path)."""
-    advance = _advance(rule, grad)
+    and loss if asked (the loss while the point is at hand: afterwards it is a second pass over the whole path).
+
+    A step is three loops over a chunk: the gradients, then the rule on every x, then on every y. Each is small
+    enough for LLVM to vectorize (with both coordinates' rules in one loop, the rules that take a max, a sign or a
+    branch stayed scalar: AMSGrad, Adamax, Rprop, ASGD, schedule-free at a third of their speed or less)."""
+    gradients, apply = _gradients(grad), _apply(rule)
 
     @scalar
     def record_losses(xs, ys, losses, surface):
@@ -112,13 +128,14 @@ def _batch_loop(rule: Callable, prepare: Callable, grad: Callable, value: Callab
         for chunk in range((stop - first + CHUNK - 1) // CHUNK):
             low, high = first + chunk * CHUNK, min(stop, first + (chunk + 1) * CHUNK)
             # the chunk's runs as 1-D arrays indexed from 0: LLVM then sees distinct arrays walked in step, with no
-            # negative index to wrap around, and vectorizes the loop over them
+            # negative index to wrap around, and vectorizes the loops over them
             part = slice(low, high)
             xs, ys, sx, sy, alphas = x[part], y[part], load(state_x, part), load(state_y, part), lr[part]
             dv, cv, last_x, last_y = diverged[part], converged[part], last[0][part], last[1][part]
             # two buffers, stepped from one into the other: the points one step back stay at hand for the last
             # good point of a run that diverges, without a copy
             other_x, other_y = xs.copy(), ys.copy()
+            gx, gy = np.empty_like(xs), np.empty_like(ys)
             if recording:
                 path[0, 0, part], path[0, 1, part] = xs, ys
                 record_losses(xs, ys, losses[0, part], surface)
@@ -133,22 +150,23 @@ def _batch_loop(rule: Callable, prepare: Callable, grad: Callable, value: Callab
                 a, b = coef[t - 1, 0], coef[t - 1, 1]
                 nx, ny = (noise[t - 1, 0], noise[t - 1, 1]) if noise.shape[0] > 0 else (0.0, 0.0)
                 from_x, from_y, to_x, to_y = (xs, ys, other_x, other_y) if t % 2 else (other_x, other_y, xs, ys)
-                if per_row:  # constants per configuration: once per stretch of runs with the same hyperparameters
-                    i = 0
-                    while i < high - low:
+                gradients(from_x, from_y, gx, gy, sign, nx, ny, surface)
+                # the rule over each stretch of runs that share their constants: the whole chunk in sweeps and
+                # basins; where each configuration has its own hyperparameters, each configuration's runs
+                i = 0
+                while i < high - low:
+                    j = high - low
+                    if per_row:
                         j = i + 1
                         while j < high - low and group[low + j] == group[low + i]:
                             j += 1
                         c, q_row = prepare(_row_at(hyper, low + i, cycled, cycled_column, t), float(t),
                                            shared[low + i])
-                        for k in range(i, j):
-                            shared[low + k] = q_row
-                            advance(from_x, from_y, to_x, to_y, sx, sy, k, a * alphas[k] + b, c, sign, nx, ny,
-                                    surface)
-                        i = j
-                else:  # the hot loop of sweeps and basins: the same constants for every run
-                    for i in range(high - low):
-                        advance(from_x, from_y, to_x, to_y, sx, sy, i, a * alphas[i] + b, c, sign, nx, ny, surface)
+                        shared[low + i:low + j] = q_row
+                    runs = slice(i, j)
+                    apply(from_x[runs], gx[runs], to_x[runs], load(sx, runs), alphas[runs], a, b, c)
+                    apply(from_y[runs], gy[runs], to_y[runs], load(sy, runs), alphas[runs], a, b, c)
+                    i = j
                 if recording:
                     path[t, 0, part], path[t, 1, part] = to_x, to_y
                     record_losses(to_x, to_y, losses[t, part], surface)

@@ -602,6 +602,13 @@ def qhadam_rule(p, g, s, lr, c):
     return p - lr * (num / den), (m, v)
 
 
+@scalar
+def _power(x, k):
+    """xᵏ, by a product where k = 2 and by square roots where k = ¾ (the defaults of schedule-free's P and ASGD's κ):
+    they vectorize where a power does not, within an ulp or two of it."""
+    return x * x if k == 2 else (math.sqrt(x * math.sqrt(x)) if k == 0.75 else x ** k)
+
+
 AsgdStep = constants("AsgdStep", "lambd alpha weight_decay t first mu averaging")
 
 
@@ -622,7 +629,7 @@ def asgd_rule(p, g, s, lr, c):
     p = p * one_minus(c.lambd * eta) - eta * g
     ax = ax + (p - ax) * c.mu if c.averaging else p
     # η in float64 whatever θ's precision, as torch works it out in Python
-    return p, (ax, lr / (1.0 + c.lambd * lr * c.t) ** c.alpha)
+    return p, (ax, lr / _power(1.0 + c.lambd * lr * c.t, c.alpha))
 
 
 RpropStep = constants("RpropStep", "eta_minus eta_plus step_size_min step_size_max first")
@@ -681,14 +688,14 @@ def adan_rule(p, g, s, lr, c):
     return p / one_minus(-lr * c.proximal), (m, diff, v, g)
 
 
-ScheduleFreeStep = constants("ScheduleFreeStep", "warmup step_weight weight_lr_power squared momentum x_weight "
+ScheduleFreeStep = constants("ScheduleFreeStep", "warmup step_weight weight_lr_power momentum x_weight "
                                                  "weight_decay beta2 one_minus_beta2 bc2 eps first")
 
 
 @per_step
 def _schedule_free_prepare(t, q, momentum, weight_decay, warmup_steps, r, weight_lr_power, beta2=0.0, eps=0.0):
     warmup = t / warmup_steps if t - 1 < warmup_steps else 1.0
-    return ScheduleFreeStep(warmup, t ** r, weight_lr_power, weight_lr_power == 2, momentum, 1 - 1 / momentum,
+    return ScheduleFreeStep(warmup, t ** r, weight_lr_power, momentum, 1 - 1 / momentum,
                             weight_decay, beta2, 1 - beta2, 1 - beta2 ** t, eps, t == 1), q
 
 
@@ -709,8 +716,8 @@ def _schedule_free_move(y, g, z, lr, lr_max, weight_sum, c):
     S ← S + w;  c = w/S;  y ← y + c(z − y) + α_t(β(1 − c) − 1)·g;  z ← z − α_t·g;  x = y + (1 − 1/β)(z − y)."""
     lr = lr * c.warmup
     lr_max = max(lr, lr_max)
-    # α_max² as a product where P = 2 (the default): a power per number would be most of the step's cost
-    weight = c.step_weight * (lr_max * lr_max if c.squared else lr_max ** c.weight_lr_power)
+    # a power per number would be most of the step's cost: _power takes P = 2 (the default) as a product
+    weight = c.step_weight * _power(lr_max, c.weight_lr_power)
     weight_sum = weight_sum + weight
     ckp1 = weight / weight_sum
     y = _lerp(y, z, ckp1)

@@ -468,7 +468,13 @@ function asgd_rule(p, g, s, lr, c) {
   g = g + c.weight_decay * p;
   p = p * (1 - c.lambd * eta) - eta * g;
   ax = c.averaging ? ax + (p - ax) * c.mu : p;
-  return [p, [ax, lr / $pow(1.0 + c.lambd * lr * c.t, c.alpha)]];
+  return [p, [ax, lr / _power(1.0 + c.lambd * lr * c.t, c.alpha)]];
+}
+// optviz/optimizers.py, _power
+// xᵏ, by a product where k = 2 and by square roots where k = ¾ (the defaults of schedule-free's P and ASGD's κ):
+// they vectorize where a power does not, within an ulp or two of it.
+function _power(x, k) {
+  return k == 2 ? x * x : (k == 0.75 ? Math.sqrt(x * Math.sqrt(x)) : $pow(x, k));
 }
 // optviz/optimizers.py, _rprop_prepare
 function _rprop_prepare(t, q, eta_minus, eta_plus, step_size_min, step_size_max) {
@@ -543,7 +549,6 @@ function _schedule_free_prepare(t, q, momentum, weight_decay, warmup_steps, r, w
     warmup: warmup,
     step_weight: $pow(t, r),
     weight_lr_power: weight_lr_power,
-    squared: weight_lr_power == 2,
     momentum: momentum,
     x_weight: 1 - 1 / momentum,
     weight_decay: weight_decay,
@@ -570,7 +575,7 @@ function _schedule_free_move(y, g, z, lr, lr_max, weight_sum, c) {
   let ckp1, weight;
   lr = lr * c.warmup;
   lr_max = $max(lr, lr_max);
-  weight = c.step_weight * (c.squared ? lr_max * lr_max : $pow(lr_max, c.weight_lr_power));
+  weight = c.step_weight * _power(lr_max, c.weight_lr_power);
   weight_sum = weight_sum + weight;
   ckp1 = weight / weight_sum;
   y = _lerp(y, z, ckp1);
