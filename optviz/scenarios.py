@@ -175,7 +175,7 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
         "each coordinate mixes the steep and the flat direction, and one scale per coordinate cannot fit both. "
         "Newton's step −H⁻¹g uses the whole Hessian, rotation included, so the angle changes nothing.",
         {"surface": "quadratic", "sp": "condition:100,angle:45", "start": "-2.5,2", "steps": "500",
-         "opt": ["adagrad;lr=1", "rmsprop;lr=0.03", "newton", "adam;lr=0.1"]}, focus="Adam",
+         "opt": ["adagrad;lr=0.8", "rmsprop;lr=0.03", "newton", "adam;lr=0.1"]}, focus="Adam",
         claim=Claim(claims.steps_by_angle, partial(claims.rotation_holds, diagonal=("adam", "rmsprop", "adagrad"),
                                                    indifferent="newton"),
                     "Steps to a loss below {tol:g} at φ = {first:g}° → {last:g}°: Adam {adam_0:.0f} → {adam_45:.0f}, "
@@ -183,7 +183,7 @@ LESSONS: dict[str, Lesson] = {lesson.key: lesson for lesson in [
                     "at least 1.5 times as many rotated); Newton {newton_0:.0f} → {newton_45:.0f}.",
                     {"surface": "quadratic", "surface_params": {"condition": 100.0}, "angles": (0.0, 45.0),
                      "runs": {"adam": ("adam", {"lr": 0.1}), "rmsprop": ("rmsprop", {"lr": 0.03}),
-                              "adagrad": ("adagrad", {"lr": 1.0}), "newton": ("newton", {})},
+                              "adagrad": ("adagrad", {"lr": 0.8}), "newton": ("newton", {})},
                      "start": (-2.5, 2.0), "steps": 3000, "tol": 1e-6}, on_race=False)),
     Lesson(
         "noise", "Noisy gradients: Adam vs SGD with and without momentum",

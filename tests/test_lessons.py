@@ -159,6 +159,19 @@ def test_the_optimizer_a_lesson_is_about_is_drawn_last_and_every_path_shows(key)
         assert visible_share(surface, paths, index) > 0.05, f"{label}'s path hides under the later ones"
 
 
+@pytest.mark.parametrize("key", list(LESSONS))
+def test_every_path_of_a_lesson_stays_on_its_map_clear_of_the_edge(key):
+    """A projector shows the whole race: no point of any path leaves the map or sits on its edge, where the viewer
+    clips the path and half its dot (the rotated valley's AdaGrad at α = 1 went to y = 3 on a map that ends at 3)."""
+    surface, races = lesson_race(key)
+    x0, x1, y0, y1 = surface.window
+    for label, traj in races.items():
+        x, y = np.asarray(traj.path).T
+        clearance = np.minimum.reduce([(x - x0) / (x1 - x0), (x1 - x) / (x1 - x0), (y - y0) / (y1 - y0),
+                                       (y1 - y) / (y1 - y0)])
+        assert clearance.min() >= 0.02, f"{label} comes within {clearance.min():.1%} of the map's edge"
+
+
 def test_visible_share_sees_a_path_hidden_under_a_later_one():
     surface, races = lesson_race("conditioning")
     path = races["Adam"].path
