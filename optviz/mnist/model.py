@@ -376,16 +376,22 @@ def tanh_backward_(delta, a, bias_grad):
             bias_grad[j] += delta[i, j]
 
 
+@njit(inline="always", error_model="numpy")
+def _top(z, i):
+    """The column of row i's first largest score."""
+    top = 0
+    for j in range(1, z.shape[1]):
+        if z[i, j] > z[i, top]:
+            top = j
+    return top
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _count_correct(z, y):
     """Rows whose first largest score is at the label."""
     correct = 0
     for i in range(z.shape[0]):
-        top = 0
-        for j in range(1, z.shape[1]):
-            if z[i, j] > z[i, top]:
-                top = j
-        correct += top == y[i]
+        correct += _top(z, i) == y[i]
     return correct
 
 
@@ -419,10 +425,7 @@ def _shift_rows_(z, y, picked):
     """z ← z − maxⱼ z_ij row by row, picked[i] ← the shifted z_{i yᵢ}; returns the rows whose first maximum is at yᵢ."""
     correct = 0
     for i in range(z.shape[0]):
-        top = 0
-        for j in range(1, z.shape[1]):
-            if z[i, j] > z[i, top]:
-                top = j
+        top = _top(z, i)
         correct += top == y[i]
         shift = z[i, top]
         for j in range(z.shape[1]):
