@@ -44,7 +44,8 @@ from numba.np.numpy_support import as_dtype
 # LLVM unswitches a loop (a copy of it for each outcome of a test that no iteration changes) only when the loop is
 # small, and its threshold (50) left the loops of rules that branch on a per-step constant (a power by square roots
 # where the exponent allows it) scalar, at a fifth of their speed. llvmlite, numba's own binding to LLVM, raises it
-# for every compile in the process: ASGD's and schedule-free's sweeps 4–6× faster, compiles about 15 % longer.
+# for every compile in the process: speed only (what a loop computes is the same), ASGD's and schedule-free's sweeps
+# 4–6× faster, cold compiles about 10 % longer (docs/benchmarks.md).
 llvm.set_option("optviz", "-unswitch-threshold=1000")
 
 __all__ = ["by_name", "in_background", "in_precision_of", "kernel", "load", "one_minus", "per_step", "ready", "scalar",
