@@ -56,15 +56,23 @@ def test_the_hover_box_names_the_optimizer_once(races, payload):
 
 
 def test_the_effective_step_row_shows_where_epsilon_sits():
-    def title(*placements):
+    def title(*placements, short=False):
         entries = [optviz.Entry("adam", {"eps_placement": p}, label=f"adam {p} {i}") for i, p in enumerate(placements)]
         rows = race_payload(optviz.race("rosenbrock", entries, steps=20))["rows"]
-        return next(row["title"] for row in rows if row["key"] == "effective_step")
+        return next(row["short" if short else "title"] for row in rows if row["key"] == "effective_step")
 
     assert title("outside").endswith("α·m̂ / (√v̂ + ε)")
     assert title("inside", "inside").endswith("α·m̂ / √(v̂ + ε)")
     assert title("keras").endswith("m / (√v + ε̂)")
     assert "ε where each optimizer places it" in title("outside", "keras")
+    assert title("inside", short=True) == "α·m̂ / √(v̂ + ε)"  # what a narrow row keeps: the formula
+
+
+def test_every_row_sends_its_symbols_for_a_row_too_narrow_for_its_title(payload):
+    for row in payload["rows"]:
+        assert row["short"] and row["short"] in row["title"] and len(row["short"]) < len(row["title"])
+    short = {row["key"]: row["short"] for row in payload["rows"]}
+    assert short["m_hat"] == "m̂ = m / (1 − β₁ᵗ)" and short["moment1"] == "(m, buf)"
 
 
 def test_arrow_tips_are_the_scaled_arrows_at_every_step(races, payload):

@@ -102,6 +102,26 @@ def test_the_layout_keeps_the_maps_aspect_and_gives_each_row_its_share(js):
     assert panel["panel"]["y"] + panel["panel"]["h"] < panel["rows"][0]["y"]
 
 
+def test_rows_too_flat_for_one_column_share_two_on_a_projectors_short_stage(js):
+    """A lesson's seven rows on a 1280×720 projector in presentation mode (the stage measured there: 953 × 403 px,
+    font scale 1.4) would be 12 px each in one column: two columns side by side make them readable; a 1600×1000
+    stage (1209 × 683) keeps one."""
+    short = js("() => rv.stageLayout(953, 403, 1, 7, false, 1.4, true)")
+    rows, m = short["rows"], short["map"]
+    columns = sorted({round(r["x"]) for r in rows})
+    assert len(columns) == 2 and all(r["h"] >= 30 * 1.4 for r in rows)
+    assert all(r["w"] <= m["w"] and r["x"] > m["x"] + m["w"] and r["x"] + r["w"] <= 953 for r in rows)
+    assert all(r["y"] + r["h"] <= 403 for r in rows)
+    for x in columns:  # top to bottom in each column, without overlap, the step axis under the last
+        column = [r for r in rows if round(r["x"]) == x]
+        assert all(b["y"] > a["y"] + a["h"] for a, b in zip(column, column[1:]))
+        assert [r["bottom"] for r in column] == [False] * (len(column) - 1) + [True]
+    assert columns[1] > columns[0] + rows[0]["w"]  # room for the second column's value ticks
+    tall = js("() => rv.stageLayout(1209, 683, 1, 7, false, 1.4, true)")
+    assert len({r["x"] for r in tall["rows"]}) == 1 and [r["bottom"] for r in tall["rows"]] == [False] * 6 + [True]
+    assert all(r["h"] >= 30 * 1.4 for r in tall["rows"])
+
+
 def test_crowded_ticks_are_thinned_to_every_other(js):
     ticks = [[v, str(v)] for v in range(6)]
     assert js("([t]) => rv.spaced(t, v => v * 20, 14).length", [ticks]) == 6

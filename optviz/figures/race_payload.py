@@ -219,8 +219,8 @@ def _rows(races: dict, shown: list[str], order: list[str]) -> list[dict]:
                     values = np.where(values > 0, np.log10(np.where(values > 0, values, 1.0)), np.nan)
             series.append(dict(run=order.index(line.label), part=line.part, name=line.name, dash=line.dash,
                                values=encode(values)))
-        title = row.title_for([races[label] for label in dict.fromkeys(line.label for line in lines)])
-        out.append(dict(key=row.key, title=title, log=log, range=[low, high],
+        title, short = row.titles_for([races[label] for label in dict.fromkeys(line.label for line in lines)])
+        out.append(dict(key=row.key, title=title, short=short, log=log, range=[low, high],
                         ticks=_ticks(low, high, "log10" if log else "linear", ROW_TICKS), lines=series))
     return out
 

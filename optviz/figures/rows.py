@@ -34,34 +34,39 @@ COORDINATE_DASH = ("solid", "dash")
 @dataclass(frozen=True)
 class Row:
     key: str
-    title: str
+    words: str  # what the row shows, in words
+    symbols: str = ""  # and in symbols: all of its title that a row too narrow for the whole keeps
     names: tuple[str, ...] = ()  # diagnostics' names; an optimizer shows the first it has
     roles: tuple[str, ...] = ()  # or states' roles; an optimizer shows its state of the first role it has
     log: bool = False  # positive quantities spanning decades
     pair: bool = False  # the row shows two scalar series (names[0] solid, names[1] dashed), not one per coordinate
-    # hparams -> the formula the title shows (the effective step's, as each optimizer places ε), and the title for
-    # runs whose formulas differ
+    # hparams -> the symbols the title shows (the effective step's formula, as each optimizer places ε), and what
+    # the title adds for runs whose formulas differ
     formula: Callable[[dict], str] | None = None
     mixed: str = ""
 
-    def title_for(self, trajectories) -> str:
-        """The title with the formula these runs share (where ε sits, when they all place it alike)."""
-        if self.formula is None:
-            return self.title
-        formulas = {self.formula(traj.optimizer.hparams) for traj in trajectories}
-        return f"{self.title}  {formulas.pop()}" if len(formulas) == 1 else self.mixed
+    def titles_for(self, trajectories) -> tuple[str, str]:
+        """The title, and its symbols alone: with the formula these runs share (where ε sits, when they all place
+        it alike)."""
+        symbols = self.symbols
+        if self.formula is not None:
+            formulas = {self.formula(traj.optimizer.hparams) for traj in trajectories}
+            if len(formulas) > 1:
+                return f"{self.words}  {symbols}, {self.mixed}", symbols
+            symbols = formulas.pop()
+        return f"{self.words}  {symbols}", symbols
 
 
 ROWS = (
-    Row("moment1", "first moment / velocity  (m, buf)", roles=(FIRST_MOMENT, VELOCITY, MEAN_GRADIENT)),
-    Row("moment2", "second moment / accumulator  (v, v_max, sum, s, u)",
+    Row("moment1", "first moment / velocity", "(m, buf)", roles=(FIRST_MOMENT, VELOCITY, MEAN_GRADIENT)),
+    Row("moment2", "second moment / accumulator", "(v, v_max, sum, s, u)",
         roles=(RUNNING_MAX, SECOND_MOMENT, ACCUMULATOR, INFINITY_NORM, UPDATE_AVERAGE), log=True),
-    Row("m_hat", "bias-corrected first moment  m̂ = m / (1 − β₁ᵗ)", ("m_hat",)),
-    Row("v_hat", "bias-corrected second moment  v̂ = v / (1 − β₂ᵗ)", ("v_hat",), log=True),
-    Row("effective_step", "effective step", ("effective_step",), formula=effective_step_formula,
-        mixed="effective step  α·m̂ / (√v̂ + ε), ε where each optimizer places it"),
-    Row("bias_corrections", "bias correction  1 − β₁ᵗ (solid),  1 − β₂ᵗ (dashed)", ("bc1", "bc2"), pair=True),
-    Row("distance", "distance estimate  d  (the step scales with d·α)", roles=(DISTANCE,), log=True),
+    Row("m_hat", "bias-corrected first moment", "m̂ = m / (1 − β₁ᵗ)", ("m_hat",)),
+    Row("v_hat", "bias-corrected second moment", "v̂ = v / (1 − β₂ᵗ)", ("v_hat",), log=True),
+    Row("effective_step", "effective step", "α·m̂ / (√v̂ + ε)", ("effective_step",), formula=effective_step_formula,
+        mixed="ε where each optimizer places it"),
+    Row("bias_corrections", "bias correction", "1 − β₁ᵗ (solid),  1 − β₂ᵗ (dashed)", ("bc1", "bc2"), pair=True),
+    Row("distance", "distance estimate", "d  (the step scales with d·α)", roles=(DISTANCE,), log=True),
 )
 
 

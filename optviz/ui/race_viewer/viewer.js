@@ -65,10 +65,16 @@ export function gridValue(values, nx, ny, window, x, y) {
   return (v(i, j) * (1 - tx) + v(i + 1, j) * tx) * (1 - ty) + (v(i, j + 1) * (1 - tx) + v(i + 1, j + 1) * tx) * ty;
 }
 
+const READABLE_ROW = 30;  // px (at scale 1): a state row flatter than this shows no more than a line's trend
+const NARROWEST_COLUMN = 100;  // px (at scale 1): the narrowest column of rows worth a second one
+const NARROW_ROW = 240;  // px (at scale 1): a row narrower than this titles itself in symbols where words do not fit
+
 /** Boxes {x, y, w, h} in CSS pixels for the map, the state rows and the data panel in a stage of w × h.
  *  The map keeps the window's aspect ratio; rows and panel share the column to its right. With `mapFirst` (a
- *  projector) the map may take more of the width and the column is never wider than the map: the map is the
- *  largest chart on the stage. */
+ *  projector) the map may take more of the width and no chart is wider than the map: the map is the largest
+ *  chart on the stage. Rows that one column would leave flatter than READABLE_ROW go into two columns side by
+ *  side where the width allows (a projector's short stage); a row's box says whether it ends its column
+ *  (`bottom`: the step axis is drawn under it). */
 export function stageLayout(w, h, aspect, rowCount, hasPanel, scale = 1, mapFirst = false) {
   const m = { left: 48 * scale, bottom: 38 * scale, top: 8, right: 18 * scale };
   const column = rowCount > 0 || hasPanel;
@@ -88,11 +94,19 @@ export function stageLayout(w, h, aspect, rowCount, hasPanel, scale = 1, mapFirs
     y += title + ph + m.bottom;
   }
   if (rowCount) {
-    out.key = { x: cx, y, w: cw, h: title };
     y += title;
     const rowGap = title + 6 * scale;
-    const rh = (h - m.bottom - y - rowGap * (rowCount - 1) - title) / rowCount;
-    for (let r = 0; r < rowCount; r++) out.rows.push({ x: cx, y: y + title + r * (rh + rowGap), w: cw, h: Math.max(12, rh) });
+    const height = (perColumn) => (h - m.bottom - y - rowGap * (perColumn - 1) - title) / perColumn;
+    const room = w - cx - m.right;
+    const paired = Math.min((room - gap) / 2, mapFirst ? mapW : Infinity);
+    const columns = rowCount > 2 && height(rowCount) < READABLE_ROW * scale && paired >= NARROWEST_COLUMN * scale ? 2 : 1;
+    const perColumn = Math.ceil(rowCount / columns), rw = columns === 1 ? cw : paired, rh = height(perColumn);
+    out.key = { x: cx, y: y - title, w: columns === 1 ? cw : 2 * rw + gap, h: title };
+    for (let r = 0; r < rowCount; r++) {
+      const column = Math.floor(r / perColumn), place = r % perColumn;
+      out.rows.push({ x: cx + column * (rw + gap), y: y + title + place * (rh + rowGap), w: rw, h: Math.max(12, rh),
+        bottom: place === perColumn - 1 || r === rowCount - 1 });
+    }
   }
   return out;
 }
@@ -392,7 +406,7 @@ class RaceViewer {
     const [x0, x1, y0, y1] = this.p.map.window;
     this.axes(ctx, b, this.p.map.x_ticks, this.p.map.y_ticks, (v) => b.x + ((v - x0) / (x1 - x0)) * b.w,
       (v) => b.y + ((y1 - v) / (y1 - y0)) * b.h, ...(this.p.map.axis_names || ["x", "y"]));
-    this.rows.forEach((row, i) => this.drawRow(ctx, row, this.box.rows[i], i === this.rows.length - 1));
+    this.rows.forEach((row, i) => this.drawRow(ctx, row, this.box.rows[i]));
     if (this.box.key) this.text(ctx, "coordinates:  x ───   y ╌╌╌", this.box.key.x + this.box.key.w, this.box.key.y + 12 * this.scale, "right", "#666", 12);
     if (this.panel) this.drawPanel(ctx);
     this.drawnAt = performance.now();  // when this payload reached the screen (the benchmark reads it)
@@ -434,10 +448,14 @@ class RaceViewer {
     return [(s) => b.x + (s / Math.max(n, 1)) * b.w, (v) => b.y + ((hi - v) / (hi - lo)) * b.h];
   }
 
-  drawRow(ctx, row, b, bottom) {
+  drawRow(ctx, row, b) {
     const [lo, hi] = row.range, [sx, sy] = this.rowScale(row, b);
     const first = row.first ?? 1;  // the step of a line's first value: 1 for the state, 0 for the loss
-    const title = row.stale ? `${row.title} — ${this.p.live.stale}` : row.title;
+    // a narrow row too short for its title keeps its symbols (m̂ = m / (1 − β₁ᵗ)), not a few of its words
+    ctx.font = `${13 * this.scale}px ${FONT}`;
+    const narrow = b.w < NARROW_ROW * this.scale && ctx.measureText(row.title).width > b.w - 4;
+    const named = row.short && narrow ? row.short : row.title;
+    const title = row.stale ? `${named} — ${this.p.live.stale}` : named;
     this.text(ctx, title, b.x, b.y - 6 * this.scale, "left", row.stale ? "#999" : "#333", 13, b.w - 4);
     ctx.save();
     clipTo(ctx, b);
@@ -450,7 +468,7 @@ class RaceViewer {
       polyline(ctx, pts, 0, line.v.length, run.color, STATE_WIDTH, DASHES[line.dash]);
     }
     ctx.restore();
-    this.axes(ctx, b, bottom ? this.p.step_ticks : [], row.ticks, sx, sy, bottom ? this.unit() : "", "");
+    this.axes(ctx, b, b.bottom ? this.p.step_ticks : [], row.ticks, sx, sy, b.bottom ? this.unit() : "", "");
   }
 
   drawPanel(ctx) {
@@ -930,7 +948,7 @@ class RaceViewer {
   }
 
   rowStep(mx) {
-    const b = this.box.rows[0];
+    const b = this.box.rows.find((r) => mx >= r.x && mx <= r.x + r.w) || this.box.rows[0];  // its column's
     return Math.max(0, Math.min(this.n, Math.round(((mx - b.x) / b.w) * this.n)));
   }
 
