@@ -94,6 +94,9 @@ def _race_loop(rule: Callable, prepare: Callable, grad: Callable) -> Callable:
                     c, shared[r] = prepare(_row_at(hyper, r, cycled, cycled_column, t), float(t), shared[r])
                     shared_trace[t - 1, r] = shared[r]
                 alpha = coef[t - 1, 0] * lr[r] + coef[t - 1, 1]
+                # the rule on run r alone, not _apply over a one-run slice: a few runs need no vectorized loop, and
+                # the slices made every race loop compile a third longer (a helper shared with _apply, for its
+                # part, kept the batch loop's rules with a max or a branch from vectorizing)
                 x[r], s = rule(x[r], gx[r], load(state_x, r), alpha, c)
                 store(state_x, r, s)
                 y[r], s = rule(y[r], gy[r], load(state_y, r), alpha, c)
